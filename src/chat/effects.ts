@@ -1,0 +1,37 @@
+/**
+ * What the broker asks the network layer to do. The broker never touches a
+ * socket: it returns effects, and the network layer performs them in order,
+ * synchronously, right after the call that produced them.
+ *
+ * @module
+ */
+
+import type { CloseReason } from "./close.ts";
+import type { Room, Session } from "./session.ts";
+
+/** Queue `bytes` (one complete frame) on one session's outbox. */
+export interface SendEffect<L> {
+  kind: "send";
+  to: Session<L>;
+  bytes: Uint8Array;
+}
+
+/**
+ * Queue the same `bytes` on every member of `room` (as it is when the effect
+ * is performed), except `except`. The frame is encoded once for all of them.
+ */
+export interface BroadcastEffect<L> {
+  kind: "broadcast";
+  room: Room<L>;
+  bytes: Uint8Array;
+  except: Session<L> | null;
+}
+
+/** Flush what is queued for the session, then close its connection. */
+export interface CloseEffect<L> {
+  kind: "close";
+  to: Session<L>;
+  reason: CloseReason;
+}
+
+export type Effect<L> = SendEffect<L> | BroadcastEffect<L> | CloseEffect<L>;

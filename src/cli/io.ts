@@ -1,0 +1,63 @@
+/**
+ * The real process behind the commands' injected I/O: stdout, stderr,
+ * stdin lines, signals, files and the environment.
+ *
+ * @module
+ */
+
+import type { JoinIo } from "./join.ts";
+import type { ServeIo } from "./serve.ts";
+
+const encoder = new TextEncoder();
+
+function writeAll(file: { writeSync(p: Uint8Array): number }, line: string): void {
+  const bytes = encoder.encode(line + "\n");
+  let off = 0;
+  while (off < bytes.byteLength) off += file.writeSync(bytes.subarray(off));
+}
+
+async function* stdinLines(): AsyncIterable<string> {
+  const decoder = new TextDecoder();
+  let rest = "";
+  const buf = new Uint8Array(16 * 1024);
+  for (;;) {
+    const n = await Deno.stdin.read(buf);
+    if (n === null) break;
+    rest += decoder.decode(buf.subarray(0, n), { stream: true });
+    let nl: number;
+    while ((nl = rest.indexOf("\n")) >= 0) {
+      yield rest.slice(0, nl);
+      rest = rest.slice(nl + 1);
+    }
+  }
+  rest += decoder.decode();
+  if (rest !== "") yield rest;
+}
+
+function stopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const signals: Deno.Signal[] = Deno.build.os === "windows"
+      ? ["SIGINT", "SIGBREAK"]
+      : ["SIGINT", "SIGTERM"];
+    const handlers = signals.map((sig) => {
+      const h = () => {
+        for (const [s, f] of handlers) Deno.removeSignalListener(s, f);
+        resolve(sig);
+      };
+      Deno.addSignalListener(sig, h);
+      return [sig, h] as const;
+    });
+  });
+}
+
+/** I/O bound to this process. */
+export function processIo(): ServeIo & JoinIo {
+  return {
+    env: Deno.env.toObject(),
+    readTextFile: (path) => Deno.readTextFile(path),
+    stdout: (line) => writeAll(Deno.stdout, line),
+    stderr: (line) => writeAll(Deno.stderr, line),
+    stdinLines,
+    stopSignal,
+  };
+}

@@ -1,0 +1,199 @@
+/**
+ * `chat join`: connects to a server and runs one of the front ends. This
+ * issue's front ends are line based: plain lines (the default when stdout or
+ * stdin is not a terminal, or with --plain) and JSON lines (--json). Both
+ * send each stdin line as a message and treat lines starting with "/" as
+ * commands.
+ *
+ * @module
+ */
+
+import { ChatClient, ClientError } from "../client/client.ts";
+import type { ClientEvent } from "../client/events.ts";
+import { checkName, checkRoom } from "../protocol/mod.ts";
+import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
+import { formatLine } from "./lines.ts";
+import { formatOptions, UsageError } from "./options.ts";
+import { ALL_CONFIG_KEYS, JOIN_SPECS } from "./specs.ts";
+
+export const JOIN_HELP = `Usage: chat join --name NAME [options]
+
+Joins a chat server. Each line read from stdin is sent as a message to the
+current room; lines starting with "/" are commands (/help lists them). On
+end of input, waits until every message sent is acknowledged by the server,
+then exits.
+
+Output: with --json, one JSON object per event on stdout (see
+docs/PROTOCOL.md, "JSON lines"); otherwise one timestamped line per event.
+Errors and diagnostics go to stderr.
+
+Options:
+${formatOptions([...JOIN_SPECS, CONFIG_SPEC, HELP_SPEC])}
+
+Exit codes: 0 done (every message acknowledged), 1 connection refused or
+lost, refused by the server, or messages not confirmed, 2 bad usage,
+130/143 interrupted by SIGINT/SIGTERM.`;
+
+/** Commands understood on stdin; /help prints this list. */
+export const LINE_COMMANDS: ReadonlyArray<[string, string]> = [
+  ["/help", "list commands"],
+  ["/who [ROOM]", "who is online in ROOM (default: current room)"],
+  ["/join ROOM", "join ROOM and make it current"],
+  ["/leave [ROOM]", "leave ROOM (default: current room)"],
+  ["/switch ROOM", "make a joined ROOM current"],
+  ["/rooms", "list joined rooms"],
+  ["/me ACTION", "send an action: * you ACTION"],
+  ["/quit [REASON]", "wait for acknowledgements, say goodbye and exit"],
+  ["//TEXT", "send TEXT starting with a single /"],
+];
+
+export interface JoinIo extends CommandIo {
+  stdout(line: string): void;
+  stderr(line: string): void;
+  /** Lines of standard input, without line endings. */
+  stdinLines(): AsyncIterable<string>;
+  /** Resolves with the signal name on SIGINT/SIGTERM. */
+  stopSignal(): Promise<string>;
+}
+
+/** Runs `chat join`; returns the exit code. */
+export async function join(argv: string[], io: JoinIo): Promise<number> {
+  const cmd = await parseCommand("join", argv, JOIN_SPECS, ALL_CONFIG_KEYS, io);
+  if (cmd.help) {
+    io.stdout(JOIN_HELP);
+    return 0;
+  }
+  const o = cmd.options;
+  if (o.plain && o.json) throw new UsageError("--plain and --json cannot be combined");
+  const rawName = o.name as string | undefined;
+  if (rawName === undefined || rawName === "") throw new UsageError("--name is required (or set CHAT_NAME)");
+  const name = checkName(rawName);
+  if (!name.ok) throw new UsageError(`invalid --name: ${name.reason}`);
+  const rooms: string[] = [];
+  for (const r of o.room as string[]) {
+    const room = checkRoom(r);
+    if (!room.ok) throw new UsageError(`invalid --room: ${room.reason}`);
+    if (!rooms.includes(room.value)) rooms.push(room.value);
+  }
+  if (rooms.length === 0) throw new UsageError("--room needs at least one room");
+
+  const json = o.json as boolean;
+  const emit = (e: ClientEvent) => {
+    if (json) {
+      io.stdout(JSON.stringify(e));
+      return;
+    }
+    const line = formatLine(e, Date.now());
+    if (line === null) return;
+    if (e.type === "error") io.stderr(`chat join: ${line}`);
+    else io.stdout(line);
+  };
+  const timeoutMs = o.timeout as number;
+  const client = new ChatClient({
+    host: o.host as string,
+    port: o.port as number,
+    name: name.value,
+    rooms,
+    timeoutMs,
+    reconnectAttempts: o.reconnectAttempts as number,
+  }, emit);
+
+  try {
+    await client.start();
+  } catch (err) {
+    if (!(err instanceof ClientError)) throw err;
+    io.stderr(`chat join: ${err.code}: ${err.message}`);
+    return 1;
+  }
+
+  const finish = async (reason: string): Promise<number> => {
+    const acked = await client.waitAcked(timeoutMs);
+    const unconfirmed = client.pending;
+    const refused = client.failed;
+    await client.quit(reason);
+    if (!acked || unconfirmed > 0) {
+      io.stderr(`chat join: ${unconfirmed} message(s) not acknowledged within ${timeoutMs} ms`);
+      return 1;
+    }
+    if (refused > 0) {
+      io.stderr(`chat join: ${refused} message(s) refused by the server`);
+      return 1;
+    }
+    return 0;
+  };
+
+  const view: View = { current: rooms[0] };
+  const input = (async (): Promise<number> => {
+    for await (const line of io.stdinLines()) {
+      const result = runLine(line, client, io, view);
+      if (result !== null) return await finish(result);
+    }
+    return await finish("");
+  })();
+  const lost = client.done.then((exit) => {
+    if (!exit.ok) io.stderr(`chat join: ${exit.code}: ${exit.message}`);
+    return exit.ok ? 0 : 1;
+  });
+  const interrupted = io.stopSignal().then(async (signal) => {
+    await client.quit(`interrupted (${signal})`);
+    return signal === "SIGINT" ? 130 : 143;
+  });
+  return await Promise.race([input, lost, interrupted]);
+}
+
+/** The front end's own state: which room plain lines go to. */
+interface View {
+  current: string;
+}
+
+/** Handles one input line. Returns a quit reason when the line asks to quit, otherwise null. */
+function runLine(line: string, client: ChatClient, io: JoinIo, view: View): string | null {
+  const current = () => (client.rooms.includes(view.current) ? view.current : client.rooms[0]);
+  const text = line.replace(/\r$/, "");
+  if (text.trim() === "") return null;
+  if (!text.startsWith("/") || text.startsWith("//")) {
+    client.send(text.startsWith("//") ? text.slice(1) : text, { room: current() });
+    return null;
+  }
+  const [command, ...rest] = text.slice(1).split(" ");
+  const arg = rest.join(" ").trim();
+  switch (command.toLowerCase()) {
+    case "quit":
+    case "exit":
+      return arg;
+    case "help":
+      io.stderr(LINE_COMMANDS.map(([c, h]) => `  ${c.padEnd(16)}${h}`).join("\n"));
+      return null;
+    case "who":
+      client.who(arg || current());
+      return null;
+    case "me":
+      if (arg) client.send(arg, { room: current(), action: true });
+      else io.stderr("chat join: /me needs an action");
+      return null;
+    case "join": {
+      const room = checkRoom(arg);
+      if (!room.ok) io.stderr(`chat join: /join: ${room.reason}`);
+      else {
+        client.join(room.value);
+        view.current = room.value;
+      }
+      return null;
+    }
+    case "leave":
+      client.leave(arg || current());
+      return null;
+    case "switch": {
+      const room = checkRoom(arg);
+      if (room.ok && client.rooms.includes(room.value)) view.current = room.value;
+      else io.stderr(`chat join: /switch: not in room "${arg}" (joined: ${client.rooms.join(", ")})`);
+      return null;
+    }
+    case "rooms":
+      io.stderr(`rooms: ${client.rooms.map((r) => (r === current() ? `*${r}` : r)).join(", ")}`);
+      return null;
+    default:
+      io.stderr(`chat join: unknown command /${command} (try /help)`);
+      return null;
+  }
+}

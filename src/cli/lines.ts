@@ -1,0 +1,59 @@
+/**
+ * Plain-text rendering of client events: one readable, timestamped line per
+ * event, with everything from the network sanitised. Pure.
+ *
+ * @module
+ */
+
+import type { ClientEvent } from "../client/events.ts";
+import { sanitize } from "../text/sanitize.ts";
+
+function clock(ms: number): string {
+  const d = new Date(ms);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, "0")).join(":");
+}
+
+const s = (text: string) => sanitize(text);
+
+/**
+ * The line for `e`, or null for events plain mode does not show (acks,
+ * "connected", which the welcome line covers). Errors are rendered too, but
+ * the caller sends them to stderr.
+ */
+export function formatLine(e: ClientEvent, now: number): string | null {
+  switch (e.type) {
+    case "message": {
+      const head = `${clock(e.ts)} #${s(e.room)}${e.history ? " (history)" : ""}`;
+      return e.action ? `${head} * ${s(e.from)} ${s(e.text)}` : `${head} <${s(e.from)}> ${s(e.text)}`;
+    }
+    case "presence": {
+      if (e.event === "join") return `${clock(e.ts)} #${s(e.room)} -- ${s(e.name)} joined`;
+      const why = [e.reason, e.text].filter((x) => x !== "").map(s).join(": ");
+      return `${clock(e.ts)} #${s(e.room)} -- ${s(e.name)} left${why ? ` (${why})` : ""}`;
+    }
+    case "welcome":
+      return `${clock(now)} -- ${e.reconnected ? "reconnected" : "connected"} to ${e.server} as ${
+        s(e.name)
+      } in #${s(e.room)}; online (${e.online.length}): ${e.online.map(s).join(", ")}`;
+    case "members":
+      return `${clock(now)} #${s(e.room)} -- online (${e.online.length}): ${e.online.map(s).join(", ")}`;
+    case "status":
+      switch (e.state) {
+        case "connecting":
+          return `${clock(now)} -- connecting to ${e.server}`;
+        case "connected":
+          return null;
+        case "reconnecting":
+          return `${clock(now)} -- reconnecting to ${e.server} (attempt ${e.attempt}${
+            e.of ? ` of ${e.of}` : ""
+          } in ${((e.delayMs ?? 0) / 1000).toFixed(1)} s)${e.reason ? `: ${s(e.reason)}` : ""}`;
+        case "disconnected":
+          return `${clock(now)} -- disconnected from ${e.server}${e.reason ? `: ${s(e.reason)}` : ""}`;
+      }
+      return null;
+    case "ack":
+      return null;
+    case "error":
+      return `${e.code}: ${s(e.message)}`;
+  }
+}

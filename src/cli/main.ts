@@ -1,0 +1,57 @@
+/**
+ * Top-level dispatch: `chat --help`, `chat --version`, and the subcommands.
+ *
+ * @module
+ */
+
+import { VERSION } from "../version.ts";
+import { join } from "./join.ts";
+import { UsageError } from "./options.ts";
+import { serve } from "./serve.ts";
+import { processIo } from "./io.ts";
+
+export const MAIN_HELP = `chat ${VERSION}: real-time terminal chat in one binary
+
+Usage: chat <command> [options]
+
+Commands:
+  serve    run a chat server
+  join     join a server (plain lines, or JSON lines with --json)
+
+Options:
+  -h, --help       show this help
+  -V, --version    print the version
+
+Run 'chat <command> --help' for the options of a command.`;
+
+type Io = ReturnType<typeof processIo>;
+
+const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number>> = { serve, join };
+
+/** Runs the program with `args`; returns the exit code. */
+export async function run(args: string[], io: Io = processIo()): Promise<number> {
+  const [first, ...rest] = args;
+  if (first === undefined || first === "-h" || first === "--help" || first === "help") {
+    io.stdout(MAIN_HELP);
+    return first === undefined ? 2 : 0;
+  }
+  if (first === "-V" || first === "--version" || first === "version") {
+    io.stdout(`chat ${VERSION}`);
+    return 0;
+  }
+  const command = COMMANDS[first];
+  if (!command) {
+    const what = first.startsWith("-") ? `unknown flag ${first}` : `unknown command "${first}"`;
+    io.stderr(`chat: ${what} (run 'chat --help' for usage)`);
+    return 2;
+  }
+  try {
+    return await command(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`chat ${first}: ${err.message} (run 'chat ${first} --help' for usage)`);
+      return 2;
+    }
+    throw err;
+  }
+}

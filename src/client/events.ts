@@ -1,0 +1,88 @@
+/**
+ * What a client reports to its front end (plain lines, JSON lines, the
+ * terminal UI). These objects are also the JSON-lines contract: `--json`
+ * prints each one as it is, one per line.
+ *
+ * @module
+ */
+
+export type ConnectionState = "connecting" | "connected" | "reconnecting" | "disconnected";
+
+export interface StatusEvent {
+  type: "status";
+  state: ConnectionState;
+  /** host:port */
+  server: string;
+  /** For reconnecting: this attempt (1-based), the limit (0 = unlimited), and the wait before it. */
+  attempt?: number;
+  of?: number;
+  delayMs?: number;
+  /** Why the connection was lost or could not be made. */
+  reason?: string;
+}
+
+export interface WelcomeEvent {
+  type: "welcome";
+  name: string;
+  /** The current room: the first room joined. */
+  room: string;
+  rooms: string[];
+  /** Who is online in `room`. */
+  online: string[];
+  server: string;
+  /** True when this welcome follows a reconnect. */
+  reconnected: boolean;
+}
+
+export interface MessageEvent {
+  type: "message";
+  room: string;
+  seq: number;
+  ts: number;
+  from: string;
+  text: string;
+  action: boolean;
+  history: boolean;
+}
+
+export interface PresenceEvent {
+  type: "presence";
+  room: string;
+  event: "join" | "leave";
+  name: string;
+  reason: string;
+  text: string;
+  ts: number;
+}
+
+export interface MembersEvent {
+  type: "members";
+  room: string;
+  online: string[];
+}
+
+export interface AckEvent {
+  type: "ack";
+  id: number;
+  room: string;
+  seq: number;
+  ts: number;
+}
+
+export interface ErrorEvent {
+  type: "error";
+  code: string;
+  message: string;
+  fatal: boolean;
+  /** The id of the message this error refers to, when it refers to one. */
+  ref?: number;
+}
+
+export type ClientEvent =
+  | StatusEvent
+  | WelcomeEvent
+  | MessageEvent
+  | PresenceEvent
+  | MembersEvent
+  | AckEvent
+  | ErrorEvent;

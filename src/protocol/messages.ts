@@ -1,0 +1,393 @@
+/**
+ * Protocol messages as values, and their payload codec. Each message kind
+ * is one member of a discriminated union; {@linkcode encodeMessage} turns a
+ * value into a complete frame and {@linkcode decodeMessage} turns a frame
+ * from {@linkcode FrameDecoder} back into a value.
+ *
+ * @module
+ */
+
+import { ErrorCode, ProtocolError } from "./errors.ts";
+import { type Frame, FrameType, MAGIC } from "./frame.ts";
+import { MAX_HELLO_ROOMS, MAX_MEMBERS_PER_FRAME } from "./limits.ts";
+import { WireReader, WireWriter } from "./wire.ts";
+
+/** An optional HELLO/WELCOME field: unknown tags are skipped, so later versions can add fields. */
+export interface Extension {
+  tag: number;
+  value: Uint8Array;
+}
+
+/** Client to server: first frame of every connection. */
+export interface Hello {
+  type: "hello";
+  version: number;
+  name: string;
+  rooms: string[];
+  extensions: Extension[];
+}
+
+/** Bit flags of MESSAGE and SEND. */
+export const MessageFlags = {
+  /** A `/me` action: "* alice waves". */
+  ACTION: 0x01,
+  /** Replayed from history, not live (set by the server only). */
+  HISTORY: 0x02,
+} as const;
+
+/** Client to server: a chat message to a room. */
+export interface Send {
+  type: "send";
+  /** Client-chosen id, unique per sender; a resend with the same id is not delivered twice. */
+  id: number;
+  room: string;
+  flags: number;
+  text: string;
+}
+
+export interface Join {
+  type: "join";
+  room: string;
+}
+
+export interface Leave {
+  type: "leave";
+  room: string;
+}
+
+/** Asks for the member list of a room; answered with MEMBERS. */
+export interface Who {
+  type: "who";
+  room: string;
+}
+
+/** A clean goodbye; the server closes after announcing the leave with this reason. */
+export interface Bye {
+  type: "bye";
+  reason: string;
+}
+
+export interface Ping {
+  type: "ping";
+  token: number;
+}
+
+export interface Pong {
+  type: "pong";
+  token: number;
+}
+
+/** Server to client: the handshake succeeded. MEMBERS frames for each room follow. */
+export interface Welcome {
+  type: "welcome";
+  version: number;
+  /** The name as the server registered it. */
+  name: string;
+  /** How often the client should send PING when otherwise idle. */
+  heartbeatMs: number;
+  /** Silence after which the server drops the client. */
+  timeoutMs: number;
+  maxFrame: number;
+  maxText: number;
+  /** Canonical names of the rooms joined. */
+  rooms: string[];
+  extensions: Extension[];
+}
+
+/** Server to client: a chat message as stored and sequenced. */
+export interface ChatMessage {
+  type: "message";
+  room: string;
+  seq: number;
+  /** Server time, milliseconds since the Unix epoch. */
+  ts: number;
+  flags: number;
+  from: string;
+  text: string;
+}
+
+/** Server to client: a SEND was accepted as `seq` (or had been already, for a resend). */
+export interface Ack {
+  type: "ack";
+  id: number;
+  room: string;
+  seq: number;
+  ts: number;
+}
+
+export type PresenceEvent = "join" | "leave";
+
+export interface Presence {
+  type: "presence";
+  room: string;
+  event: PresenceEvent;
+  name: string;
+  /** For leave: a reason code ("quit", "timeout", "left", ...); empty for join. */
+  reason: string;
+  /** Free text the user gave (a /quit message); may be empty. */
+  text: string;
+  ts: number;
+}
+
+/** Server to client: part of a room's member list; `more` says another part follows. */
+export interface Members {
+  type: "members";
+  room: string;
+  more: boolean;
+  names: string[];
+}
+
+/** Server to client: an error. `fatal` means the server closes the connection after it. */
+export interface ErrorMessage {
+  type: "error";
+  fatal: boolean;
+  code: string;
+  /** The SEND id this error answers, or 0. */
+  ref: number;
+  message: string;
+}
+
+export type ClientMessage = Hello | Send | Join | Leave | Who | Bye | Ping | Pong;
+export type ServerMessage = Welcome | ChatMessage | Ack | Presence | Members | ErrorMessage | Ping | Pong;
+export type Message = ClientMessage | ServerMessage;
+
+const PRESENCE_EVENTS: Record<number, PresenceEvent> = { 1: "join", 2: "leave" };
+const PRESENCE_CODES: Record<PresenceEvent, number> = { join: 1, leave: 2 };
+
+/** Encodes a message as one complete frame (header included). */
+export function encodeMessage(msg: Message): Uint8Array {
+  switch (msg.type) {
+    case "hello": {
+      const w = new WireWriter(FrameType.HELLO).bytes(MAGIC).u16(msg.version).str8(msg.name, "name");
+      w.u8(msg.rooms.length);
+      for (const r of msg.rooms) w.str8(r, "room");
+      return writeExtensions(w, msg.extensions).finish();
+    }
+    case "send":
+      return new WireWriter(FrameType.SEND, 24 + msg.text.length * 3)
+        .u64(msg.id).str8(msg.room, "room").u8(msg.flags).str32(msg.text, "text").finish();
+    case "join":
+      return new WireWriter(FrameType.JOIN).str8(msg.room, "room").finish();
+    case "leave":
+      return new WireWriter(FrameType.LEAVE).str8(msg.room, "room").finish();
+    case "who":
+      return new WireWriter(FrameType.WHO).str8(msg.room, "room").finish();
+    case "bye":
+      return new WireWriter(FrameType.BYE).str16(msg.reason, "reason").finish();
+    case "ping":
+      return new WireWriter(FrameType.PING, 4).u32(msg.token).finish();
+    case "pong":
+      return new WireWriter(FrameType.PONG, 4).u32(msg.token).finish();
+    case "welcome": {
+      const w = new WireWriter(FrameType.WELCOME).u16(msg.version).str8(msg.name, "name")
+        .u32(msg.heartbeatMs).u32(msg.timeoutMs).u32(msg.maxFrame).u32(msg.maxText);
+      w.u8(msg.rooms.length);
+      for (const r of msg.rooms) w.str8(r, "room");
+      return writeExtensions(w, msg.extensions).finish();
+    }
+    case "message":
+      return new WireWriter(FrameType.MESSAGE, 64 + msg.text.length * 3)
+        .str8(msg.room, "room").u64(msg.seq).u64(msg.ts).u8(msg.flags)
+        .str8(msg.from, "from").str32(msg.text, "text").finish();
+    case "ack":
+      return new WireWriter(FrameType.ACK).u64(msg.id).str8(msg.room, "room").u64(msg.seq).u64(msg.ts)
+        .finish();
+    case "presence":
+      return new WireWriter(FrameType.PRESENCE)
+        .str8(msg.room, "room").u8(PRESENCE_CODES[msg.event]).str8(msg.name, "name")
+        .str8(msg.reason, "reason").str16(msg.text, "text").u64(msg.ts).finish();
+    case "members": {
+      if (msg.names.length > MAX_MEMBERS_PER_FRAME) {
+        throw new RangeError(
+          `Cannot encode MEMBERS: ${msg.names.length} names exceeds ${MAX_MEMBERS_PER_FRAME}`,
+        );
+      }
+      const w = new WireWriter(FrameType.MEMBERS, 8 + msg.names.length * 12)
+        .str8(msg.room, "room").u8(msg.more ? 1 : 0).u16(msg.names.length);
+      for (const n of msg.names) w.str8(n, "name");
+      return w.finish();
+    }
+    case "error":
+      return new WireWriter(FrameType.ERROR)
+        .u8(msg.fatal ? 1 : 0).str8(msg.code, "code").u64(msg.ref).str16(msg.message, "message").finish();
+    default: {
+      const never: never = msg;
+      throw new TypeError(`Cannot encode message: unknown type ${(never as Message).type}`);
+    }
+  }
+}
+
+function writeExtensions(w: WireWriter, exts: Extension[]): WireWriter {
+  for (const e of exts) w.u8(e.tag).u16(e.value.byteLength).bytes(e.value);
+  return w;
+}
+
+function readExtensions(r: WireReader): Extension[] {
+  const out: Extension[] = [];
+  while (r.remaining > 0) {
+    const tag = r.u8("extension tag");
+    const len = r.u16("extension length");
+    // Copy: the payload view dies with the next decoder push.
+    out.push({ tag, value: r.bytes(len, "extension value").slice() });
+  }
+  return out;
+}
+
+function readRooms(r: WireReader): string[] {
+  const count = r.u8("room count");
+  if (count > MAX_HELLO_ROOMS) {
+    throw new ProtocolError(
+      ErrorCode.TOO_MANY_ROOMS,
+      `Cannot decode frame: ${count} rooms exceeds limit ${MAX_HELLO_ROOMS}`,
+    );
+  }
+  const rooms: string[] = [];
+  for (let i = 0; i < count; i++) rooms.push(r.str8("room"));
+  return rooms;
+}
+
+/** Names of frame types, for messages and logs. */
+export const FRAME_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(FrameType).map(([k, v]) => [v, k]),
+);
+
+/**
+ * Decodes one frame into a message. Throws {@linkcode ProtocolError} with
+ * BAD_FRAME for a malformed payload and UNKNOWN_TYPE for an unknown type.
+ */
+export function decodeMessage(frame: Frame): Message {
+  const name = FRAME_NAMES[frame.type];
+  if (name === undefined) {
+    throw new ProtocolError(
+      ErrorCode.UNKNOWN_TYPE,
+      `Cannot decode frame: unknown type 0x${frame.type.toString(16).padStart(2, "0")}`,
+    );
+  }
+  const r = new WireReader(frame.payload, name);
+  const msg = decodePayload(frame.type, r);
+  if (msg.type !== "hello" && msg.type !== "welcome") r.end();
+  return msg;
+}
+
+function decodePayload(type: number, r: WireReader): Message {
+  switch (type) {
+    case FrameType.HELLO: {
+      const magic = r.bytes(4, "magic");
+      if (magic.some((b, i) => b !== MAGIC[i])) {
+        throw new ProtocolError(ErrorCode.BAD_FRAME, 'Cannot decode HELLO: magic is not "CHAT"');
+      }
+      const version = r.u16("version");
+      const name = r.str8("name");
+      const rooms = readRooms(r);
+      return { type: "hello", version, name, rooms, extensions: readExtensions(r) };
+    }
+    case FrameType.SEND:
+      return {
+        type: "send",
+        id: r.u64("id"),
+        room: r.str8("room"),
+        flags: r.u8("flags"),
+        text: r.str32("text"),
+      };
+    case FrameType.JOIN:
+      return { type: "join", room: r.str8("room") };
+    case FrameType.LEAVE:
+      return { type: "leave", room: r.str8("room") };
+    case FrameType.WHO:
+      return { type: "who", room: r.str8("room") };
+    case FrameType.BYE:
+      return { type: "bye", reason: r.str16("reason") };
+    case FrameType.PING:
+      return { type: "ping", token: r.u32("token") };
+    case FrameType.PONG:
+      return { type: "pong", token: r.u32("token") };
+    case FrameType.WELCOME: {
+      const version = r.u16("version");
+      const name = r.str8("name");
+      const heartbeatMs = r.u32("heartbeatMs");
+      const timeoutMs = r.u32("timeoutMs");
+      const maxFrame = r.u32("maxFrame");
+      const maxText = r.u32("maxText");
+      const rooms = readRooms(r);
+      return {
+        type: "welcome",
+        version,
+        name,
+        heartbeatMs,
+        timeoutMs,
+        maxFrame,
+        maxText,
+        rooms,
+        extensions: readExtensions(r),
+      };
+    }
+    case FrameType.MESSAGE:
+      return {
+        type: "message",
+        room: r.str8("room"),
+        seq: r.u64("seq"),
+        ts: r.u64("ts"),
+        flags: r.u8("flags"),
+        from: r.str8("from"),
+        text: r.str32("text"),
+      };
+    case FrameType.ACK:
+      return { type: "ack", id: r.u64("id"), room: r.str8("room"), seq: r.u64("seq"), ts: r.u64("ts") };
+    case FrameType.PRESENCE: {
+      const room = r.str8("room");
+      const code = r.u8("event");
+      const event = PRESENCE_EVENTS[code];
+      if (event === undefined) {
+        throw new ProtocolError(ErrorCode.BAD_FRAME, `Cannot decode PRESENCE: unknown event ${code}`);
+      }
+      return {
+        type: "presence",
+        room,
+        event,
+        name: r.str8("name"),
+        reason: r.str8("reason"),
+        text: r.str16("text"),
+        ts: r.u64("ts"),
+      };
+    }
+    case FrameType.MEMBERS: {
+      const room = r.str8("room");
+      const more = r.u8("more");
+      if (more > 1) {
+        throw new ProtocolError(
+          ErrorCode.BAD_FRAME,
+          `Cannot decode MEMBERS: more flag ${more} is not 0 or 1`,
+        );
+      }
+      const count = r.u16("count");
+      // Each name takes at least its length byte: reject counts the payload cannot hold before looping.
+      if (count > r.remaining) {
+        throw new ProtocolError(
+          ErrorCode.BAD_FRAME,
+          `Cannot decode MEMBERS: count ${count} exceeds remaining ${r.remaining} bytes`,
+        );
+      }
+      const names: string[] = [];
+      for (let i = 0; i < count; i++) names.push(r.str8("name"));
+      return { type: "members", room, more: more === 1, names };
+    }
+    case FrameType.ERROR: {
+      const fatal = r.u8("fatal");
+      if (fatal > 1) {
+        throw new ProtocolError(
+          ErrorCode.BAD_FRAME,
+          `Cannot decode ERROR: fatal flag ${fatal} is not 0 or 1`,
+        );
+      }
+      return {
+        type: "error",
+        fatal: fatal === 1,
+        code: r.str8("code"),
+        ref: r.u64("ref"),
+        message: r.str16("message"),
+      };
+    }
+    default:
+      throw new ProtocolError(ErrorCode.UNKNOWN_TYPE, `Cannot decode frame: unknown type ${type}`);
+  }
+}

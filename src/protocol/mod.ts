@@ -1,0 +1,13 @@
+/**
+ * The chat wire protocol v1: limits, frame layout, the frame decoder and the
+ * message codec. Pure: no I/O, no timers, no logging.
+ *
+ * @module
+ */
+
+export * from "./errors.ts";
+export * from "./frame.ts";
+export * from "./limits.ts";
+export * from "./messages.ts";
+export * from "./names.ts";
+export { utf8Length, WireReader, WireWriter } from "./wire.ts";
