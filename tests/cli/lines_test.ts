@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { formatLine } from "../../src/cli/lines.ts";
+
+const ts = new Date(2026, 0, 2, 3, 4, 5).getTime();
+
+Deno.test("formatLine() renders messages, actions and history with a local timestamp", () => {
+  const base = {
+    type: "message" as const,
+    room: "lobby",
+    seq: 1,
+    ts,
+    from: "alice",
+    text: "hi",
+    action: false,
+    history: false,
+  };
+  assert.equal(formatLine(base, 0), "03:04:05 #lobby <alice> hi");
+  assert.equal(formatLine({ ...base, action: true, text: "waves" }, 0), "03:04:05 #lobby * alice waves");
+  assert.equal(formatLine({ ...base, history: true }, 0), "03:04:05 #lobby (history) <alice> hi");
+});
+
+Deno.test("formatLine() keeps every event on one line and neutralises escape sequences", () => {
+  const line = formatLine({
+    type: "message",
+    room: "lobby",
+    seq: 1,
+    ts,
+    from: "mallory",
+    text: "ok\n03:04:06 #lobby <admin> fake\x1b[2J",
+    action: false,
+    history: false,
+  }, 0)!;
+  assert.equal(line.includes("\n"), false);
+  assert.equal(line.includes("\x1b"), false);
+  assert.match(line, /ok\u240a03:04:06 #lobby <admin> fake\u241b\[2J$/);
+});
+
+Deno.test("formatLine() renders presence with reason and text", () => {
+  const p = {
+    type: "presence" as const,
+    room: "dev",
+    event: "leave" as const,
+    name: "bob",
+    reason: "quit",
+    text: "bye",
+    ts,
+  };
+  assert.equal(formatLine(p, 0), "03:04:05 #dev -- bob left (quit: bye)");
+  assert.equal(formatLine({ ...p, event: "join", reason: "", text: "" }, 0), "03:04:05 #dev -- bob joined");
+});
+
+Deno.test("formatLine() shows reconnect attempts and hides acks", () => {
+  const line = formatLine(
+    {
+      type: "status",
+      state: "reconnecting",
+      server: "h:1",
+      attempt: 2,
+      of: 3,
+      delayMs: 1500,
+      reason: "lost",
+    },
+    ts,
+  );
+  assert.equal(line, "03:04:05 -- reconnecting to h:1 (attempt 2 of 3 in 1.5 s): lost");
+  assert.equal(formatLine({ type: "ack", id: 1, room: "x", seq: 1, ts }, ts), null);
+});

@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { ALL_CONFIG_KEYS, JOIN_SPECS, SERVE_SPECS } from "../../src/cli/specs.ts";
+import { configFor, resolveOptions, UsageError } from "../../src/cli/options.ts";
+import { parseCommand } from "../../src/cli/command.ts";
+
+const noEnv = {};
+
+Deno.test("resolveOptions() takes flags over env over config file over defaults", () => {
+  const layers = [
+    { flags: { port: "1111" }, env: { PORT: "2222" }, file: { port: 3333 }, want: 1111 },
+    { flags: {}, env: { PORT: "2222" }, file: { port: 3333 }, want: 2222 },
+    { flags: {}, env: {}, file: { port: 3333 }, want: 3333 },
+    { flags: {}, env: {}, file: {}, want: 3000 },
+    { flags: {}, env: { PORT: "" }, file: { port: 3333 }, want: 3333 },
+  ];
+  for (const l of layers) {
+    assert.equal(resolveOptions(SERVE_SPECS, l).port, l.want, JSON.stringify(l));
+  }
+});
+
+Deno.test("resolveOptions() has the documented defaults", () => {
+  const s = resolveOptions(SERVE_SPECS, { flags: {}, env: noEnv });
+  assert.equal(s.host, "0.0.0.0");
+  assert.equal(s.port, 3000);
+  assert.equal(s.maxClients, 100);
+  assert.equal(s.timeout, 5000);
+  assert.equal(s.maxFrame, 65536);
+  assert.equal(s.maxText, 4096);
+  const j = resolveOptions(JOIN_SPECS, { flags: {}, env: noEnv });
+  assert.equal(j.reconnectAttempts, 3);
+  assert.equal(j.timeout, 5000);
+  assert.deepEqual(j.room, ["lobby"]);
+});
+
+Deno.test("resolveOptions() names the flag, variable or key of an invalid value", () => {
+  const cases: Array<[Parameters<typeof resolveOptions>[1], RegExp]> = [
+    [{ flags: { port: "70000" }, env: noEnv }, /--port must be at most 65535, got 70000/],
+    [{ flags: { timeout: "abc" }, env: noEnv }, /--timeout must be an integer, got "abc"/],
+    [{ flags: {}, env: { PORT: "x" } }, /^PORT must be an integer/],
+    [{ flags: {}, env: { CHAT_MAX_CLIENTS: "0" } }, /CHAT_MAX_CLIENTS must be at least 1/],
+    [
+      { flags: {}, env: noEnv, file: { maxClients: "many" }, fileName: "c.json" },
+      /config key "maxClients" in c.json/,
+    ],
+    [{ flags: {}, env: noEnv, file: { timeout: 1.5 } }, /config key "timeout" must be an integer/],
+    [
+      { flags: { "log-level": "loud" }, env: noEnv },
+      /--log-level must be one of debug, info, warn, error, silent/,
+    ],
+  ];
+  for (const [input, re] of cases) {
+    assert.throws(
+      () => resolveOptions(SERVE_SPECS, input),
+      (e: Error) => e instanceof UsageError && re.test(e.message),
+    );
+  }
+});
+
+Deno.test("resolveOptions() reads lists from repeated flags, commas and arrays", () => {
+  assert.deepEqual(resolveOptions(JOIN_SPECS, { flags: { room: ["a", "b,c"] }, env: noEnv }).room, [
+    "a",
+    "b",
+    "c",
+  ]);
+  assert.deepEqual(resolveOptions(JOIN_SPECS, { flags: {}, env: { CHAT_ROOM: "x, y" } }).room, ["x", "y"]);
+  assert.deepEqual(resolveOptions(JOIN_SPECS, { flags: {}, env: noEnv, file: { room: ["dev"] } }).room, [
+    "dev",
+  ]);
+});
+
+Deno.test("configFor() merges top-level keys with the command's section and rejects unknown keys", () => {
+  const file = { port: 4000, timeout: 900, serve: { port: 4001 }, join: { name: "ann" } };
+  assert.deepEqual(configFor("serve", file, ALL_CONFIG_KEYS, ["serve", "join"], "f"), {
+    port: 4001,
+    timeout: 900,
+  });
+  assert.deepEqual(configFor("join", file, ALL_CONFIG_KEYS, ["serve", "join"], "f"), {
+    port: 4000,
+    timeout: 900,
+    name: "ann",
+  });
+  assert.throws(
+    () => configFor("serve", { prot: 1 }, ALL_CONFIG_KEYS, ["serve", "join"], "f"),
+    /unknown config key "prot"/,
+  );
+  assert.throws(
+    () => configFor("serve", { join: { nmae: 1 } }, ALL_CONFIG_KEYS, ["serve", "join"], "f"),
+    /"join.nmae"/,
+  );
+  assert.throws(
+    () => configFor("serve", [1], ALL_CONFIG_KEYS, ["serve", "join"], "f"),
+    /must hold a JSON object/,
+  );
+});
+
+Deno.test("parseCommand() reads the config file named by --config, CHAT_CONFIG or the XDG default", async () => {
+  const files: Record<string, string> = {
+    "/etc/a.json": JSON.stringify({ port: 1001 }),
+    "/etc/b.json": JSON.stringify({ port: 1002 }),
+    "/home/u/.config/chat/config.json": JSON.stringify({ serve: { port: 1003 } }),
+  };
+  const io = (env: Record<string, string>) => ({
+    env,
+    readTextFile: (p: string) =>
+      p in files ? Promise.resolve(files[p]) : Promise.reject(new Deno.errors.NotFound(p)),
+  });
+  const port = async (argv: string[], env: Record<string, string>) =>
+    (await parseCommand("serve", argv, SERVE_SPECS, ALL_CONFIG_KEYS, io(env))).options.port;
+  assert.equal(
+    await port(["--config", "/etc/a.json"], { CHAT_CONFIG: "/etc/b.json", HOME: "/home/u" }),
+    1001,
+  );
+  assert.equal(await port([], { CHAT_CONFIG: "/etc/b.json", HOME: "/home/u" }), 1002);
+  assert.equal(await port([], { HOME: "/home/u" }), 1003);
+  assert.equal(await port([], { HOME: "/nowhere" }), 3000, "a missing default config file is fine");
+  await assert.rejects(port(["--config", "/missing.json"], {}), /cannot read config file \/missing.json/);
+});
+
+Deno.test("parseCommand() rejects unknown flags, missing values and stray arguments by name", async () => {
+  const io = { env: {}, readTextFile: () => Promise.reject(new Deno.errors.NotFound("x")) };
+  const parse = (argv: string[]) => parseCommand("serve", argv, SERVE_SPECS, ALL_CONFIG_KEYS, io);
+  await assert.rejects(parse(["--bogus"]), /unknown flag --bogus/);
+  await assert.rejects(parse(["--port"]), /--port needs a value/);
+  await assert.rejects(parse(["extra"]), /unexpected argument "extra"/);
+  assert.equal((await parse(["-h"])).help, true);
+});

@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import { Outbox } from "../../src/net/outbox.ts";
+
+/** A writer whose writes complete only when the test releases them, accepting at most `chunk` bytes each. */
+class GatedWriter {
+  calls: Uint8Array[] = [];
+  written: number[] = [];
+  #release: Array<() => void> = [];
+  chunk: number;
+  fail = false;
+
+  constructor(chunk = Infinity) {
+    this.chunk = chunk;
+  }
+
+  write(bytes: Uint8Array): Promise<number> {
+    this.calls.push(bytes.slice());
+    return new Promise((resolve, reject) => {
+      this.#release.push(() => {
+        if (this.fail) return reject(new Error("broken pipe"));
+        const n = Math.min(this.chunk, bytes.byteLength);
+        this.written.push(...bytes.subarray(0, n));
+        resolve(n);
+      });
+    });
+  }
+
+  /** Completes the oldest pending write; resolves after the outbox has reacted to it. */
+  async releaseOne(): Promise<void> {
+    const r = this.#release.shift();
+    if (!r) throw new Error("no write pending");
+    r();
+    await new Promise((r) => setTimeout(r, 0));
+  }
+
+  get pending(): number {
+    return this.#release.length;
+  }
+}
+
+Deno.test("Outbox coalesces frames queued during a write into one next write", async () => {
+  const w = new GatedWriter();
+  const out = new Outbox(w, 1 << 20);
+  out.enqueue(new Uint8Array([1]));
+  for (let i = 2; i <= 100; i++) out.enqueue(new Uint8Array([i]));
+  assert.equal(w.calls.length, 1, "only the first frame is in flight");
+  await w.releaseOne();
+  assert.equal(w.calls.length, 2, "the 99 frames queued meanwhile go out in one write");
+  assert.equal(w.calls[1].byteLength, 99);
+  await w.releaseOne();
+  await out.flushed();
+  assert.deepEqual(w.written, Array.from({ length: 100 }, (_, i) => i + 1));
+  assert.equal(out.writes, 2);
+  assert.equal(out.queuedBytes, 0);
+});
+
+Deno.test("Outbox loops on partial writes until every byte is out, in order", async () => {
+  const w = new GatedWriter(3);
+  const out = new Outbox(w, 1 << 20);
+  out.enqueue(new Uint8Array([1, 2, 3, 4, 5]));
+  out.enqueue(new Uint8Array([6, 7, 8, 9, 10, 11, 12]));
+  while (w.pending > 0) await w.releaseOne();
+  await out.flushed();
+  assert.deepEqual(w.written, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  assert.ok(w.calls.length >= 4, `expected several partial writes, got ${w.calls.length}`);
+});
+
+Deno.test("Outbox.enqueue() refuses a frame that would exceed the byte budget", async () => {
+  const w = new GatedWriter();
+  const out = new Outbox(w, 10);
+  assert.equal(out.enqueue(new Uint8Array(6)), true);
+  assert.equal(out.enqueue(new Uint8Array(4)), true);
+  assert.equal(out.enqueue(new Uint8Array(1)), false, "11 bytes would exceed 10");
+  assert.equal(out.queuedBytes, 10);
+  out.enqueueFinal(new Uint8Array(5));
+  assert.equal(out.queuedBytes, 15, "the final frame may go over budget");
+  while (w.pending > 0) await w.releaseOne();
+  await out.flushed();
+  assert.equal(w.written.length, 15);
+  assert.equal(out.enqueue(new Uint8Array(10)), true, "budget is free again once written");
+  await w.releaseOne();
+});
+
+Deno.test("Outbox reports a failed write once and refuses further frames", async () => {
+  const w = new GatedWriter();
+  const errors: unknown[] = [];
+  const out = new Outbox(w, 100, (e) => errors.push(e));
+  out.enqueue(new Uint8Array(3));
+  w.fail = true;
+  await w.releaseOne();
+  await out.flushed();
+  assert.equal(errors.length, 1);
+  assert.equal(out.failed, true);
+  assert.equal(out.enqueue(new Uint8Array(1)), false);
+});
+
+Deno.test("Outbox.close() lets queued frames drain but refuses new ones", async () => {
+  const w = new GatedWriter();
+  const out = new Outbox(w, 100);
+  out.enqueue(new Uint8Array([1]));
+  out.enqueue(new Uint8Array([2]));
+  out.close();
+  assert.equal(out.enqueue(new Uint8Array([3])), false);
+  while (w.pending > 0) await w.releaseOne();
+  await out.flushed();
+  assert.deepEqual(w.written, [1, 2]);
+});
+
+Deno.test("A stalled outbox does not hold up another connection's outbox", async () => {
+  const stalled = new GatedWriter();
+  const fast = {
+    n: 0,
+    write(b: Uint8Array) {
+      this.n += b.byteLength;
+      return Promise.resolve(b.byteLength);
+    },
+  };
+  const a = new Outbox(stalled, 1000);
+  const b = new Outbox(fast, 1000);
+  for (let i = 0; i < 50; i++) {
+    a.enqueue(new Uint8Array(10));
+    b.enqueue(new Uint8Array(10));
+  }
+  await b.flushed();
+  assert.equal(fast.n, 500, "the fast peer got everything while the other never completed a write");
+  assert.equal(a.queuedBytes, 500);
+  await stalled.releaseOne();
+  await stalled.releaseOne();
+});
