@@ -12,19 +12,25 @@ import {
   DEFAULT_ROOM,
   encodeMessage,
   ErrorCode,
+  ExtensionTag,
+  type Fetch,
   type Hello,
+  MAX_FETCH,
   MessageFlags,
   nameKey,
+  type PresenceEvent,
+  type Private,
   PROTOCOL_VERSION,
   type ProtocolError,
   type Send,
   utf8Length,
+  WireReader,
 } from "../protocol/mod.ts";
 import type { ClientMessage, ServerMessage } from "../protocol/messages.ts";
-import type { DedupeIndex, MessageLog } from "../store/log.ts";
-import { MemoryDedupe, MemoryLog } from "../store/memory.ts";
-import type { CloseReason } from "./close.ts";
-import type { Effect } from "./effects.ts";
+import { type MessageStore, type StoredMessage, StoreError } from "../store/log.ts";
+import { MemoryStore } from "../store/memory.ts";
+import { type CloseReason, UNCLEAN_CLOSES } from "./close.ts";
+import type { BroadcastEffect, Effect } from "./effects.ts";
 import { Room, Session } from "./session.ts";
 
 /** Broker settings; the CLI validates them before they get here. */
@@ -38,14 +44,37 @@ export interface BrokerOptions {
   maxRoomsPerClient: number;
   /** Rooms the server tracks in all: each costs memory for as long as the server runs. */
   maxRooms: number;
-  log?: MessageLog;
-  dedupe?: DedupeIndex;
+  /** Where messages are kept; in memory when omitted. */
+  store?: MessageStore;
+  /** Recent messages sent to a client joining a room (0: none). */
+  historyLimit?: number;
+  /** How long an uncleanly dropped user keeps its name and seats before its leave is announced (0: no wait). */
+  graceMs?: number;
+  /** Random bytes for resume tokens; injectable so tests are repeatable. */
+  randomBytes?: (n: number) => Uint8Array;
 }
+
+/** Default history on join: a screenful of context. */
+export const DEFAULT_HISTORY = 50;
+/** Default grace period: long enough for a reconnect after a blip, short enough that a real leave is shown promptly. */
+export const DEFAULT_GRACE_MS = 5000;
+/** Bytes of MESSAGE frames one FETCH answer may queue: a page stays well within the outbox budget. */
+export const FETCH_BYTES = 256 * 1024;
+/** Resume token length in bytes: 128 bits cannot be guessed. */
+const TOKEN_BYTES = 16;
+/** Direct-message ids remembered for dedupe: DMs are not stored, so this in-memory window is their guard. */
+const DIRECT_RECEIPTS = 100_000;
 
 /** Default rooms per client: several channels open, not a crawl of every room. */
 export const DEFAULT_MAX_ROOMS_PER_CLIENT = 16;
 /** Default room count: bounded so creating rooms cannot exhaust memory. */
 export const DEFAULT_MAX_ROOMS = 10_000;
+
+/** Longest /quit reason relayed to a room: a sentence, not a message body. */
+const MAX_REASON_CHARS = 200;
+
+/** Names per MEMBERS frame: 400 names of at most 129 bytes fit the default 64 KiB frame. */
+const MEMBERS_PER_FRAME = 400;
 
 /** Bytes kept free in a MEMBERS frame for its room, flags and count fields. */
 const MEMBERS_OVERHEAD = 300;
@@ -63,16 +92,70 @@ export class Broker<L> {
   #sessions = new Set<Session<L>>();
   #byName = new Map<string, Session<L>>();
   #rooms = new Map<string, Room<L>>();
-  #log: MessageLog;
-  #dedupe: DedupeIndex;
+  #store: MessageStore;
+  #ghosts = new Set<Session<L>>();
+  // Sends staged in the store and not yet committed: told of the outcome by commit().
+  #inflight: Array<{ session: Session<L>; id: number }> = [];
+  #directReceipts = new Map<string, number>();
   #nextId = 1;
+  #historyLimit: number;
+  #graceMs: number;
+  #randomBytes: (n: number) => Uint8Array;
 
   constructor(options: BrokerOptions) {
     this.options = options;
     // Three beats per timeout: two may be lost before a healthy peer looks dead.
     this.heartbeatMs = Math.max(1, Math.floor(options.timeoutMs / 3));
-    this.#log = options.log ?? new MemoryLog();
-    this.#dedupe = options.dedupe ?? new MemoryDedupe();
+    this.#store = options.store ?? new MemoryStore();
+    this.#historyLimit = options.historyLimit ?? DEFAULT_HISTORY;
+    this.#graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+    this.#randomBytes = options.randomBytes ?? ((n) => crypto.getRandomValues(new Uint8Array(n)));
+  }
+
+  get store(): MessageStore {
+    return this.#store;
+  }
+
+  /**
+   * True when `msg` reads stored history (HELLO, JOIN, FETCH) while writes
+   * are staged: the caller commits first, so the reader sees every message
+   * that will ever be broadcast before it became a member.
+   */
+  needsCommit(msg: ClientMessage | ServerMessage): boolean {
+    return this.#store.staged > 0 && (msg.type === "hello" || msg.type === "join" || msg.type === "fetch");
+  }
+
+  /**
+   * Commits the store's staged batch. On failure nothing of the batch is
+   * delivered or acknowledged (the caller drops effects marked durable) and
+   * each sender gets STORAGE_ERROR for its message.
+   */
+  commit(): { ok: true; effects: Effect<L>[] } | { ok: false; error: StoreError; effects: Effect<L>[] } {
+    const inflight = this.#inflight;
+    this.#inflight = [];
+    try {
+      this.#store.commit();
+      return { ok: true, effects: [] };
+    } catch (err) {
+      if (!(err instanceof StoreError)) throw err;
+      const effects: Effect<L>[] = [];
+      for (const { session, id } of inflight) {
+        if (session.state !== "ready") continue;
+        effects.push({
+          kind: "send",
+          to: session,
+          bytes: errorFrame(
+            false,
+            ErrorCode.STORAGE_ERROR,
+            id,
+            `message not stored (${
+              err.kind === "full" ? "disk full" : "storage failure"
+            }); it was not delivered, retry later`,
+          ),
+        });
+      }
+      return { ok: false, error: err, effects };
+    }
   }
 
   /** Sessions that completed the handshake. */
@@ -98,7 +181,7 @@ export class Broker<L> {
 
   /** Handles one decoded frame from `s`. */
   handle(s: Session<L>, msg: ClientMessage | ServerMessage, now: number): Effect<L>[] {
-    if (s.state === "closed") return [];
+    if (s.state === "closed" || s.state === "ghost") return [];
     s.lastSeen = now;
     if (s.state === "handshake") {
       if (msg.type !== "hello") {
@@ -124,7 +207,15 @@ export class Broker<L> {
         return room instanceof Room ? this.#members(s, room) : room;
       }
       case "bye":
-        return this.drop(s, "quit", now, msg.reason);
+        return this.drop(s, "quit", now, [...msg.reason].slice(0, MAX_REASON_CHARS).join(""));
+      case "fetch":
+        return this.#fetch(s, msg);
+      case "private":
+        return this.#private(s, msg, now);
+      case "nick":
+        return this.#nick(s, msg.name, now);
+      case "away":
+        return this.#away(s, msg.text, now);
       case "ping":
         return [{ kind: "send", to: s, bytes: encodeMessage({ type: "pong", token: msg.token }) }];
       case "pong":
@@ -136,6 +227,8 @@ export class Broker<L> {
       case "presence":
       case "members":
       case "error":
+      case "fetched":
+      case "direct":
         return this.#fail(
           s,
           ErrorCode.UNEXPECTED_FRAME,
@@ -153,6 +246,7 @@ export class Broker<L> {
   /** A frame from `s` could not be decoded. Unknown types are answered and skipped; anything else closes. */
   protocolError(s: Session<L>, err: ProtocolError, now: number): Effect<L>[] {
     if (err.code === ErrorCode.UNKNOWN_TYPE && s.state === "ready") {
+      s.lastSeen = now; // a frame arrived: the peer is alive, even if we cannot read it
       return [{
         kind: "send",
         to: s,
@@ -168,24 +262,41 @@ export class Broker<L> {
    * and asks for the connection to be closed. Idempotent.
    */
   drop(s: Session<L>, reason: CloseReason, now: number, text = ""): Effect<L>[] {
-    if (s.state === "closed") return [];
+    if (s.state === "closed" || s.state === "ghost") return [];
     const effects: Effect<L>[] = [];
     const code = CLOSE_ERROR[reason];
     if (code) effects.push({ kind: "send", to: s, bytes: errorFrame(true, code, 0, closeText(reason)) });
     const wasReady = s.state === "ready";
-    s.state = "closed";
     this.#sessions.delete(s);
-    if (wasReady) {
-      this.#byName.delete(s.key);
+    if (wasReady && this.#graceMs > 0 && UNCLEAN_CLOSES.has(reason)) {
+      // Keep the name and seats for a while: a resume within the grace period makes no leave/join noise.
+      s.state = "ghost";
+      s.ghostUntil = now + this.#graceMs;
+      s.ghostReason = reason;
+      this.#ghosts.add(s);
       for (const room of s.rooms) {
         room.members.delete(s);
-        if (reason !== "shutdown") {
-          effects.push(this.#presence(room, "leave", s.name, reason, text, now, null));
-        }
+        room.ghosts.add(s);
       }
-      s.rooms.clear();
+    } else {
+      s.state = "closed";
+      if (wasReady) effects.push(...this.#vacate(s, reason === "shutdown" ? null : reason, text, now));
     }
     effects.push({ kind: "close", to: s, reason });
+    return effects;
+  }
+
+  /** Frees a ready or ghost session's name and seats, announcing the leave unless `reason` is null. */
+  #vacate(s: Session<L>, reason: string | null, text: string, now: number): Effect<L>[] {
+    const effects: Effect<L>[] = [];
+    if (this.#byName.get(s.key) === s) this.#byName.delete(s.key);
+    this.#ghosts.delete(s);
+    for (const room of s.rooms) {
+      room.members.delete(s);
+      room.ghosts.delete(s);
+      if (reason !== null) effects.push(this.#presence(room, "leave", s.name, reason, text, now, null));
+    }
+    s.rooms.clear();
     return effects;
   }
 
@@ -197,10 +308,17 @@ export class Broker<L> {
   tick(now: number): Effect<L>[] {
     const effects: Effect<L>[] = [];
     const ping = encodeMessage({ type: "ping", token: now >>> 0 });
+    for (const g of [...this.#ghosts]) {
+      if (g.ghostUntil <= now) {
+        g.state = "closed";
+        effects.push(...this.#vacate(g, g.ghostReason, "", now));
+      }
+    }
     for (const s of [...this.#sessions]) {
       const silent = now - s.lastSeen;
       if (silent > this.options.timeoutMs) effects.push(...this.drop(s, "timeout", now));
-      else if (s.state === "ready" && silent >= this.heartbeatMs) {
+      else if (s.state === "ready" && silent >= this.heartbeatMs && now - s.lastPinged >= this.heartbeatMs) {
+        s.lastPinged = now;
         effects.push({ kind: "send", to: s, bytes: ping });
       }
     }
@@ -211,6 +329,10 @@ export class Broker<L> {
   shutdown(now: number): Effect<L>[] {
     const effects: Effect<L>[] = [];
     for (const s of [...this.#sessions]) effects.push(...this.drop(s, "shutdown", now));
+    for (const g of [...this.#ghosts]) {
+      g.state = "closed";
+      this.#vacate(g, null, "", now);
+    }
     return effects;
   }
 
@@ -241,7 +363,24 @@ export class Broker<L> {
         now,
       );
     }
-    if (this.#byName.size >= this.options.maxClients) {
+    let token: string | null;
+    let since: Map<string, number>;
+    try {
+      ({ token, since } = readHelloExtensions(hello));
+    } catch (err) {
+      return this.protocolError(s, err as ProtocolError, now);
+    }
+    const key = nameKey(name.value);
+    const holder = this.#byName.get(key);
+    // A resume: the same user, proven by the token of the session that holds the name.
+    const resumed =
+      holder !== undefined && token !== null && holder.token !== "" && sameToken(holder.token, token)
+        ? holder
+        : null;
+    if (holder && !resumed) {
+      return this.#fail(s, ErrorCode.NAME_TAKEN, `name "${name.value}" is already online`, "name_taken", now);
+    }
+    if (!resumed && this.#byName.size >= this.options.maxClients) {
       return this.#fail(
         s,
         ErrorCode.SERVER_FULL,
@@ -249,10 +388,6 @@ export class Broker<L> {
         "server_full",
         now,
       );
-    }
-    const key = nameKey(name.value);
-    if (this.#byName.has(key)) {
-      return this.#fail(s, ErrorCode.NAME_TAKEN, `name "${name.value}" is already online`, "name_taken", now);
     }
     const missing = rooms.filter((r) => !this.#rooms.has(r)).length;
     if (this.#rooms.size + missing > this.options.maxRooms) {
@@ -265,11 +400,35 @@ export class Broker<L> {
       );
     }
 
+    const effects: Effect<L>[] = [];
+    // Seats the resumed session held: taken over silently, without leave/join noise.
+    const held = new Set<Room<L>>();
+    if (resumed) {
+      for (const room of resumed.rooms) held.add(room);
+      if (resumed.state === "ready") {
+        // The old connection may still look alive (a silent network): close it, quietly.
+        resumed.state = "closed";
+        this.#sessions.delete(resumed);
+        effects.push({ kind: "close", to: resumed, reason: "replaced" });
+      }
+      resumed.state = "closed";
+      this.#ghosts.delete(resumed);
+      for (const room of resumed.rooms) {
+        room.members.delete(resumed);
+        room.ghosts.delete(resumed);
+        if (!rooms.includes(room.name)) {
+          effects.push(this.#presence(room, "leave", resumed.name, "left", "", now, null));
+        }
+      }
+      resumed.rooms.clear();
+    }
+
     s.state = "ready";
     s.name = name.value;
     s.key = key;
+    s.token = hex(this.#randomBytes(TOKEN_BYTES));
     this.#byName.set(key, s);
-    const effects: Effect<L>[] = [{
+    effects.push({
       kind: "send",
       to: s,
       bytes: encodeMessage({
@@ -281,15 +440,19 @@ export class Broker<L> {
         maxFrame: this.options.maxFrame,
         maxText: this.options.maxText,
         rooms,
-        extensions: [],
+        extensions: [
+          { tag: ExtensionTag.RESUME_TOKEN, value: unhex(s.token) },
+          { tag: ExtensionTag.STORE_ID, value: unhex(this.#store.id) },
+        ],
       }),
-    }];
+    });
     for (const r of rooms) {
       const room = this.#roomFor(r);
       room.members.add(s);
       s.rooms.add(room);
       effects.push(...this.#members(s, room));
-      effects.push(this.#presence(room, "join", s.name, "", "", now, s));
+      if (!since.has(r)) effects.push(...this.#history(s, room));
+      if (!held.has(room)) effects.push(this.#presence(room, "join", s.name, "", "", now, s));
     }
     return effects;
   }
@@ -300,9 +463,15 @@ export class Broker<L> {
     }
     const room = this.#memberRoom(s, msg.room, msg.id);
     if (!(room instanceof Room)) return room;
-    const prior = this.#dedupe.get(s.key, msg.id);
+    const prior = this.#store.receipt(s.key, msg.id);
     if (prior) {
-      return [{ kind: "send", to: s, bytes: encodeMessage({ type: "ack", id: msg.id, ...prior }) }];
+      // Durable: if the original is still staged, this ack waits for (and depends on) its commit.
+      return [{
+        kind: "send",
+        to: s,
+        bytes: encodeMessage({ type: "ack", id: msg.id, ...prior }),
+        durable: true,
+      }];
     }
     const size = utf8Length(msg.text);
     if (size > this.options.maxText) {
@@ -324,9 +493,9 @@ export class Broker<L> {
         bytes: errorFrame(false, ErrorCode.INVALID_TEXT, msg.id, "message text is empty"),
       }];
     }
-    // Sequence, store and fan-out happen in this one synchronous step, so no other message can overtake this one.
-    const seq = this.#log.lastSeq(room.name) + 1;
-    const stored = {
+    // Sequence, stage and fan-out are decided in this one synchronous step, so no other message can overtake this one.
+    const seq = this.#store.lastSeq(room.name) + 1;
+    const stored: StoredMessage = {
       room: room.name,
       seq,
       ts: now,
@@ -334,16 +503,175 @@ export class Broker<L> {
       from: s.name,
       text: msg.text,
     };
-    this.#log.append(stored);
-    this.#dedupe.put(s.key, msg.id, { room: room.name, seq, ts: now });
+    this.#store.append(stored, { key: s.key, id: msg.id });
+    if (this.#store.staged > 0) this.#inflight.push({ session: s, id: msg.id });
+    // The ACK goes first: the sender learns the seq of its message before its own copy arrives.
     return [
-      { kind: "broadcast", room, bytes: encodeMessage({ type: "message", ...stored }), except: null },
       {
         kind: "send",
         to: s,
         bytes: encodeMessage({ type: "ack", id: msg.id, room: room.name, seq, ts: now }),
+        durable: true,
+      },
+      {
+        kind: "broadcast",
+        room,
+        bytes: encodeMessage({ type: "message", ...stored }),
+        except: null,
+        durable: true,
       },
     ];
+  }
+
+  #private(s: Session<L>, msg: Private, now: number): Effect<L>[] {
+    if (msg.id === 0) return this.#fail(s, ErrorCode.BAD_FRAME, "PRIVATE id must not be 0", "bad_frame", now);
+    const error = (code: ErrorCode, text: string): Effect<L>[] => [
+      { kind: "send", to: s, bytes: errorFrame(false, code, msg.id, text) },
+    ];
+    const ack = (ts: number): Effect<L> => ({
+      kind: "send",
+      to: s,
+      bytes: encodeMessage({ type: "ack", id: msg.id, room: "", seq: 0, ts }),
+    });
+    const dedupeKey = `${s.key}\u0000${msg.id}`;
+    const prior = this.#directReceipts.get(dedupeKey);
+    if (prior !== undefined) return [ack(prior)];
+    const to = checkName(msg.to);
+    if (!to.ok) return error(ErrorCode.INVALID_NAME, `Invalid name: ${to.reason}`);
+    const target = this.#byName.get(nameKey(to.value));
+    if (!target || target.state !== "ready") {
+      return error(ErrorCode.NO_SUCH_USER, `"${to.value}" is not online`);
+    }
+    const size = utf8Length(msg.text);
+    if (size > this.options.maxText) {
+      return error(ErrorCode.TOO_LARGE, `message text is ${size} bytes, limit ${this.options.maxText}`);
+    }
+    if (msg.text.trim() === "") return error(ErrorCode.INVALID_TEXT, "message text is empty");
+    this.#directReceipts.set(dedupeKey, now);
+    if (this.#directReceipts.size > DIRECT_RECEIPTS) {
+      this.#directReceipts.delete(this.#directReceipts.keys().next().value!);
+    }
+    const bytes = encodeMessage({
+      type: "direct",
+      from: s.name,
+      to: target.name,
+      ts: now,
+      flags: msg.flags & MessageFlags.ACTION,
+      text: msg.text,
+    });
+    const effects: Effect<L>[] = [{ kind: "send", to: target, bytes }];
+    if (target !== s) effects.push({ kind: "send", to: s, bytes });
+    if (target.away !== "") {
+      effects.push({
+        kind: "send",
+        to: s,
+        bytes: encodeMessage({
+          type: "presence",
+          room: "",
+          event: "away",
+          name: target.name,
+          reason: "",
+          text: target.away,
+          ts: now,
+        }),
+      });
+    }
+    effects.push(ack(now));
+    return effects;
+  }
+
+  #nick(s: Session<L>, raw: string, now: number): Effect<L>[] {
+    const name = checkName(raw);
+    if (!name.ok) {
+      return [{
+        kind: "send",
+        to: s,
+        bytes: errorFrame(false, name.code, 0, `Invalid name: ${name.reason}`),
+      }];
+    }
+    const key = nameKey(name.value);
+    const holder = this.#byName.get(key);
+    if (holder && holder !== s) {
+      return [{
+        kind: "send",
+        to: s,
+        bytes: errorFrame(false, ErrorCode.NAME_TAKEN, 0, `name "${name.value}" is already online`),
+      }];
+    }
+    if (name.value === s.name) return [];
+    const old = s.name;
+    this.#byName.delete(s.key);
+    s.name = name.value;
+    s.key = key;
+    this.#byName.set(key, s);
+    return this.#toMyRooms(s, "nick", old, s.name, now);
+  }
+
+  #away(s: Session<L>, raw: string, now: number): Effect<L>[] {
+    const text = [...raw].slice(0, MAX_REASON_CHARS).join("");
+    if (text === s.away) return [];
+    s.away = text;
+    return this.#toMyRooms(s, "away", s.name, text, now);
+  }
+
+  /** One broadcast per room of `s`; or, in no room, the event for `s` alone (its confirmation). */
+  #toMyRooms(s: Session<L>, event: PresenceEvent, name: string, text: string, now: number): Effect<L>[] {
+    if (s.rooms.size === 0) {
+      return [{
+        kind: "send",
+        to: s,
+        bytes: encodeMessage({ type: "presence", room: "", event, name, reason: "", text, ts: now }),
+      }];
+    }
+    return [...s.rooms].map((room) => this.#presence(room, event, name, "", text, now, null));
+  }
+
+  /** Recent history of `room` for a joining session, flagged HISTORY. */
+  #history(s: Session<L>, room: Room<L>): Effect<L>[] {
+    if (this.#historyLimit <= 0) return [];
+    return this.#store.recent(room.name, this.#historyLimit).map((m) => ({
+      kind: "send" as const,
+      to: s,
+      bytes: encodeMessage({ type: "message", ...m, flags: m.flags | MessageFlags.HISTORY }),
+    }));
+  }
+
+  #fetch(s: Session<L>, msg: Fetch): Effect<L>[] {
+    const room = this.#memberRoom(s, msg.room);
+    if (!(room instanceof Room)) return room;
+    const limit = Math.min(msg.limit, MAX_FETCH);
+    const lastSeq = this.#store.lastSeq(room.name);
+    const backwards = msg.before > 0;
+    const upper = backwards ? Math.min(msg.before, lastSeq + 1) : lastSeq + 1;
+    // Sequences are consecutive, so "the newest `limit` below `before`" starts after before - 1 - limit.
+    const from = backwards ? Math.max(msg.after, upper - 1 - limit) : msg.after;
+    const found = from + 1 < upper
+      ? this.#store.after(room.name, from, Math.min(limit, upper - 1 - from))
+      : [];
+    // Keep a page within FETCH_BYTES: the oldest messages going forwards, the newest going backwards.
+    const frames = found.map((m) =>
+      encodeMessage({ type: "message", ...m, flags: m.flags | MessageFlags.HISTORY })
+    );
+    let bytes = 0;
+    let n = 0;
+    while (n < frames.length) {
+      const size = frames[backwards ? frames.length - 1 - n : n].byteLength;
+      if (n > 0 && bytes + size > FETCH_BYTES) break;
+      bytes += size;
+      n++;
+    }
+    const picked = backwards ? found.slice(found.length - n) : found.slice(0, n);
+    const pickedFrames = backwards ? frames.slice(frames.length - n) : frames.slice(0, n);
+    const more = backwards
+      ? (picked.length > 0 ? picked[0].seq - 1 : from) > Math.max(msg.after, 0) && (picked[0]?.seq ?? 1) > 1
+      : (picked.length > 0 ? picked[picked.length - 1].seq : from) + 1 < upper;
+    const effects: Effect<L>[] = pickedFrames.map((bytes) => ({ kind: "send" as const, to: s, bytes }));
+    effects.push({
+      kind: "send",
+      to: s,
+      bytes: encodeMessage({ type: "fetched", room: room.name, count: n, more, lastSeq }),
+    });
+    return effects;
   }
 
   #join(s: Session<L>, raw: string, now: number): Effect<L>[] {
@@ -374,7 +702,11 @@ export class Broker<L> {
     const room = this.#roomFor(checked.value);
     room.members.add(s);
     s.rooms.add(room);
-    return [...this.#members(s, room), this.#presence(room, "join", s.name, "", "", now, s)];
+    return [
+      ...this.#members(s, room),
+      ...this.#history(s, room),
+      this.#presence(room, "join", s.name, "", "", now, s),
+    ];
   }
 
   #leave(s: Session<L>, raw: string, now: number): Effect<L>[] {
@@ -430,27 +762,45 @@ export class Broker<L> {
       names = [];
       bytes = 0;
     };
-    for (const m of room.members) {
+    for (const m of [...room.members, ...room.ghosts]) {
       const size = utf8Length(m.name) + 1;
-      if (names.length > 0 && (bytes + size > budget || names.length >= 400)) flush(true);
+      if (names.length > 0 && (bytes + size > budget || names.length >= MEMBERS_PER_FRAME)) flush(true);
       names.push(m.name);
       bytes += size;
     }
     flush(false);
+    // Away members: the joiner learns their status the way everyone else did, as presence events.
+    for (const m of room.members) {
+      if (m.away !== "" && m !== s) {
+        effects.push({
+          kind: "send",
+          to: s,
+          bytes: encodeMessage({
+            type: "presence",
+            room: room.name,
+            event: "away",
+            name: m.name,
+            reason: "",
+            text: m.away,
+            ts: 0,
+          }),
+        });
+      }
+    }
     return effects;
   }
 
   #presence(
     room: Room<L>,
-    event: "join" | "leave",
+    event: PresenceEvent,
     name: string,
     reason: string,
     text: string,
     ts: number,
     except: Session<L> | null,
-  ) {
+  ): BroadcastEffect<L> {
     return {
-      kind: "broadcast" as const,
+      kind: "broadcast",
       room,
       bytes: encodeMessage({ type: "presence", room: room.name, event, name, reason, text, ts }),
       except,
@@ -465,6 +815,44 @@ export class Broker<L> {
 
 function errorFrame(fatal: boolean, code: ErrorCode, ref: number, message: string): Uint8Array {
   return encodeMessage({ type: "error", fatal, code, ref, message });
+}
+
+/** Reads the HELLO extensions this server understands; unknown tags are skipped. */
+function readHelloExtensions(hello: Hello): { token: string | null; since: Map<string, number> } {
+  let token: string | null = null;
+  const since = new Map<string, number>();
+  for (const ext of hello.extensions) {
+    if (ext.tag === ExtensionTag.RESUME_TOKEN) token = hex(ext.value);
+    else if (ext.tag === ExtensionTag.SINCE) {
+      const r = new WireReader(ext.value, "HELLO SINCE extension");
+      const count = r.u8("count");
+      for (let i = 0; i < count; i++) {
+        const room = checkRoom(r.str8("room"));
+        const seq = r.u64("seq");
+        if (room.ok) since.set(room.value, seq);
+      }
+      r.end();
+    }
+  }
+  return { token, since };
+}
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function unhex(text: string): Uint8Array {
+  const out = new Uint8Array(text.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(text.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+/** Compares two tokens in time independent of where they differ. */
+function sameToken(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }
 
 function closeText(reason: CloseReason): string {

@@ -34,6 +34,16 @@ export const CLOSE_REASONS = [
   "shutdown",
   /** Reading or writing the socket failed. */
   "io_error",
+  /** The same user reconnected with its resume token; this older connection is replaced. */
+  "replaced",
 ] as const;
 
 export type CloseReason = typeof CLOSE_REASONS[number];
+
+/** Closes after which the user is likely to come back: their leave waits for the grace period. */
+export const UNCLEAN_CLOSES: ReadonlySet<CloseReason> = new Set<CloseReason>([
+  "disconnected",
+  "io_error",
+  "timeout",
+  "slow_consumer",
+]);

@@ -14,6 +14,8 @@ export interface SendEffect<L> {
   kind: "send";
   to: Session<L>;
   bytes: Uint8Array;
+  /** Only perform once the store's pending batch has committed (an ACK must mean "on disk"). */
+  durable?: boolean;
 }
 
 /**
@@ -25,6 +27,8 @@ export interface BroadcastEffect<L> {
   room: Room<L>;
   bytes: Uint8Array;
   except: Session<L> | null;
+  /** Only perform once the store's pending batch has committed (nobody sees a message not in history). */
+  durable?: boolean;
 }
 
 /** Flush what is queued for the session, then close its connection. */

@@ -5,7 +5,12 @@
  * @module
  */
 
-export type SessionState = "handshake" | "ready" | "closed";
+/**
+ * handshake: connected, no HELLO yet. ready: welcomed. ghost: the connection
+ * dropped uncleanly; the name and room seats are held for the grace period in
+ * case the user resumes. closed: gone.
+ */
+export type SessionState = "handshake" | "ready" | "ghost" | "closed";
 
 export class Session<L> {
   readonly id: number;
@@ -21,6 +26,16 @@ export class Session<L> {
   readonly connectedAt: number;
   /** Last time any frame arrived from this peer. */
   lastSeen: number;
+  /** Away message; empty when present. */
+  away = "";
+  /** Last time the server pinged this peer, so a quiet peer gets one ping per heartbeat. */
+  lastPinged = 0;
+  /** Secret that lets a reconnect take this session over (hex), set at welcome. */
+  token = "";
+  /** For a ghost: when its leave is announced, unless it resumes first. */
+  ghostUntil = 0;
+  /** For a ghost: why its connection ended, announced with the leave. */
+  ghostReason = "";
 
   constructor(id: number, link: L, address: string, now: number) {
     this.id = id;
@@ -33,7 +48,10 @@ export class Session<L> {
 
 export class Room<L> {
   readonly name: string;
+  /** Connected members: every broadcast goes to each of them. */
   readonly members = new Set<Session<L>>();
+  /** Members whose connection dropped and who may resume: listed as online, sent nothing. */
+  readonly ghosts = new Set<Session<L>>();
 
   constructor(name: string) {
     this.name = name;

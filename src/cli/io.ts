@@ -59,5 +59,6 @@ export function processIo(): ServeIo & JoinIo {
     stderr: (line) => writeAll(Deno.stderr, line),
     stdinLines,
     stopSignal,
+    isTerminal: () => Deno.stdin.isTerminal() && Deno.stdout.isTerminal(),
   };
 }

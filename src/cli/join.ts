@@ -13,8 +13,10 @@ import type { ClientEvent } from "../client/events.ts";
 import { checkName, checkRoom } from "../protocol/mod.ts";
 import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
 import { formatLine } from "./lines.ts";
+import { openClientStorage } from "./persist.ts";
 import { formatOptions, UsageError } from "./options.ts";
 import { ALL_CONFIG_KEYS, JOIN_SPECS } from "./specs.ts";
+import { joinTui, wantsTui } from "./tui.ts";
 
 export const JOIN_HELP = `Usage: chat join --name NAME [options]
 
@@ -22,6 +24,10 @@ Joins a chat server. Each line read from stdin is sent as a message to the
 current room; lines starting with "/" are commands (/help lists them). On
 end of input, waits until every message sent is acknowledged by the server,
 then exits.
+
+When stdin and stdout are both a terminal and neither --plain nor --json is
+given, runs the interactive client instead (asking for a name if --name is
+missing; /help inside lists its commands and keys).
 
 Output: with --json, one JSON object per event on stdout (see
 docs/PROTOCOL.md, "JSON lines"); otherwise one timestamped line per event.
@@ -43,6 +49,10 @@ export const LINE_COMMANDS: ReadonlyArray<[string, string]> = [
   ["/switch ROOM", "make a joined ROOM current"],
   ["/rooms", "list joined rooms"],
   ["/me ACTION", "send an action: * you ACTION"],
+  ["/msg NAME TEXT", "send a direct message to NAME"],
+  ["/nick NEWNAME", "change your name"],
+  ["/away [TEXT]", "set an away message; without TEXT, you are back"],
+  ["/history [N]", "fetch the N (default 50) messages before the oldest seen in the current room"],
   ["/quit [REASON]", "wait for acknowledgements, say goodbye and exit"],
   ["//TEXT", "send TEXT starting with a single /"],
 ];
@@ -54,6 +64,8 @@ export interface JoinIo extends CommandIo {
   stdinLines(): AsyncIterable<string>;
   /** Resolves with the signal name on SIGINT/SIGTERM. */
   stopSignal(): Promise<string>;
+  /** True when stdin and stdout are both terminals: then the interactive client runs. */
+  isTerminal?(): boolean;
 }
 
 /** Runs `chat join`; returns the exit code. */
@@ -65,6 +77,7 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
   }
   const o = cmd.options;
   if (o.plain && o.json) throw new UsageError("--plain and --json cannot be combined");
+  if (wantsTui(o, io)) return await joinTui(o, io);
   const rawName = o.name as string | undefined;
   if (rawName === undefined || rawName === "") throw new UsageError("--name is required (or set CHAT_NAME)");
   const name = checkName(rawName);
@@ -78,6 +91,8 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
   if (rooms.length === 0) throw new UsageError("--room needs at least one room");
 
   const json = o.json as boolean;
+  // The fatal error last printed to stderr: a refused handshake must not print its reason twice.
+  let shownFatal: string | null = null;
   const emit = (e: ClientEvent) => {
     if (json) {
       io.stdout(JSON.stringify(e));
@@ -85,10 +100,14 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
     }
     const line = formatLine(e, Date.now());
     if (line === null) return;
-    if (e.type === "error") io.stderr(`chat join: ${line}`);
-    else io.stdout(line);
+    if (e.type === "error") {
+      io.stderr(`chat join: ${line}`);
+      if (e.fatal) shownFatal = `${e.code}: ${e.message}`;
+    } else io.stdout(line);
   };
   const timeoutMs = o.timeout as number;
+  const storage = openClientStorage(io.env, o.host as string, o.port as number, name.value);
+  if (storage.warning) io.stderr(`chat join: warning: ${storage.warning}`);
   const client = new ChatClient({
     host: o.host as string,
     port: o.port as number,
@@ -96,13 +115,37 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
     rooms,
     timeoutMs,
     reconnectAttempts: o.reconnectAttempts as number,
+    journal: storage.journal,
+    onMessage: storage.onMessage,
   }, emit);
-
   try {
-    await client.start();
+    return await runClient(client, io, rooms, timeoutMs, () => shownFatal);
+  } finally {
+    storage.close();
+  }
+}
+
+/** Runs a started-or-starting client against stdin until it ends; returns the exit code. */
+async function runClient(
+  client: ChatClient,
+  io: JoinIo,
+  rooms: string[],
+  timeoutMs: number,
+  shownFatal: () => string | null,
+): Promise<number> {
+  // Listen for signals before connecting: once the welcome is printed, a SIGINT or SIGTERM must quit
+  // cleanly (BYE, exit 130/143), not take the default action because no listener is there yet.
+  const stopped = io.stopSignal();
+  const interrupt = async (signal: string): Promise<number> => {
+    await client.quit(`interrupted (${signal})`);
+    return signal === "SIGINT" ? 130 : 143;
+  };
+  try {
+    const signal = await Promise.race([client.start().then(() => null), stopped]);
+    if (signal !== null) return await interrupt(signal);
   } catch (err) {
     if (!(err instanceof ClientError)) throw err;
-    io.stderr(`chat join: ${err.code}: ${err.message}`);
+    if (shownFatal() !== `${err.code}: ${err.message}`) io.stderr(`chat join: ${err.code}: ${err.message}`);
     return 1;
   }
 
@@ -130,14 +173,14 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
     }
     return await finish("");
   })();
+  // `done` is ok only after our own quit(), whose caller (finish or interrupt) returns the exit code:
+  // settling here too would race it and could turn 1 or 130 into 0. Only a lost connection ends the run here.
   const lost = client.done.then((exit) => {
-    if (!exit.ok) io.stderr(`chat join: ${exit.code}: ${exit.message}`);
-    return exit.ok ? 0 : 1;
+    if (exit.ok) return new Promise<number>(() => {});
+    io.stderr(`chat join: ${exit.code}: ${exit.message}`);
+    return 1;
   });
-  const interrupted = io.stopSignal().then(async (signal) => {
-    await client.quit(`interrupted (${signal})`);
-    return signal === "SIGINT" ? 130 : 143;
-  });
+  const interrupted = stopped.then(interrupt);
   return await Promise.race([input, lost, interrupted]);
 }
 
@@ -171,6 +214,26 @@ function runLine(line: string, client: ChatClient, io: JoinIo, view: View): stri
       if (arg) client.send(arg, { room: current(), action: true });
       else io.stderr("chat join: /me needs an action");
       return null;
+    case "msg": {
+      const [to, ...words] = arg.split(" ");
+      const body = words.join(" ").trim();
+      if (!to || !body) io.stderr("chat join: usage: /msg NAME TEXT");
+      else client.msg(to, body);
+      return null;
+    }
+    case "nick":
+      if (!arg) io.stderr("chat join: usage: /nick NEWNAME");
+      else client.nick(arg);
+      return null;
+    case "away":
+      client.away(arg);
+      return null;
+    case "history": {
+      const n = arg === "" ? 50 : Number(arg);
+      if (!Number.isInteger(n) || n < 1) io.stderr("chat join: usage: /history [N]");
+      else client.history(current(), oldestSeen(client, current()), n);
+      return null;
+    }
     case "join": {
       const room = checkRoom(arg);
       if (!room.ok) io.stderr(`chat join: /join: ${room.reason}`);
@@ -196,4 +259,9 @@ function runLine(line: string, client: ChatClient, io: JoinIo, view: View): stri
       io.stderr(`chat join: unknown command /${command} (try /help)`);
       return null;
   }
+}
+
+/** Before which sequence /history fetches: the oldest message passed on in `room` so far, or the newest. */
+function oldestSeen(client: ChatClient, room: string): number {
+  return client.oldestSeq(room) ?? 0;
 }

@@ -27,10 +27,23 @@ export function formatLine(e: ClientEvent, now: number): string | null {
       return e.action ? `${head} * ${s(e.from)} ${s(e.text)}` : `${head} <${s(e.from)}> ${s(e.text)}`;
     }
     case "presence": {
+      const where = e.room ? `#${s(e.room)} ` : "";
+      if (e.event === "nick") {
+        return `${clock(e.ts || now)} ${where}-- ${s(e.name)} is now known as ${s(e.text)}`;
+      }
+      if (e.event === "away") {
+        return `${clock(e.ts || now)} ${where}-- ${s(e.name)} ${
+          e.text ? `is away: ${s(e.text)}` : "is back"
+        }`;
+      }
       if (e.event === "join") return `${clock(e.ts)} #${s(e.room)} -- ${s(e.name)} joined`;
       const why = [e.reason, e.text].filter((x) => x !== "").map(s).join(": ");
       return `${clock(e.ts)} #${s(e.room)} -- ${s(e.name)} left${why ? ` (${why})` : ""}`;
     }
+    case "direct":
+      return e.action
+        ? `${clock(e.ts)} [${s(e.from)} -> ${s(e.to)}] * ${s(e.from)} ${s(e.text)}`
+        : `${clock(e.ts)} [${s(e.from)} -> ${s(e.to)}] ${s(e.text)}`;
     case "welcome":
       return `${clock(now)} -- ${e.reconnected ? "reconnected" : "connected"} to ${e.server} as ${
         s(e.name)

@@ -5,6 +5,8 @@
  */
 
 import { VERSION } from "../version.ts";
+import { bench } from "./bench.ts";
+import { history } from "./history.ts";
 import { join } from "./join.ts";
 import { UsageError } from "./options.ts";
 import { serve } from "./serve.ts";
@@ -17,6 +19,8 @@ Usage: chat <command> [options]
 Commands:
   serve    run a chat server
   join     join a server (plain lines, or JSON lines with --json)
+  history  print the local transcript of a server
+  bench    load a server and report throughput, latency and memory
 
 Options:
   -h, --help       show this help
@@ -26,7 +30,7 @@ Run 'chat <command> --help' for the options of a command.`;
 
 type Io = ReturnType<typeof processIo>;
 
-const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number>> = { serve, join };
+const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number>> = { serve, join, history, bench };
 
 /** Runs the program with `args`; returns the exit code. */
 export async function run(args: string[], io: Io = processIo()): Promise<number> {

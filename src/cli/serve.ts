@@ -6,6 +6,11 @@
 
 import { type LogLevel, stderrLogger } from "../net/log.ts";
 import { ChatServer } from "../net/server.ts";
+import type { MessageStore } from "../store/log.ts";
+import { MemoryStore } from "../store/memory.ts";
+import { SqliteStore } from "../store/sqlite.ts";
+import type { Resolved } from "./options.ts";
+import { dataDir } from "./paths.ts";
 import { CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
 import { formatOptions, UsageError } from "./options.ts";
 import { ALL_CONFIG_KEYS, SERVE_SPECS } from "./specs.ts";
@@ -46,7 +51,15 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     );
   }
   const logger = stderrLogger(o.logLevel as LogLevel);
+  const store = openStore(o, io);
+  if (store instanceof Error) {
+    io.stderr(`chat serve: ${store.message}`);
+    return 1;
+  }
   const server = new ChatServer({
+    store,
+    historyLimit: o.history as number,
+    graceMs: o.grace as number,
     host: o.host as string,
     port: o.port as number,
     maxClients: o.maxClients as number,
@@ -67,17 +80,39 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     } else {
       io.stderr(`chat serve: cannot listen on ${o.host}:${o.port}: ${(err as Error).message}`);
     }
+    store.close();
     return 1;
   }
+  // Listen for signals before announcing the port: a script that stops the server as soon as it reads
+  // the port must get a clean shutdown, not the default action of an unhandled SIGTERM.
+  const stop = io.stopSignal();
   // Printed whatever the log level: scripts and people read the bound port from it.
   io.stderr(
     `chat serve: listening on ${addr.hostname}:${addr.port} (max ${o.maxClients} clients, timeout ${o.timeout} ms, pid ${Deno.pid})`,
   );
   const serving = server.serve();
-  const signal = await io.stopSignal();
+  const signal = await stop;
   logger.info(`received ${signal}: shutting down`);
   await server.shutdown();
   await serving;
+  store.close();
   logger.info("stopped");
   return 0;
+}
+
+/** Opens the store the options ask for, or returns the error to report (a bad data dir fails at start, not later). */
+function openStore(o: Resolved, io: ServeIo): MessageStore | Error {
+  const retention = {
+    maxMessages: o.retentionMessages as number,
+    maxAgeMs: (o.retentionDays as number) * 24 * 3600 * 1000,
+  };
+  if (o.ephemeral) return new MemoryStore(retention);
+  const base = dataDir(io.env);
+  const dir = (o.dataDir as string | undefined) ?? (base && `${base}/server`);
+  if (!dir) return new Error("no data directory: set --data-dir, CHAT_DATA_DIR or HOME (or use --ephemeral)");
+  try {
+    return new SqliteStore(dir, retention, { maxBytes: (o.maxStoreMb as number) * 1024 * 1024 });
+  } catch (err) {
+    return err as Error;
+  }
 }

@@ -5,7 +5,13 @@
  * @module
  */
 
-import { DEFAULT_MAX_ROOMS, DEFAULT_MAX_ROOMS_PER_CLIENT } from "../chat/broker.ts";
+import { LIMITS, SCENARIOS, TARGETS } from "../bench/config.ts";
+import {
+  DEFAULT_GRACE_MS,
+  DEFAULT_HISTORY,
+  DEFAULT_MAX_ROOMS,
+  DEFAULT_MAX_ROOMS_PER_CLIENT,
+} from "../chat/broker.ts";
 import { DEFAULT_OUTBOX_BYTES } from "../net/outbox.ts";
 import { LOG_LEVELS } from "../net/log.ts";
 import { DEFAULT_MAX_FRAME, DEFAULT_MAX_TEXT, DEFAULT_ROOM, MAX_FRAME_CEILING } from "../protocol/mod.ts";
@@ -125,6 +131,77 @@ export const SERVE_SPECS: readonly OptionSpec[] = [
     value: "BYTES",
     help: "outbound queue per client; a client that lets more pile up is dropped as a slow consumer",
   },
+  {
+    key: "dataDir",
+    flag: "data-dir",
+    env: "CHAT_DATA_DIR",
+    type: "string",
+    value: "DIR",
+    help: "where messages are stored (SQLite, WAL); default $XDG_DATA_HOME/chat/server",
+  },
+  {
+    key: "ephemeral",
+    flag: "ephemeral",
+    env: "CHAT_EPHEMERAL",
+    type: "bool",
+    default: false,
+    help: "keep messages in memory only: nothing survives a restart",
+  },
+  {
+    key: "history",
+    flag: "history",
+    env: "CHAT_HISTORY",
+    type: "int",
+    default: DEFAULT_HISTORY,
+    min: 0,
+    max: 500,
+    value: "N",
+    help: "recent messages sent to a client joining a room",
+  },
+  {
+    key: "grace",
+    flag: "grace",
+    env: "CHAT_GRACE",
+    type: "int",
+    default: DEFAULT_GRACE_MS,
+    min: 0,
+    max: 3_600_000,
+    value: "MS",
+    help: "after an unclean disconnect, how long the name is held before the leave is announced",
+  },
+  {
+    key: "retentionMessages",
+    flag: "retention-messages",
+    env: "CHAT_RETENTION_MESSAGES",
+    type: "int",
+    default: 0,
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    value: "N",
+    help: "messages kept per room (0: no limit)",
+  },
+  {
+    key: "retentionDays",
+    flag: "retention-days",
+    env: "CHAT_RETENTION_DAYS",
+    type: "int",
+    default: 0,
+    min: 0,
+    max: 100_000,
+    value: "N",
+    help: "days messages are kept (0: no limit)",
+  },
+  {
+    key: "maxStoreMb",
+    flag: "max-store-mb",
+    env: "CHAT_MAX_STORE_MB",
+    type: "int",
+    default: 0,
+    min: 0,
+    max: 10_000_000,
+    value: "MB",
+    help: "cap on the database size; past it messages are refused with STORAGE_ERROR (0: no cap)",
+  },
   LOG_LEVEL,
 ];
 
@@ -187,7 +264,166 @@ export const JOIN_SPECS: readonly OptionSpec[] = [
   },
 ];
 
+const SERVER_HOST: OptionSpec = {
+  key: "host",
+  flag: "host",
+  env: "CHAT_HOST",
+  type: "string",
+  default: "127.0.0.1",
+  value: "HOST",
+  help: "server to connect to",
+};
+
+export const HISTORY_SPECS: readonly OptionSpec[] = [
+  { ...SERVER_HOST, help: "server whose transcript to read" },
+  { ...PORT, min: 1, help: "server port" },
+  {
+    flagOnly: true,
+    key: "room",
+    flag: "room",
+    short: "r",
+    type: "string",
+    value: "ROOM",
+    help: "only this room (default: every room)",
+  },
+  {
+    flagOnly: true,
+    key: "grep",
+    flag: "grep",
+    type: "string",
+    value: "TEXT",
+    help: "only messages containing TEXT (case-insensitive) or sent by TEXT",
+  },
+  {
+    flagOnly: true,
+    key: "since",
+    flag: "since",
+    type: "string",
+    value: "WHEN",
+    help: "only messages since a duration ago (30m, 2h, 7d) or an ISO date",
+  },
+  {
+    flagOnly: true,
+    key: "limit",
+    flag: "limit",
+    type: "int",
+    default: 0,
+    min: 0,
+    max: 1_000_000,
+    value: "N",
+    help: "only the last N matches (0: all)",
+  },
+  { flagOnly: true, key: "json", flag: "json", type: "bool", default: false, help: "print JSON lines" },
+];
+
+/** `chat bench`: flags only, so a config file never changes what a benchmark measures. */
+export const BENCH_SPECS: readonly OptionSpec[] = [
+  {
+    flagOnly: true,
+    key: "host",
+    flag: "host",
+    type: "string",
+    default: "127.0.0.1",
+    value: "HOST",
+    help: "server to load (ignored with --spawn)",
+  },
+  {
+    flagOnly: true,
+    key: "port",
+    flag: "port",
+    short: "p",
+    type: "int",
+    min: 1,
+    max: 65535,
+    value: "N",
+    help: "server port (default: the target's usual port, 3000 for chat)",
+  },
+  {
+    flagOnly: true,
+    key: "spawn",
+    flag: "spawn",
+    type: "bool",
+    default: false,
+    help: "start the server as a child process on a free loopback port, and measure its CPU and memory",
+  },
+  {
+    flagOnly: true,
+    key: "durable",
+    flag: "durable",
+    type: "bool",
+    default: false,
+    help:
+      "with --spawn --target chat: store messages in SQLite (a temporary data dir) instead of --ephemeral",
+  },
+  {
+    flagOnly: true,
+    key: "serverFlag",
+    flag: "server-flag",
+    type: "list",
+    default: [],
+    value: "FLAG",
+    help:
+      "with --spawn: pass FLAG to the server, e.g. --server-flag=--timeout=60000 (repeat or comma-separate)",
+  },
+  {
+    flagOnly: true,
+    key: "pid",
+    flag: "pid",
+    type: "int",
+    min: 1,
+    max: 2 ** 31 - 1,
+    value: "PID",
+    help: "measure the CPU and memory of this server process (one started elsewhere)",
+  },
+  {
+    flagOnly: true,
+    key: "target",
+    flag: "target",
+    type: "string",
+    default: "chat",
+    choices: TARGETS,
+    value: "NAME",
+    help: `server kind: ${TARGETS.join(", ")} (redis pub/sub, or the naive Node chat of bench/peers)`,
+  },
+  {
+    flagOnly: true,
+    key: "scenario",
+    flag: "scenario",
+    type: "string",
+    default: "fanout",
+    choices: SCENARIOS,
+    value: "NAME",
+    help: `preset load: ${SCENARIOS.join(", ")}; the flags below override it`,
+  },
+  ...([
+    ["clients", "N", "receiving connections"],
+    ["senders", "N", "sending clients"],
+    ["rooms", "N", "rooms the clients are spread over"],
+    ["rate", "N", "messages per second per sender; 0 = as fast as the window allows"],
+    ["window", "N", "unacknowledged messages per sender at max rate"],
+    ["size", "BYTES", "bytes of message text"],
+    ["duration", "S", "seconds of sending (idle: of holding the connections)"],
+  ] as const).map(([key, value, help]): OptionSpec => ({
+    flagOnly: true,
+    key,
+    flag: key,
+    type: "int",
+    min: 0,
+    max: LIMITS[key],
+    value,
+    help: `${help} (default: per scenario)`,
+  })),
+  {
+    flagOnly: true,
+    key: "json",
+    flag: "json",
+    type: "bool",
+    default: false,
+    help: "print the result as one JSON object instead of a table",
+  },
+];
+
 /** Every key any command accepts in a config file. */
 export const ALL_CONFIG_KEYS: ReadonlySet<string> = new Set(
-  [...SERVE_SPECS, ...JOIN_SPECS].filter((s) => !s.flagOnly).map((s) => s.key),
+  [...SERVE_SPECS, ...JOIN_SPECS, ...HISTORY_SPECS].filter((s) => !s.flagOnly).map((s) => s.key),
 );

@@ -4,22 +4,35 @@
  * message it sent until the server acknowledges it (resending after a
  * reconnect is safe: the server dedupes by message id).
  *
+ * It passes on each room's messages exactly once and in order: it tracks
+ * the last sequence number per room, resumes from it after a reconnect
+ * (FETCH), and fills any gap it sees. With a file journal, the unacknowledged
+ * messages, the sequence numbers and the resume token survive a restart.
+ *
  * @module
  */
 
 import {
+  type ChatMessage,
   decodeMessage,
   encodeMessage,
+  ErrorCode,
+  type Extension,
+  ExtensionTag,
   FrameDecoder,
+  MAX_FETCH,
   MAX_FRAME_CEILING,
   type Message,
   MessageFlags,
   PROTOCOL_VERSION,
   ProtocolError,
+  WireWriter,
 } from "../protocol/mod.ts";
 import { Outbox } from "../net/outbox.ts";
 import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
-import type { ClientEvent, ConnectionState } from "./events.ts";
+import type { ClientEvent, ConnectionState, MessageEvent } from "./events.ts";
+import { type Journal, MemoryJournal, type PendingSend } from "./journal.ts";
+import { RoomSequencer } from "./sequencer.ts";
 
 /** Error codes the client raises itself (the server's codes pass through unchanged). */
 export const ClientErrorCode = {
@@ -58,14 +71,14 @@ export interface ClientOptions {
   backoff?: BackoffOptions;
   /** Opens the socket; defaults to TCP through Deno.connect. */
   connect?: (host: string, port: number) => Promise<ClientConn>;
+  /** Where the outbox, sequence numbers and resume token are kept; in memory by default. */
+  journal?: Journal;
+  /** Called once for every room message passed on (for a local transcript). */
+  onMessage?: (m: MessageEvent) => void;
 }
 
-interface PendingSend {
-  id: number;
-  room: string;
-  flags: number;
-  text: string;
-}
+/** A direct message is kept in the outbox with its recipient in `room` behind this prefix. */
+const DIRECT_PREFIX = "@";
 
 /** How the client ended for good. */
 export interface ClientExit {
@@ -95,6 +108,11 @@ export class ChatClient {
   #failed = 0;
   // Ids start from the clock so a restarted client does not reuse recent ids.
   #nextId = Date.now() * 1000;
+  #journal: Journal;
+  #sequencers = new Map<string, RoomSequencer<ChatMessage>>();
+  #token: Uint8Array | null = null;
+  #storeId: string | null = null;
+  #oldest = new Map<string, number>();
   #conn: ClientConn | null = null;
   #outbox: Outbox | null = null;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -105,8 +123,9 @@ export class ChatClient {
   #deadConn: ClientConn | null = null;
   #exit!: (e: ClientExit) => void;
   #ackWaiters: Array<() => void> = [];
-  /** Resolves when the client stops for good. */
-  readonly done: Promise<ClientExit>;
+  /** Resolves when the client stops for good (a new promise after {@linkcode reconnect}). */
+  done: Promise<ClientExit>;
+  #quitting = false;
 
   constructor(options: ClientOptions, emit: (e: ClientEvent) => void) {
     this.options = options;
@@ -115,6 +134,32 @@ export class ChatClient {
     this.name = options.name;
     this.#emit = emit;
     this.done = new Promise((r) => this.#exit = r);
+    this.#journal = options.journal ?? new MemoryJournal();
+    const saved = this.#journal.state;
+    for (const p of saved.outbox) {
+      this.#pending.set(p.id, p);
+      this.#nextId = Math.max(this.#nextId, p.id + 1);
+    }
+    if (saved.token) this.#token = unhex(saved.token);
+    this.#storeId = saved.storeId;
+    for (const [room, seq] of Object.entries(saved.lastSeq)) {
+      this.#sequencers.set(room, new RoomSequencer(seq));
+    }
+  }
+
+  /** The messages sent and not yet acknowledged, oldest first (restored from the journal at start). */
+  get outbox(): readonly PendingSend[] {
+    return [...this.#pending.values()];
+  }
+
+  /** The lowest sequence passed on in `room` since start, or undefined: where older history begins. */
+  oldestSeq(room: string): number | undefined {
+    return this.#oldest.get(room);
+  }
+
+  /** Members of `room` as last reported by the server. */
+  members(room: string): readonly string[] {
+    return this.#members.get(room) ?? [];
   }
 
   /** Messages sent and not yet acknowledged. */
@@ -133,30 +178,69 @@ export class ChatClient {
     await this.#connectOnce(false);
   }
 
-  /** Queues a message for `room` (default: the current room) and returns its id. */
+  /**
+   * Queues a message for `room` (default: the current room) and returns its
+   * id. It is on disk (with a file journal) before it goes on the wire, and
+   * is sent again after every reconnect until acknowledged.
+   */
   send(text: string, options: { room?: string; action?: boolean } = {}): number {
-    const id = this.#nextId++;
-    const p: PendingSend = {
-      id,
+    return this.#queue({
+      id: this.#nextId++,
       room: options.room ?? this.rooms[0],
       flags: options.action ? MessageFlags.ACTION : 0,
       text,
-    };
-    this.#pending.set(id, p);
-    if (this.state === "connected") this.#write({ type: "send", ...p });
-    return id;
+    });
   }
 
-  join(room: string): void {
-    this.#write({ type: "join", room });
+  /** Queues a direct message to `to`; acknowledged like a room message. */
+  msg(to: string, text: string, options: { action?: boolean } = {}): number {
+    return this.#queue({
+      id: this.#nextId++,
+      room: DIRECT_PREFIX + to,
+      flags: options.action ? MessageFlags.ACTION : 0,
+      text,
+    });
   }
 
-  leave(room: string): void {
-    this.#write({ type: "leave", room });
+  #queue(p: PendingSend): number {
+    this.#journal.send(p);
+    this.#pending.set(p.id, p);
+    if (this.state === "connected") this.#write(sendFrame(p));
+    return p.id;
   }
 
-  who(room = this.rooms[0]): void {
-    this.#write({ type: "who", room });
+  /** The requests below return false when not connected: nothing is queued for them. */
+  join(room: string): boolean {
+    return this.#write({ type: "join", room });
+  }
+
+  leave(room: string): boolean {
+    return this.#write({ type: "leave", room });
+  }
+
+  who(room = this.rooms[0]): boolean {
+    return this.#write({ type: "who", room });
+  }
+
+  nick(name: string): boolean {
+    return this.#write({ type: "nick", name });
+  }
+
+  away(text: string): boolean {
+    return this.#write({ type: "away", text });
+  }
+
+  /** Asks for up to `limit` stored messages of `room` older than `before` (for scrollback). */
+  history(room: string, before: number, limit: number): boolean {
+    return this.#write({ type: "fetch", room, after: 0, before, limit: Math.min(limit, MAX_FETCH) });
+  }
+
+  /** After the client gave up reconnecting: start trying again, keeping everything pending. */
+  reconnect(): void {
+    if (!this.#stopping || this.#quitting) return;
+    this.#stopping = false;
+    this.done = new Promise((r) => this.#exit = r);
+    void this.#reconnect(new ClientError(ClientErrorCode.DISCONNECTED, "reconnecting on request"));
   }
 
   /** Resolves true once nothing is pending, or false when `timeoutMs` passes first. */
@@ -177,21 +261,23 @@ export class ChatClient {
 
   /** Says BYE with `reason`, flushes, and stops for good. */
   async quit(reason = ""): Promise<void> {
-    if (this.#stopping) return;
+    if (this.#quitting) return;
+    this.#quitting = true;
     this.#stopping = true;
     if (this.state === "connected" && this.#outbox) {
       this.#outbox.enqueue(encodeMessage({ type: "bye", reason }));
       await Promise.race([this.#outbox.flushed(), new Promise((r) => setTimeout(r, 1000))]);
     }
     this.#teardown();
+    this.#journal.close();
     this.#setState({ type: "status", state: "disconnected", server: this.server, reason: "quit" });
     this.#exit({ ok: true });
   }
 
-  #write(msg: Message): void {
-    if (!this.#outbox || this.state !== "connected") return;
+  #write(msg: Message): boolean {
+    if (!this.#outbox || this.state !== "connected") return false;
     this.#lastSent = Date.now();
-    this.#outbox.enqueue(encodeMessage(msg));
+    return this.#outbox.enqueue(encodeMessage(msg));
   }
 
   #setState(e: ClientEvent & { type: "status" }): void {
@@ -236,7 +322,7 @@ export class ChatClient {
           version: PROTOCOL_VERSION,
           name: this.name,
           rooms: this.rooms,
-          extensions: [],
+          extensions: this.#helloExtensions(),
         }));
         // The handshake has the same deadline as any silence.
         this.#heartbeat = setInterval(
@@ -248,7 +334,11 @@ export class ChatClient {
           welcomed = true;
           settled = true;
           this.#setState({ type: "status", state: "connected", server: this.server });
-          for (const p of this.#pending.values()) this.#write({ type: "send", ...p });
+          // Catch up every room we have seen before, then resend what was never acknowledged, in order.
+          for (const [room, seq] of this.#sequencers) {
+            if (this.rooms.includes(room)) this.#step(room, seq.resume());
+          }
+          for (const p of this.#pending.values()) this.#write(sendFrame(p));
           resolve();
         };
         this.#readLoop(conn, reconnected, onWelcome, (e) => lastError = e).then((why) => {
@@ -313,20 +403,39 @@ export class ChatClient {
         );
       }
       first = false;
-      let msgs: Message[];
+      const msgs: Message[] = [];
       try {
-        msgs = decoder.push(buf.subarray(0, n)).map(decodeMessage);
+        for (const frame of decoder.push(buf.subarray(0, n))) {
+          try {
+            msgs.push(decodeMessage(frame));
+          } catch (err) {
+            // A newer server may send frame types we do not know: skip them, like the server does.
+            if (!(err instanceof ProtocolError) || err.code !== ErrorCode.UNKNOWN_TYPE) throw err;
+          }
+        }
+        if (decoder.error) throw decoder.error;
       } catch (err) {
         if (!(err instanceof ProtocolError)) throw err;
         return new ClientError(err.code, `bad data from server: ${err.message}`);
       }
       for (const m of msgs) {
         switch (m.type) {
-          case "welcome":
+          case "welcome": {
             welcome = { name: m.name, rooms: m.rooms };
             this.name = m.name;
             this.rooms = [...m.rooms];
+            const token = m.extensions.find((e) => e.tag === ExtensionTag.RESUME_TOKEN)?.value ?? null;
+            const storeId = m.extensions.find((e) => e.tag === ExtensionTag.STORE_ID)?.value;
+            const store = storeId ? hex(storeId) : null;
+            if (store !== this.#storeId && this.#storeId !== null) {
+              // The server's messages were reset: our sequence numbers mean nothing there any more.
+              this.#sequencers.clear();
+            }
+            this.#storeId = store;
+            this.#token = token;
+            if (token) this.#journal.token(hex(token), store);
             break;
+          }
           case "members": {
             const acc = pendingMembers.get(m.room) ?? [];
             acc.push(...m.names);
@@ -354,19 +463,24 @@ export class ChatClient {
             break;
           }
           case "message":
+            this.#step(m.room, this.#sequencer(m.room).receive(m));
+            break;
+          case "fetched":
+            this.#step(m.room, this.#sequencer(m.room).fetched(m));
+            break;
+          case "direct":
             this.#emit({
-              type: "message",
-              room: m.room,
-              seq: m.seq,
-              ts: m.ts,
+              type: "direct",
               from: m.from,
+              to: m.to,
+              ts: m.ts,
               text: m.text,
               action: (m.flags & MessageFlags.ACTION) !== 0,
-              history: (m.flags & MessageFlags.HISTORY) !== 0,
             });
             break;
           case "ack":
             if (this.#pending.delete(m.id)) {
+              this.#journal.ack(m.id);
               this.#emit({ type: "ack", id: m.id, room: m.room, seq: m.seq, ts: m.ts });
               this.#wakeAckWaiters();
             }
@@ -375,7 +489,10 @@ export class ChatClient {
             if (m.event === "leave" && m.name === this.name && m.reason === "left") {
               this.rooms = this.rooms.filter((r) => r !== m.room);
               this.#members.delete(m.room);
+            } else if (m.event === "nick" && m.name === this.name) {
+              this.name = m.text;
             }
+            this.#trackMembers(m);
             this.#emit({ ...m });
             break;
           case "error": {
@@ -387,6 +504,7 @@ export class ChatClient {
               ...(m.ref ? { ref: m.ref } : {}),
             };
             if (m.ref && this.#pending.delete(m.ref)) {
+              this.#journal.ack(m.ref);
               this.#failed++;
               this.#wakeAckWaiters();
             }
@@ -407,6 +525,57 @@ export class ChatClient {
         }
       }
     }
+  }
+
+  #sequencer(room: string): RoomSequencer<ChatMessage> {
+    let s = this.#sequencers.get(room);
+    if (!s) this.#sequencers.set(room, s = new RoomSequencer());
+    return s;
+  }
+
+  /** Passes on what the sequencer released, records progress, and sends the FETCH it asked for. */
+  #step(room: string, step: { deliver: ChatMessage[]; fetchAfter?: number }): void {
+    for (const m of step.deliver) {
+      if (!(this.#oldest.get(room)! <= m.seq)) this.#oldest.set(room, m.seq);
+      const event: MessageEvent = {
+        type: "message",
+        room: m.room,
+        seq: m.seq,
+        ts: m.ts,
+        from: m.from,
+        text: m.text,
+        action: (m.flags & MessageFlags.ACTION) !== 0,
+        history: (m.flags & MessageFlags.HISTORY) !== 0,
+      };
+      this.options.onMessage?.(event);
+      this.#emit(event);
+    }
+    if (step.deliver.length) this.#journal.seq(room, step.deliver[step.deliver.length - 1].seq);
+    if (step.fetchAfter !== undefined) {
+      this.#write({ type: "fetch", room, after: step.fetchAfter, before: 0, limit: MAX_FETCH });
+    }
+  }
+
+  /** Keeps member lists current from presence, so completion and counts need no extra WHO. */
+  #trackMembers(m: { room: string; event: string; name: string; text: string }): void {
+    const list = this.#members.get(m.room);
+    if (!list) return;
+    if (m.event === "join" && !list.includes(m.name)) list.push(m.name);
+    else if (m.event === "leave") this.#members.set(m.room, list.filter((n) => n !== m.name));
+    else if (m.event === "nick") this.#members.set(m.room, list.map((n) => (n === m.name ? m.text : n)));
+  }
+
+  #helloExtensions(): Extension[] {
+    const exts: Extension[] = [];
+    if (this.#token) exts.push({ tag: ExtensionTag.RESUME_TOKEN, value: this.#token });
+    // Rooms we already have messages of: no recent history for them, we FETCH exactly what we missed.
+    const since = [...this.#sequencers].filter(([room, s]) => s.last > 0 && this.rooms.includes(room));
+    if (since.length > 0) {
+      const w = new WireWriter(0).u8(since.length);
+      for (const [room, s] of since) w.str8(room).u64(s.last);
+      exts.push({ tag: ExtensionTag.SINCE, value: w.finish().subarray(5) });
+    }
+    return exts;
   }
 
   #wakeAckWaiters(): void {
@@ -465,4 +634,28 @@ export class ChatClient {
       message: `gave up reconnecting to ${this.server}: ${last.message}`,
     });
   }
+}
+
+/** The frame that sends a pending message: SEND to a room, PRIVATE to "@name". */
+function sendFrame(p: PendingSend): Message {
+  if (p.room.startsWith(DIRECT_PREFIX)) {
+    return {
+      type: "private",
+      id: p.id,
+      to: p.room.slice(DIRECT_PREFIX.length),
+      flags: p.flags,
+      text: p.text,
+    };
+  }
+  return { type: "send", ...p };
+}
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function unhex(text: string): Uint8Array {
+  const out = new Uint8Array(Math.floor(text.length / 2));
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(text.slice(i * 2, i * 2 + 2), 16);
+  return out;
 }

@@ -47,12 +47,24 @@ export interface MessageEvent {
 
 export interface PresenceEvent {
   type: "presence";
+  /** Empty for events about a user rather than a room (an away notice after a direct message). */
   room: string;
-  event: "join" | "leave";
+  /** join/leave a room; nick: `name` is now called `text`; away: `name` is away with message `text` ("" = back). */
+  event: "join" | "leave" | "nick" | "away";
   name: string;
   reason: string;
   text: string;
   ts: number;
+}
+
+/** A direct message, received or (echoed) sent. */
+export interface DirectEvent {
+  type: "direct";
+  from: string;
+  to: string;
+  ts: number;
+  text: string;
+  action: boolean;
 }
 
 export interface MembersEvent {
@@ -82,6 +94,7 @@ export type ClientEvent =
   | StatusEvent
   | WelcomeEvent
   | MessageEvent
+  | DirectEvent
   | PresenceEvent
   | MembersEvent
   | AckEvent

@@ -18,10 +18,13 @@ import {
   SNIFF_SIZE,
   sniffHello,
 } from "../protocol/mod.ts";
+import type { MessageStore } from "../store/log.ts";
 import type { Logger } from "./log.ts";
 import { Outbox } from "./outbox.ts";
 
 export interface ServerOptions extends BrokerOptions {
+  /** Required here: the server decides between SQLite and memory. */
+  store: MessageStore;
   host: string;
   port: number;
   /** Outbound byte budget per connection. */
@@ -32,8 +35,23 @@ export interface ServerOptions extends BrokerOptions {
 /** Bytes read per socket read: small, because an idle connection holds its buffer while it waits. */
 const READ_BUFFER = 4096;
 
+/** How often retention runs: deleting old rows is cheap but need not be continuous. */
+const PRUNE_EVERY_MS = 60_000;
+
 /** How long a closing connection may take to flush its last frames. */
 const CLOSE_FLUSH_MS = 1000;
+
+/**
+ * The close reason for a failed socket read or write. A reset or broken pipe
+ * means the peer went away: a killed process resets a connection that still
+ * has unread data, and that is a disconnect like any other, not our I/O failing.
+ */
+function ioCloseReason(err: unknown): CloseReason {
+  return err instanceof Deno.errors.ConnectionReset || err instanceof Deno.errors.ConnectionAborted ||
+      err instanceof Deno.errors.BrokenPipe
+    ? "disconnected"
+    : "io_error";
+}
 
 /** Per-connection state the broker carries as its `link`. */
 export class Link {
@@ -43,7 +61,7 @@ export class Link {
   closed: Promise<void>;
   #resolveClosed!: () => void;
 
-  constructor(conn: Deno.TcpConn, budget: number, onError: () => void) {
+  constructor(conn: Deno.TcpConn, budget: number, onError: (err: unknown) => void) {
     this.conn = conn;
     this.outbox = new Outbox(conn, budget, onError);
     this.closed = new Promise((r) => this.#resolveClosed = r);
@@ -60,6 +78,10 @@ export class ChatServer {
   #listener: Deno.TcpListener | null = null;
   #log: Logger;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #pruneTimer: ReturnType<typeof setInterval> | undefined;
+  // Effects waiting for the store's staged batch to commit, in the order they were produced.
+  #deferred: Effect<Link>[] = [];
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #stopping = false;
   #links = new Set<Link>();
 
@@ -74,6 +96,8 @@ export class ChatServer {
     this.#listener = Deno.listen({ hostname: this.options.host, port: this.options.port, transport: "tcp" });
     const tickMs = Math.max(20, Math.min(1000, Math.floor(this.broker.heartbeatMs / 2)));
     this.#timer = setInterval(() => this.#perform(this.broker.tick(Date.now())), tickMs);
+    this.#pruneTimer = setInterval(() => this.#prune(), PRUNE_EVERY_MS);
+    this.#prune();
     return this.#listener.addr as Deno.NetAddr;
   }
 
@@ -104,6 +128,9 @@ export class ChatServer {
     if (this.#stopping) return;
     this.#stopping = true;
     clearInterval(this.#timer);
+    clearInterval(this.#pruneTimer);
+    // Whatever was accepted is committed (and acknowledged) before everyone is told to go.
+    this.#flush();
     try {
       this.#listener?.close();
     } catch { /* already closed */ }
@@ -122,8 +149,8 @@ export class ChatServer {
       return;
     }
     // The error callback runs only after a write, long after `session` is set below.
-    const link = new Link(conn, this.options.outboxBytes, () => {
-      this.#perform(this.broker.drop(session, "io_error", Date.now()));
+    const link = new Link(conn, this.options.outboxBytes, (err) => {
+      this.#perform(this.broker.drop(session, ioCloseReason(err), Date.now()));
     });
     this.#links.add(link);
     const session = this.broker.open(link, address, Date.now());
@@ -138,8 +165,8 @@ export class ChatServer {
         let n: number | null;
         try {
           n = await conn.read(buf);
-        } catch {
-          if (!link.closing) this.#perform(this.broker.drop(session, "io_error", Date.now()));
+        } catch (err) {
+          if (!link.closing) this.#perform(this.broker.drop(session, ioCloseReason(err), Date.now()));
           break;
         }
         if (n === null) {
@@ -181,16 +208,20 @@ export class ChatServer {
     }
     const now = Date.now();
     for (const frame of frames) {
-      if (session.state === "closed") return;
+      if (session.state !== "handshake" && session.state !== "ready") return;
       let effects: Effect<Link>[];
       try {
-        effects = this.broker.handle(session, decodeMessage(frame), now);
+        const msg = decodeMessage(frame);
+        if (this.broker.needsCommit(msg)) this.#flush();
+        effects = this.broker.handle(session, msg, now);
       } catch (err) {
         if (!(err instanceof ProtocolError)) throw err;
         effects = this.broker.protocolError(session, err, now);
       }
       this.#perform(effects);
     }
+    // A bad header after whole frames in the same chunk: those frames were handled first.
+    if (decoder.error) this.#perform(this.broker.protocolError(session, decoder.error, now));
   }
 
   #notChat(session: Session<Link>, link: Link): void {
@@ -198,8 +229,44 @@ export class ChatServer {
     this.#perform(this.broker.drop(session, "not_chat", Date.now()));
   }
 
-  /** Performs effects in order. Overflowing outboxes are collected and dropped after the pass. */
+  /**
+   * Performs effects in order. While the store holds staged writes, effects
+   * wait (in order) for the commit, which runs once the current burst of
+   * input is handled: many messages share one fsync.
+   */
   #perform(effects: Effect<Link>[]): void {
+    if (effects.length === 0) return;
+    if (this.#deferred.length > 0 || this.broker.store.staged > 0) {
+      for (const e of effects) this.#deferred.push(e);
+      this.#flushTimer ??= setTimeout(() => this.#flush(), 0);
+      return;
+    }
+    this.#apply(effects);
+  }
+
+  /** Commits the staged batch, then performs what waited for it (dropping what depended on a failed commit). */
+  #flush(): void {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    const result = this.broker.commit();
+    if (!result.ok) this.#log.error(`store: ${result.error.message}; the batch was refused`);
+    const waiting = this.#deferred;
+    this.#deferred = [];
+    this.#apply(result.ok ? waiting : waiting.filter((e) => e.kind === "close" || !e.durable));
+    this.#apply(result.effects);
+  }
+
+  #prune(): void {
+    try {
+      const n = this.broker.store.prune(Date.now());
+      if (n > 0) this.#log.debug(`store: retention deleted ${n} message(s)`);
+    } catch (err) {
+      this.#log.warn(`store: ${(err as Error).message}`);
+    }
+  }
+
+  /** Performs effects now. Overflowing outboxes are collected and dropped after the pass. */
+  #apply(effects: Effect<Link>[]): void {
     let slow: Session<Link>[] | null = null;
     for (const e of effects) {
       switch (e.kind) {

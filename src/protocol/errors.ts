@@ -37,8 +37,12 @@ export const ErrorCode = {
   NOT_IN_ROOM: "NOT_IN_ROOM",
   /** The client asked to join more rooms than allowed. */
   TOO_MANY_ROOMS: "TOO_MANY_ROOMS",
-  /** The message text is empty or not valid UTF-8. */
+  /** The message text is empty (invalid UTF-8 is a fatal BAD_FRAME instead). */
   INVALID_TEXT: "INVALID_TEXT",
+  /** A direct message names a user who is not online. */
+  NO_SUCH_USER: "NO_SUCH_USER",
+  /** The message could not be stored (disk full, I/O error): it was not delivered; retry later. */
+  STORAGE_ERROR: "STORAGE_ERROR",
   /** The server failed internally; the request may be retried. */
   INTERNAL: "INTERNAL",
 } as const;

@@ -19,6 +19,10 @@ export const FrameType = {
   LEAVE: 0x04,
   WHO: 0x05,
   BYE: 0x06,
+  FETCH: 0x07,
+  PRIVATE: 0x08,
+  NICK: 0x09,
+  AWAY: 0x0a,
   PING: 0x40,
   PONG: 0x41,
   WELCOME: 0x81,
@@ -27,6 +31,8 @@ export const FrameType = {
   PRESENCE: 0x84,
   MEMBERS: 0x85,
   ERROR: 0x86,
+  FETCHED: 0x87,
+  DIRECT: 0x88,
 } as const;
 
 /** One of the frame type codes. */
@@ -88,14 +94,31 @@ export class FrameDecoder {
     return this.#body ? this.#headerLen + this.#bodyLen : this.#headerLen;
   }
 
+  /** The error that stopped this decoder, or null. */
+  get error(): ProtocolError | null {
+    return this.#failed;
+  }
+
   /**
-   * Consumes a chunk and returns the frames it completes. Throws
-   * {@linkcode ProtocolError} on a bad length; after that the decoder stays
-   * failed, since the stream cannot be resynchronised.
+   * Consumes a chunk and returns the frames it completes. On a bad length
+   * the decoder fails for good (the stream cannot be resynchronised): if no
+   * frame preceded the bad header in this chunk it throws
+   * {@linkcode ProtocolError}; otherwise it returns those frames first and
+   * the caller finds the failure in {@linkcode error} (and the next push
+   * throws it). Either way no frame that arrived whole is lost.
    */
   push(chunk: Uint8Array): Frame[] {
     if (this.#failed) throw this.#failed;
     const frames: Frame[] = [];
+    try {
+      this.#consume(chunk, frames);
+    } catch (err) {
+      if (frames.length === 0 || !(err instanceof ProtocolError)) throw err;
+    }
+    return frames;
+  }
+
+  #consume(chunk: Uint8Array, frames: Frame[]): void {
     let i = 0;
     const n = chunk.byteLength;
     while (i < n) {
@@ -132,7 +155,6 @@ export class FrameDecoder {
         this.#headerLen = 0;
       }
     }
-    return frames;
   }
 
   #checkLength(length: number): void {

@@ -37,3 +37,6 @@ export const MAX_MEMBERS_PER_FRAME = 1000;
 
 /** Largest integer a u64 field may hold: JavaScript numbers are exact up to 2^53 - 1. */
 export const MAX_U64_SAFE = Number.MAX_SAFE_INTEGER;
+
+/** Most messages one FETCH may ask for: pages keep a catch-up within the outbox budget. */
+export const MAX_FETCH = 500;

@@ -18,6 +18,17 @@ export interface Extension {
   value: Uint8Array;
 }
 
+/** Extension tags of HELLO and WELCOME. */
+export const ExtensionTag = {
+  /** HELLO and WELCOME: the secret resume token (16 bytes) that lets a reconnecting client take its name back. */
+  RESUME_TOKEN: 0x01,
+  /** HELLO: rooms the client already has messages of: `count:u8 | (room:str8 | seq:u64)*`. No recent history is sent for them; the client catches up with FETCH. */
+  SINCE: 0x02,
+  /** WELCOME: 16 bytes naming the server's message store. Sequence numbers only compare within one store: a
+   * client whose saved sequences came from another store (the server's data was reset) must forget them. */
+  STORE_ID: 0x03,
+} as const;
+
 /** Client to server: first frame of every connection. */
 export interface Hello {
   type: "hello";
@@ -65,6 +76,63 @@ export interface Who {
 export interface Bye {
   type: "bye";
   reason: string;
+}
+
+/**
+ * Asks for stored messages of a room: those with `after < seq < before`
+ * (before = 0 means no upper bound), at most `limit`; the newest ones when
+ * `before` is set, the oldest ones otherwise. Answered by MESSAGE frames
+ * flagged HISTORY, then one FETCHED.
+ */
+export interface Fetch {
+  type: "fetch";
+  room: string;
+  after: number;
+  before: number;
+  limit: number;
+}
+
+/** Server to client: the end of a FETCH answer. */
+export interface Fetched {
+  type: "fetched";
+  room: string;
+  /** MESSAGE frames sent for this FETCH. */
+  count: number;
+  /** True when more messages match than were sent (a page limit was hit). */
+  more: boolean;
+  /** The room's latest sequence number when the answer was made. */
+  lastSeq: number;
+}
+
+/** Client to server: a direct message to one user, wherever they are. Answered with ACK (room "", seq 0). */
+export interface Private {
+  type: "private";
+  id: number;
+  to: string;
+  flags: number;
+  text: string;
+}
+
+/** Client to server: change my name. Answered by a PRESENCE "nick" event, or an error. */
+export interface Nick {
+  type: "nick";
+  name: string;
+}
+
+/** Client to server: set an away message (empty: back). */
+export interface Away {
+  type: "away";
+  text: string;
+}
+
+/** Server to client: a direct message, delivered to its recipient and echoed to its sender. */
+export interface Direct {
+  type: "direct";
+  from: string;
+  to: string;
+  ts: number;
+  flags: number;
+  text: string;
 }
 
 export interface Ping {
@@ -115,7 +183,8 @@ export interface Ack {
   ts: number;
 }
 
-export type PresenceEvent = "join" | "leave";
+/** join/leave a room; nick: `name` is now called `text`; away: `name` is away with message `text` ("" = back). */
+export type PresenceEvent = "join" | "leave" | "nick" | "away";
 
 export interface Presence {
   type: "presence";
@@ -147,12 +216,34 @@ export interface ErrorMessage {
   message: string;
 }
 
-export type ClientMessage = Hello | Send | Join | Leave | Who | Bye | Ping | Pong;
-export type ServerMessage = Welcome | ChatMessage | Ack | Presence | Members | ErrorMessage | Ping | Pong;
+export type ClientMessage =
+  | Hello
+  | Send
+  | Join
+  | Leave
+  | Who
+  | Bye
+  | Fetch
+  | Private
+  | Nick
+  | Away
+  | Ping
+  | Pong;
+export type ServerMessage =
+  | Welcome
+  | ChatMessage
+  | Ack
+  | Presence
+  | Members
+  | ErrorMessage
+  | Fetched
+  | Direct
+  | Ping
+  | Pong;
 export type Message = ClientMessage | ServerMessage;
 
-const PRESENCE_EVENTS: Record<number, PresenceEvent> = { 1: "join", 2: "leave" };
-const PRESENCE_CODES: Record<PresenceEvent, number> = { join: 1, leave: 2 };
+const PRESENCE_EVENTS: Record<number, PresenceEvent> = { 1: "join", 2: "leave", 3: "nick", 4: "away" };
+const PRESENCE_CODES: Record<PresenceEvent, number> = { join: 1, leave: 2, nick: 3, away: 4 };
 
 /** Encodes a message as one complete frame (header included). */
 export function encodeMessage(msg: Message): Uint8Array {
@@ -174,6 +265,24 @@ export function encodeMessage(msg: Message): Uint8Array {
       return new WireWriter(FrameType.WHO).str8(msg.room, "room").finish();
     case "bye":
       return new WireWriter(FrameType.BYE).str16(msg.reason, "reason").finish();
+    case "fetch":
+      return new WireWriter(FrameType.FETCH).str8(msg.room, "room").u64(msg.after).u64(msg.before).u16(
+        msg.limit,
+      )
+        .finish();
+    case "fetched":
+      return new WireWriter(FrameType.FETCHED).str8(msg.room, "room").u16(msg.count).u8(msg.more ? 1 : 0)
+        .u64(msg.lastSeq).finish();
+    case "private":
+      return new WireWriter(FrameType.PRIVATE, 24 + msg.text.length * 3)
+        .u64(msg.id).str8(msg.to, "to").u8(msg.flags).str32(msg.text, "text").finish();
+    case "nick":
+      return new WireWriter(FrameType.NICK).str8(msg.name, "name").finish();
+    case "away":
+      return new WireWriter(FrameType.AWAY).str16(msg.text, "text").finish();
+    case "direct":
+      return new WireWriter(FrameType.DIRECT, 64 + msg.text.length * 3)
+        .str8(msg.from, "from").str8(msg.to, "to").u64(msg.ts).u8(msg.flags).str32(msg.text, "text").finish();
     case "ping":
       return new WireWriter(FrameType.PING, 4).u32(msg.token).finish();
     case "pong":
@@ -297,6 +406,47 @@ function decodePayload(type: number, r: WireReader): Message {
       return { type: "who", room: r.str8("room") };
     case FrameType.BYE:
       return { type: "bye", reason: r.str16("reason") };
+    case FrameType.FETCH:
+      return {
+        type: "fetch",
+        room: r.str8("room"),
+        after: r.u64("after"),
+        before: r.u64("before"),
+        limit: r.u16("limit"),
+      };
+    case FrameType.FETCHED: {
+      const room = r.str8("room");
+      const count = r.u16("count");
+      const more = r.u8("more");
+      if (more > 1) {
+        throw new ProtocolError(
+          ErrorCode.BAD_FRAME,
+          `Cannot decode FETCHED: more flag ${more} is not 0 or 1`,
+        );
+      }
+      return { type: "fetched", room, count, more: more === 1, lastSeq: r.u64("lastSeq") };
+    }
+    case FrameType.PRIVATE:
+      return {
+        type: "private",
+        id: r.u64("id"),
+        to: r.str8("to"),
+        flags: r.u8("flags"),
+        text: r.str32("text"),
+      };
+    case FrameType.NICK:
+      return { type: "nick", name: r.str8("name") };
+    case FrameType.AWAY:
+      return { type: "away", text: r.str16("text") };
+    case FrameType.DIRECT:
+      return {
+        type: "direct",
+        from: r.str8("from"),
+        to: r.str8("to"),
+        ts: r.u64("ts"),
+        flags: r.u8("flags"),
+        text: r.str32("text"),
+      };
     case FrameType.PING:
       return { type: "ping", token: r.u32("token") };
     case FrameType.PONG:

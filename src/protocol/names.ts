@@ -15,6 +15,9 @@ import { ErrorCode } from "./errors.ts";
 import { MAX_NAME_CHARS, MAX_ROOM_CHARS } from "./limits.ts";
 
 const ALLOWED = /^[\p{L}\p{N}_][\p{L}\p{M}\p{N}_.\-]*$/u;
+// Invisible characters filed as letters or marks (U+034F, variation selectors, Hangul fillers):
+// "alice\u034f" would render as "alice" yet be another user.
+const INVISIBLE = /\p{Default_Ignorable_Code_Point}/u;
 
 /** Result of a name or room check. */
 export type NameCheck =
@@ -27,7 +30,7 @@ function check(raw: string, what: "name" | "room", max: number): NameCheck {
   const chars = [...value].length;
   if (chars === 0) return { ok: false, code, reason: `${what} is empty` };
   if (chars > max) return { ok: false, code, reason: `${what} has ${chars} characters, more than ${max}` };
-  if (!ALLOWED.test(value)) {
+  if (!ALLOWED.test(value) || INVISIBLE.test(value)) {
     return {
       ok: false,
       code,

@@ -150,12 +150,14 @@ export class WireWriter {
   }
 
   u8(v: number): this {
+    checkRange(v, 0xff, "u8");
     this.#ensure(1);
     this.#view.setUint8(this.#offset++, v);
     return this;
   }
 
   u16(v: number): this {
+    checkRange(v, 0xffff, "u16");
     this.#ensure(2);
     this.#view.setUint16(this.#offset, v);
     this.#offset += 2;
@@ -163,6 +165,7 @@ export class WireWriter {
   }
 
   u32(v: number): this {
+    checkRange(v, 0xffff_ffff, "u32");
     this.#ensure(4);
     this.#view.setUint32(this.#offset, v);
     this.#offset += 4;
@@ -218,6 +221,13 @@ export class WireWriter {
   finish(): Uint8Array {
     this.#view.setUint32(0, this.#offset - 4);
     return this.#buf.subarray(0, this.#offset);
+  }
+}
+
+/** Encoding a value that does not fit its field is a bug in the caller, never silently wrapped. */
+function checkRange(v: number, max: number, field: string): void {
+  if (!Number.isInteger(v) || v < 0 || v > max) {
+    throw new RangeError(`Cannot encode ${field}: ${v} is not an integer in 0..${max}`);
   }
 }
 

@@ -1,69 +1,103 @@
 /**
- * In-memory implementations of the storage interfaces: bounded, so a
- * long-running server with no disk keeps a fixed footprint.
+ * The in-memory store (`--ephemeral`): bounded, so a long-running server
+ * with no disk keeps a fixed footprint, and forgotten on exit.
  *
  * @module
  */
 
-import type { DedupeIndex, MessageLog, SendReceipt, StoredMessage } from "./log.ts";
+import type { MessageStore, Retention, SenderRef, SendReceipt, StoredMessage } from "./log.ts";
 
-/** Messages kept per room by {@linkcode MemoryLog}: enough for history replay, bounded for memory. */
-export const MEMORY_LOG_PER_ROOM = 1000;
+/** Messages kept per room when no retention is set: enough for history and resume, bounded for memory. */
+export const MEMORY_LOG_PER_ROOM = 10_000;
 
-/** Receipts kept by {@linkcode MemoryDedupe}: a client retries within seconds, not after 100k messages. */
-export const MEMORY_DEDUPE_ENTRIES = 100_000;
+/** Receipts kept: a client retries within minutes, not after 100k other messages. */
+export const MEMORY_RECEIPTS = 100_000;
 
-/** A log that keeps the last `perRoom` messages of each room and the sequence counters forever. */
-export class MemoryLog implements MessageLog {
-  #rooms = new Map<string, { seq: number; recent: StoredMessage[] }>();
-  readonly perRoom: number;
+interface RoomLog {
+  seq: number;
+  messages: StoredMessage[];
+}
 
-  constructor(perRoom = MEMORY_LOG_PER_ROOM) {
-    this.perRoom = perRoom;
+export class MemoryStore implements MessageStore {
+  readonly durable = false;
+  // A memory store dies with the process, so every start is a new store.
+  readonly id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0"))
+    .join("");
+  #rooms = new Map<string, RoomLog>();
+  #receipts = new Map<string, SendReceipt>();
+  #retention: Retention;
+  #perRoom: number;
+
+  constructor(retention: Partial<Retention> = {}) {
+    this.#retention = { maxMessages: 0, maxAgeMs: 0, receiptsMs: 0, ...retention };
+    this.#perRoom = this.#retention.maxMessages > 0
+      ? Math.min(this.#retention.maxMessages, MEMORY_LOG_PER_ROOM)
+      : MEMORY_LOG_PER_ROOM;
+  }
+
+  get staged(): number {
+    return 0;
   }
 
   lastSeq(room: string): number {
     return this.#rooms.get(room)?.seq ?? 0;
   }
 
-  append(message: StoredMessage): void {
+  append(message: StoredMessage, sender: SenderRef): void {
     let r = this.#rooms.get(message.room);
-    if (!r) this.#rooms.set(message.room, r = { seq: 0, recent: [] });
+    if (!r) this.#rooms.set(message.room, r = { seq: 0, messages: [] });
     if (message.seq !== r.seq + 1) {
       throw new RangeError(`Cannot append to ${message.room}: seq ${message.seq} does not follow ${r.seq}`);
     }
     r.seq = message.seq;
-    r.recent.push(message);
+    r.messages.push(message);
     // Trim in batches so the amortised cost per append stays O(1).
-    if (r.recent.length > this.perRoom * 2) r.recent.splice(0, r.recent.length - this.perRoom);
+    if (r.messages.length > this.#perRoom * 2) r.messages.splice(0, r.messages.length - this.#perRoom);
+    this.#receipts.set(`${sender.key}\u0000${sender.id}`, {
+      room: message.room,
+      seq: message.seq,
+      ts: message.ts,
+    });
+    if (this.#receipts.size > MEMORY_RECEIPTS) this.#receipts.delete(this.#receipts.keys().next().value!);
+  }
+
+  commit(): void {}
+
+  receipt(senderKey: string, id: number): SendReceipt | undefined {
+    return this.#receipts.get(`${senderKey}\u0000${id}`);
   }
 
   after(room: string, after: number, limit: number): StoredMessage[] {
     const r = this.#rooms.get(room);
     if (!r || limit <= 0) return [];
-    const start = r.recent.findIndex((m) => m.seq > after);
-    return start < 0 ? [] : r.recent.slice(start, start + limit);
-  }
-}
-
-/** A bounded receipt index: the oldest receipts are forgotten first. */
-export class MemoryDedupe implements DedupeIndex {
-  #map = new Map<string, SendReceipt>();
-  readonly capacity: number;
-
-  constructor(capacity = MEMORY_DEDUPE_ENTRIES) {
-    this.capacity = capacity;
+    const msgs = r.messages;
+    // Sequences are consecutive, so the index of seq s is s - first seq.
+    const first = msgs.length ? msgs[0].seq : r.seq + 1;
+    const start = Math.max(0, after + 1 - first);
+    return msgs.slice(start, start + limit);
   }
 
-  get(senderKey: string, id: number): SendReceipt | undefined {
-    return this.#map.get(`${senderKey}\u0000${id}`);
+  recent(room: string, limit: number): StoredMessage[] {
+    const r = this.#rooms.get(room);
+    if (!r || limit <= 0) return [];
+    const keep = Math.min(limit, this.#perRoom);
+    return r.messages.slice(-keep);
   }
 
-  put(senderKey: string, id: number, receipt: SendReceipt): void {
-    this.#map.set(`${senderKey}\u0000${id}`, receipt);
-    if (this.#map.size > this.capacity) {
-      // Maps iterate in insertion order, so the first key is the oldest.
-      this.#map.delete(this.#map.keys().next().value!);
+  prune(now: number): number {
+    let deleted = 0;
+    for (const r of this.#rooms.values()) {
+      const before = r.messages.length;
+      if (this.#retention.maxAgeMs > 0) {
+        const cutoff = now - this.#retention.maxAgeMs;
+        const idx = r.messages.findIndex((m) => m.ts >= cutoff);
+        r.messages.splice(0, idx < 0 ? r.messages.length : idx);
+      }
+      if (r.messages.length > this.#perRoom) r.messages.splice(0, r.messages.length - this.#perRoom);
+      deleted += before - r.messages.length;
     }
+    return deleted;
   }
+
+  close(): void {}
 }

@@ -6,7 +6,22 @@
 import { Broker, type BrokerOptions } from "../../src/chat/broker.ts";
 import type { Effect } from "../../src/chat/effects.ts";
 import type { Session } from "../../src/chat/session.ts";
-import { decodeMessage, FrameDecoder, type Message } from "../../src/protocol/mod.ts";
+import {
+  type MessageStore,
+  type SenderRef,
+  type SendReceipt,
+  type StoredMessage,
+  StoreError,
+} from "../../src/store/log.ts";
+import { MemoryStore } from "../../src/store/memory.ts";
+import {
+  decodeMessage,
+  type Extension,
+  ExtensionTag,
+  FrameDecoder,
+  type Message,
+  type Welcome,
+} from "../../src/protocol/mod.ts";
 
 export type FakeLink = { label: string };
 
@@ -18,6 +33,9 @@ export function testBroker(overrides: Partial<BrokerOptions> = {}): Broker<FakeL
     maxText: 100,
     maxRoomsPerClient: 3,
     maxRooms: 100,
+    // Most tests want leaves announced at once; the grace tests set it.
+    graceMs: 0,
+    historyLimit: 0,
     ...overrides,
   });
 }
@@ -53,8 +71,61 @@ export function connect(
   name: string,
   rooms: string[] = [],
   now = 0,
+  extensions: Extension[] = [],
 ): { session: Session<FakeLink>; effects: Effect<FakeLink>[] } {
   const session = broker.open({ label: name }, `127.0.0.1:${1000 + broker.sessions.size}`, now);
-  const effects = broker.handle(session, { type: "hello", version: 1, name, rooms, extensions: [] }, now);
+  const effects = broker.handle(session, { type: "hello", version: 1, name, rooms, extensions }, now);
   return { session, effects };
+}
+
+/** The resume token a welcome in `effects` carried to `session`. */
+export function tokenOf(effects: Effect<FakeLink>[], session: Session<FakeLink>): Uint8Array {
+  const welcome = deliveries(effects).get(session)!.find((m) => m.type === "welcome") as Welcome;
+  return welcome.extensions.find((e) => e.tag === ExtensionTag.RESUME_TOKEN)!.value;
+}
+
+/**
+ * A store that stages writes until commit(), like SQLite, over a MemoryStore;
+ * `failNext` makes the next commit fail as a full disk would.
+ */
+export class StagingStore implements MessageStore {
+  readonly durable = true;
+  readonly id = "00112233445566778899aabbccddeeff";
+  readonly inner = new MemoryStore();
+  failNext = false;
+  #staged: Array<[StoredMessage, SenderRef]> = [];
+
+  get staged(): number {
+    return this.#staged.length;
+  }
+  lastSeq(room: string): number {
+    const staged = this.#staged.filter(([m]) => m.room === room);
+    return staged.length ? staged[staged.length - 1][0].seq : this.inner.lastSeq(room);
+  }
+  append(message: StoredMessage, sender: SenderRef): void {
+    this.#staged.push([message, sender]);
+  }
+  commit(): void {
+    const batch = this.#staged;
+    this.#staged = [];
+    if (this.failNext) {
+      this.failNext = false;
+      throw new StoreError("full", "disk full");
+    }
+    for (const [m, s] of batch) this.inner.append(m, s);
+  }
+  receipt(senderKey: string, id: number): SendReceipt | undefined {
+    const hit = this.#staged.find(([, s]) => s.key === senderKey && s.id === id);
+    return hit ? { room: hit[0].room, seq: hit[0].seq, ts: hit[0].ts } : this.inner.receipt(senderKey, id);
+  }
+  after(room: string, after: number, limit: number): StoredMessage[] {
+    return this.inner.after(room, after, limit);
+  }
+  recent(room: string, limit: number): StoredMessage[] {
+    return this.inner.recent(room, limit);
+  }
+  prune(now: number): number {
+    return this.inner.prune(now);
+  }
+  close(): void {}
 }

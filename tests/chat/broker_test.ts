@@ -123,7 +123,11 @@ Deno.test("Broker.handle() sequences messages per room, delivers to every member
   const bob = connect(b, "bob").session;
   const e1 = b.handle(alice, { type: "send", id: 7, room: "lobby", flags: 0, text: "hi" }, 10);
   const d1 = deliveries(e1);
-  assert.deepEqual(types(d1.get(alice)), ["message", "ack"]);
+  assert.deepEqual(
+    types(d1.get(alice)),
+    ["ack", "message"],
+    "the sender learns its seq before its copy arrives",
+  );
   assert.deepEqual(types(d1.get(bob)), ["message"]);
   assert.deepEqual(d1.get(bob)![0], {
     type: "message",
@@ -134,7 +138,7 @@ Deno.test("Broker.handle() sequences messages per room, delivers to every member
     from: "alice",
     text: "hi",
   });
-  assert.deepEqual(d1.get(alice)![1], { type: "ack", id: 7, room: "lobby", seq: 1, ts: 10 });
+  assert.deepEqual(d1.get(alice)![0], { type: "ack", id: 7, room: "lobby", seq: 1, ts: 10 });
   const e2 = b.handle(bob, {
     type: "send",
     id: 7,

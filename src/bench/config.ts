@@ -1,0 +1,209 @@
+/**
+ * What one bench run does: the scenario presets and the validated settings
+ * built from them and the user's options. Pure: the CLI passes what it
+ * parsed and gets a config or the reason it is invalid.
+ *
+ * @module
+ */
+
+import { MAX_SENDERS, MIN_TEXT_SIZE } from "./stamp.ts";
+
+/** Servers the generator can drive, each through its own adapter. */
+export const TARGETS = ["chat", "redis", "naive"] as const;
+export type Target = typeof TARGETS[number];
+
+export const SCENARIOS = ["fanout", "chatty", "idle"] as const;
+export type Scenario = typeof SCENARIOS[number];
+
+/** The port each target listens on by default, used with --host and no --port. */
+export const DEFAULT_PORTS: Readonly<Record<Target, number>> = { chat: 3000, redis: 6379, naive: 7000 };
+
+/** The load shape: what a scenario fixes unless the user overrides it. */
+export interface Load {
+  /** Receiving connections. */
+  clients: number;
+  senders: number;
+  /** Receivers and senders are spread over this many rooms, round robin. */
+  rooms: number;
+  /** Messages per second per sender; 0 sends as fast as the window allows. */
+  rate: number;
+  /** Messages a sender may have unacknowledged at once. */
+  window: number;
+  /** Bytes of message text. */
+  size: number;
+  /** Seconds of sending (idle: seconds of holding the connections open). */
+  duration: number;
+}
+
+export interface Preset extends Load {
+  /** Sender i sends on receiver i's connection (a chat where everyone talks), instead of its own. */
+  shared: boolean;
+  /** One line for --help. */
+  about: string;
+}
+
+/** The scenarios of the benchmark suite (BENCHMARKS.md); every field can be overridden by a flag. */
+export const PRESETS: Readonly<Record<Scenario, Readonly<Preset>>> = {
+  fanout: {
+    clients: 100,
+    senders: 1,
+    rooms: 1,
+    rate: 0,
+    window: 64,
+    size: 100,
+    duration: 5,
+    shared: false,
+    about: "1 room, 100 receivers, 1 sender at max rate with a bounded window, 100-byte messages",
+  },
+  chatty: {
+    clients: 100,
+    senders: 100,
+    rooms: 1,
+    rate: 10,
+    window: 64,
+    size: 100,
+    duration: 5,
+    shared: true,
+    about: "100 clients in one room, each sending 10 msg/s and receiving everything",
+  },
+  idle: {
+    clients: 10_000,
+    senders: 0,
+    rooms: 1,
+    rate: 0,
+    window: 1,
+    size: 100,
+    duration: 5,
+    shared: false,
+    about: "10,000 connections joined to one room, silent: connect time and server memory per connection",
+  },
+};
+
+/** Upper bounds that keep a typo from exhausting the machine. */
+export const LIMITS = {
+  clients: 100_000,
+  senders: MAX_SENDERS,
+  rooms: 10_000,
+  rate: 1_000_000,
+  window: 100_000,
+  size: 1024 * 1024,
+  duration: 3600,
+} as const;
+
+/** Everything a run needs to know. */
+export interface BenchConfig extends Load {
+  target: Target;
+  scenario: Scenario;
+  host: string;
+  port: number;
+  /** Start the server as a child process (on a free loopback port) and measure it. */
+  spawn: boolean;
+  /** A server process to measure that the bench did not start, or null. */
+  pid: number | null;
+  /** With spawn and the chat target: SQLite storage in a temporary directory instead of memory. */
+  durable: boolean;
+  /** With spawn: extra arguments for the server. */
+  serverFlags: string[];
+  shared: boolean;
+  json: boolean;
+}
+
+/** What the user chose; an undefined field takes the scenario's value. */
+export interface BenchInput extends Partial<Load> {
+  target: Target;
+  scenario: Scenario;
+  host: string;
+  port?: number;
+  spawn: boolean;
+  pid?: number;
+  durable?: boolean;
+  serverFlags?: string[];
+  json: boolean;
+}
+
+/** Merges `input` over its scenario's preset and checks the result; returns the config or what is wrong. */
+export function benchConfig(input: BenchInput): BenchConfig | { error: string } {
+  const preset = PRESETS[input.scenario];
+  const pick = <K extends keyof Load>(k: K): number => input[k] ?? preset[k];
+  const load: Load = {
+    clients: pick("clients"),
+    senders: pick("senders"),
+    rooms: pick("rooms"),
+    rate: pick("rate"),
+    window: pick("window"),
+    size: pick("size"),
+    duration: pick("duration"),
+  };
+  for (const [k, max] of Object.entries(LIMITS) as Array<[keyof Load, number]>) {
+    const v = load[k];
+    const min = k === "clients" || k === "rooms" || k === "window" || k === "duration" ? 1 : 0;
+    if (!Number.isSafeInteger(v) || v < min || v > max) {
+      return { error: `--${k} must be an integer in ${min}..${max}, got ${v}` };
+    }
+  }
+  if (load.size < MIN_TEXT_SIZE) {
+    return { error: `--size must be at least ${MIN_TEXT_SIZE} (the send time and sender are in the text)` };
+  }
+  if (input.scenario === "idle" && load.senders > 0) {
+    return { error: "the idle scenario sends nothing: --senders must be 0" };
+  }
+  if (input.scenario !== "idle" && load.senders === 0) {
+    return { error: `the ${input.scenario} scenario needs at least one sender` };
+  }
+  if (preset.shared && load.senders > load.clients) {
+    return {
+      error:
+        `in the ${input.scenario} scenario every sender is a client: --senders ${load.senders} exceeds --clients ${load.clients}`,
+    };
+  }
+  if (load.rooms > load.clients) {
+    return { error: `--rooms ${load.rooms} exceeds --clients ${load.clients}: some rooms would be empty` };
+  }
+  if (input.spawn && input.pid !== undefined) {
+    return { error: "--pid measures a server started elsewhere; with --spawn the bench measures its own" };
+  }
+  if (input.durable && !(input.spawn && input.target === "chat")) {
+    return { error: "--durable applies to a chat server the bench starts: add --spawn (and --target chat)" };
+  }
+  if ((input.serverFlags ?? []).length > 0 && !input.spawn) {
+    return { error: "--server-flag applies to a server the bench starts: add --spawn" };
+  }
+  if (input.spawn && input.port !== undefined) {
+    return { error: "--spawn picks a free port itself; drop --port" };
+  }
+  return {
+    ...load,
+    target: input.target,
+    scenario: input.scenario,
+    host: input.spawn ? "127.0.0.1" : input.host,
+    port: input.port ?? DEFAULT_PORTS[input.target],
+    spawn: input.spawn,
+    pid: input.pid ?? null,
+    durable: input.durable ?? false,
+    serverFlags: input.serverFlags ?? [],
+    shared: preset.shared,
+    json: input.json,
+  };
+}
+
+/** Connections the generator opens: one per client, plus one per sender unless it shares a client's. */
+export function connectionCount(c: Pick<BenchConfig, "clients" | "senders" | "shared" | "target">): number {
+  // Redis cannot publish on a subscribed connection, so its senders always have their own.
+  const ownSenders = !c.shared || c.target === "redis";
+  return c.clients + (ownSenders ? c.senders : 0);
+}
+
+/**
+ * The room of receiver or sender `i` (round robin). `tag` is per run, so two
+ * benches against one server do not hear each other; every target accepts the name.
+ */
+export function roomName(i: number, rooms: number, tag: string): string {
+  return `bench-${tag}-${i % rooms}`;
+}
+
+/** A short random tag for this run's room and user names. */
+export function runTag(random: () => number = Math.random): string {
+  let tag = "";
+  for (let i = 0; i < 4; i++) tag += "abcdefghijklmnopqrstuvwxyz0123456789"[Math.floor(random() * 36)];
+  return tag;
+}

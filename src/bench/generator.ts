@@ -1,0 +1,475 @@
+/**
+ * The load generator: opens the receivers and senders of a run against one
+ * target, drives the senders (at a fixed rate, or as fast as a bounded
+ * window of unacknowledged messages allows), counts what arrives, samples the
+ * server's and its own CPU and memory, and returns the result.
+ *
+ * @module
+ */
+
+import { VERSION } from "../version.ts";
+import { type BenchConfig, connectionCount, roomName, runTag } from "./config.ts";
+import { Meter } from "./meter.ts";
+import { cpuCount, machineCpu, mainThreadCpu, openFileLimit, processCpu, processMemory } from "./procfs.ts";
+import { type BenchResult, type Progress, SATURATED_PERCENT, warningsFor } from "./report.ts";
+import { type SpawnedServer, spawnServer } from "./spawn.ts";
+import { StampWriter } from "./stamp.ts";
+import { adapterFor, type Endpoint, type EndpointOptions } from "./targets.ts";
+
+/** Connections being opened at once: enough to be quick, few enough not to overflow the listen backlog. */
+const CONNECT_CONCURRENCY = 128;
+/** Receivers whose deliveries are timed: spread evenly, so timing costs the generator little. */
+const MAX_SAMPLED = 64;
+/** Read buffers of all connections together stay near this many bytes. */
+const READ_BUFFER_TOTAL = 64 * 1024 * 1024;
+/** Quiet time that ends the settling after connect (presence announcements, member lists). */
+const SETTLE_QUIET_MS = 300;
+/** Longest settling: the server may still be announcing joins to thousands of members. */
+const SETTLE_MAX_MS = 120_000;
+/** Draining ends when nothing has arrived for this long... */
+const DRAIN_QUIET_MS = 2000;
+/** ...or after this long in all. */
+const DRAIN_MAX_MS = 30_000;
+/** Rate-mode senders are checked this often. */
+const TICK_MS = 5;
+/** How often the progress line is redrawn. */
+const PROGRESS_MS = 1000;
+/** Open files kept free beyond the connections (the runtime, the spawned child's pipes). */
+const SPARE_FILES = 64;
+/** Undelivered messages per receiver, on average, at which max-rate senders pause. */
+const LAG_PER_RECEIVER = 256;
+
+/** Where the generator reports while it runs. */
+export interface RunHooks {
+  /** A new progress state, about once a second; `final` for the last one. */
+  progress(p: Progress, final: boolean): void;
+  /** Aborting stops the run (it still closes its connections and stops what it spawned). */
+  signal?: AbortSignal;
+}
+
+/** A run that could not be carried out (nothing to measure), as opposed to one with errors. */
+export class BenchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BenchError";
+  }
+}
+
+/** The run was interrupted through {@linkcode RunHooks.signal}. */
+export class BenchAborted extends BenchError {
+  constructor() {
+    super("interrupted");
+    this.name = "BenchAborted";
+  }
+}
+
+/** Read buffer per connection: 64 KiB for hundreds, down to 4 KiB for tens of thousands. */
+export function readBufferSize(connections: number): number {
+  let size = 64 * 1024;
+  while (size > 4096 && size * connections > READ_BUFFER_TOTAL) size /= 2;
+  return size;
+}
+
+/** Every `stride`-th receiver is timed, for at most `max` of them. */
+export function sampleStride(clients: number, max = MAX_SAMPLED): number {
+  return Math.max(1, Math.ceil(clients / max));
+}
+
+interface Sender {
+  index: number;
+  room: string;
+  endpoint: Endpoint;
+  stamps: StampWriter;
+  sent: number;
+  /** Deliveries each message owes: the receivers in its room. */
+  fanout: number;
+  /** For rate mode: where in the 1/rate period this sender's messages fall. */
+  phase: number;
+}
+
+/** Runs one bench; always closes its connections and stops what it spawned. */
+export async function runBench(config: BenchConfig, hooks: RunHooks): Promise<BenchResult> {
+  const connections = connectionCount(config);
+  const limit = openFileLimit();
+  if (limit !== null && connections + SPARE_FILES > limit) {
+    throw new BenchError(
+      `${connections} connections need more open files than the limit of ${limit}: ` +
+        `raise it (ulimit -n ${connections + SPARE_FILES}) or use fewer --clients`,
+    );
+  }
+  let server: SpawnedServer | null = null;
+  if (config.spawn) {
+    try {
+      server = await spawnServer({
+        target: config.target,
+        connections,
+        durable: config.durable,
+        extra: config.serverFlags,
+      });
+    } catch (err) {
+      throw new BenchError((err as Error).message);
+    }
+  }
+  const endpoints: Endpoint[] = [];
+  try {
+    return await measure(config, server, endpoints, hooks);
+  } finally {
+    for (const e of endpoints) e.close();
+    await Promise.all(endpoints.map((e) => e.done));
+    await server?.stop();
+  }
+}
+
+async function measure(
+  config: BenchConfig,
+  server: SpawnedServer | null,
+  endpoints: Endpoint[],
+  hooks: RunHooks,
+): Promise<BenchResult> {
+  const host = server?.host ?? config.host;
+  const port = server?.port ?? config.port;
+  const pid = server?.pid ?? config.pid;
+  const connections = connectionCount(config);
+  const adapter = adapterFor(config.target);
+  const meter = new Meter();
+  const tag = runTag();
+  const bufferSize = readBufferSize(connections);
+  const stride = sampleStride(config.clients);
+  const perRoom = new Array<number>(config.rooms).fill(0);
+  for (let i = 0; i < config.clients; i++) perRoom[i % config.rooms]++;
+  const memBefore = pid !== null ? processMemory(pid) : null;
+  const connectCpu0 = sampleCpu(pid);
+
+  // Progress, shared by every phase.
+  const started = performance.now();
+  let phase: Progress["phase"] = "connecting";
+  let connected = 0;
+  let sentTotal = 0;
+  let lastDelivered = 0;
+  let lastTick = started;
+  const progress = (final: boolean): void => {
+    const now = performance.now();
+    const rate = now > lastTick ? (meter.delivered - lastDelivered) / ((now - lastTick) / 1000) : 0;
+    lastDelivered = meter.delivered;
+    lastTick = now;
+    hooks.progress({
+      phase,
+      elapsedS: (now - started) / 1000,
+      connected,
+      connections,
+      sent: sentTotal,
+      delivered: meter.delivered,
+      rate,
+    }, final);
+  };
+  const progressTimer = setInterval(() => progress(false), PROGRESS_MS);
+  const signal = hooks.signal;
+  const sleep = (msTime: number) => pause(msTime, signal);
+  const until = (done: () => boolean, maxMs: number) => poll(done, maxMs, signal);
+
+  try {
+    // Connect: receivers first, so every message a sender sends has its whole audience.
+    const options = (i: number, role: "r" | "s"): EndpointOptions => ({
+      host,
+      port,
+      name: `b${tag}${role}${i}`,
+      room: roomName(i, config.rooms, tag),
+      counted: role === "r",
+      sampled: role === "r" && i % stride === 0,
+      senderIndex: role === "s" ? i : -1,
+      meter,
+      bufferSize,
+    });
+    const receivers = new Array<Endpoint>(config.clients);
+    await pool(config.clients, signal, async (i) => {
+      const e = await adapter.receiver(options(i, "r"));
+      receivers[i] = e;
+      endpoints.push(e);
+      connected++;
+    });
+    const senders: Sender[] = new Array(config.senders);
+    await pool(config.senders, signal, async (i) => {
+      const shared = config.shared ? receivers[i] : null;
+      const e = await adapter.sender(options(i, "s"), shared);
+      if (e !== shared) {
+        endpoints.push(e);
+        connected++;
+      }
+      senders[i] = {
+        index: i,
+        room: roomName(i, config.rooms, tag),
+        endpoint: e,
+        stamps: new StampWriter(i, config.size),
+        sent: 0,
+        fanout: perRoom[i % config.rooms],
+        phase: i / config.senders,
+      };
+    });
+    const connectMs = performance.now() - started;
+    const connectCpu1 = sampleCpu(pid);
+    const connectPct = (a: number | null, b: number | null) =>
+      a === null || b === null ? null : roundOrNull(((b - a) / (connectMs / 1000)) * 100);
+
+    // Settle: joins may still be announced to the members (our server sends presence and member lists).
+    phase = "settling";
+    await until(() => performance.now() - meter.lastByteAt >= SETTLE_QUIET_MS, SETTLE_MAX_MS);
+
+    const cpu0 = sampleCpu(pid);
+    const errorsBefore = meter.errors;
+    meter.delivered = 0;
+    meter.expected = 0;
+    meter.lastDeliveryAt = 0;
+    const latency = meter.latency;
+    latency.reset();
+    let sendStart = performance.now();
+    let sendEnd = sendStart;
+
+    if (config.scenario === "idle") {
+      phase = "idle";
+      await sleep(config.duration * 1000);
+      sendEnd = performance.now();
+    } else {
+      phase = "sending";
+      sendStart = performance.now();
+      sendEnd = await drive(config, senders, meter, () => sentTotal++, signal);
+      phase = "draining";
+      const acked = () => senders.every((s) => s.endpoint.acks >= s.sent);
+      let seen = meter.delivered;
+      let quietSince = performance.now();
+      const drainStart = performance.now();
+      await until(() => {
+        if (meter.delivered >= meter.expected && acked()) return true;
+        const now = performance.now();
+        if (meter.delivered !== seen) {
+          seen = meter.delivered;
+          quietSince = now;
+        }
+        return now - quietSince >= DRAIN_QUIET_MS || now - drainStart >= DRAIN_MAX_MS;
+      }, DRAIN_MAX_MS + DRAIN_QUIET_MS);
+    }
+    const measuredEnd = performance.now();
+    const cpu1 = sampleCpu(pid);
+    const memAfter = pid !== null ? processMemory(pid) : null;
+    clearInterval(progressTimer);
+    progress(true);
+
+    const wall = (measuredEnd - sendStart) / 1000;
+    const pct = (a: number | null, b: number | null) =>
+      a === null || b === null ? null : ((b - a) / wall) * 100;
+    const acked = senders.reduce((n, s) => n + Math.min(s.endpoint.acks, s.sent), 0);
+    const sendSeconds = (sendEnd - sendStart) / 1000;
+    const lastAt = meter.lastDeliveryAt > sendStart ? meter.lastDeliveryAt : sendEnd;
+    const measureSeconds = Math.max(1e-3, (lastAt - sendStart) / 1000);
+    const mainThreadPercent = pct(cpu0.main, cpu1.main);
+    const machineBusy = cpu0.machine && cpu1.machine && cpu1.machine.total > cpu0.machine.total
+      ? ((cpu1.machine.busy - cpu0.machine.busy) / (cpu1.machine.total - cpu0.machine.total)) * 100
+      : null;
+    const base: Omit<BenchResult, "warnings"> = {
+      tool: "chat bench",
+      version: VERSION,
+      date: new Date().toISOString(),
+      target: config.target,
+      scenario: config.scenario,
+      config: {
+        clients: config.clients,
+        senders: config.senders,
+        rooms: config.rooms,
+        rate: config.rate,
+        window: config.window,
+        size: config.size,
+        duration: config.duration,
+        shared: config.shared,
+        durable: config.durable,
+      },
+      server: {
+        spawned: server !== null,
+        host,
+        port,
+        pid,
+        command: server ? server.command.join(" ") : null,
+      },
+      connect: {
+        connections,
+        ms: round(connectMs, 1),
+        perSecond: Math.round(connections / Math.max(1e-3, connectMs / 1000)),
+        serverCpuPercent: connectPct(connectCpu0.server, connectCpu1.server),
+        generatorMainThreadPercent: connectPct(connectCpu0.main, connectCpu1.main),
+      },
+      sent: sentTotal,
+      acked,
+      delivered: meter.delivered,
+      expected: meter.expected,
+      deliveredRatio: meter.expected > 0 ? meter.delivered / meter.expected : null,
+      sendSeconds: round(sendSeconds, 3),
+      measureSeconds: round(config.scenario === "idle" ? sendSeconds : measureSeconds, 3),
+      msgsInPerSec: config.scenario === "idle" ? 0 : Math.round(sentTotal / Math.max(1e-3, sendSeconds)),
+      deliveriesPerSec: config.scenario === "idle" ? 0 : Math.round(meter.delivered / measureSeconds),
+      latencyMs: latency.summary(),
+      latencySampledReceivers: Math.ceil(config.clients / stride),
+      errors: { count: meter.errors, samples: [...meter.errorSamples] },
+      serverStats: pid === null ? null : {
+        cpuPercent: roundOrNull(pct(cpu0.server, cpu1.server)),
+        peakRssBytes: memAfter?.peak ?? null,
+        rssBeforeBytes: memBefore?.rss ?? null,
+        rssAfterBytes: memAfter?.rss ?? null,
+        rssPerConnectionBytes: memBefore && memAfter && config.scenario === "idle"
+          ? Math.round((memAfter.rss - memBefore.rss) / connections)
+          : null,
+      },
+      generator: {
+        cpuPercent: roundOrNull(pct(cpu0.self, cpu1.self)),
+        mainThreadPercent: roundOrNull(mainThreadPercent),
+        saturated: mainThreadPercent !== null && mainThreadPercent >= SATURATED_PERCENT,
+      },
+      machine: { cpus: cpuCount(), busyPercent: roundOrNull(machineBusy) },
+    };
+    const warnings = warningsFor(base);
+    if (meter.errors > errorsBefore && config.scenario !== "idle") {
+      warnings.push(`${meter.errors - errorsBefore} error(s) happened while measuring`);
+    }
+    return { ...base, warnings };
+  } finally {
+    clearInterval(progressTimer);
+  }
+}
+
+/**
+ * Runs the senders for the configured duration and returns when sending
+ * stopped. Max rate: each sender keeps `window` messages unacknowledged and
+ * sends more as acknowledgements arrive, pausing while receivers lag. Fixed
+ * rate: every sender sends `rate` messages a second, spread over the period.
+ */
+async function drive(
+  config: BenchConfig,
+  senders: Sender[],
+  meter: Meter,
+  count: () => void,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  let sending = true;
+  const start = performance.now();
+  const send = (s: Sender, n: number, now: number): void => {
+    if (n <= 0) return;
+    const frames: Uint8Array[] = [];
+    for (let k = 0; k < n; k++) {
+      s.sent++;
+      frames.push(s.endpoint.messageBytes(s.sent, s.room, s.stamps.text(now)));
+      meter.expected += s.fanout;
+      count();
+    }
+    s.endpoint.sendAll(frames);
+  };
+  let timer: ReturnType<typeof setInterval> | undefined;
+  if (config.rate === 0) {
+    meter.lagLimit = Math.max(config.window, LAG_PER_RECEIVER) * config.clients;
+    const pump = (s: Sender): void => {
+      if (!sending) return;
+      let n = 0;
+      // Each message adds its fanout to the lag: stop before the limit is reached.
+      while (
+        s.sent + n - s.endpoint.acks < config.window && meter.lag + (n + 1) * s.fanout < meter.lagLimit
+      ) n++;
+      if (n === 0) {
+        if (s.sent - s.endpoint.acks < config.window) meter.blocked = true;
+        return;
+      }
+      send(s, n, performance.now());
+    };
+    meter.onCatchUp = () => {
+      for (const s of senders) pump(s);
+    };
+    for (const s of senders) {
+      s.endpoint.onAck = () => pump(s);
+      pump(s);
+    }
+  } else {
+    // Never more than a second's worth at once, should the generator stall.
+    const burst = Math.max(1, config.rate);
+    const tick = () => {
+      if (!sending) return;
+      const now = performance.now();
+      const periods = ((now - start) / 1000) * config.rate;
+      for (const s of senders) {
+        const due = periods >= s.phase ? Math.floor(periods - s.phase) + 1 : 0;
+        send(s, Math.min(due - s.sent, burst), now);
+      }
+    };
+    timer = setInterval(tick, TICK_MS);
+    tick();
+  }
+  try {
+    await pause(config.duration * 1000, signal);
+  } finally {
+    sending = false;
+    clearInterval(timer);
+    for (const s of senders) s.endpoint.onAck = null;
+    meter.onCatchUp = () => {};
+    meter.blocked = false;
+  }
+  return performance.now();
+}
+
+/** Runs `task(0..count-1)` with at most CONNECT_CONCURRENCY at once; the first failure stops new starts. */
+async function pool(
+  count: number,
+  signal: AbortSignal | undefined,
+  task: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: unknown = null;
+  const worker = async () => {
+    while (failure === null && next < count) {
+      if (signal?.aborted) throw new BenchAborted();
+      const i = next++;
+      try {
+        await task(i);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(count, CONNECT_CONCURRENCY) }, worker));
+  if (failure !== null) {
+    throw new BenchError(`cannot connect: ${failure instanceof Error ? failure.message : String(failure)}`);
+  }
+}
+
+function sampleCpu(pid: number | null) {
+  return {
+    server: pid !== null ? processCpu(pid) : null,
+    self: processCpu(Deno.pid),
+    main: mainThreadCpu(),
+    machine: machineCpu(),
+  };
+}
+
+/** Waits `msTime`; rejects with {@linkcode BenchAborted} as soon as `signal` aborts. */
+function pause(msTime: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted) return Promise.reject(new BenchAborted());
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new BenchAborted());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, msTime);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Polls `done` every 20 ms until it holds or `maxMs` passes. */
+async function poll(done: () => boolean, maxMs: number, signal: AbortSignal | undefined): Promise<void> {
+  const deadline = performance.now() + maxMs;
+  while (!done() && performance.now() < deadline) await pause(20, signal);
+}
+
+function round(v: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+function roundOrNull(v: number | null): number | null {
+  return v === null ? null : round(v, 1);
+}

@@ -1,0 +1,285 @@
+/**
+ * Starts the server under test as a child process on a free loopback port,
+ * so its CPU and memory are measured apart from the generator's: our own
+ * `chat serve`, the naive Node chat of bench/peers/naive.mjs, or
+ * redis-server. Their output is drained continuously (a full pipe would
+ * stall the server) and its last lines are kept for error messages.
+ *
+ * @module
+ */
+
+import { basename } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Target } from "./config.ts";
+
+/** A running server child. */
+export interface SpawnedServer extends AsyncDisposable {
+  readonly host: string;
+  readonly port: number;
+  readonly pid: number;
+  /** The command line, for the report. */
+  readonly command: string[];
+  /** Its last lines of output. */
+  output(): string;
+  /** Stops it (SIGTERM, then SIGKILL after a grace period) and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+/** How long a server may take to start listening: generous, the machine may be loaded. */
+const START_MS = 30_000;
+/** How long a server may take to stop after SIGTERM before it is killed. */
+const STOP_MS = 10_000;
+/** Lines of server output kept for error messages. */
+const KEPT_LINES = 30;
+/** Outbox budget per client for a spawned chat server: headroom over the 1 MiB default for max-rate runs. */
+export const SPAWN_OUTBOX_BYTES = 8 * 1024 * 1024;
+
+const LISTENING = /listening on (\S+):(\d+)/;
+
+/** Path of a repository file next to this module, when running from source. */
+function repoFile(relative: string): string | null {
+  const url = new URL(relative, import.meta.url);
+  return url.protocol === "file:" ? fileURLToPath(url) : null;
+}
+
+/**
+ * The argv that starts `chat serve` for a run of `connections` clients:
+ * `deno run -A main.ts serve ...` from source, or this binary's own `serve`
+ * when it is a compiled `chat`.
+ */
+export function chatServeCommand(
+  connections: number,
+  execPath: string,
+  mainPath: string | null,
+  options: { dataDir?: string; extra?: readonly string[] } = {},
+): string[] {
+  const flags = [
+    "serve",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    ...(options.dataDir === undefined ? ["--ephemeral"] : ["--data-dir", options.dataDir]),
+    "--max-clients",
+    String(connections + 16),
+    "--outbox-bytes",
+    String(SPAWN_OUTBOX_BYTES),
+    "--log-level",
+    "warn",
+    ...options.extra ?? [],
+  ];
+  const fromSource = mainPath !== null && /^deno(\.exe)?$/.test(basename(execPath));
+  return fromSource ? [execPath, "run", "-A", mainPath, ...flags] : [execPath, ...flags];
+}
+
+/** The argv that starts the naive peer on a free port. */
+export function naiveCommand(scriptPath: string): string[] {
+  return ["node", scriptPath, "--host", "127.0.0.1", "--port", "0"];
+}
+
+/** The argv that starts redis-server on `port`, without persistence, for `connections` clients. */
+export function redisCommand(port: number, connections: number): string[] {
+  return [
+    "redis-server",
+    "--bind",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--maxclients",
+    String(Math.max(10_000, connections + 16)),
+    "--loglevel",
+    "warning",
+  ];
+}
+
+/** A loopback port nothing listens on right now. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    return (listener.addr as Deno.NetAddr).port;
+  } finally {
+    listener.close();
+  }
+}
+
+/** Keeps the last lines of a stream, and lets a caller wait for a line matching a pattern. */
+class Tail {
+  lines: string[] = [];
+  ended = false;
+  #waiters: Array<() => void> = [];
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    void this.#pump(stream);
+  }
+
+  async #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
+    let rest = "";
+    try {
+      for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+        rest += text;
+        let nl: number;
+        while ((nl = rest.indexOf("\n")) >= 0) {
+          this.#add(rest.slice(0, nl));
+          rest = rest.slice(nl + 1);
+        }
+      }
+    } catch { /* the child went away */ }
+    if (rest) this.#add(rest);
+    this.ended = true;
+    this.#wake();
+  }
+
+  #add(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length > KEPT_LINES * 4) this.lines = this.lines.slice(-KEPT_LINES);
+    this.#wake();
+  }
+
+  #wake(): void {
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Resolves at the next line or the end of the stream. */
+  next(): Promise<void> {
+    return new Promise((r) => this.#waiters.push(r));
+  }
+}
+
+/** How to start a server: its kind, the clients it must admit, and options. */
+export interface SpawnOptions {
+  target: Target;
+  connections: number;
+  /** Chat only: store in SQLite (in a temporary directory removed on stop) rather than memory. */
+  durable?: boolean;
+  /** Extra arguments appended to the server's command line. */
+  extra?: readonly string[];
+}
+
+/** Starts a server; resolves once it accepts connections. */
+export async function spawnServer(o: SpawnOptions): Promise<SpawnedServer> {
+  const { target, connections } = o;
+  const extra = o.extra ?? [];
+  let command: string[];
+  let redisPort = 0;
+  let dataDir: string | undefined;
+  switch (target) {
+    case "chat":
+      if (o.durable) dataDir = await Deno.makeTempDir({ prefix: "chat-bench-" });
+      command = chatServeCommand(connections, Deno.execPath(), repoFile("../../main.ts"), { dataDir, extra });
+      break;
+    case "naive": {
+      const script = repoFile("../../bench/peers/naive.mjs");
+      if (script === null) {
+        throw new Error("the naive peer (bench/peers/naive.mjs) is only available from source");
+      }
+      command = [...naiveCommand(script), ...extra];
+      break;
+    }
+    case "redis":
+      redisPort = freePort();
+      command = [...redisCommand(redisPort, connections), ...extra];
+      break;
+  }
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(command[0], {
+      args: command.slice(1),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (err) {
+    if (dataDir) await Deno.remove(dataDir, { recursive: true });
+    if (err instanceof Deno.errors.NotFound) throw new Error(`cannot start ${command[0]}: not found on PATH`);
+    throw err;
+  }
+  const stdout = new Tail(child.stdout);
+  const stderr = new Tail(child.stderr);
+  let exited: Deno.CommandStatus | null = null;
+  const status = child.status.then((s) => exited = s);
+  const output = () => [...stdout.lines, ...stderr.lines].slice(-KEPT_LINES).join("\n");
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    if (!exited) {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<"late">((r) => timer = setTimeout(() => r("late"), STOP_MS));
+      if (await Promise.race([status, late]) === "late") {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* already gone */ }
+      }
+      clearTimeout(timer);
+    }
+    await status;
+    if (dataDir) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  };
+  try {
+    const deadline = Date.now() + START_MS;
+    let host = "127.0.0.1";
+    let port = redisPort;
+    if (target === "redis") {
+      await waitForListener(host, port, deadline, () => exited !== null);
+    } else {
+      for (;;) {
+        const m = stderr.lines.map((l) => l.match(LISTENING)).find((x) => x !== null);
+        if (m) {
+          host = m[1];
+          port = Number(m[2]);
+          break;
+        }
+        if (stderr.ended || exited) throw new Error("it exited before listening");
+        if (Date.now() > deadline) throw new Error(`no "listening on" line within ${START_MS} ms`);
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([stderr.next(), new Promise((r) => timer = setTimeout(r, 200))]);
+        clearTimeout(timer);
+      }
+    }
+    return {
+      host,
+      port,
+      pid: child.pid,
+      command,
+      output,
+      stop,
+      [Symbol.asyncDispose]: stop,
+    };
+  } catch (err) {
+    await stop();
+    throw new Error(
+      `cannot start ${target} server (${command.join(" ")}): ${(err as Error).message}\n${output()}`,
+    );
+  }
+}
+
+/** Polls until host:port accepts a connection. */
+async function waitForListener(
+  host: string,
+  port: number,
+  deadline: number,
+  gone: () => boolean,
+): Promise<void> {
+  for (;;) {
+    try {
+      const conn = await Deno.connect({ hostname: host, port });
+      conn.close();
+      return;
+    } catch (err) {
+      if (gone()) throw new Error("it exited before listening");
+      if (Date.now() > deadline) {
+        throw new Error(`not listening within ${START_MS} ms: ${(err as Error).message}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}

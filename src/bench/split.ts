@@ -1,0 +1,251 @@
+/**
+ * Cheap stream splitters for the load generator's receivers: each finds
+ * where one unit (a protocol v1 frame, a text line, a RESP value) ends and
+ * hands the bytes to a sink without decoding them, so a receiver can count
+ * millions of deliveries a second. Units cut across reads are reassembled in
+ * a carry buffer; units wholly inside a read are passed as views of it.
+ *
+ * @module
+ */
+
+import { ErrorCode, HEADER_SIZE, ProtocolError } from "../protocol/mod.ts";
+
+/** Receives each complete unit as `buf[start..end)`; valid only during the call. */
+export interface UnitSink {
+  unit(buf: Uint8Array, start: number, end: number): void;
+}
+
+/** Longest line or RESP value accepted: far above any bench message, small enough to bound memory. */
+export const MAX_UNIT = 1024 * 1024;
+
+/**
+ * Splits a byte stream into units. Subclasses say where a unit that starts
+ * at `start` ends: its end offset, or -1 when more bytes are needed.
+ */
+export abstract class Splitter {
+  #carry = new Uint8Array(0);
+  #carryLen = 0;
+
+  /** Bytes held for an incomplete unit. */
+  get buffered(): number {
+    return this.#carryLen;
+  }
+
+  /** End offset of the unit starting at `start` in `buf` (which ends at buf.byteLength), or -1. */
+  protected abstract measure(buf: Uint8Array, start: number): number;
+
+  /** Largest unit this splitter accepts, checked before the carry grows. */
+  protected abstract get limit(): number;
+
+  /** Feeds one chunk; calls `sink.unit` for every unit it completes, in order. */
+  push(chunk: Uint8Array, sink: UnitSink): void {
+    const n = chunk.byteLength;
+    let i = 0;
+    if (this.#carryLen > 0) {
+      // Append the chunk in growing steps until the carried unit completes: units are
+      // small, so this copies little, and whatever follows is read from the chunk itself.
+      let step = 256;
+      for (;;) {
+        if (i === n) return;
+        const take = Math.min(step, n - i);
+        this.#append(chunk.subarray(i, i + take));
+        i += take;
+        step *= 2;
+        const view = this.#carry.subarray(0, this.#carryLen);
+        const end = this.measure(view, 0);
+        if (end >= 0) {
+          // Bytes past the unit's end came from this chunk: read them again from there.
+          i -= this.#carryLen - end;
+          this.#carryLen = 0;
+          sink.unit(view, 0, end);
+          break;
+        }
+        if (this.#carryLen > this.limit) {
+          throw new ProtocolError(
+            ErrorCode.TOO_LARGE,
+            `Cannot split stream: unit exceeds ${this.limit} bytes`,
+          );
+        }
+      }
+    }
+    while (i < n) {
+      const end = this.measure(chunk, i);
+      if (end < 0) break;
+      sink.unit(chunk, i, end);
+      i = end;
+    }
+    if (i < n) {
+      if (n - i > this.limit) {
+        throw new ProtocolError(ErrorCode.TOO_LARGE, `Cannot split stream: unit exceeds ${this.limit} bytes`);
+      }
+      this.#append(chunk.subarray(i));
+    }
+  }
+
+  #append(bytes: Uint8Array): void {
+    const need = this.#carryLen + bytes.byteLength;
+    if (need > this.#carry.byteLength) {
+      const next = new Uint8Array(Math.max(need, this.#carry.byteLength * 2, 512));
+      next.set(this.#carry.subarray(0, this.#carryLen));
+      this.#carry = next;
+    }
+    this.#carry.set(bytes, this.#carryLen);
+    this.#carryLen = need;
+  }
+}
+
+/** Splits protocol v1 frames: `length:u32 | type:u8 | payload`; a unit is the whole frame. */
+export class FrameSplitter extends Splitter {
+  readonly maxFrame: number;
+
+  constructor(maxFrame: number) {
+    super();
+    this.maxFrame = maxFrame;
+  }
+
+  protected get limit(): number {
+    return this.maxFrame + 4;
+  }
+
+  protected measure(buf: Uint8Array, start: number): number {
+    if (buf.byteLength - start < 4) return -1;
+    const length = ((buf[start] << 24) >>> 0) + (buf[start + 1] << 16) + (buf[start + 2] << 8) +
+      buf[start + 3];
+    if (length === 0 || length > this.maxFrame) {
+      throw new ProtocolError(
+        length === 0 ? ErrorCode.BAD_FRAME : ErrorCode.TOO_LARGE,
+        `Cannot split frames: length ${length} is not in 1..${this.maxFrame}`,
+      );
+    }
+    const end = start + 4 + length;
+    return end <= buf.byteLength ? end : -1;
+  }
+}
+
+/** Offset of the type byte in a frame unit. */
+export const FRAME_TYPE_AT = HEADER_SIZE - 1;
+
+/** Splits `\n`-terminated lines; a unit includes its newline. */
+export class LineSplitter extends Splitter {
+  protected get limit(): number {
+    return MAX_UNIT;
+  }
+
+  protected measure(buf: Uint8Array, start: number): number {
+    const nl = buf.indexOf(0x0a, start);
+    return nl < 0 ? -1 : nl + 1;
+  }
+}
+
+const CR = 0x0d;
+const encoder = new TextEncoder();
+const CRLF = encoder.encode("\r\n");
+/** How every pub/sub delivery starts: `*3 $7 message`. */
+const MESSAGE_PREFIX = encoder.encode("*3\r\n$7\r\nmessage\r\n");
+
+/**
+ * Splits RESP2 values (the Redis protocol): simple strings, errors,
+ * integers, bulk strings and arrays of them. A unit is one top-level value.
+ */
+export class RespSplitter extends Splitter {
+  protected get limit(): number {
+    return MAX_UNIT;
+  }
+
+  protected measure(buf: Uint8Array, start: number): number {
+    return respEnd(buf, start);
+  }
+}
+
+/** End offset of the RESP value at `start`, or -1 when incomplete. Throws on a malformed prefix. */
+export function respEnd(buf: Uint8Array, start: number): number {
+  const n = buf.byteLength;
+  if (start >= n) return -1;
+  const kind = buf[start];
+  const lineEnd = buf.indexOf(CR, start + 1);
+  if (lineEnd < 0 || lineEnd + 1 >= n) return -1;
+  switch (kind) {
+    case 0x2b: // + simple string
+    case 0x2d: // - error
+    case 0x3a: // : integer
+      return lineEnd + 2;
+    case 0x24: { // $ bulk string
+      const len = readInt(buf, start + 1, lineEnd);
+      if (len < 0) return lineEnd + 2; // null bulk string
+      const end = lineEnd + 2 + len + 2;
+      return end <= n ? end : -1;
+    }
+    case 0x2a: { // * array
+      const count = readInt(buf, start + 1, lineEnd);
+      let at = lineEnd + 2;
+      for (let k = 0; k < count; k++) {
+        at = respEnd(buf, at);
+        if (at < 0) return -1;
+      }
+      return at;
+    }
+    default:
+      throw new ProtocolError(
+        ErrorCode.BAD_FRAME,
+        `Cannot split RESP: unexpected type byte 0x${kind.toString(16).padStart(2, "0")}`,
+      );
+  }
+}
+
+/** The signed decimal integer in `buf[from..to)`. */
+export function readInt(buf: Uint8Array, from: number, to: number): number {
+  let i = from;
+  let sign = 1;
+  if (buf[i] === 0x2d) {
+    sign = -1;
+    i++;
+  }
+  let v = 0;
+  for (; i < to; i++) {
+    const d = buf[i] - 0x30;
+    if (d < 0 || d > 9) throw new ProtocolError(ErrorCode.BAD_FRAME, "Cannot split RESP: bad integer");
+    v = v * 10 + d;
+  }
+  return sign * v;
+}
+
+/**
+ * Where the payload of a pub/sub `message` push lies in the RESP value
+ * `buf[start..end)`: `*3 $7 message $N channel $M payload`. Returns the
+ * payload's start offset (its end is `end - 2`), or -1 for any other value.
+ */
+export function respMessagePayload(buf: Uint8Array, start: number): number {
+  // "*3\r\n$7\r\nmessage\r\n" is 17 bytes; check the fixed prefix byte by byte.
+  for (let k = 0; k < MESSAGE_PREFIX.length; k++) {
+    if (buf[start + k] !== MESSAGE_PREFIX[k]) return -1;
+  }
+  let at = start + MESSAGE_PREFIX.length; // at the channel's '$'
+  const chanLineEnd = buf.indexOf(CR, at + 1);
+  at = chanLineEnd + 2 + readInt(buf, at + 1, chanLineEnd) + 2; // at the payload's '$'
+  const payLineEnd = buf.indexOf(CR, at + 1);
+  return payLineEnd + 2;
+}
+
+/** Encodes a command as a RESP array of bulk strings. */
+export function respCommand(...args: string[]): Uint8Array {
+  const chunks: Uint8Array[] = [encoder.encode(`*${args.length}\r\n`)];
+  for (const a of args) {
+    const bytes = encoder.encode(a);
+    chunks.push(encoder.encode(`$${bytes.byteLength}\r\n`), bytes, CRLF);
+  }
+  return concat(chunks);
+}
+
+/** The bytes of `parts` in one buffer. */
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  let size = 0;
+  for (const p of parts) size += p.byteLength;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}

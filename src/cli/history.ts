@@ -1,0 +1,66 @@
+/**
+ * `chat history`: prints the local transcript of a server (what this
+ * machine's clients have seen), filtered by room, text and time.
+ *
+ * @module
+ */
+
+import { parseSince, readTranscript, transcriptDir } from "../client/transcript.ts";
+import { checkRoom } from "../protocol/mod.ts";
+import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
+import { formatLine } from "./lines.ts";
+import { formatOptions, UsageError } from "./options.ts";
+import { dataDir } from "./paths.ts";
+import { ALL_CONFIG_KEYS, HISTORY_SPECS } from "./specs.ts";
+
+export const HISTORY_HELP = `Usage: chat history [options]
+
+Prints the local transcript: the messages clients on this machine received
+from a server, kept in $XDG_DATA_HOME/chat/transcripts. Oldest first.
+
+Options:
+${formatOptions([...HISTORY_SPECS, CONFIG_SPEC, HELP_SPEC])}
+
+Exit codes: 0 printed (possibly nothing), 2 bad usage.`;
+
+export interface HistoryIo extends CommandIo {
+  stdout(line: string): void;
+}
+
+export async function history(argv: string[], io: HistoryIo): Promise<number> {
+  const cmd = await parseCommand("history", argv, HISTORY_SPECS, ALL_CONFIG_KEYS, io);
+  if (cmd.help) {
+    io.stdout(HISTORY_HELP);
+    return 0;
+  }
+  const o = cmd.options;
+  const base = dataDir(io.env);
+  if (!base) throw new UsageError("no data directory: set XDG_DATA_HOME or HOME");
+  let room: string | undefined;
+  if (o.room !== undefined) {
+    const r = checkRoom(o.room as string);
+    if (!r.ok) throw new UsageError(`invalid --room: ${r.reason}`);
+    room = r.value;
+  }
+  const now = Date.now();
+  let since = -Infinity;
+  if (o.since !== undefined) {
+    const t = parseSince(o.since as string, now);
+    if (t === null) {
+      throw new UsageError(`--since must be a duration like 30m, 2h, 7d or an ISO date, got "${o.since}"`);
+    }
+    since = t;
+  }
+  const grep = (o.grep as string | undefined)?.toLowerCase();
+  const entries = readTranscript(transcriptDir(`${base}`, o.host as string, o.port as number), room)
+    .filter((e) =>
+      e.ts >= since &&
+      (grep === undefined || e.text.toLowerCase().includes(grep) || e.from.toLowerCase() === grep)
+    );
+  const limit = o.limit as number;
+  for (const e of limit > 0 ? entries.slice(-limit) : entries) {
+    if (o.json) io.stdout(JSON.stringify({ type: "message", ...e, history: true }));
+    else io.stdout(formatLine({ type: "message", ...e, history: false }, now)!);
+  }
+  return 0;
+}

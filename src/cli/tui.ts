@@ -1,0 +1,70 @@
+/**
+ * `chat join` on a terminal: validates the options the interactive client
+ * needs (a missing --name is asked for on the terminal instead of being an
+ * error), picks colour and the history file, and runs the client.
+ *
+ * @module
+ */
+
+import { checkName, checkRoom } from "../protocol/mod.ts";
+import { runTui } from "../tui/app.ts";
+import { historyFileName } from "../tui/history.ts";
+import { processTerminal, type Terminal } from "../tui/terminal.ts";
+import type { Resolved } from "./options.ts";
+import { UsageError } from "./options.ts";
+import { type Env, stateDir } from "./paths.ts";
+
+export interface TuiCliIo {
+  env: Env;
+  stderr(line: string): void;
+  stopSignal(): Promise<string>;
+  /** True when stdin and stdout are both terminals. */
+  isTerminal?(): boolean;
+  /** The terminal to run on; defaults to the process's. */
+  terminal?(): Terminal;
+}
+
+/** True when `chat join` should run the interactive client rather than a line mode. */
+export function wantsTui(o: Resolved, io: Pick<TuiCliIo, "isTerminal">): boolean {
+  return !o.plain && !o.json && io.isTerminal?.() === true;
+}
+
+/** Colour unless --no-color or a non-empty NO_COLOR (https://no-color.org). */
+export function colourWanted(o: Resolved, env: Env): boolean {
+  return !o.noColor && !(env.NO_COLOR !== undefined && env.NO_COLOR !== "");
+}
+
+/** Runs the interactive client with resolved `chat join` options; returns the exit code. */
+export async function joinTui(o: Resolved, io: TuiCliIo): Promise<number> {
+  const rawName = o.name as string | undefined;
+  let name: string | undefined;
+  if (rawName !== undefined && rawName !== "") {
+    const checked = checkName(rawName);
+    if (!checked.ok) throw new UsageError(`invalid --name: ${checked.reason}`);
+    name = checked.value;
+  }
+  const rooms: string[] = [];
+  for (const r of o.room as string[]) {
+    const room = checkRoom(r);
+    if (!room.ok) throw new UsageError(`invalid --room: ${room.reason}`);
+    if (!rooms.includes(room.value)) rooms.push(room.value);
+  }
+  if (rooms.length === 0) throw new UsageError("--room needs at least one room");
+  const host = o.host as string;
+  const port = o.port as number;
+  const dir = stateDir(io.env);
+  return await runTui(
+    {
+      host,
+      port,
+      name,
+      rooms,
+      timeoutMs: o.timeout as number,
+      reconnectAttempts: o.reconnectAttempts as number,
+      colour: colourWanted(o, io.env),
+      historyPath: dir ? `${dir}/${historyFileName(`${host}:${port}`)}` : undefined,
+    },
+    io,
+    io.terminal?.() ?? processTerminal(),
+  );
+}

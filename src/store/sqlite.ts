@@ -1,0 +1,276 @@
+/**
+ * The durable store: SQLite through `node:sqlite`, WAL mode with
+ * `synchronous=FULL`, so a committed batch survives a power cut. Messages
+ * are staged in memory and written in one transaction per
+ * {@linkcode SqliteStore.commit}: one fsync for many messages.
+ *
+ * @module
+ */
+
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import {
+  DEFAULT_RECEIPTS_MS,
+  type MessageStore,
+  type Retention,
+  type SenderRef,
+  type SendReceipt,
+  type StoredMessage,
+  StoreError,
+} from "./log.ts";
+
+/** Bumped when the schema changes; a newer file is refused rather than misread. */
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rooms (room TEXT PRIMARY KEY, last_seq INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS messages (
+  room TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, flags INTEGER NOT NULL,
+  sender TEXT NOT NULL, text TEXT NOT NULL,
+  PRIMARY KEY (room, seq)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS messages_ts ON messages (ts);
+CREATE TABLE IF NOT EXISTS receipts (
+  sender_key TEXT NOT NULL, client_id INTEGER NOT NULL, room TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL,
+  PRIMARY KEY (sender_key, client_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS receipts_ts ON receipts (ts);
+`;
+
+interface Staged {
+  message: StoredMessage;
+  sender: SenderRef;
+}
+
+/**
+ * Classifies a SQLite failure. node:sqlite under Deno reports only the
+ * SQLite message text (no numeric result code), so this matches the
+ * standard sqlite3_errstr() texts.
+ */
+function storeError(err: unknown, doing: string): StoreError {
+  const msg = (err as Error).message;
+  if (/disk is full|SQLITE_FULL/i.test(msg)) return new StoreError("full", `${doing}: disk full (${msg})`);
+  if (/not a database|malformed|SQLITE_CORRUPT|SQLITE_NOTADB/i.test(msg)) {
+    return new StoreError("corrupt", `${doing}: the database is corrupted or not a chat database (${msg})`);
+  }
+  if (/unable to open|readonly|read-only|permission|access/i.test(msg)) {
+    return new StoreError("open", `${doing}: cannot write the database (${msg})`);
+  }
+  return new StoreError("io", `${doing}: ${msg}`);
+}
+
+/** node:sqlite rows have a null prototype; the rest of the program expects plain objects. */
+function toMessage(row: Record<string, unknown>): StoredMessage {
+  return {
+    room: row.room as string,
+    seq: row.seq as number,
+    ts: row.ts as number,
+    flags: row.flags as number,
+    from: row.from as string,
+    text: row.text as string,
+  };
+}
+
+export class SqliteStore implements MessageStore {
+  readonly durable = true;
+  readonly id: string;
+  readonly path: string;
+  #db: DatabaseSync;
+  #retention: Retention;
+  #staged: Staged[] = [];
+  #stagedReceipts = new Map<string, SendReceipt>();
+  #seq = new Map<string, number>();
+  #q: {
+    lastSeq: StatementSync;
+    insert: StatementSync;
+    receipt: StatementSync;
+    insertReceipt: StatementSync;
+    setSeq: StatementSync;
+    after: StatementSync;
+    recent: StatementSync;
+    pruneAge: StatementSync;
+    pruneRoom: StatementSync;
+    pruneReceipts: StatementSync;
+    rooms: StatementSync;
+  };
+
+  /**
+   * Opens (creating if needed) the database in `dir`. Throws StoreError with
+   * a message naming the path when the directory cannot be created or
+   * written, or the file is corrupted.
+   */
+  constructor(dir: string, retention: Partial<Retention> = {}, options: { maxBytes?: number } = {}) {
+    this.#retention = { maxMessages: 0, maxAgeMs: 0, receiptsMs: DEFAULT_RECEIPTS_MS, ...retention };
+    try {
+      Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw new StoreError("open", `cannot create data directory ${dir}: ${(err as Error).message}`);
+    }
+    this.path = `${dir}/chat.db`;
+    try {
+      this.#db = new DatabaseSync(this.path);
+    } catch (err) {
+      throw storeError(err, `cannot open ${this.path}`);
+    }
+    try {
+      this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
+      const check = this.#db.prepare("PRAGMA quick_check").get() as { quick_check?: string } | undefined;
+      if (check?.quick_check !== "ok") {
+        throw new StoreError("corrupt", `${this.path} failed its integrity check: ${check?.quick_check}`);
+      }
+      this.#db.exec(SCHEMA);
+      if (options.maxBytes) {
+        // A size cap: past it SQLite fails writes with "database or disk is full", exactly like a full disk.
+        const page = (this.#db.prepare("PRAGMA page_size").get() as { page_size: number }).page_size;
+        this.#db.exec(`PRAGMA max_page_count = ${Math.max(1, Math.floor(options.maxBytes / page))}`);
+      }
+      const row = this.#db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as
+        | { value: string }
+        | undefined;
+      const idRow = this.#db.prepare("SELECT value FROM meta WHERE key = 'id'").get() as
+        | { value: string }
+        | undefined;
+      this.id = idRow?.value ??
+        Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join(
+          "",
+        );
+      if (!idRow) this.#db.prepare("INSERT INTO meta (key, value) VALUES ('id', ?)").run(this.id);
+      if (row === undefined) {
+        this.#db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
+      } else if (Number(row.value) > SCHEMA_VERSION) {
+        throw new StoreError(
+          "corrupt",
+          `${this.path} has schema ${row.value}, newer than this chat (${SCHEMA_VERSION})`,
+        );
+      }
+      this.#q = {
+        lastSeq: this.#db.prepare("SELECT last_seq FROM rooms WHERE room = ?"),
+        insert: this.#db.prepare(
+          "INSERT INTO messages (room, seq, ts, flags, sender, text) VALUES (?, ?, ?, ?, ?, ?)",
+        ),
+        receipt: this.#db.prepare(
+          "SELECT room, seq, ts FROM receipts WHERE sender_key = ? AND client_id = ?",
+        ),
+        insertReceipt: this.#db.prepare(
+          "INSERT OR IGNORE INTO receipts (sender_key, client_id, room, seq, ts) VALUES (?, ?, ?, ?, ?)",
+        ),
+        setSeq: this.#db.prepare(
+          "INSERT INTO rooms (room, last_seq) VALUES (?, ?) ON CONFLICT (room) DO UPDATE SET last_seq = excluded.last_seq",
+        ),
+        after: this.#db.prepare(
+          'SELECT room, seq, ts, flags, sender AS "from", text FROM messages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?',
+        ),
+        recent: this.#db.prepare(
+          'SELECT * FROM (SELECT room, seq, ts, flags, sender AS "from", text FROM messages WHERE room = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq',
+        ),
+        pruneAge: this.#db.prepare("DELETE FROM messages WHERE ts < ?"),
+        pruneRoom: this.#db.prepare("DELETE FROM messages WHERE room = ? AND seq <= ?"),
+        pruneReceipts: this.#db.prepare("DELETE FROM receipts WHERE ts < ?"),
+        rooms: this.#db.prepare("SELECT room, last_seq FROM rooms"),
+      };
+    } catch (err) {
+      try {
+        this.#db.close();
+      } catch { /* best effort */ }
+      if (err instanceof StoreError) throw err;
+      throw storeError(err, `cannot use ${this.path}`);
+    }
+  }
+
+  get staged(): number {
+    return this.#staged.length;
+  }
+
+  lastSeq(room: string): number {
+    let seq = this.#seq.get(room);
+    if (seq === undefined) {
+      const row = this.#q.lastSeq.get(room) as { last_seq: number } | undefined;
+      seq = row?.last_seq ?? 0;
+      this.#seq.set(room, seq);
+    }
+    return seq;
+  }
+
+  append(message: StoredMessage, sender: SenderRef): void {
+    const last = this.lastSeq(message.room);
+    if (message.seq !== last + 1) {
+      throw new RangeError(`Cannot append to ${message.room}: seq ${message.seq} does not follow ${last}`);
+    }
+    this.#seq.set(message.room, message.seq);
+    this.#staged.push({ message, sender });
+    this.#stagedReceipts.set(`${sender.key}\u0000${sender.id}`, {
+      room: message.room,
+      seq: message.seq,
+      ts: message.ts,
+    });
+  }
+
+  commit(): void {
+    if (this.#staged.length === 0) return;
+    const batch = this.#staged;
+    this.#staged = [];
+    this.#stagedReceipts.clear();
+    const lastByRoom = new Map<string, number>();
+    try {
+      this.#db.exec("BEGIN IMMEDIATE");
+      for (const { message: m, sender } of batch) {
+        this.#q.insert.run(m.room, m.seq, m.ts, m.flags, m.from, m.text);
+        this.#q.insertReceipt.run(sender.key, sender.id, m.room, m.seq, m.ts);
+        lastByRoom.set(m.room, m.seq);
+      }
+      for (const [room, seq] of lastByRoom) this.#q.setSeq.run(room, seq);
+      this.#db.exec("COMMIT");
+    } catch (err) {
+      try {
+        this.#db.exec("ROLLBACK");
+      } catch { /* no transaction left to roll back */ }
+      // Forget the staged sequence numbers: the rooms continue from what is on disk.
+      for (const { message } of batch) this.#seq.delete(message.room);
+      throw storeError(err, `cannot store ${batch.length} message(s)`);
+    }
+  }
+
+  receipt(senderKey: string, id: number): SendReceipt | undefined {
+    const staged = this.#stagedReceipts.get(`${senderKey}\u0000${id}`);
+    if (staged) return staged;
+    const row = this.#q.receipt.get(senderKey, id) as { room: string; seq: number; ts: number } | undefined;
+    return row ? { room: row.room, seq: row.seq, ts: row.ts } : undefined;
+  }
+
+  after(room: string, after: number, limit: number): StoredMessage[] {
+    if (limit <= 0) return [];
+    return this.#q.after.all(room, after, limit).map(toMessage);
+  }
+
+  recent(room: string, limit: number): StoredMessage[] {
+    if (limit <= 0) return [];
+    return this.#q.recent.all(room, limit).map(toMessage);
+  }
+
+  prune(now: number): number {
+    let deleted = 0;
+    try {
+      this.#db.exec("BEGIN IMMEDIATE");
+      if (this.#retention.maxAgeMs > 0) {
+        deleted += Number(this.#q.pruneAge.run(now - this.#retention.maxAgeMs).changes);
+      }
+      if (this.#retention.maxMessages > 0) {
+        for (const r of this.#q.rooms.all() as Array<{ room: string; last_seq: number }>) {
+          deleted += Number(this.#q.pruneRoom.run(r.room, r.last_seq - this.#retention.maxMessages).changes);
+        }
+      }
+      if (this.#retention.receiptsMs > 0) this.#q.pruneReceipts.run(now - this.#retention.receiptsMs);
+      this.#db.exec("COMMIT");
+    } catch (err) {
+      try {
+        this.#db.exec("ROLLBACK");
+      } catch { /* none */ }
+      throw storeError(err, "cannot apply retention");
+    }
+    return deleted;
+  }
+
+  close(): void {
+    try {
+      this.#db.close();
+    } catch { /* already closed */ }
+  }
+}

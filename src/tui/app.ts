@@ -1,0 +1,261 @@
+/**
+ * The interactive client: wires a {@linkcode ChatClient}, a
+ * {@linkcode Terminal} and the history file to the pure view. Keys and
+ * client events go into the state, and after each batch the screen is
+ * re-rendered and only the difference is written.
+ *
+ * @module
+ */
+
+import { ChatClient, ClientError } from "../client/client.ts";
+import type { ClientEvent } from "../client/events.ts";
+import { ErrorCode } from "../protocol/errors.ts";
+import { checkName } from "../protocol/names.ts";
+import { sanitize } from "../text/sanitize.ts";
+import { historyLine, MAX_HISTORY, parseHistory } from "./history.ts";
+import { type Key, KeyDecoder } from "./keys.ts";
+import { diffFrames, type Frame, renderFrame } from "./render.ts";
+import { createState, notify, type TuiState } from "./state.ts";
+import type { Terminal } from "./terminal.ts";
+import { onEvent, onKey, type Outcome, resize } from "./view.ts";
+
+export interface TuiOptions {
+  host: string;
+  port: number;
+  /** Asked for on the terminal when missing. */
+  name?: string;
+  rooms: string[];
+  timeoutMs: number;
+  reconnectAttempts: number;
+  colour: boolean;
+  /** Where input history is kept; none keeps it in memory only. */
+  historyPath?: string;
+}
+
+export interface TuiIo {
+  stderr(line: string): void;
+  /** Resolves with the signal name on SIGINT/SIGTERM. */
+  stopSignal(): Promise<string>;
+}
+
+/** How long a lone ESC waits for the rest of a sequence before it counts as the Escape key. */
+const ESC_WAIT_MS = 40;
+/** Events are painted at most this often; keys are painted at once. */
+const EVENT_PAINT_MS = 10;
+
+async function loadHistory(path: string | undefined): Promise<string[]> {
+  if (!path) return [];
+  try {
+    return parseHistory(await Deno.readTextFile(path));
+  } catch {
+    return [];
+  }
+}
+
+/** Appends lines to the history file, in order, compacting it when it has grown well past the limit. */
+function historyWriter(path: string | undefined, onError: (message: string) => void) {
+  let chain = Promise.resolve();
+  let failed = false;
+  let appended = 0;
+  return {
+    save(line: string, all: readonly string[]): void {
+      if (!path || failed) return;
+      chain = chain.then(async () => {
+        const dir = path.slice(0, path.lastIndexOf("/"));
+        if (dir) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+        if (++appended > MAX_HISTORY) {
+          appended = 0;
+          await Deno.writeTextFile(path, all.map(historyLine).join(""), { mode: 0o600 });
+        } else {
+          await Deno.writeTextFile(path, historyLine(line), { append: true, create: true, mode: 0o600 });
+        }
+      }).catch((err) => {
+        failed = true;
+        onError(`cannot save input history to ${path}: ${(err as Error).message}`);
+      });
+    },
+    /** Resolves once every line saved so far is on disk (or failed). */
+    flushed(): Promise<void> {
+      return chain;
+    },
+  };
+}
+
+/** Asks for a name until the server's rules accept it; null at end of input. */
+async function askName(term: Terminal, io: TuiIo): Promise<string | null> {
+  for (;;) {
+    const raw = await term.promptLine("Your name: ");
+    if (raw === null) return null;
+    const name = checkName(raw.trim());
+    if (name.ok) return name.value;
+    io.stderr(`chat join: invalid name: ${name.reason}`);
+  }
+}
+
+/** Runs the interactive client until the user quits; returns the exit code. */
+export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<number> {
+  const server = `${o.host}:${o.port}`;
+  const history = await loadHistory(o.historyPath);
+  const prompted = o.name === undefined || o.name === "";
+  let name = o.name ?? "";
+  let state!: TuiState;
+  let client!: ChatClient;
+  let paint: (() => void) | null = null;
+  let bells = 0;
+  const handle = (out: Outcome) => {
+    if (out.bell) bells++;
+  };
+  let scheduled: ReturnType<typeof setTimeout> | undefined;
+  const schedule = () => {
+    if (scheduled === undefined && paint) {
+      scheduled = setTimeout(() => {
+        scheduled = undefined;
+        paint?.();
+      }, EVENT_PAINT_MS);
+    }
+  };
+  const emit = (e: ClientEvent) => {
+    handle(onEvent(state, e, Date.now()));
+    schedule();
+  };
+
+  // Connect before taking over the screen, so a refusal is an ordinary error message.
+  for (;;) {
+    if (prompted && name === "") {
+      const asked = await askName(term, io);
+      if (asked === null) return 1;
+      name = asked;
+    }
+    state = createState({ me: name, server, rooms: o.rooms, colour: o.colour, size: term.size(), history });
+    client = new ChatClient({
+      host: o.host,
+      port: o.port,
+      name,
+      rooms: o.rooms,
+      timeoutMs: o.timeoutMs,
+      reconnectAttempts: o.reconnectAttempts,
+    }, emit);
+    try {
+      await client.start();
+      break;
+    } catch (err) {
+      if (!(err instanceof ClientError)) throw err;
+      // The server wrote part of this message: the terminal gets it sanitised like everything else.
+      io.stderr(`chat join: ${sanitize(err.code)}: ${sanitize(err.message)}`);
+      if (prompted && (err.code === ErrorCode.NAME_TAKEN || err.code === ErrorCode.INVALID_NAME)) {
+        name = "";
+        continue;
+      }
+      return 1;
+    }
+  }
+
+  const historyFile = historyWriter(o.historyPath, (message) => {
+    notify(state, message, Date.now(), "error");
+    schedule();
+  });
+  let prev: Frame | null = null;
+  paint = () => {
+    clearTimeout(scheduled);
+    scheduled = undefined;
+    const frame = renderFrame(state, Date.now());
+    const bytes = diffFrames(prev, frame);
+    const bell = bells > 0 ? "\x07" : "";
+    bells = 0;
+    if (bytes !== "" || bell !== "") term.write(bell + bytes);
+    prev = frame;
+  };
+
+  let finish!: (r: { reason: string; code: number }) => void;
+  let fail!: (err: unknown) => void;
+  const finished = new Promise<{ reason: string; code: number }>((resolve, reject) => {
+    finish = resolve;
+    fail = reject;
+  });
+  const stopResize = term.onResize(() => {
+    resize(state, term.size());
+    prev = null;
+    paint?.();
+  });
+  const tick = setInterval(() => paint?.(), 1000);
+  let escTimer: ReturnType<typeof setTimeout> | undefined;
+  const decoder = new KeyDecoder();
+  let quitting = false;
+  const applyKeys = (keys: Key[]) => {
+    for (const key of keys) {
+      // Keys typed while goodbyes are said go nowhere: nothing more may be sent.
+      if (quitting) return;
+      const out = onKey(state, key, client, Date.now());
+      handle(out);
+      if (out.submitted !== undefined) historyFile.save(out.submitted, state.history.entries);
+      if (out.redraw) prev = null;
+      if (out.suspend) {
+        term.suspend();
+        resize(state, term.size());
+        prev = null;
+      }
+      if (out.quit) {
+        quitting = true;
+        finish(out.quit);
+        return;
+      }
+    }
+  };
+
+  try {
+    term.enter();
+    paint();
+    const reading = (async () => {
+      for await (const chunk of term.input()) {
+        clearTimeout(escTimer);
+        applyKeys(decoder.push(chunk));
+        paint?.();
+        if (decoder.pending) {
+          escTimer = setTimeout(() => {
+            applyKeys(decoder.flush());
+            paint?.();
+          }, ESC_WAIT_MS);
+        }
+      }
+      finish({ reason: "", code: 0 });
+    })();
+    // A bug in key handling ends the client (terminal restored below), not silently the input.
+    reading.catch(fail);
+    void client.done.then((exit) => {
+      if (!exit.ok) {
+        notify(state, `${exit.message ?? "disconnected"}; /quit to exit`, Date.now(), "error");
+        schedule();
+      }
+    });
+    void io.stopSignal().then((signal) =>
+      finish({ reason: `interrupted (${signal})`, code: signal === "SIGINT" ? 130 : 143 })
+    );
+
+    const { reason, code } = await finished;
+    quitting = true;
+    let exitCode = code;
+    if (code === 0 && client.pending > 0 && state.connection.state === "connected") {
+      notify(state, `waiting for the server to confirm ${client.pending} message(s)...`, Date.now());
+      paint();
+      await client.waitAcked(o.timeoutMs);
+    }
+    const undelivered = client.pending;
+    paint = null;
+    await Promise.all([client.quit(reason), historyFile.flushed()]);
+    term.restore();
+    if (undelivered > 0) {
+      io.stderr(`chat join: ${undelivered} message(s) not delivered`);
+      if (exitCode === 0) exitCode = 1;
+    } else if (state.connection.state === "offline" && exitCode === 0) {
+      exitCode = 1;
+    }
+    return exitCode;
+  } finally {
+    paint = null;
+    clearInterval(tick);
+    clearTimeout(escTimer);
+    clearTimeout(scheduled);
+    stopResize();
+    term.restore();
+  }
+}

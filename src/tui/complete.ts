@@ -1,0 +1,87 @@
+/**
+ * Tab completion of the word before the cursor: a command name when the
+ * line starts with "/", otherwise a nickname of someone in the room. Tab
+ * again cycles through the matches (Shift-Tab backwards). A nickname
+ * completed at the start of the line gets ": " after it, as in IRC.
+ *
+ * @module
+ */
+
+import type { EditorState } from "./editor.ts";
+
+export interface Completion {
+  /** Where the completed word starts. */
+  readonly start: number;
+  /** The matches, in the order Tab walks them. */
+  readonly candidates: readonly string[];
+  readonly index: number;
+  /** The editor as completion left it: a later Tab only cycles if nothing changed since. */
+  readonly result: EditorState;
+}
+
+export interface CompletionSource {
+  /** Command names with their slash ("/join"). */
+  commands: readonly string[];
+  /** Nicknames in the current room, most relevant first. */
+  nicks: readonly string[];
+}
+
+function fold(s: string): string {
+  return s.normalize("NFC").toLowerCase();
+}
+
+function apply(
+  editor: EditorState,
+  start: number,
+  candidates: readonly string[],
+  index: number,
+  isCommand: boolean,
+): Completion {
+  const word = candidates[index];
+  const suffix = isCommand ? " " : start === 0 ? ": " : " ";
+  // Replace from `start` to the cursor; keep what follows the cursor.
+  const before = editor.text.slice(0, start) + word + suffix;
+  const after = editor.text.slice(editor.cursor).replace(/^ /, "");
+  const result: EditorState = { ...editor, text: before + after, cursor: before.length };
+  return { start, candidates, index, result };
+}
+
+/**
+ * Completes at the cursor. `previous` is the completion the last key made,
+ * if the last key was Tab. Returns null when there is nothing to complete.
+ */
+export function complete(
+  editor: EditorState,
+  previous: Completion | null,
+  source: CompletionSource,
+  backwards = false,
+): Completion | null {
+  if (
+    previous && previous.result.text === editor.text && previous.result.cursor === editor.cursor &&
+    previous.candidates.length > 1
+  ) {
+    const n = previous.candidates.length;
+    const index = (previous.index + (backwards ? n - 1 : 1)) % n;
+    // Rebuild from the text before completion: strip the previous word and its suffix.
+    const prevWord = previous.candidates[previous.index];
+    const isCommand = prevWord.startsWith("/") && previous.start === 0;
+    const suffix = isCommand ? " " : previous.start === 0 ? ": " : " ";
+    const end = previous.start + prevWord.length + suffix.length;
+    const base: EditorState = {
+      ...editor,
+      text: editor.text.slice(0, previous.start) + editor.text.slice(end),
+      cursor: previous.start,
+    };
+    return apply(base, previous.start, previous.candidates, index, isCommand);
+  }
+  const head = editor.text.slice(0, editor.cursor);
+  const start = head.search(/\S*$/);
+  const prefix = head.slice(start);
+  if (prefix === "") return null;
+  const isCommand = start === 0 && prefix.startsWith("/");
+  const pool = isCommand ? source.commands : source.nicks;
+  const want = fold(prefix.replace(/^@/, ""));
+  const candidates = pool.filter((c) => fold(c).startsWith(isCommand ? fold(prefix) : want));
+  if (candidates.length === 0) return null;
+  return apply(editor, start, candidates, backwards ? candidates.length - 1 : 0, isCommand);
+}

@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import { JOIN_SPECS, SERVE_SPECS } from "../../src/cli/specs.ts";
+import { VERSION } from "../../src/version.ts";
+import { assertOneLine, ChatProcess, freePort, listeningPort, runChat } from "../_helpers/process.ts";
+
+Deno.test("chat --version prints the version and exits 0", async () => {
+  const r = await runChat(["--version"]);
+  assert.equal(r.code, 0, r.output);
+  assert.deepEqual(r.stdout, [`chat ${VERSION}`]);
+  assert.deepEqual(r.stderr, []);
+});
+
+Deno.test("chat --help lists the commands and exits 0", async () => {
+  const r = await runChat(["--help"]);
+  assert.equal(r.code, 0, r.output);
+  const text = r.stdout.join("\n");
+  for (const word of ["serve", "join", "--help", "--version"]) {
+    assert.ok(text.includes(word), `${word} in:\n${text}`);
+  }
+});
+
+Deno.test("chat serve --help and chat join --help list every option and exit 0", async () => {
+  for (const [command, specs] of [["serve", SERVE_SPECS], ["join", JOIN_SPECS]] as const) {
+    const r = await runChat([command, "--help"]);
+    assert.equal(r.code, 0, r.output);
+    const text = r.stdout.join("\n");
+    for (const flag of [...specs.map((s) => s.flag), "config", "help"]) {
+      assert.ok(text.includes(`--${flag}`), `chat ${command} --help lacks --${flag}:\n${text}`);
+    }
+  }
+});
+
+Deno.test("an unknown command or flag is named in one stderr line, with exit code 2", async () => {
+  const cases: Array<[string[], string]> = [
+    [["frobnicate"], "frobnicate"],
+    [["--frobnicate"], "--frobnicate"],
+    [["serve", "--frobnicate"], "--frobnicate"],
+    [["join", "--name", "alice", "--frobnicate"], "--frobnicate"],
+  ];
+  for (const [args, named] of cases) {
+    const r = await runChat(args);
+    assert.equal(r.code, 2, r.output);
+    assertOneLine(r.stderr, [new RegExp(`unknown .*${named}`)], `chat ${args.join(" ")}`);
+  }
+});
+
+Deno.test("chat serve on a port already taken prints one error line and exits 1", async () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (taken.addr as Deno.NetAddr).port;
+    const r = await runChat(["serve", "--host", "127.0.0.1", "--port", String(port)]);
+    assert.equal(r.code, 1, r.output);
+    assertOneLine(r.stderr, [/^chat serve: /, new RegExp(`${port}`), /in use/], "stderr");
+  } finally {
+    taken.close();
+  }
+});
+
+Deno.test("invalid values from a flag, the environment or the config file exit 2 naming their source", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-e2e-" });
+  try {
+    const config = `${dir}/config.json`;
+    await Deno.writeTextFile(config, JSON.stringify({ serve: { maxClients: "lots" } }));
+    const cases: Array<{ args: string[]; env?: Record<string, string>; named: RegExp }> = [
+      { args: ["serve", "--port", "70000"], named: /--port must be at most 65535/ },
+      { args: ["serve", "--timeout", "abc"], named: /--timeout must be an integer/ },
+      { args: ["join", "--name", "alice", "--port", "0"], named: /--port must be at least 1/ },
+      { args: ["serve"], env: { PORT: "x" }, named: /\bPORT must be an integer/ },
+      { args: ["serve"], env: { CHAT_LOG_LEVEL: "loud" }, named: /CHAT_LOG_LEVEL must be one of/ },
+      { args: ["serve", "--config", config], named: /config key "maxClients".*must be an integer/ },
+    ];
+    for (const { args, env, named } of cases) {
+      const r = await runChat(args, { env });
+      assert.equal(r.code, 2, r.output);
+      assertOneLine(r.stderr, [named], `chat ${args.join(" ")} ${JSON.stringify(env ?? {})}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Starts `chat serve` with `args` and `env`, returns the port it says it bound, and stops it with SIGTERM. */
+async function boundPort(args: string[], env: Record<string, string>): Promise<number> {
+  await using proc = new ChatProcess(["serve", "--host", "127.0.0.1", ...args], { env, label: "server" });
+  const port = listeningPort(
+    await proc.stderr.next((l) => listeningPort(l) !== undefined, "the listening line"),
+  );
+  proc.kill("SIGTERM");
+  assert.equal((await proc.exit()).code, 0, proc.describe());
+  return port!;
+}
+
+Deno.test("the port comes from the flag over the environment over the config file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-e2e-" });
+  try {
+    // The default config location, $XDG_CONFIG_HOME/chat/config.json, with a serve section.
+    await Deno.mkdir(`${dir}/chat`);
+    const [fromFile, fromEnv, fromFlag] = [freePort(), freePort(), freePort()];
+    await Deno.writeTextFile(`${dir}/chat/config.json`, JSON.stringify({ serve: { port: fromFile } }));
+    const configHome = { XDG_CONFIG_HOME: dir };
+    const withEnv = { ...configHome, PORT: String(fromEnv) };
+
+    assert.equal(await boundPort([], configHome), fromFile, "config file alone");
+    assert.equal(await boundPort([], withEnv), fromEnv, "env over config file");
+    assert.equal(await boundPort(["--port", String(fromFlag)], withEnv), fromFlag, "flag over env");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,401 @@
+/**
+ * Test vectors: one or more frames of every type, written out byte by byte
+ * as hex (grouped by field), checked both ways against the codec. The hex is
+ * the specification; it is never produced by the encoder under test.
+ */
+
+import assert from "node:assert/strict";
+import {
+  decodeMessage,
+  encodeMessage,
+  ERROR_CODES,
+  ExtensionTag,
+  FrameDecoder,
+  FrameType,
+  type Message,
+  NOT_CHAT_LINE,
+  ProtocolError,
+} from "../../src/protocol/mod.ts";
+import { CLOSE_REASONS } from "../../src/chat/close.ts";
+
+/** Bytes from hex; whitespace between digits is ignored. */
+function fromHex(hex: string): Uint8Array {
+  const clean = hex.replace(/\s+/g, "");
+  if (!/^(?:[0-9a-f]{2})*$/.test(clean)) throw new Error(`not lower-case hex bytes: ${hex}`);
+  return Uint8Array.from(clean.match(/../g) ?? [], (h) => parseInt(h, 16));
+}
+
+/** Lower-case hex, one space between bytes: the form docs/PROTOCOL.md shows. */
+function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
+}
+
+interface Vector {
+  name: string;
+  type: number;
+  hex: string;
+  value: Message;
+  /** The worked examples of docs/PROTOCOL.md, which must show these bytes verbatim. */
+  inDoc?: true;
+}
+
+/** 2026-01-01T00:00:00Z. */
+const TS = 1767225600000;
+/** A client id as `chat join` makes them: milliseconds * 1000 + a counter. */
+const ID = 1767225600000001;
+
+const VECTORS: Vector[] = [
+  {
+    name: 'HELLO from "alice" for room "lobby"',
+    type: FrameType.HELLO,
+    // length | type | magic "CHAT" | version | name | room count | room
+    hex: "00000014 01 43484154 0001 05 616c696365 01 05 6c6f626279",
+    value: { type: "hello", version: 1, name: "alice", rooms: ["lobby"], extensions: [] },
+    inDoc: true,
+  },
+  {
+    name: 'HELLO from "bob" with no rooms and one extension',
+    type: FrameType.HELLO,
+    // ... | room count 0 | extension: tag 0x10, length 2, value ca fe
+    hex: "00000011 01 43484154 0001 03 626f62 00 10 0002 cafe",
+    value: {
+      type: "hello",
+      version: 1,
+      name: "bob",
+      rooms: [],
+      extensions: [{ tag: 0x10, value: new Uint8Array([0xca, 0xfe]) }],
+    },
+  },
+  {
+    name: "SEND of an action with a 4-byte UTF-8 character",
+    type: FrameType.SEND,
+    // length | type | id u64 | room | flags (ACTION) | text u32 length + "waves 👋"
+    hex: "0000001e 02 0006474846204001 05 6c6f626279 01 0000000a 776176657320 f09f918b",
+    value: { type: "send", id: ID, room: "lobby", flags: 1, text: "waves 👋" },
+  },
+  {
+    name: 'JOIN of room "random"',
+    type: FrameType.JOIN,
+    hex: "00000008 03 06 72616e646f6d",
+    value: { type: "join", room: "random" },
+  },
+  {
+    name: 'LEAVE of room "random"',
+    type: FrameType.LEAVE,
+    hex: "00000008 04 06 72616e646f6d",
+    value: { type: "leave", room: "random" },
+  },
+  {
+    name: 'WHO for room "lobby"',
+    type: FrameType.WHO,
+    hex: "00000007 05 05 6c6f626279",
+    value: { type: "who", room: "lobby" },
+  },
+  {
+    name: 'BYE with reason "gone fishing"',
+    type: FrameType.BYE,
+    // length | type | reason u16 length + text
+    hex: "0000000f 06 000c 676f6e652066697368696e67",
+    value: { type: "bye", reason: "gone fishing" },
+  },
+  {
+    name: "BYE with an empty reason",
+    type: FrameType.BYE,
+    hex: "00000003 06 0000",
+    value: { type: "bye", reason: "" },
+  },
+  {
+    name: "FETCH of up to 50 lobby messages after seq 10",
+    type: FrameType.FETCH,
+    // length | type | room | after u64 | before u64 (0: no bound) | limit u16
+    hex: "00000019 07 05 6c6f626279 000000000000000a 0000000000000000 0032",
+    value: { type: "fetch", room: "lobby", after: 10, before: 0, limit: 50 },
+  },
+  {
+    name: "PING with token 0xdeadbeef",
+    type: FrameType.PING,
+    hex: "00000005 40 deadbeef",
+    value: { type: "ping", token: 0xdeadbeef },
+  },
+  {
+    name: "PONG with token 0x01020304",
+    type: FrameType.PONG,
+    hex: "00000005 41 01020304",
+    value: { type: "pong", token: 0x01020304 },
+  },
+  {
+    name: 'WELCOME for "alice" in "lobby" with the default limits',
+    type: FrameType.WELCOME,
+    // length | type | version | name | heartbeatMs 1666 | timeoutMs 5000 | maxFrame 65536 | maxText 4096
+    // | room count | room
+    hex: "00000020 81 0001 05 616c696365 00000682 00001388 00010000 00001000 01 05 6c6f626279",
+    value: {
+      type: "welcome",
+      version: 1,
+      name: "alice",
+      heartbeatMs: 1666,
+      timeoutMs: 5000,
+      maxFrame: 65536,
+      maxText: 4096,
+      rooms: ["lobby"],
+      extensions: [],
+    },
+  },
+  {
+    name: 'WELCOME for "Zoë" in two rooms with an empty extension',
+    type: FrameType.WELCOME,
+    // ... | room count 2 | "lobby" | "café" | extension: tag 0xff, length 0
+    hex: "00000028 81 0001 04 5a6fc3ab 00000682 00001388 00010000 00001000" +
+      " 02 05 6c6f626279 05 636166c3a9 ff 0000",
+    value: {
+      type: "welcome",
+      version: 1,
+      name: "Zoë",
+      heartbeatMs: 1666,
+      timeoutMs: 5000,
+      maxFrame: 65536,
+      maxText: 4096,
+      rooms: ["lobby", "café"],
+      extensions: [{ tag: 0xff, value: new Uint8Array(0) }],
+    },
+  },
+  {
+    name: 'MESSAGE "hi" from alice in lobby, seq 1',
+    type: FrameType.MESSAGE,
+    // length | type | room | seq u64 | ts u64 | flags | from | text u32 length + "hi"
+    hex: "00000024 82 05 6c6f626279 0000000000000001 0000019b76daa800 00 05 616c696365 00000002 6869",
+    value: { type: "message", room: "lobby", seq: 1, ts: TS, flags: 0, from: "alice", text: "hi" },
+    inDoc: true,
+  },
+  {
+    name: "MESSAGE replayed from history as an action, with UTF-8 in room, name and text",
+    type: FrameType.MESSAGE,
+    // ... | flags ACTION|HISTORY | from "Zoë" | text "日本"
+    hex: "00000027 82 05 636166c3a9 0000000000000002 0000019b76daa801 03 04 5a6fc3ab 00000006 e697a5e69cac",
+    value: { type: "message", room: "café", seq: 2, ts: TS + 1, flags: 3, from: "Zoë", text: "日本" },
+  },
+  {
+    name: "ACK of a SEND as seq 1",
+    type: FrameType.ACK,
+    // length | type | id | room | seq | ts
+    hex: "0000001f 83 0006474846204001 05 6c6f626279 0000000000000001 0000019b76daa800",
+    value: { type: "ack", id: ID, room: "lobby", seq: 1, ts: TS },
+  },
+  {
+    name: "ACK with every u64 at 2^53 - 1",
+    type: FrameType.ACK,
+    hex: "0000001f 83 001fffffffffffff 05 6c6f626279 001fffffffffffff 001fffffffffffff",
+    value: {
+      type: "ack",
+      id: Number.MAX_SAFE_INTEGER,
+      room: "lobby",
+      seq: Number.MAX_SAFE_INTEGER,
+      ts: Number.MAX_SAFE_INTEGER,
+    },
+  },
+  {
+    name: "PRESENCE of bob joining lobby",
+    type: FrameType.PRESENCE,
+    // length | type | room | event 1 (join) | name | reason "" | text u16 "" | ts
+    hex: "00000017 84 05 6c6f626279 01 03 626f62 00 0000 0000019b76daa800",
+    value: { type: "presence", room: "lobby", event: "join", name: "bob", reason: "", text: "", ts: TS },
+  },
+  {
+    name: 'PRESENCE of bob quitting lobby with "bye!"',
+    type: FrameType.PRESENCE,
+    // ... | event 2 (leave) | name | reason "quit" | text u16 "bye!" | ts
+    hex: "0000001f 84 05 6c6f626279 02 03 626f62 04 71756974 0004 62796521 0000019b76daa800",
+    value: {
+      type: "presence",
+      room: "lobby",
+      event: "leave",
+      name: "bob",
+      reason: "quit",
+      text: "bye!",
+      ts: TS,
+    },
+  },
+  {
+    name: "MEMBERS of lobby, last part, two names",
+    type: FrameType.MEMBERS,
+    // length | type | room | more 0 | count u16 | names
+    hex: "00000014 85 05 6c6f626279 00 0002 05 616c696365 03 626f62",
+    value: { type: "members", room: "lobby", more: false, names: ["alice", "bob"] },
+  },
+  {
+    name: "MEMBERS of lobby, a part with more to follow and no names",
+    type: FrameType.MEMBERS,
+    hex: "0000000a 85 05 6c6f626279 01 0000",
+    value: { type: "members", room: "lobby", more: true, names: [] },
+  },
+  {
+    name: "ERROR, fatal NAME_TAKEN",
+    type: FrameType.ERROR,
+    // length | type | fatal 1 | code | ref u64 0 | message u16 "taken"
+    hex: "0000001c 86 01 0a 4e414d455f54414b454e 0000000000000000 0005 74616b656e",
+    value: { type: "error", fatal: true, code: "NAME_TAKEN", ref: 0, message: "taken" },
+  },
+  {
+    name: "ERROR, non-fatal NOT_IN_ROOM answering a SEND",
+    type: FrameType.ERROR,
+    // length | type | fatal 0 | code | ref = the SEND id | message "no"
+    hex: "0000001a 86 00 0b 4e4f545f494e5f524f4f4d 0006474846204001 0002 6e6f",
+    value: { type: "error", fatal: false, code: "NOT_IN_ROOM", ref: ID, message: "no" },
+  },
+  {
+    name: "FETCHED after 2 messages of lobby, with more to fetch",
+    type: FrameType.FETCHED,
+    // length | type | room | count u16 | more 1 | lastSeq u64
+    hex: "00000012 87 05 6c6f626279 0002 01 000000000000000c",
+    value: { type: "fetched", room: "lobby", count: 2, more: true, lastSeq: 12 },
+  },
+  {
+    name: 'PRIVATE from alice to "bob"',
+    type: FrameType.PRIVATE,
+    // length | type | id u64 | to | flags | text u32
+    hex: "00000014 08 0006474846204001 03 626f62 00 00000002 6869",
+    value: { type: "private", id: ID, to: "bob", flags: 0, text: "hi" },
+  },
+  {
+    name: 'NICK to "bobby"',
+    type: FrameType.NICK,
+    // length | type | name
+    hex: "00000007 09 05 626f626279",
+    value: { type: "nick", name: "bobby" },
+  },
+  {
+    name: 'AWAY with "lunch"',
+    type: FrameType.AWAY,
+    // length | type | text u16
+    hex: "00000008 0a 0005 6c756e6368",
+    value: { type: "away", text: "lunch" },
+  },
+  {
+    name: "DIRECT action from alice to bob",
+    type: FrameType.DIRECT,
+    // length | type | from | to | ts u64 | flags (ACTION) | text u32
+    hex: "0000001d 88 05 616c696365 03 626f62 0000019b76daa800 01 00000005 7761766573",
+    value: { type: "direct", from: "alice", to: "bob", ts: TS, flags: 1, text: "waves" },
+  },
+  {
+    name: "PRESENCE nick: bob is now bobby",
+    type: FrameType.PRESENCE,
+    // length | type | room | event 3 (nick) | name | reason "" | text u16 | ts u64
+    hex: "0000001c 84 05 6c6f626279 03 03 626f62 00 0005 626f626279 0000019b76daa800",
+    value: { type: "presence", room: "lobby", event: "nick", name: "bob", reason: "", text: "bobby", ts: TS },
+  },
+  {
+    name: "PRESENCE away outside any room",
+    type: FrameType.PRESENCE,
+    // length | type | room "" | event 4 (away) | name | reason "" | text u16 | ts u64
+    hex: "00000017 84 00 04 03 626f62 00 0005 6c756e6368 0000019b76daa800",
+    value: { type: "presence", room: "", event: "away", name: "bob", reason: "", text: "lunch", ts: TS },
+  },
+];
+
+/** Splits vector bytes into one frame with the real decoder, checking nothing is left over. */
+function onlyFrame(bytes: Uint8Array) {
+  const decoder = new FrameDecoder();
+  const frames = decoder.push(bytes);
+  assert.equal(frames.length, 1, "the vector holds exactly one frame");
+  assert.equal(decoder.buffered, 0, "the length field covers the whole vector");
+  return frames[0];
+}
+
+for (const v of VECTORS) {
+  Deno.test(`encodeMessage() writes the exact bytes of the vector: ${v.name}`, () => {
+    assert.equal(toHex(encodeMessage(v.value)), toHex(fromHex(v.hex)));
+  });
+
+  Deno.test(`decodeMessage() reads the vector back into its value: ${v.name}`, () => {
+    const frame = onlyFrame(fromHex(v.hex));
+    assert.equal(frame.type, v.type);
+    assert.deepStrictEqual(decodeMessage(frame), v.value);
+  });
+}
+
+Deno.test("the vectors cover every frame type", () => {
+  const covered = new Set(VECTORS.map((v) => v.type));
+  const missing = Object.entries(FrameType).filter(([, code]) => !covered.has(code)).map(([name]) => name);
+  assert.deepStrictEqual(missing, []);
+});
+
+Deno.test("decodeMessage() rejects every vector cut one byte short with BAD_FRAME", () => {
+  for (const v of VECTORS) {
+    const frame = onlyFrame(fromHex(v.hex));
+    const cut = { type: frame.type, payload: frame.payload.subarray(0, frame.payload.byteLength - 1) };
+    assert.throws(
+      () => decodeMessage(cut),
+      (e) => e instanceof ProtocolError && e.code === "BAD_FRAME",
+      v.name,
+    );
+  }
+});
+
+Deno.test("decodeMessage() rejects every vector with one byte appended with BAD_FRAME", () => {
+  // HELLO and WELCOME read the extra byte as an extension tag with no length: still malformed.
+  for (const v of VECTORS) {
+    const frame = onlyFrame(fromHex(v.hex));
+    const longer = new Uint8Array(frame.payload.byteLength + 1);
+    longer.set(frame.payload);
+    assert.throws(
+      () => decodeMessage({ type: frame.type, payload: longer }),
+      (e) => e instanceof ProtocolError && e.code === "BAD_FRAME",
+      v.name,
+    );
+  }
+});
+
+// docs/PROTOCOL.md is the contract other implementations read; these keep it from drifting.
+
+const DOC = await Deno.readTextFile(new URL("../../docs/PROTOCOL.md", import.meta.url));
+
+Deno.test("docs/PROTOCOL.md shows the HELLO and MESSAGE worked examples byte for byte", () => {
+  const examples = VECTORS.filter((v) => v.inDoc);
+  assert.deepStrictEqual(examples.map((v) => v.type), [FrameType.HELLO, FrameType.MESSAGE]);
+  for (const v of examples) {
+    const spaced = toHex(fromHex(v.hex));
+    assert.ok(DOC.includes(spaced), `docs/PROTOCOL.md lacks the ${v.name} frame:\n${spaced}`);
+  }
+});
+
+Deno.test("docs/PROTOCOL.md lists every frame type with its code", () => {
+  for (const [name, code] of Object.entries(FrameType)) {
+    const hex = `0x${code.toString(16).padStart(2, "0")}`;
+    const row = new RegExp(`^\\|\\s*\`${hex}\`\\s*\\|\\s*${name}\\s*\\|`, "m");
+    assert.match(DOC, row, `no table row for ${name} (${hex})`);
+  }
+});
+
+Deno.test("docs/PROTOCOL.md documents every error code", () => {
+  for (const code of ERROR_CODES) {
+    assert.match(DOC, new RegExp(`^\\|\\s*\`${code}\`\\s*\\|`, "m"), `no table row for ${code}`);
+  }
+});
+
+Deno.test("docs/PROTOCOL.md lists every extension tag with its code", () => {
+  for (const [name, tag] of Object.entries(ExtensionTag)) {
+    const hex = `0x${tag.toString(16).padStart(2, "0")}`;
+    const row = new RegExp(`^\\|\\s*\`${hex}\`\\s*\\|\\s*${name}\\s*\\|`, "m");
+    assert.match(DOC, row, `no table row for extension ${name} (${hex})`);
+  }
+});
+
+Deno.test("docs/PROTOCOL.md names every close reason", () => {
+  for (const reason of CLOSE_REASONS) {
+    assert.ok(DOC.includes(`\`${reason}\``), `close reason ${reason} is missing`);
+  }
+});
+
+Deno.test("docs/PROTOCOL.md documents every JSON event type of chat join --json", async () => {
+  const source = await Deno.readTextFile(new URL("../../src/client/events.ts", import.meta.url));
+  const types = [...source.matchAll(/^\s*type: "(\w+)";$/gm)].map((m) => m[1]);
+  assert.ok(types.length >= 7, `found only ${types.length} event types in src/client/events.ts`);
+  for (const type of types) {
+    assert.ok(DOC.includes(`**\`${type}\`**`), `JSON event ${type} is not documented`);
+  }
+});
+
+Deno.test("docs/PROTOCOL.md quotes the line sent to peers that do not speak the protocol", () => {
+  assert.ok(DOC.includes(NOT_CHAT_LINE.trimEnd()), "NOT_CHAT_LINE is not quoted verbatim");
+});
