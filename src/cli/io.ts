@@ -6,6 +6,7 @@
  */
 
 import type { JoinIo } from "./join.ts";
+import type { SendIo } from "./send.ts";
 import type { ServeIo } from "./serve.ts";
 
 const encoder = new TextEncoder();
@@ -51,13 +52,14 @@ function stopSignal(): Promise<string> {
 }
 
 /** I/O bound to this process. */
-export function processIo(): ServeIo & JoinIo {
+export function processIo(): ServeIo & JoinIo & SendIo {
   return {
     env: Deno.env.toObject(),
     readTextFile: (path) => Deno.readTextFile(path),
     stdout: (line) => writeAll(Deno.stdout, line),
     stderr: (line) => writeAll(Deno.stderr, line),
     stdinLines,
+    readStdin: () => new Response(Deno.stdin.readable).text(),
     stopSignal,
     isTerminal: () => Deno.stdin.isTerminal() && Deno.stdout.isTerminal(),
   };

@@ -8,6 +8,8 @@ import { VERSION } from "../version.ts";
 import { bench } from "./bench.ts";
 import { history } from "./history.ts";
 import { join } from "./join.ts";
+import { send } from "./send.ts";
+import { tail } from "./tail.ts";
 import { UsageError } from "./options.ts";
 import { serve } from "./serve.ts";
 import { processIo } from "./io.ts";
@@ -19,6 +21,8 @@ Usage: chat <command> [options]
 Commands:
   serve    run a chat server
   join     join a server (plain lines, or JSON lines with --json)
+  send     send one message and wait until the server has stored it
+  tail     follow a room and print each message once, from a saved cursor
   history  print the local transcript of a server
   bench    load a server and report throughput, latency and memory
 
@@ -30,7 +34,14 @@ Run 'chat <command> --help' for the options of a command.`;
 
 type Io = ReturnType<typeof processIo>;
 
-const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number>> = { serve, join, history, bench };
+const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number>> = {
+  serve,
+  join,
+  send,
+  tail,
+  history,
+  bench,
+};
 
 /** Runs the program with `args`; returns the exit code. */
 export async function run(args: string[], io: Io = processIo()): Promise<number> {

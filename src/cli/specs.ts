@@ -423,7 +423,75 @@ export const BENCH_SPECS: readonly OptionSpec[] = [
   },
 ];
 
+const NAME: OptionSpec = {
+  key: "name",
+  flag: "name",
+  short: "n",
+  env: "CHAT_NAME",
+  type: "string",
+  value: "NAME",
+  help: "your name: 1-32 letters, digits, '_', '-', '.'",
+};
+
+const ONE_ROOM: OptionSpec = {
+  key: "room",
+  flag: "room",
+  short: "r",
+  type: "string",
+  default: DEFAULT_ROOM,
+  value: "ROOM",
+  help: "the room",
+  flagOnly: true,
+};
+
+export const SEND_SPECS: readonly OptionSpec[] = [
+  { ...NAME, help: `${NAME.help} (default: CHAT_NAME, else "send")` },
+  SERVER_HOST,
+  { ...PORT, min: 1, help: "server port" },
+  { ...ONE_ROOM, help: "room to send to" },
+  { ...TIMEOUT, help: "milliseconds to wait for the server's acknowledgement (and to connect)" },
+  {
+    key: "action",
+    flag: "me",
+    type: "bool",
+    default: false,
+    help: "send as an action (/me)",
+    flagOnly: true,
+  },
+];
+
+export const TAIL_SPECS: readonly OptionSpec[] = [
+  { ...NAME, help: `${NAME.help}; the cursor is saved per name (default: CHAT_NAME, else "tail")` },
+  SERVER_HOST,
+  { ...PORT, min: 1, help: "server port" },
+  { ...ONE_ROOM, help: "room to follow" },
+  {
+    key: "since",
+    flag: "since",
+    type: "int",
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    value: "SEQ",
+    help: "print messages after this sequence number (default: after the saved cursor, else recent history)",
+    flagOnly: true,
+  },
+  TIMEOUT,
+  {
+    key: "reconnectAttempts",
+    flag: "reconnect-attempts",
+    env: "CHAT_RECONNECT_ATTEMPTS",
+    type: "int",
+    default: 0,
+    min: 0,
+    max: 1_000_000,
+    value: "N",
+    help: "reconnection attempts after a lost connection; 0 keeps trying forever",
+  },
+  { key: "json", flag: "json", type: "bool", default: false, help: "print JSON lines", flagOnly: true },
+];
+
 /** Every key any command accepts in a config file. */
 export const ALL_CONFIG_KEYS: ReadonlySet<string> = new Set(
-  [...SERVE_SPECS, ...JOIN_SPECS, ...HISTORY_SPECS].filter((s) => !s.flagOnly).map((s) => s.key),
+  [...SERVE_SPECS, ...JOIN_SPECS, ...HISTORY_SPECS, ...SEND_SPECS, ...TAIL_SPECS].filter((s) => !s.flagOnly)
+    .map((s) => s.key),
 );

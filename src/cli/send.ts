@@ -1,0 +1,81 @@
+/**
+ * `chat send`: sends one message and exits 0 only once the server has
+ * acknowledged it (so it is stored), for scripts and cron jobs.
+ *
+ * @module
+ */
+
+import { ChatClient, ClientError } from "../client/client.ts";
+import type { ClientEvent } from "../client/events.ts";
+import { checkName, checkRoom } from "../protocol/mod.ts";
+import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
+import { formatOptions, UsageError } from "./options.ts";
+import { ALL_CONFIG_KEYS, SEND_SPECS } from "./specs.ts";
+
+export const SEND_HELP = `Usage: chat send [options] TEXT...
+
+Sends TEXT (the arguments joined by spaces, or stdin when TEXT is "-") as
+one message and exits once the server has acknowledged it. Prints the
+acknowledgement as JSON on stdout: {"type":"ack","id",...,"room","seq","ts"}.
+
+Options:
+${formatOptions([...SEND_SPECS, CONFIG_SPEC, HELP_SPEC])}
+
+Exit codes: 0 acknowledged (stored by the server), 1 not acknowledged
+(refused, connection failed, timeout), 2 bad usage.`;
+
+export interface SendIo extends CommandIo {
+  stdout(line: string): void;
+  stderr(line: string): void;
+  readStdin(): Promise<string>;
+}
+
+export async function send(argv: string[], io: SendIo): Promise<number> {
+  const cmd = await parseCommand("send", argv, SEND_SPECS, ALL_CONFIG_KEYS, io, true);
+  if (cmd.help) {
+    io.stdout(SEND_HELP);
+    return 0;
+  }
+  const o = cmd.options;
+  let text = cmd.positionals.join(" ");
+  if (cmd.positionals.length === 1 && cmd.positionals[0] === "-") {
+    text = (await io.readStdin()).replace(/\n$/, "");
+  }
+  if (text.trim() === "") throw new UsageError("nothing to send: give TEXT, or - to read it from stdin");
+  const name = checkName((o.name as string | undefined) || "send");
+  if (!name.ok) throw new UsageError(`invalid --name: ${name.reason}`);
+  const room = checkRoom(o.room as string);
+  if (!room.ok) throw new UsageError(`invalid --room: ${room.reason}`);
+  const timeoutMs = o.timeout as number;
+
+  let answer: ClientEvent | null = null;
+  let id = 0;
+  const client = new ChatClient({
+    host: o.host as string,
+    port: o.port as number,
+    name: name.value,
+    rooms: [room.value],
+    timeoutMs,
+    reconnectAttempts: 1,
+  }, (e) => {
+    if ((e.type === "ack" && e.id === id) || (e.type === "error" && e.ref === id)) answer = e;
+  });
+  try {
+    await client.start();
+  } catch (err) {
+    if (!(err instanceof ClientError)) throw err;
+    io.stderr(`chat send: ${err.code}: ${err.message}`);
+    return 1;
+  }
+  id = client.send(text, { room: room.value, action: o.action as boolean });
+  const acked = await client.waitAcked(timeoutMs);
+  await client.quit("");
+  const result = answer as ClientEvent | null;
+  if (acked && result?.type === "ack") {
+    io.stdout(JSON.stringify(result));
+    return 0;
+  }
+  if (result?.type === "error") io.stderr(`chat send: ${result.code}: ${result.message}`);
+  else io.stderr(`chat send: not acknowledged within ${timeoutMs} ms`);
+  return 1;
+}
