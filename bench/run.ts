@@ -133,16 +133,19 @@ async function main(): Promise<number> {
       duration: { type: "string" },
       only: { type: "string" },
       targets: { type: "string" },
+      report: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) {
     console.log(
       "Usage: deno task bench [--quick] [--runs N] [--duration S] [--only LOAD,...] [--targets chat,redis,naive]\n" +
+        "       deno task bench --report bench/results/FILE.json   (print the tables of a saved run again)\n" +
         "Loads: " + suite(false).map((l) => l.name).join(", "),
     );
     return 0;
   }
+  if (values.report) return report(JSON.parse(await Deno.readTextFile(values.report)));
   const quick = values.quick;
   const runs = Number(values.runs ?? (quick ? 1 : 3));
   const duration = String(values.duration ?? (quick ? 1 : 5));
@@ -164,16 +167,7 @@ async function main(): Promise<number> {
       `${runs} run(s) of ${duration} s per load; targets ${available.join(", ")}`,
   );
 
-  const results: Array<
-    {
-      load: string;
-      target: Target;
-      run: number;
-      command: string;
-      result: BenchResult | null;
-      error: string | null;
-    }
-  > = [];
+  const results: RunRecord[] = [];
   for (const load of loads) {
     const targets = load.targets.filter((t) => available.includes(t));
     for (let run = 1; run <= runs; run++) {
@@ -197,22 +191,14 @@ async function main(): Promise<number> {
     }
   }
 
-  const summaries = loads.flatMap((load) =>
-    load.targets.filter((t) => available.includes(t)).map((target) =>
-      summarize(
-        load.name,
-        target,
-        results.filter((r) => r.load === load.name && r.target === target && r.result).map((r) => r.result!),
-      )
-    )
-  );
+  const summaries = summarizeAll(results);
   const date = new Date().toISOString();
   console.log(`\nchat benchmarks, ${date}: median of ${runs} run(s) per row, ${duration} s each`);
   console.log(`${info.cpus} CPUs (${info.cpuModel}), ${info.memoryGiB} GiB, ${info.os}, deno ${info.deno}`);
   console.log("");
   console.log(formatComparison(summaries));
-  console.log(`\nTargets (issue 6)${quick ? ": not checked by --quick, whose loads are smaller" : ""}:`);
-  if (!quick) console.log(formatChecks(checkTargets(summaries)));
+  if (quick) console.log("\nTargets (issue 6): not checked with --quick, whose loads are smaller.");
+  else console.log(`\nTargets (issue 6):\n${formatChecks(checkTargets(summaries))}`);
   for (const load of loads) if (load.note) console.log(`note: ${load.name}: ${load.note}`);
   const failed = results.filter((r) => r.error);
   if (failed.length) {
@@ -231,6 +217,40 @@ async function main(): Promise<number> {
   );
   console.log(`\nraw results: ${file}`);
   return failed.length > 0 ? 1 : 0;
+}
+
+interface RunRecord {
+  load: string;
+  target: Target;
+  run: number;
+  command: string;
+  result: BenchResult | null;
+  error: string | null;
+}
+
+/** One summary per load and target, in the order they ran. */
+function summarizeAll(results: readonly RunRecord[]) {
+  const keys = [...new Set(results.map((r) => `${r.load}\t${r.target}`))];
+  return keys.map((key) => {
+    const [load, target] = key.split("\t") as [string, Target];
+    const ok = results.filter((r) => r.load === load && r.target === target && r.result).map((r) =>
+      r.result!
+    );
+    return summarize(load, target, ok);
+  });
+}
+
+/** Prints the tables of a saved run (the JSON this script writes). */
+function report(
+  saved: { date: string; quick: boolean; runs: number; duration: number; results: RunRecord[] },
+) {
+  const summaries = summarizeAll(saved.results);
+  console.log(
+    `chat benchmarks, ${saved.date}: median of ${saved.runs} run(s) per row, ${saved.duration} s each\n`,
+  );
+  console.log(formatComparison(summaries));
+  if (!saved.quick) console.log(`\nTargets (issue 6):\n${formatChecks(checkTargets(summaries))}`);
+  return 0;
 }
 
 if (import.meta.main) Deno.exit(await main());

@@ -7,7 +7,7 @@
  */
 
 import type { Target } from "./config.ts";
-import { bytes, grouped, ms } from "./report.ts";
+import { bytes, grouped, ms, otherLoad } from "./report.ts";
 import type { BenchResult } from "./report.ts";
 
 /** The median of `values` (the mean of the middle two for an even count); null when empty. */
@@ -26,6 +26,8 @@ export interface Summary {
   runs: number;
   deliveriesPerSec: number | null;
   msgsInPerSec: number | null;
+  /** Deliveries per receiver read: how many messages the server put in each write, roughly. */
+  perRead: number | null;
   p50: number | null;
   p99: number | null;
   p999: number | null;
@@ -38,6 +40,8 @@ export interface Summary {
   errors: number;
   /** Runs in which the generator's main thread was saturated. */
   saturatedRuns: number;
+  /** Share of the machine other processes kept busy (see otherLoad): how noisy the runs were. */
+  othersPercent: number | null;
 }
 
 function med(
@@ -56,6 +60,7 @@ export function summarize(scenario: string, target: Target, results: readonly Be
     runs: results.length,
     deliveriesPerSec: med(results, (r) => r.scenario === "idle" ? null : r.deliveriesPerSec),
     msgsInPerSec: med(results, (r) => r.scenario === "idle" ? null : r.msgsInPerSec),
+    perRead: med(results, (r) => r.deliveriesPerRead),
     p50: med(results, (r) => r.latencyMs?.p50),
     p99: med(results, (r) => r.latencyMs?.p99),
     p999: med(results, (r) => r.latencyMs?.p999),
@@ -66,6 +71,7 @@ export function summarize(scenario: string, target: Target, results: readonly Be
     worstDeliveredRatio: ratios.length ? Math.min(...ratios) : null,
     errors: results.reduce((n, r) => n + r.errors.count, 0),
     saturatedRuns: results.filter((r) => r.generator.saturated).length,
+    othersPercent: med(results, otherLoad),
   };
 }
 
@@ -79,7 +85,8 @@ function fmt(v: number | null, f: (n: number) => string): string {
 }
 
 function times(v: number | null): string {
-  return v === null ? "-" : `${v >= 10 ? v.toFixed(0) : v.toFixed(2)}x`;
+  if (v === null) return "-";
+  return `${v >= 10 ? v.toFixed(0) : v >= 0.1 ? v.toFixed(2) : v.toPrecision(2)}x`;
 }
 
 /**
@@ -93,6 +100,7 @@ export function formatComparison(rows: readonly Summary[]): string {
     "target",
     "deliveries/s",
     "msgs in/s",
+    "per read",
     "p50 ms",
     "p99 ms",
     "p99.9 ms",
@@ -101,6 +109,7 @@ export function formatComparison(rows: readonly Summary[]): string {
     "srv CPU",
     "peak RSS",
     "delivered",
+    "others",
     "chat / this",
   ];
   const table: string[][] = [header];
@@ -126,6 +135,7 @@ export function formatComparison(rows: readonly Summary[]): string {
         r.target,
         fmt(r.deliveriesPerSec, grouped),
         fmt(r.msgsInPerSec, grouped),
+        fmt(r.perRead, (v) => v.toFixed(1)),
         fmt(r.p50, ms),
         fmt(r.p99, ms),
         fmt(r.p999, ms),
@@ -134,6 +144,7 @@ export function formatComparison(rows: readonly Summary[]): string {
         fmt(r.serverCpu, (v) => `${Math.round(v)}%`),
         fmt(r.peakRss, bytes),
         fmt(r.worstDeliveredRatio, (v) => v.toFixed(4)) + (flags ? ` (${flags})` : ""),
+        fmt(r.othersPercent, (v) => `${Math.round(v)}%`),
         vs,
       ]);
     }

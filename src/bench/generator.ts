@@ -218,6 +218,7 @@ async function measure(
     const errorsBefore = meter.errors;
     meter.delivered = 0;
     meter.expected = 0;
+    meter.receiverReads = 0;
     meter.lastDeliveryAt = 0;
     const latency = meter.latency;
     latency.reset();
@@ -304,6 +305,7 @@ async function measure(
       measureSeconds: round(config.scenario === "idle" ? sendSeconds : measureSeconds, 3),
       msgsInPerSec: config.scenario === "idle" ? 0 : Math.round(sentTotal / Math.max(1e-3, sendSeconds)),
       deliveriesPerSec: config.scenario === "idle" ? 0 : Math.round(meter.delivered / measureSeconds),
+      deliveriesPerRead: meter.delivered > 0 ? round(meter.delivered / meter.receiverReads, 2) : null,
       latencyMs: latency.summary(),
       latencySampledReceivers: Math.ceil(config.clients / stride),
       errors: { count: meter.errors, samples: [...meter.errorSamples] },

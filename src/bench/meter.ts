@@ -21,6 +21,8 @@ export class Meter {
   /** performance.now() of the last delivery counted. */
   lastDeliveryAt = 0;
   bytesIn = 0;
+  /** Reads that brought bytes to counted receivers: deliveries / reads shows how well the server coalesces. */
+  receiverReads = 0;
   errors = 0;
   readonly errorSamples: string[] = [];
   readonly latency = new Histogram();

@@ -51,6 +51,11 @@ export interface BenchResult {
   measureSeconds: number;
   msgsInPerSec: number;
   deliveriesPerSec: number;
+  /**
+   * Deliveries per read on the receivers: how many messages the server
+   * coalesced into each write, roughly (a read may also join two writes).
+   */
+  deliveriesPerRead: number | null;
   /** Send-to-receive latency, milliseconds; null when nothing was timed. */
   latencyMs: LatencySummary | null;
   latencySampledReceivers: number;
@@ -152,7 +157,8 @@ export function formatTable(r: BenchResult): string {
     const ratio = r.deliveredRatio === null ? "n/a" : r.deliveredRatio.toFixed(4);
     rows.push([
       "deliveries",
-      `${grouped(r.deliveriesPerSec)}/s (${grouped(r.delivered)} of ${grouped(r.expected)}, ratio ${ratio})`,
+      `${grouped(r.deliveriesPerSec)}/s (${grouped(r.delivered)} of ${grouped(r.expected)}, ratio ${ratio}` +
+      `${r.deliveriesPerRead === null ? "" : `, ${r.deliveriesPerRead.toFixed(1)} per read`})`,
     ]);
     const l = r.latencyMs;
     rows.push([
@@ -209,6 +215,16 @@ export function formatProgress(p: Progress): string {
   return `${head}  sent ${grouped(p.sent)}  delivered ${grouped(p.delivered)}  rate ${grouped(p.rate)}/s`;
 }
 
+/**
+ * Share of the whole machine (0-100) that processes other than the server and
+ * the generator kept busy while measuring; null when unknown.
+ */
+export function otherLoad(r: Pick<BenchResult, "generator" | "machine" | "serverStats">): number | null {
+  if (r.machine.busyPercent === null || r.generator.cpuPercent === null) return null;
+  const own = r.generator.cpuPercent + (r.serverStats?.cpuPercent ?? 0);
+  return Math.max(0, r.machine.busyPercent - own / r.machine.cpus);
+}
+
 /** Warnings about how far a run can be trusted. */
 export function warningsFor(
   r: Pick<BenchResult, "generator" | "machine" | "serverStats" | "deliveredRatio" | "errors" | "scenario">,
@@ -220,14 +236,9 @@ export function warningsFor(
         "it may be what limits this run, not the server",
     );
   }
-  const own = (r.generator.cpuPercent ?? 0) + (r.serverStats?.cpuPercent ?? 0);
-  if (r.machine.busyPercent !== null && r.generator.cpuPercent !== null) {
-    const others = r.machine.busyPercent - own / r.machine.cpus;
-    if (others > 15) {
-      out.push(
-        `other processes kept about ${Math.round(others)}% of the machine busy: the numbers are noisy`,
-      );
-    }
+  const others = otherLoad(r);
+  if (others !== null && others > 15) {
+    out.push(`other processes kept about ${Math.round(others)}% of the machine busy: the numbers are noisy`);
   }
   if (r.scenario !== "idle" && r.deliveredRatio !== null && r.deliveredRatio < 1) {
     out.push(`only ${(r.deliveredRatio * 100).toFixed(2)}% of the expected deliveries arrived`);

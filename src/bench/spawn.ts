@@ -17,7 +17,7 @@ export interface SpawnedServer extends AsyncDisposable {
   readonly host: string;
   readonly port: number;
   readonly pid: number;
-  /** The command line, for the report. */
+  /** The command line (environment settings first), for the report. */
   readonly command: string[];
   /** Its last lines of output. */
   output(): string;
@@ -35,6 +35,13 @@ const KEPT_LINES = 30;
 export const SPAWN_OUTBOX_BYTES = 8 * 1024 * 1024;
 
 const LISTENING = /listening on (\S+):(\d+)/;
+
+/**
+ * Environment of a spawned chat server: no per-client message rate limit,
+ * since one bench sender sends far more than any person. An environment
+ * variable rather than a flag, so a server that predates the limit still starts.
+ */
+export const CHAT_SPAWN_ENV: Readonly<Record<string, string>> = { CHAT_RATE_LIMIT: "0" };
 
 /** Path of a repository file next to this module, when running from source. */
 function repoFile(relative: string): string | null {
@@ -190,6 +197,7 @@ export async function spawnServer(o: SpawnOptions): Promise<SpawnedServer> {
   try {
     child = new Deno.Command(command[0], {
       args: command.slice(1),
+      env: target === "chat" ? { ...CHAT_SPAWN_ENV } : {},
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -245,11 +253,12 @@ export async function spawnServer(o: SpawnOptions): Promise<SpawnedServer> {
         clearTimeout(timer);
       }
     }
+    const env = target === "chat" ? Object.entries(CHAT_SPAWN_ENV).map(([k, v]) => `${k}=${v}`) : [];
     return {
       host,
       port,
       pid: child.pid,
-      command,
+      command: [...env, ...command],
       output,
       stop,
       [Symbol.asyncDispose]: stop,

@@ -146,15 +146,66 @@ const MESSAGE_PREFIX = encoder.encode("*3\r\n$7\r\nmessage\r\n");
 /**
  * Splits RESP2 values (the Redis protocol): simple strings, errors,
  * integers, bulk strings and arrays of them. A unit is one top-level value.
+ * Pub/sub deliveries, nearly all of the traffic, take a fast path that also
+ * records where their payload starts ({@linkcode RespSplitter.payloadAt}).
  */
 export class RespSplitter extends Splitter {
+  /** For the unit being passed to the sink: the start of a pub/sub message's payload, or -1. */
+  payloadAt = -1;
+
   protected get limit(): number {
     return MAX_UNIT;
   }
 
   protected measure(buf: Uint8Array, start: number): number {
+    const end = this.#messageEnd(buf, start);
+    if (end !== NOT_A_MESSAGE) return end;
+    this.payloadAt = -1;
     return respEnd(buf, start);
   }
+
+  /** End of the `*3 $7 message $N channel $M payload` push at `start`, -1 if cut short, or NOT_A_MESSAGE. */
+  #messageEnd(buf: Uint8Array, start: number): number {
+    const n = buf.byteLength;
+    const prefix = Math.min(MESSAGE_PREFIX.byteLength, n - start);
+    for (let k = 0; k < prefix; k++) if (buf[start + k] !== MESSAGE_PREFIX[k]) return NOT_A_MESSAGE;
+    if (prefix < MESSAGE_PREFIX.byteLength) return -1;
+    let at = start + MESSAGE_PREFIX.byteLength;
+    const channel = bulkLength(buf, at);
+    if (channel < 0) return channel === -1 ? -1 : NOT_A_MESSAGE;
+    at = skipLengthLine(buf, at) + channel + 2;
+    const payload = bulkLength(buf, at);
+    if (payload < 0) return payload === -1 ? -1 : NOT_A_MESSAGE;
+    this.payloadAt = skipLengthLine(buf, at);
+    const end = this.payloadAt + payload + 2;
+    return end <= n ? end : -1;
+  }
+}
+
+/** Returned by the fast path for a value that is not a pub/sub message. */
+const NOT_A_MESSAGE = -2;
+
+/** The length of the bulk string header `$123\r\n` at `at`: -1 if cut short, -2 if not a bulk header. */
+function bulkLength(buf: Uint8Array, at: number): number {
+  const n = buf.byteLength;
+  if (at >= n) return -1;
+  if (buf[at] !== 0x24) return -2;
+  let v = 0;
+  for (let i = at + 1; i < n; i++) {
+    const b = buf[i];
+    if (b === CR) return i + 1 < n ? v : -1;
+    const d = b - 0x30;
+    if (d < 0 || d > 9) return -2;
+    v = v * 10 + d;
+  }
+  return -1;
+}
+
+/** The offset just past the `$123\r\n` header at `at` (which bulkLength accepted). */
+function skipLengthLine(buf: Uint8Array, at: number): number {
+  let i = at + 1;
+  while (buf[i] !== CR) i++;
+  return i + 2;
 }
 
 /** End offset of the RESP value at `start`, or -1 when incomplete. Throws on a malformed prefix. */
@@ -207,23 +258,6 @@ export function readInt(buf: Uint8Array, from: number, to: number): number {
     v = v * 10 + d;
   }
   return sign * v;
-}
-
-/**
- * Where the payload of a pub/sub `message` push lies in the RESP value
- * `buf[start..end)`: `*3 $7 message $N channel $M payload`. Returns the
- * payload's start offset (its end is `end - 2`), or -1 for any other value.
- */
-export function respMessagePayload(buf: Uint8Array, start: number): number {
-  // "*3\r\n$7\r\nmessage\r\n" is 17 bytes; check the fixed prefix byte by byte.
-  for (let k = 0; k < MESSAGE_PREFIX.length; k++) {
-    if (buf[start + k] !== MESSAGE_PREFIX[k]) return -1;
-  }
-  let at = start + MESSAGE_PREFIX.length; // at the channel's '$'
-  const chanLineEnd = buf.indexOf(CR, at + 1);
-  at = chanLineEnd + 2 + readInt(buf, at + 1, chanLineEnd) + 2; // at the payload's '$'
-  const payLineEnd = buf.indexOf(CR, at + 1);
-  return payLineEnd + 2;
 }
 
 /** Encodes a command as a RESP array of bulk strings. */

@@ -24,7 +24,6 @@ import {
   FrameSplitter,
   LineSplitter,
   respCommand,
-  respMessagePayload,
   RespSplitter,
   type Splitter,
   type UnitSink,
@@ -133,6 +132,7 @@ export abstract class Endpoint implements WireHandler, UnitSink {
     const m = this.meter;
     m.lastByteAt = now;
     m.bytesIn += bytes.byteLength;
+    if (this.counted) m.receiverReads++;
     const acks = this.acks;
     try {
       this.splitter.push(bytes, this);
@@ -247,7 +247,7 @@ export class RedisEndpoint extends Endpoint {
   unit(buf: Uint8Array, start: number, end: number): void {
     const kind = buf[start];
     if (kind === 0x2a) { // '*': a push
-      const payload = respMessagePayload(buf, start);
+      const payload = this.splitter.payloadAt;
       if (payload >= 0) this.delivery(buf, payload);
       else if (startsWith(buf, start, SUBSCRIBE_REPLY)) this.joined();
     } else if (kind === 0x3a) { // ':' a PUBLISH reply (how many subscribers it reached)

@@ -17,7 +17,9 @@ import {
   type Hello,
   MAX_FETCH,
   MessageFlags,
+  type Moderate,
   nameKey,
+  nameSkeleton,
   type PresenceEvent,
   type Private,
   PROTOCOL_VERSION,
@@ -27,10 +29,11 @@ import {
   WireReader,
 } from "../protocol/mod.ts";
 import type { ClientMessage, ServerMessage } from "../protocol/messages.ts";
-import { type MessageStore, type StoredMessage, StoreError } from "../store/log.ts";
+import { type Ban, type MessageStore, type StoredMessage, StoreError } from "../store/log.ts";
 import { MemoryStore } from "../store/memory.ts";
 import { type CloseReason, UNCLEAN_CLOSES } from "./close.ts";
 import type { BroadcastEffect, Effect } from "./effects.ts";
+import { AuthFailures, DEFAULT_RATE, hostOf, type RateOptions, TokenBucket } from "./guard.ts";
 import { Room, Session } from "./session.ts";
 
 /** Broker settings; the CLI validates them before they get here. */
@@ -52,6 +55,14 @@ export interface BrokerOptions {
   graceMs?: number;
   /** Random bytes for resume tokens; injectable so tests are repeatable. */
   randomBytes?: (n: number) => Uint8Array;
+  /** Server password mode: an unregistered name needs the server password (checked by the network layer). */
+  requirePassword?: boolean;
+  /** Whether users may register their name with /register. */
+  allowRegister?: boolean;
+  /** Message of the day, sent as a NOTICE after the welcome. */
+  motd?: string;
+  /** Per-client message rate limit. */
+  rate?: RateOptions;
 }
 
 /** Default history on join: a screenful of context. */
@@ -97,6 +108,10 @@ export class Broker<L> {
   // Sends staged in the store and not yet committed: told of the outcome by commit().
   #inflight: Array<{ session: Session<L>; id: number }> = [];
   #directReceipts = new Map<string, number>();
+  // Online (and ghost) sessions by name skeleton: look-alike names are refused.
+  #bySkeleton = new Map<string, Session<L>>();
+  #authFailures = new AuthFailures();
+  #mutes = new Map<string, number>();
   #nextId = 1;
   #historyLimit: number;
   #graceMs: number;
@@ -216,6 +231,10 @@ export class Broker<L> {
         return this.#nick(s, msg.name, now);
       case "away":
         return this.#away(s, msg.text, now);
+      case "register":
+        return this.#register(s, msg.password);
+      case "moderate":
+        return this.#moderate(s, msg, now);
       case "ping":
         return [{ kind: "send", to: s, bytes: encodeMessage({ type: "pong", token: msg.token }) }];
       case "pong":
@@ -229,6 +248,7 @@ export class Broker<L> {
       case "error":
       case "fetched":
       case "direct":
+      case "notice":
         return this.#fail(
           s,
           ErrorCode.UNEXPECTED_FRAME,
@@ -290,6 +310,8 @@ export class Broker<L> {
   #vacate(s: Session<L>, reason: string | null, text: string, now: number): Effect<L>[] {
     const effects: Effect<L>[] = [];
     if (this.#byName.get(s.key) === s) this.#byName.delete(s.key);
+    const skeleton = nameSkeleton(s.name);
+    if (this.#bySkeleton.get(skeleton) === s) this.#bySkeleton.delete(skeleton);
     this.#ghosts.delete(s);
     for (const room of s.rooms) {
       room.members.delete(s);
@@ -371,6 +393,21 @@ export class Broker<L> {
       return this.protocolError(s, err as ProtocolError, now);
     }
     const key = nameKey(name.value);
+    const ip = hostOf(s.address);
+    const ban = this.#banOf(key, ip, now);
+    if (ban) return this.#fail(s, ErrorCode.BANNED, banText(ban), "banned", now);
+    // A registered name needs its own password; in server-password mode every other name needs the server's.
+    if (this.#store.account(key) !== undefined || this.options.requirePassword) {
+      if (s.auth.password !== "ok") {
+        // No hint which part was wrong, and each failure from this address waits longer for its answer.
+        const ms = this.#authFailures.fail(ip, now);
+        return [
+          { kind: "delay", ms },
+          ...this.#fail(s, ErrorCode.AUTH_FAILED, "authentication failed", "auth_failed", now),
+        ];
+      }
+      this.#authFailures.succeed(ip);
+    }
     const holder = this.#byName.get(key);
     // A resume: the same user, proven by the token of the session that holds the name.
     const resumed =
@@ -379,6 +416,17 @@ export class Broker<L> {
         : null;
     if (holder && !resumed) {
       return this.#fail(s, ErrorCode.NAME_TAKEN, `name "${name.value}" is already online`, "name_taken", now);
+    }
+    const skeleton = nameSkeleton(name.value);
+    const lookalike = this.#bySkeleton.get(skeleton);
+    if (lookalike && lookalike.key !== key) {
+      return this.#fail(
+        s,
+        ErrorCode.NAME_TAKEN,
+        `name "${name.value}" looks too much like "${lookalike.name}", who is online`,
+        "name_taken",
+        now,
+      );
     }
     if (!resumed && this.#byName.size >= this.options.maxClients) {
       return this.#fail(
@@ -427,7 +475,10 @@ export class Broker<L> {
     s.name = name.value;
     s.key = key;
     s.token = hex(this.#randomBytes(TOKEN_BYTES));
+    s.admin = s.auth.admin;
+    s.bucket = new TokenBucket(this.options.rate ?? DEFAULT_RATE, now);
     this.#byName.set(key, s);
+    this.#bySkeleton.set(skeleton, s);
     effects.push({
       kind: "send",
       to: s,
@@ -454,7 +505,46 @@ export class Broker<L> {
       if (!since.has(r)) effects.push(...this.#history(s, room));
       if (!held.has(room)) effects.push(this.#presence(room, "join", s.name, "", "", now, s));
     }
+    if (this.options.motd) effects.push(this.#notice(s, "motd", this.options.motd));
     return effects;
+  }
+
+  #notice(s: Session<L>, kind: string, text: string): Effect<L> {
+    return { kind: "send", to: s, bytes: encodeMessage({ type: "notice", kind, text }) };
+  }
+
+  /**
+   * Mute and rate checks for a message with id `ref`: the error effects to
+   * answer with, or null to go ahead. Sustained flooding drops the client.
+   */
+  #limit(s: Session<L>, ref: number, now: number): Effect<L>[] | null {
+    const muted = this.#mutes.get(s.key);
+    if (muted !== undefined) {
+      if (muted > now) {
+        const until = muted === Infinity
+          ? "until an operator lifts it"
+          : `for ${Math.ceil((muted - now) / 1000)} s`;
+        return [{
+          kind: "send",
+          to: s,
+          bytes: errorFrame(false, ErrorCode.MUTED, ref, `you are muted ${until}`),
+        }];
+      }
+      this.#mutes.delete(s.key);
+    }
+    const verdict = s.bucket?.take(now) ?? "ok";
+    if (verdict === "ok") return null;
+    if (verdict === "flood") return this.drop(s, "flood", now, "sending too fast");
+    return [{
+      kind: "send",
+      to: s,
+      bytes: errorFrame(
+        false,
+        ErrorCode.RATE_LIMITED,
+        ref,
+        "too many messages too fast; this one was dropped, retry later",
+      ),
+    }];
   }
 
   #send(s: Session<L>, msg: Send, now: number): Effect<L>[] {
@@ -464,6 +554,9 @@ export class Broker<L> {
     const room = this.#memberRoom(s, msg.room, msg.id);
     if (!(room instanceof Room)) return room;
     const prior = this.#store.receipt(s.key, msg.id);
+    // A resend of a stored message costs nothing: only new messages count against the limits.
+    const limited = prior ? null : this.#limit(s, msg.id, now);
+    if (limited) return limited;
     if (prior) {
       // Durable: if the original is still staged, this ack waits for (and depends on) its commit.
       return [{
@@ -536,6 +629,8 @@ export class Broker<L> {
     const dedupeKey = `${s.key}\u0000${msg.id}`;
     const prior = this.#directReceipts.get(dedupeKey);
     if (prior !== undefined) return [ack(prior)];
+    const limited = this.#limit(s, msg.id, now);
+    if (limited) return limited;
     const to = checkName(msg.to);
     if (!to.ok) return error(ErrorCode.INVALID_NAME, `Invalid name: ${to.reason}`);
     const target = this.#byName.get(nameKey(to.value));
@@ -599,11 +694,33 @@ export class Broker<L> {
       }];
     }
     if (name.value === s.name) return [];
+    const skeleton = nameSkeleton(name.value);
+    const lookalike = this.#bySkeleton.get(skeleton);
+    const refuse = (code: ErrorCode, text: string): Effect<L>[] => [
+      { kind: "send", to: s, bytes: errorFrame(false, code, 0, text) },
+    ];
+    if (lookalike && lookalike !== s) {
+      return refuse(
+        ErrorCode.NAME_TAKEN,
+        `name "${name.value}" looks too much like "${lookalike.name}", who is online`,
+      );
+    }
+    if (this.#store.account(key) !== undefined && key !== s.key) {
+      return refuse(
+        ErrorCode.AUTH_FAILED,
+        `"${name.value}" is registered: reconnect with its password to use it`,
+      );
+    }
+    if (this.#banOf(key, hostOf(s.address), now) !== undefined) {
+      return refuse(ErrorCode.BANNED, `"${name.value}" is banned`);
+    }
     const old = s.name;
     this.#byName.delete(s.key);
+    if (this.#bySkeleton.get(nameSkeleton(old)) === s) this.#bySkeleton.delete(nameSkeleton(old));
     s.name = name.value;
     s.key = key;
     this.#byName.set(key, s);
+    this.#bySkeleton.set(skeleton, s);
     return this.#toMyRooms(s, "nick", old, s.name, now);
   }
 
@@ -624,6 +741,126 @@ export class Broker<L> {
       }];
     }
     return [...s.rooms].map((room) => this.#presence(room, event, name, "", text, now, null));
+  }
+
+  #register(s: Session<L>, password: string): Effect<L>[] {
+    const refuse = (text: string): Effect<L>[] => [
+      { kind: "send", to: s, bytes: errorFrame(false, ErrorCode.FORBIDDEN, 0, text) },
+    ];
+    if (!this.options.allowRegister) return refuse("registration is disabled on this server");
+    if (this.#store.account(s.key) !== undefined) return refuse(`"${s.name}" is already registered`);
+    if (password.length < 8) return refuse("the password needs at least 8 characters");
+    return [{ kind: "register", to: s, password }];
+  }
+
+  /** Completes /register once the network layer has hashed the password. */
+  registered(s: Session<L>, hash: string, now: number): Effect<L>[] {
+    if (s.state !== "ready") return [];
+    if (this.#store.account(s.key) !== undefined) {
+      return [{
+        kind: "send",
+        to: s,
+        bytes: errorFrame(false, ErrorCode.FORBIDDEN, 0, `"${s.name}" is already registered`),
+      }];
+    }
+    try {
+      this.#store.putAccount({ name: s.name, key: s.key, hash, admin: false, created: now });
+    } catch (err) {
+      if (!(err instanceof StoreError)) throw err;
+      return [{ kind: "send", to: s, bytes: errorFrame(false, ErrorCode.STORAGE_ERROR, 0, err.message) }];
+    }
+    return [
+      this.#notice(s, "registered", `"${s.name}" is now registered: connect with your password from now on`),
+    ];
+  }
+
+  /** The ban in force on a name key or an address, if any. */
+  #banOf(key: string, ip: string, now: number): Ban | undefined {
+    return this.#store.bans(now).find((b) => b.target === `name:${key}` || b.target === `addr:${ip}`);
+  }
+
+  #moderate(s: Session<L>, msg: Moderate, now: number): Effect<L>[] {
+    const reply = (text: string): Effect<L>[] => [this.#notice(s, "moderation", text)];
+    const refuse = (code: ErrorCode, text: string): Effect<L>[] => [
+      { kind: "send", to: s, bytes: errorFrame(false, code, 0, text) },
+    ];
+    if (!s.admin) return refuse(ErrorCode.FORBIDDEN, `/${msg.action} is for operators`);
+    const reason = [...msg.reason].slice(0, MAX_REASON_CHARS).join("");
+    const isAddress = /^[0-9a-f.:]+$/i.test(msg.target) &&
+      (msg.target.includes(".") || msg.target.includes(":"));
+    const name = isAddress ? null : checkName(msg.target);
+    if (name && !name.ok) return refuse(name.code, `Invalid name: ${name.reason}`);
+    const key = name?.ok ? nameKey(name.value) : "";
+    const target = key ? this.#byName.get(key) : undefined;
+    const online = target?.state === "ready" ? target : undefined;
+    const forHow = msg.durationMs > 0 ? ` for ${Math.round(msg.durationMs / 1000)} s` : "";
+    switch (msg.action) {
+      case "kick": {
+        if (!online) return refuse(ErrorCode.NO_SUCH_USER, `"${msg.target}" is not online`);
+        return [
+          {
+            kind: "send",
+            to: online,
+            bytes: errorFrame(true, ErrorCode.KICKED, 0, `kicked by ${s.name}${reason ? `: ${reason}` : ""}`),
+          },
+          ...this.drop(online, "kicked", now, reason),
+          ...reply(`kicked ${online.name}`),
+        ];
+      }
+      case "ban": {
+        const ban: Ban = {
+          target: isAddress ? `addr:${msg.target}` : `name:${key}`,
+          until: msg.durationMs > 0 ? now + msg.durationMs : 0,
+          reason,
+          by: s.name,
+          created: now,
+        };
+        try {
+          this.#store.putBan(ban);
+        } catch (err) {
+          if (!(err instanceof StoreError)) throw err;
+          return refuse(ErrorCode.STORAGE_ERROR, err.message);
+        }
+        const effects: Effect<L>[] = [];
+        // Everyone the ban covers leaves now: the named user, or every connection from the address.
+        for (const victim of [...this.#sessions]) {
+          if (victim.state !== "ready") continue;
+          if (isAddress ? hostOf(victim.address) !== msg.target : victim.key !== key) continue;
+          effects.push(
+            { kind: "send", to: victim, bytes: errorFrame(true, ErrorCode.BANNED, 0, banText(ban)) },
+            ...this.drop(victim, "banned", now, reason),
+          );
+        }
+        return [...effects, ...reply(`banned ${msg.target}${forHow}`)];
+      }
+      case "unban": {
+        const removed = this.#store.removeBan(isAddress ? `addr:${msg.target}` : `name:${key}`);
+        return removed
+          ? reply(`unbanned ${msg.target}`)
+          : refuse(ErrorCode.NO_SUCH_USER, `${msg.target} is not banned`);
+      }
+      case "mute": {
+        if (!key) return refuse(ErrorCode.INVALID_NAME, "mute takes a name");
+        this.#mutes.set(key, msg.durationMs > 0 ? now + msg.durationMs : Infinity);
+        const told: Effect<L>[] = online
+          ? [
+            this.#notice(
+              online,
+              "moderation",
+              `you were muted by ${s.name}${forHow}${reason ? `: ${reason}` : ""}`,
+            ),
+          ]
+          : [];
+        return [...told, ...reply(`muted ${msg.target}${forHow}`)];
+      }
+      case "unmute": {
+        if (!this.#mutes.delete(key)) return refuse(ErrorCode.NO_SUCH_USER, `${msg.target} is not muted`);
+        return [
+          ...(online ? [this.#notice(online, "moderation", `you were unmuted by ${s.name}`)] : []),
+          ...reply(`unmuted ${msg.target}`),
+        ];
+      }
+    }
   }
 
   /** Recent history of `room` for a joining session, flagged HISTORY. */
@@ -815,6 +1052,11 @@ export class Broker<L> {
 
 function errorFrame(fatal: boolean, code: ErrorCode, ref: number, message: string): Uint8Array {
   return encodeMessage({ type: "error", fatal, code, ref, message });
+}
+
+function banText(ban: Ban): string {
+  const until = ban.until === 0 ? "" : ` until ${new Date(ban.until).toISOString()}`;
+  return `banned${until}${ban.reason ? `: ${ban.reason}` : ""}`;
 }
 
 /** Reads the HELLO extensions this server understands; unknown tags are skipped. */

@@ -36,6 +36,18 @@ export const CLOSE_REASONS = [
   "io_error",
   /** The same user reconnected with its resume token; this older connection is replaced. */
   "replaced",
+  /** Handshake refused: wrong or missing password. */
+  "auth_failed",
+  /** Handshake refused, or removed: the name or address is banned. */
+  "banned",
+  /** An operator kicked the user. */
+  "kicked",
+  /** The client kept sending over the rate limit. */
+  "flood",
+  /** Refused before the handshake: too many connections from one address. */
+  "too_many_connections",
+  /** Refused at the handshake: a plaintext client on a server that requires TLS. */
+  "tls_required",
 ] as const;
 
 export type CloseReason = typeof CLOSE_REASONS[number];

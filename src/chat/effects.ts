@@ -38,4 +38,20 @@ export interface CloseEffect<L> {
   reason: CloseReason;
 }
 
-export type Effect<L> = SendEffect<L> | BroadcastEffect<L> | CloseEffect<L>;
+/** Perform the effects that follow this one (in the same list) only after `ms`: a failed login's penalty. */
+export interface DelayEffect {
+  kind: "delay";
+  ms: number;
+}
+
+/**
+ * Hash `password` (slow: scrypt, off the event loop) and then call
+ * `Broker.registered(to, hash, now)`: the broker decided /register may go ahead.
+ */
+export interface RegisterEffect<L> {
+  kind: "register";
+  to: Session<L>;
+  password: string;
+}
+
+export type Effect<L> = SendEffect<L> | BroadcastEffect<L> | CloseEffect<L> | DelayEffect | RegisterEffect<L>;

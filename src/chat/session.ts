@@ -5,12 +5,26 @@
  * @module
  */
 
+import type { TokenBucket } from "./guard.ts";
+
 /**
  * handshake: connected, no HELLO yet. ready: welcomed. ghost: the connection
  * dropped uncleanly; the name and room seats are held for the grace period in
  * case the user resumes. closed: gone.
  */
 export type SessionState = "handshake" | "ready" | "ghost" | "closed";
+
+/**
+ * The outcome of checking a HELLO's password, made (asynchronously, off the
+ * event loop) before the broker sees the HELLO. "none": no password needed or
+ * given; "ok": it matched the account (or, for an unregistered name, the
+ * server password); "wrong": it did not, or one was needed and missing.
+ */
+export interface SessionAuth {
+  password: "none" | "ok" | "wrong";
+  /** The HELLO proved operator rights (admin account or admin token). */
+  admin: boolean;
+}
 
 export class Session<L> {
   readonly id: number;
@@ -26,6 +40,12 @@ export class Session<L> {
   readonly connectedAt: number;
   /** Last time any frame arrived from this peer. */
   lastSeen: number;
+  /** Set by the network layer before the HELLO is handled: what the password check found. */
+  auth: SessionAuth = { password: "none", admin: false };
+  /** Operator rights: an admin account or the admin token. */
+  admin = false;
+  /** Message rate limit; created at welcome. */
+  bucket: TokenBucket | null = null;
   /** Away message; empty when present. */
   away = "";
   /** Last time the server pinged this peer, so a quiet peer gets one ping per heartbeat. */

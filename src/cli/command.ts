@@ -30,7 +30,7 @@ export const CONFIG_SPEC: OptionSpec = {
 };
 
 /** Every command that may have a section in the config file. */
-export const COMMANDS = ["serve", "join", "history", "send", "tail", "bench"] as const;
+export const COMMANDS = ["serve", "join", "history", "send", "tail", "user", "bench"] as const;
 
 /** What a command needs from the process: injected so tests can run commands in-process. */
 export interface CommandIo {

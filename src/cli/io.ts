@@ -7,6 +7,7 @@
 
 import type { JoinIo } from "./join.ts";
 import type { SendIo } from "./send.ts";
+import type { UserIo } from "./user.ts";
 import type { ServeIo } from "./serve.ts";
 
 const encoder = new TextEncoder();
@@ -52,7 +53,7 @@ function stopSignal(): Promise<string> {
 }
 
 /** I/O bound to this process. */
-export function processIo(): ServeIo & JoinIo & SendIo {
+export function processIo(): ServeIo & JoinIo & SendIo & UserIo {
   return {
     env: Deno.env.toObject(),
     readTextFile: (path) => Deno.readTextFile(path),

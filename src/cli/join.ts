@@ -10,12 +10,15 @@
 
 import { ChatClient, ClientError } from "../client/client.ts";
 import type { ClientEvent } from "../client/events.ts";
-import { checkName, checkRoom } from "../protocol/mod.ts";
+import { checkName, checkRoom, type ModerationAction } from "../protocol/mod.ts";
 import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
 import { formatLine } from "./lines.ts";
 import { openClientStorage } from "./persist.ts";
+import { readClientSecrets } from "./secrets.ts";
+import { parseDuration } from "../chat/guard.ts";
 import { formatOptions, UsageError } from "./options.ts";
 import { ALL_CONFIG_KEYS, JOIN_SPECS } from "./specs.ts";
+import { clientTls } from "./tls.ts";
 import { joinTui, wantsTui } from "./tui.ts";
 
 export const JOIN_HELP = `Usage: chat join --name NAME [options]
@@ -52,6 +55,12 @@ export const LINE_COMMANDS: ReadonlyArray<[string, string]> = [
   ["/msg NAME TEXT", "send a direct message to NAME"],
   ["/nick NEWNAME", "change your name"],
   ["/away [TEXT]", "set an away message; without TEXT, you are back"],
+  ["/register PASSWORD", "register your name (when the server allows it)"],
+  ["/kick NAME [REASON]", "operators: disconnect NAME"],
+  ["/ban NAME|ADDR [DURATION] [REASON]", "operators: ban (DURATION like 30m, 2h, 7d; none: until unbanned)"],
+  ["/unban NAME|ADDR", "operators: lift a ban"],
+  ["/mute NAME [DURATION] [REASON]", "operators: refuse NAME's messages for a while"],
+  ["/unmute NAME", "operators: lift a mute"],
   ["/history [N]", "fetch the N (default 50) messages before the oldest seen in the current room"],
   ["/quit [REASON]", "wait for acknowledgements, say goodbye and exit"],
   ["//TEXT", "send TEXT starting with a single /"],
@@ -106,6 +115,8 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
     } else io.stdout(line);
   };
   const timeoutMs = o.timeout as number;
+  const secrets = await readClientSecrets(o, io);
+  const tls = await clientTls(o, io, (line) => io.stderr(`chat join: ${line}`));
   const storage = openClientStorage(io.env, o.host as string, o.port as number, name.value);
   if (storage.warning) io.stderr(`chat join: warning: ${storage.warning}`);
   const client = new ChatClient({
@@ -117,6 +128,8 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
     reconnectAttempts: o.reconnectAttempts as number,
     journal: storage.journal,
     onMessage: storage.onMessage,
+    ...secrets,
+    ...tls,
   }, emit);
   try {
     return await runClient(client, io, rooms, timeoutMs, () => shownFatal);
@@ -219,6 +232,30 @@ function runLine(line: string, client: ChatClient, io: JoinIo, view: View): stri
       const body = words.join(" ").trim();
       if (!to || !body) io.stderr("chat join: usage: /msg NAME TEXT");
       else client.msg(to, body);
+      return null;
+    }
+    case "register":
+      if (!arg) io.stderr("chat join: usage: /register PASSWORD");
+      else client.register(arg);
+      return null;
+    case "kick":
+    case "ban":
+    case "unban":
+    case "mute":
+    case "unmute": {
+      const [target, ...more] = arg.split(" ").filter((w) => w !== "");
+      if (!target) {
+        io.stderr(
+          `chat join: usage: /${command} NAME${
+            command === "ban" || command === "unban" ? "|ADDRESS" : ""
+          } ...`,
+        );
+        return null;
+      }
+      // An optional duration first (ban, mute), then the reason.
+      const duration = command === "ban" || command === "mute" ? parseDuration(more[0] ?? "") : null;
+      const reason = (duration !== null ? more.slice(1) : more).join(" ");
+      client.moderate(command.toLowerCase() as ModerationAction, target, duration ?? 0, reason);
       return null;
     }
     case "nick":

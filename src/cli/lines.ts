@@ -40,6 +40,8 @@ export function formatLine(e: ClientEvent, now: number): string | null {
       const why = [e.reason, e.text].filter((x) => x !== "").map(s).join(": ");
       return `${clock(e.ts)} #${s(e.room)} -- ${s(e.name)} left${why ? ` (${why})` : ""}`;
     }
+    case "notice":
+      return `${clock(now)} -- ${e.kind === "motd" ? "message of the day" : s(e.kind)}: ${s(e.text)}`;
     case "direct":
       return e.action
         ? `${clock(e.ts)} [${s(e.from)} -> ${s(e.to)}] * ${s(e.from)} ${s(e.text)}`

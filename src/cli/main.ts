@@ -10,6 +10,7 @@ import { history } from "./history.ts";
 import { join } from "./join.ts";
 import { send } from "./send.ts";
 import { tail } from "./tail.ts";
+import { user } from "./user.ts";
 import { UsageError } from "./options.ts";
 import { serve } from "./serve.ts";
 import { processIo } from "./io.ts";
@@ -24,6 +25,7 @@ Commands:
   send     send one message and wait until the server has stored it
   tail     follow a room and print each message once, from a saved cursor
   history  print the local transcript of a server
+  user     add, remove, list registered names and change passwords
   bench    load a server and report throughput, latency and memory
 
 Options:
@@ -40,6 +42,7 @@ const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number>> = {
   send,
   tail,
   history,
+  user,
   bench,
 };
 

@@ -10,7 +10,9 @@ import type { ClientEvent } from "../client/events.ts";
 import { checkName, checkRoom } from "../protocol/mod.ts";
 import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
 import { formatOptions, UsageError } from "./options.ts";
+import { readClientSecrets } from "./secrets.ts";
 import { ALL_CONFIG_KEYS, SEND_SPECS } from "./specs.ts";
+import { clientTls } from "./tls.ts";
 
 export const SEND_HELP = `Usage: chat send [options] TEXT...
 
@@ -57,6 +59,8 @@ export async function send(argv: string[], io: SendIo): Promise<number> {
     rooms: [room.value],
     timeoutMs,
     reconnectAttempts: 1,
+    ...(await readClientSecrets(o, io)),
+    ...(await clientTls(o, io, (line) => io.stderr(`chat send: ${line}`))),
   }, (e) => {
     if ((e.type === "ack" && e.id === id) || (e.type === "error" && e.ref === id)) answer = e;
   });

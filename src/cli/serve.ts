@@ -6,6 +6,7 @@
 
 import { type LogLevel, stderrLogger } from "../net/log.ts";
 import { ChatServer } from "../net/server.ts";
+import { Authenticator } from "../net/auth.ts";
 import type { MessageStore } from "../store/log.ts";
 import { MemoryStore } from "../store/memory.ts";
 import { SqliteStore } from "../store/sqlite.ts";
@@ -14,6 +15,7 @@ import { dataDir } from "./paths.ts";
 import { CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
 import { formatOptions, UsageError } from "./options.ts";
 import { ALL_CONFIG_KEYS, SERVE_SPECS } from "./specs.ts";
+import { checkServeTlsFlags, serveTls, tlsSummary, transportWarnings } from "./tls.ts";
 import type { CommandIo } from "./command.ts";
 
 export const SERVE_HELP = `Usage: chat serve [options]
@@ -50,14 +52,44 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
       `--max-text ${maxText} does not fit --max-frame ${maxFrame} (leave 1024 bytes for the other fields)`,
     );
   }
+  checkServeTlsFlags(o);
   const logger = stderrLogger(o.logLevel as LogLevel);
   const store = openStore(o, io);
   if (store instanceof Error) {
     io.stderr(`chat serve: ${store.message}`);
     return 1;
   }
+  const secrets = await readSecrets(o, io);
+  if (secrets instanceof Error) {
+    store.close();
+    io.stderr(`chat serve: ${secrets.message}`);
+    return 1;
+  }
+  // After the store: a self-signed certificate is kept in the directory the store has just made.
+  const tls = await serveTls(o, io, logger);
+  if (tls instanceof Error) {
+    store.close();
+    io.stderr(`chat serve: ${tls.message}`);
+    return 1;
+  }
+  const rate = o.rateLimit as number;
   const server = new ChatServer({
     store,
+    tls: tls.acceptor,
+    auth: new Authenticator({ ...secrets.auth, users: store }),
+    requirePassword: secrets.auth.serverPassword !== undefined,
+    allowRegister: o.allowRegister as boolean,
+    motd: secrets.motd,
+    // 0 turns the limit off: an effectively infinite bucket.
+    rate: rate === 0 ? { perSecond: Number.MAX_SAFE_INTEGER, burst: Number.MAX_SAFE_INTEGER } : {
+      perSecond: rate,
+      burst: o.rateBurst as number,
+    },
+    connectionLimits: {
+      perAddress: o.maxConnsPerIp as number,
+      perMinute: o.connRatePerIp as number,
+      loopback: o.limitLoopback as boolean,
+    },
     historyLimit: o.history as number,
     graceMs: o.grace as number,
     host: o.host as string,
@@ -87,9 +119,16 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   // the port must get a clean shutdown, not the default action of an unhandled SIGTERM.
   const stop = io.stopSignal();
   // Printed whatever the log level: scripts and people read the bound port from it.
+  const transport = tlsSummary(tls.acceptor);
   io.stderr(
-    `chat serve: listening on ${addr.hostname}:${addr.port} (max ${o.maxClients} clients, timeout ${o.timeout} ms, pid ${Deno.pid})`,
+    `chat serve: listening on ${addr.hostname}:${addr.port} (${
+      transport ? `${transport}; ` : ""
+    }max ${o.maxClients} clients, timeout ${o.timeout} ms, pid ${Deno.pid})`,
   );
+  for (const note of tls.notes) logger.info(note);
+  for (const w of [...tls.warnings, ...transportWarnings(addr.hostname, addr.port, tls.acceptor)]) {
+    io.stderr(`chat serve: warning: ${w}`);
+  }
   const serving = server.serve();
   const signal = await stop;
   logger.info(`received ${signal}: shutting down`);
@@ -115,4 +154,41 @@ function openStore(o: Resolved, io: ServeIo): MessageStore | Error {
   } catch (err) {
     return err as Error;
   }
+}
+
+/** Reads the server password, admin token and MOTD from their files or variables; an unreadable file is an error. */
+async function readSecrets(
+  o: Resolved,
+  io: ServeIo,
+): Promise<{ auth: { serverPassword?: string; adminToken?: string }; motd?: string } | Error> {
+  const firstLine = async (path: string, what: string): Promise<string | Error> => {
+    try {
+      const line = (await io.readTextFile(path)).split(/\r?\n/)[0];
+      return line === "" ? new Error(`${what} ${path} is empty`) : line;
+    } catch (err) {
+      return new Error(`cannot read ${what} ${path}: ${(err as Error).message}`);
+    }
+  };
+  const out: { auth: { serverPassword?: string; adminToken?: string }; motd?: string } = { auth: {} };
+  if (o.passwordFile !== undefined) {
+    const p = await firstLine(o.passwordFile as string, "--password-file");
+    if (p instanceof Error) return p;
+    out.auth.serverPassword = p;
+  } else if (io.env.CHAT_PASSWORD) out.auth.serverPassword = io.env.CHAT_PASSWORD;
+  if (o.adminTokenFile !== undefined) {
+    const t = await firstLine(o.adminTokenFile as string, "--admin-token-file");
+    if (t instanceof Error) return t;
+    out.auth.adminToken = t;
+  } else if (io.env.CHAT_ADMIN_TOKEN) out.auth.adminToken = io.env.CHAT_ADMIN_TOKEN;
+  if (out.auth.adminToken !== undefined && out.auth.adminToken.length < 16) {
+    return new Error("the admin token needs at least 16 characters");
+  }
+  if (o.motd !== undefined) {
+    try {
+      out.motd = (await io.readTextFile(o.motd as string)).trimEnd();
+    } catch (err) {
+      return new Error(`cannot read --motd ${o.motd}: ${(err as Error).message}`);
+    }
+  }
+  return out;
 }

@@ -6,6 +6,7 @@
  */
 
 import { LIMITS, SCENARIOS, TARGETS } from "../bench/config.ts";
+import { DEFAULT_RATE } from "../chat/guard.ts";
 import {
   DEFAULT_GRACE_MS,
   DEFAULT_HISTORY,
@@ -52,6 +53,73 @@ const LOG_LEVEL: OptionSpec = {
   value: "LEVEL",
   help: `stderr log level: ${LOG_LEVELS.join(", ")}`,
 };
+
+/** `chat serve` TLS: one port serves both TLS and plaintext, unless --require-tls. See docs/SECURITY.md. */
+export const SERVE_TLS_SPECS: readonly OptionSpec[] = [
+  {
+    key: "tlsCert",
+    flag: "tls-cert",
+    env: "CHAT_TLS_CERT",
+    type: "string",
+    value: "FILE",
+    help: "serve TLS with this PEM certificate chain, leaf first (needs --tls-key)",
+  },
+  {
+    key: "tlsKey",
+    flag: "tls-key",
+    env: "CHAT_TLS_KEY",
+    type: "string",
+    value: "FILE",
+    help: "the PEM private key of --tls-cert",
+  },
+  {
+    key: "tlsSelfSigned",
+    flag: "tls-self-signed",
+    env: "CHAT_TLS_SELF_SIGNED",
+    type: "bool",
+    default: false,
+    help: "serve TLS with a self-signed certificate, made on first start and kept in the data dir " +
+      "(the state dir with --ephemeral); clients trust it with --tofu or --ca",
+  },
+  {
+    key: "requireTls",
+    flag: "require-tls",
+    env: "CHAT_REQUIRE_TLS",
+    type: "bool",
+    default: false,
+    help: "refuse clients that do not use TLS (TLS_REQUIRED); without it TLS and plaintext share the port",
+  },
+];
+
+/** Client TLS, for join, send and tail. */
+export const CLIENT_TLS_SPECS: readonly OptionSpec[] = [
+  {
+    key: "tls",
+    flag: "tls",
+    env: "CHAT_TLS",
+    type: "bool",
+    default: false,
+    help: "connect with TLS, verifying the server's certificate against the default trusted roots",
+  },
+  {
+    key: "tlsCa",
+    flag: "ca",
+    env: "CHAT_TLS_CA",
+    type: "string",
+    value: "FILE",
+    help: "trust only the PEM certificates in FILE, e.g. a self-signed server's own (implies --tls)",
+  },
+  {
+    key: "tofu",
+    flag: "tofu",
+    env: "CHAT_TLS_TOFU",
+    type: "bool",
+    default: false,
+    help:
+      "trust on first use (implies --tls): a certificate that does not verify is accepted the first time, " +
+      "its fingerprint pinned per server in $XDG_STATE_HOME/chat/known_servers, and any other refused later",
+  },
+];
 
 export const SERVE_SPECS: readonly OptionSpec[] = [
   {
@@ -202,7 +270,112 @@ export const SERVE_SPECS: readonly OptionSpec[] = [
     value: "MB",
     help: "cap on the database size; past it messages are refused with STORAGE_ERROR (0: no cap)",
   },
+  {
+    key: "passwordFile",
+    flag: "password-file",
+    type: "string",
+    value: "FILE",
+    help: "require this server password (first line of FILE; or set CHAT_PASSWORD) from unregistered names",
+  },
+  {
+    key: "allowRegister",
+    flag: "allow-register",
+    env: "CHAT_ALLOW_REGISTER",
+    type: "bool",
+    default: false,
+    help: "let users register their name with /register",
+  },
+  {
+    key: "adminTokenFile",
+    flag: "admin-token-file",
+    type: "string",
+    value: "FILE",
+    help:
+      "operator token (first line of FILE; or set CHAT_ADMIN_TOKEN): clients presenting it may /kick, /ban, /mute",
+  },
+  {
+    key: "motd",
+    flag: "motd",
+    env: "CHAT_MOTD",
+    type: "string",
+    value: "FILE",
+    help: "message of the day: the text of FILE is shown to each client on welcome",
+  },
+  {
+    key: "rateLimit",
+    flag: "rate-limit",
+    env: "CHAT_RATE_LIMIT",
+    type: "int",
+    default: DEFAULT_RATE.perSecond,
+    min: 0,
+    max: 1_000_000,
+    value: "N",
+    help: "messages per second per client, sustained; over it: RATE_LIMITED, then disconnect (0: no limit)",
+  },
+  {
+    key: "rateBurst",
+    flag: "rate-burst",
+    env: "CHAT_RATE_BURST",
+    type: "int",
+    default: DEFAULT_RATE.burst,
+    min: 1,
+    max: 1_000_000,
+    value: "N",
+    help: "messages a client may send at once before the rate limit applies",
+  },
+  {
+    key: "maxConnsPerIp",
+    flag: "max-conns-per-ip",
+    env: "CHAT_MAX_CONNS_PER_IP",
+    type: "int",
+    default: 20,
+    min: 1,
+    max: 1_000_000,
+    value: "N",
+    help: "connections open at once from one address",
+  },
+  {
+    key: "connRatePerIp",
+    flag: "conn-rate-per-ip",
+    env: "CHAT_CONN_RATE_PER_IP",
+    type: "int",
+    default: 120,
+    min: 1,
+    max: 1_000_000,
+    value: "N",
+    help: "new connections per minute from one address",
+  },
+  {
+    key: "limitLoopback",
+    flag: "limit-loopback",
+    env: "CHAT_LIMIT_LOOPBACK",
+    type: "bool",
+    default: false,
+    help:
+      "apply the per-address limits to 127.0.0.1 and ::1 too (off: a local TLS proxy shares that address)",
+  },
+  ...SERVE_TLS_SPECS,
   LOG_LEVEL,
+];
+
+/** Client credentials: never a flag with the secret itself, so it stays out of shell history and `ps`. */
+export const CLIENT_SECRET_SPECS: readonly OptionSpec[] = [
+  {
+    key: "passwordFile",
+    flag: "password-file",
+    type: "string",
+    value: "FILE",
+    help: "read your password (account or server) from the first line of FILE; or set CHAT_PASSWORD",
+    flagOnly: true,
+  },
+  {
+    key: "adminTokenFile",
+    flag: "admin-token-file",
+    type: "string",
+    value: "FILE",
+    help: "read an operator token from FILE; or set CHAT_ADMIN_TOKEN",
+    flagOnly: true,
+  },
 ];
 
 export const JOIN_SPECS: readonly OptionSpec[] = [
@@ -262,6 +435,8 @@ export const JOIN_SPECS: readonly OptionSpec[] = [
     default: false,
     help: "no colours in output (also when NO_COLOR is set)",
   },
+  ...CLIENT_SECRET_SPECS,
+  ...CLIENT_TLS_SPECS,
 ];
 
 const SERVER_HOST: OptionSpec = {
@@ -458,6 +633,35 @@ export const SEND_SPECS: readonly OptionSpec[] = [
     help: "send as an action (/me)",
     flagOnly: true,
   },
+  ...CLIENT_SECRET_SPECS,
+  ...CLIENT_TLS_SPECS,
+];
+
+export const USER_SPECS: readonly OptionSpec[] = [
+  {
+    key: "dataDir",
+    flag: "data-dir",
+    env: "CHAT_DATA_DIR",
+    type: "string",
+    value: "DIR",
+    help: "the server's data directory; default $XDG_DATA_HOME/chat/server",
+  },
+  {
+    key: "admin",
+    flag: "admin",
+    type: "bool",
+    default: false,
+    help: "make the account an operator",
+    flagOnly: true,
+  },
+  {
+    key: "passwordFile",
+    flag: "password-file",
+    type: "string",
+    value: "FILE",
+    help: "read the new password from the first line of FILE; or set CHAT_PASSWORD",
+    flagOnly: true,
+  },
 ];
 
 export const TAIL_SPECS: readonly OptionSpec[] = [
@@ -488,6 +692,8 @@ export const TAIL_SPECS: readonly OptionSpec[] = [
     help: "reconnection attempts after a lost connection; 0 keeps trying forever",
   },
   { key: "json", flag: "json", type: "bool", default: false, help: "print JSON lines", flagOnly: true },
+  ...CLIENT_SECRET_SPECS,
+  ...CLIENT_TLS_SPECS,
 ];
 
 /** Every key any command accepts in a config file. */

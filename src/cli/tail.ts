@@ -12,8 +12,10 @@ import { checkName, checkRoom, nameKey } from "../protocol/mod.ts";
 import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
 import { formatLine } from "./lines.ts";
 import { formatOptions, UsageError } from "./options.ts";
+import { readClientSecrets } from "./secrets.ts";
 import { stateDir } from "./paths.ts";
 import { ALL_CONFIG_KEYS, TAIL_SPECS } from "./specs.ts";
+import { clientTls } from "./tls.ts";
 
 export const TAIL_HELP = `Usage: chat tail [options]
 
@@ -73,6 +75,8 @@ export async function tail(argv: string[], io: TailIo): Promise<number> {
     timeoutMs: o.timeout as number,
     reconnectAttempts: o.reconnectAttempts as number,
     journal,
+    ...(await readClientSecrets(o, io)),
+    ...(await clientTls(o, io, (line) => io.stderr(`chat tail: ${line}`))),
   }, (e) => {
     if (e.type === "message" && e.room === room.value) {
       io.stdout(json ? JSON.stringify(e) : formatLine(e, Date.now())!);

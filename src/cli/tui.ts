@@ -1,18 +1,22 @@
 /**
  * `chat join` on a terminal: validates the options the interactive client
  * needs (a missing --name is asked for on the terminal instead of being an
- * error), picks colour and the history file, and runs the client.
+ * error), picks colour, the history file, the journal and the transcript,
+ * and runs the client.
  *
  * @module
  */
 
+import { readTranscript, transcriptDir } from "../client/transcript.ts";
 import { checkName, checkRoom } from "../protocol/mod.ts";
 import { runTui } from "../tui/app.ts";
 import { historyFileName } from "../tui/history.ts";
 import { processTerminal, type Terminal } from "../tui/terminal.ts";
 import type { Resolved } from "./options.ts";
 import { UsageError } from "./options.ts";
-import { type Env, stateDir } from "./paths.ts";
+import { dataDir, type Env, stateDir } from "./paths.ts";
+import { openClientStorage } from "./persist.ts";
+import { clientTls } from "./tls.ts";
 
 export interface TuiCliIo {
   env: Env;
@@ -22,6 +26,8 @@ export interface TuiCliIo {
   isTerminal?(): boolean;
   /** The terminal to run on; defaults to the process's. */
   terminal?(): Terminal;
+  /** Reads --ca; defaults to the file system. */
+  readTextFile?(path: string): Promise<string>;
 }
 
 /** True when `chat join` should run the interactive client rather than a line mode. */
@@ -53,6 +59,7 @@ export async function joinTui(o: Resolved, io: TuiCliIo): Promise<number> {
   const host = o.host as string;
   const port = o.port as number;
   const dir = stateDir(io.env);
+  const data = dataDir(io.env);
   return await runTui(
     {
       host,
@@ -63,6 +70,14 @@ export async function joinTui(o: Resolved, io: TuiCliIo): Promise<number> {
       reconnectAttempts: o.reconnectAttempts as number,
       colour: colourWanted(o, io.env),
       historyPath: dir ? `${dir}/${historyFileName(`${host}:${port}`)}` : undefined,
+      // The same journal and transcript as the line mode: a message typed in either survives a restart of both.
+      storage: (name) => openClientStorage(io.env, host, port, name),
+      transcript: (room) => (data ? readTranscript(transcriptDir(data, host, port), room) : []),
+      ...(await clientTls(
+        o,
+        { env: io.env, readTextFile: (path) => io.readTextFile?.(path) ?? Deno.readTextFile(path) },
+        (line) => io.stderr(`chat join: ${line}`),
+      )),
     },
     io,
     io.terminal?.() ?? processTerminal(),

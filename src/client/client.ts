@@ -24,6 +24,7 @@ import {
   MAX_FRAME_CEILING,
   type Message,
   MessageFlags,
+  type ModerationAction,
   PROTOCOL_VERSION,
   ProtocolError,
   WireWriter,
@@ -75,7 +76,14 @@ export interface ClientOptions {
   journal?: Journal;
   /** Called once for every room message passed on (for a local transcript). */
   onMessage?: (m: MessageEvent) => void;
+  /** Sent in every HELLO: the account password, or the server password. */
+  password?: string;
+  /** Sent in every HELLO: the operator token. */
+  adminToken?: string;
 }
+
+/** How long a message refused with RATE_LIMITED waits before it is sent again. */
+const RATE_RETRY_MS = 1000;
 
 /** A direct message is kept in the outbox with its recipient in `room` behind this prefix. */
 const DIRECT_PREFIX = "@";
@@ -113,6 +121,11 @@ export class ChatClient {
   #token: Uint8Array | null = null;
   #storeId: string | null = null;
   #oldest = new Map<string, number>();
+  // FETCHes in flight per room, in the order sent (the server answers in order): a gap fill for the
+  // sequencer, or a page of older history for the scrollback, which bypasses it.
+  #fetches = new Map<string, Array<"gap" | "page">>();
+  // Acknowledged messages whose own copy has not come back yet: room -> highest such seq.
+  #echoes = new Map<string, number>();
   #conn: ClientConn | null = null;
   #outbox: Outbox | null = null;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -232,7 +245,25 @@ export class ChatClient {
 
   /** Asks for up to `limit` stored messages of `room` older than `before` (for scrollback). */
   history(room: string, before: number, limit: number): boolean {
-    return this.#write({ type: "fetch", room, after: 0, before, limit: Math.min(limit, MAX_FETCH) });
+    const sent = this.#write({ type: "fetch", room, after: 0, before, limit: Math.min(limit, MAX_FETCH) });
+    if (sent) this.#fetchQueue(room).push("page");
+    return sent;
+  }
+
+  #fetchQueue(room: string): Array<"gap" | "page"> {
+    let q = this.#fetches.get(room);
+    if (!q) this.#fetches.set(room, q = []);
+    return q;
+  }
+
+  /** Registers the current name with `password` (servers with --allow-register). */
+  register(password: string): boolean {
+    return this.#write({ type: "register", password });
+  }
+
+  /** Operator commands: kick, ban, unban, mute, unmute. */
+  moderate(action: ModerationAction, target: string, durationMs = 0, reason = ""): boolean {
+    return this.#write({ type: "moderate", action, target, durationMs, reason });
   }
 
   /** After the client gave up reconnecting: start trying again, keeping everything pending. */
@@ -243,10 +274,13 @@ export class ChatClient {
     void this.#reconnect(new ClientError(ClientErrorCode.DISCONNECTED, "reconnecting on request"));
   }
 
-  /** Resolves true once nothing is pending, or false when `timeoutMs` passes first. */
+  /**
+   * Resolves true once nothing is pending and the client has received its
+   * own copy of every acknowledged message, or false when `timeoutMs` passes.
+   */
   async waitAcked(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (this.#pending.size > 0) {
+    while (this.#pending.size > 0 || this.#echoes.size > 0) {
       const left = deadline - Date.now();
       if (left <= 0 || this.#stopping) return false;
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -351,6 +385,8 @@ export class ChatClient {
           void this.#reconnect(lastError ?? why);
         });
       }, (err: unknown) => {
+        // A connector's own refusal (TLS: untrusted or changed certificate) keeps its code and words.
+        if (err instanceof ClientError) return fail(err);
         const refused = err instanceof Deno.errors.ConnectionRefused;
         fail(
           new ClientError(
@@ -421,6 +457,8 @@ export class ChatClient {
       for (const m of msgs) {
         switch (m.type) {
           case "welcome": {
+            // A new connection: nothing is in flight on it.
+            this.#fetches.clear();
             welcome = { name: m.name, rooms: m.rooms };
             this.name = m.name;
             this.rooms = [...m.rooms];
@@ -463,10 +501,20 @@ export class ChatClient {
             break;
           }
           case "message":
-            this.#step(m.room, this.#sequencer(m.room).receive(m));
+            if ((m.flags & MessageFlags.HISTORY) !== 0 && this.#fetches.get(m.room)?.[0] === "page") {
+              // Older than anything passed on: it goes to the scrollback, not through the sequencer.
+              this.#step(m.room, { deliver: [m] }, false);
+            } else {
+              this.#step(m.room, this.#sequencer(m.room).receive(m));
+            }
             break;
           case "fetched":
-            this.#step(m.room, this.#sequencer(m.room).fetched(m));
+            if (this.#fetches.get(m.room)?.shift() !== "page") {
+              this.#step(m.room, this.#sequencer(m.room).fetched(m));
+            }
+            break;
+          case "notice":
+            this.#emit({ type: "notice", kind: m.kind, text: m.text });
             break;
           case "direct":
             this.#emit({
@@ -481,6 +529,9 @@ export class ChatClient {
           case "ack":
             if (this.#pending.delete(m.id)) {
               this.#journal.ack(m.id);
+              if (m.seq > 0 && this.rooms.includes(m.room) && this.#sequencer(m.room).last < m.seq) {
+                this.#echoes.set(m.room, Math.max(this.#echoes.get(m.room) ?? 0, m.seq));
+              }
               this.#emit({ type: "ack", id: m.id, room: m.room, seq: m.seq, ts: m.ts });
               this.#wakeAckWaiters();
             }
@@ -503,7 +554,14 @@ export class ChatClient {
               fatal: m.fatal,
               ...(m.ref ? { ref: m.ref } : {}),
             };
-            if (m.ref && this.#pending.delete(m.ref)) {
+            if (m.ref && m.code === ErrorCode.RATE_LIMITED && this.#pending.has(m.ref)) {
+              // Not refused for good: send it again a little later, in the outbox's order.
+              const ref = m.ref;
+              setTimeout(() => {
+                const p = this.#pending.get(ref);
+                if (p) this.#write(sendFrame(p));
+              }, RATE_RETRY_MS);
+            } else if (m.ref && this.#pending.delete(m.ref)) {
               this.#journal.ack(m.ref);
               this.#failed++;
               this.#wakeAckWaiters();
@@ -534,7 +592,8 @@ export class ChatClient {
   }
 
   /** Passes on what the sequencer released, records progress, and sends the FETCH it asked for. */
-  #step(room: string, step: { deliver: ChatMessage[]; fetchAfter?: number }): void {
+  /** `live` is false for pages of older history: they do not move the room's progress. */
+  #step(room: string, step: { deliver: ChatMessage[]; fetchAfter?: number }, live = true): void {
     for (const m of step.deliver) {
       if (!(this.#oldest.get(room)! <= m.seq)) this.#oldest.set(room, m.seq);
       const event: MessageEvent = {
@@ -550,9 +609,19 @@ export class ChatClient {
       this.options.onMessage?.(event);
       this.#emit(event);
     }
-    if (step.deliver.length) this.#journal.seq(room, step.deliver[step.deliver.length - 1].seq);
+    if (step.deliver.length && live) {
+      const last = step.deliver[step.deliver.length - 1].seq;
+      this.#journal.seq(room, last);
+      const echo = this.#echoes.get(room);
+      if (echo !== undefined && echo <= last) {
+        this.#echoes.delete(room);
+        this.#wakeAckWaiters();
+      }
+    }
     if (step.fetchAfter !== undefined) {
-      this.#write({ type: "fetch", room, after: step.fetchAfter, before: 0, limit: MAX_FETCH });
+      if (this.#write({ type: "fetch", room, after: step.fetchAfter, before: 0, limit: MAX_FETCH })) {
+        this.#fetchQueue(room).push("gap");
+      }
     }
   }
 
@@ -567,9 +636,16 @@ export class ChatClient {
 
   #helloExtensions(): Extension[] {
     const exts: Extension[] = [];
+    const utf8 = new TextEncoder();
+    if (this.options.password !== undefined) {
+      exts.push({ tag: ExtensionTag.PASSWORD, value: utf8.encode(this.options.password) });
+    }
+    if (this.options.adminToken !== undefined) {
+      exts.push({ tag: ExtensionTag.ADMIN_TOKEN, value: utf8.encode(this.options.adminToken) });
+    }
     if (this.#token) exts.push({ tag: ExtensionTag.RESUME_TOKEN, value: this.#token });
     // Rooms we already have messages of: no recent history for them, we FETCH exactly what we missed.
-    const since = [...this.#sequencers].filter(([room, s]) => s.last > 0 && this.rooms.includes(room));
+    const since = [...this.#sequencers].filter(([room, s]) => s.based && this.rooms.includes(room));
     if (since.length > 0) {
       const w = new WireWriter(0).u8(since.length);
       for (const [room, s] of since) w.str8(room).u64(s.last);

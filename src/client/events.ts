@@ -67,6 +67,13 @@ export interface DirectEvent {
   action: boolean;
 }
 
+/** Information from the server: the message of the day, results of /register and operator commands. */
+export interface NoticeEvent {
+  type: "notice";
+  kind: string;
+  text: string;
+}
+
 export interface MembersEvent {
   type: "members";
   room: string;
@@ -95,6 +102,7 @@ export type ClientEvent =
   | WelcomeEvent
   | MessageEvent
   | DirectEvent
+  | NoticeEvent
   | PresenceEvent
   | MembersEvent
   | AckEvent

@@ -26,12 +26,23 @@ export const MAX_BUFFERED = 10_000;
 export class RoomSequencer<M extends Sequenced> {
   /** Highest sequence passed on (0: none yet). */
   last: number;
+  #based: boolean;
   #buffer = new Map<number, M>();
   #fetching = false;
 
-  /** `last` is the highest sequence already seen (0 for a room never seen: the first message sets the baseline). */
-  constructor(last = 0) {
-    this.last = last;
+  /**
+   * `last` is the highest sequence already seen; 0 asks for everything from
+   * the room's first message. Omitted for a room never seen: then the first
+   * message that arrives (recent history, or a live one) sets the baseline.
+   */
+  constructor(last?: number) {
+    this.last = last ?? 0;
+    this.#based = last !== undefined;
+  }
+
+  /** True once the sequencer knows where it stands: resuming it fetches everything after `last`. */
+  get based(): boolean {
+    return this.#based;
   }
 
   get fetching(): boolean {
@@ -41,7 +52,8 @@ export class RoomSequencer<M extends Sequenced> {
   /** A message arrived (live or fetched). */
   receive(m: M): SequencerStep<M> {
     if (m.seq <= this.last) return { deliver: [] };
-    if (this.last === 0 || m.seq === this.last + 1) {
+    if (!this.#based || m.seq === this.last + 1) {
+      this.#based = true;
       this.last = m.seq;
       return { deliver: [m, ...this.#drain()] };
     }
@@ -81,8 +93,8 @@ export class RoomSequencer<M extends Sequenced> {
 
   /** After a reconnect: ask for everything after `last` (nothing is outstanding on a new connection). */
   resume(): SequencerStep<M> {
-    this.#fetching = this.last > 0;
-    return this.last > 0 ? { deliver: [], fetchAfter: this.last } : { deliver: [] };
+    this.#fetching = this.#based;
+    return this.#based ? { deliver: [], fetchAfter: this.last } : { deliver: [] };
   }
 
   #drain(): M[] {

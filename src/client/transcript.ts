@@ -32,13 +32,13 @@ export function transcriptDir(base: string, host: string, port: number): string 
 /** Appends messages to per-room files, each seq at most once. */
 export class TranscriptWriter {
   readonly dir: string;
-  #files = new Map<string, { file: Deno.FsFile; last: number }>();
+  #files = new Map<string, { file: Deno.FsFile; last: number; lastTs: number }>();
 
   constructor(dir: string) {
     this.dir = dir;
   }
 
-  #open(room: string): { file: Deno.FsFile; last: number } {
+  #open(room: string): { file: Deno.FsFile; last: number; lastTs: number } {
     let f = this.#files.get(room);
     if (f) return f;
     Deno.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
@@ -47,16 +47,22 @@ export class TranscriptWriter {
     f = {
       file: Deno.openSync(path, { append: true, create: true, mode: 0o600 }),
       last: existing.length ? existing[existing.length - 1].seq : 0,
+      lastTs: existing.length ? existing[existing.length - 1].ts : 0,
     };
     this.#files.set(room, f);
     return f;
   }
 
-  /** Records `m` unless a message with its seq (or a later one) is already recorded. */
+  /**
+   * Records `m` unless a message with its seq (or a later one) is already
+   * recorded. A lower seq with a newer time means the server's data was
+   * reset and numbering started again: that is recorded too.
+   */
   add(m: MessageEvent): void {
     const f = this.#open(m.room);
-    if (m.seq <= f.last) return;
+    if (m.seq <= f.last && m.ts <= f.lastTs) return;
     f.last = m.seq;
+    f.lastTs = m.ts;
     const line: TranscriptEntry = {
       room: m.room,
       seq: m.seq,

@@ -12,6 +12,8 @@ import type { Effect } from "../chat/effects.ts";
 import type { Session } from "../chat/session.ts";
 import {
   decodeMessage,
+  encodeMessage,
+  ErrorCode,
   FrameDecoder,
   NOT_CHAT_LINE,
   ProtocolError,
@@ -19,10 +21,26 @@ import {
   sniffHello,
 } from "../protocol/mod.ts";
 import type { MessageStore } from "../store/log.ts";
+import type { Authenticator } from "./auth.ts";
 import type { Logger } from "./log.ts";
 import { Outbox } from "./outbox.ts";
+import type { TlsAcceptor } from "./tls_server.ts";
+import type { StreamConn } from "./tls_stream.ts";
+
+/** Limits on connections per remote address, checked before any protocol work. */
+export interface ConnectionLimits {
+  /** Connections open at once from one address. */
+  perAddress: number;
+  /** New connections per minute from one address. */
+  perMinute: number;
+  /** Apply the limits to loopback too (off by default: a local proxy makes every client look like 127.0.0.1). */
+  loopback: boolean;
+}
 
 export interface ServerOptions extends BrokerOptions {
+  /** Password checks; absent for an open server. */
+  auth?: Authenticator;
+  connectionLimits?: ConnectionLimits;
   /** Required here: the server decides between SQLite and memory. */
   store: MessageStore;
   host: string;
@@ -30,6 +48,8 @@ export interface ServerOptions extends BrokerOptions {
   /** Outbound byte budget per connection. */
   outboxBytes: number;
   logger: Logger;
+  /** TLS on the same port (a connection's first byte decides); absent: plaintext only. */
+  tls?: TlsAcceptor;
 }
 
 /** Bytes read per socket read: small, because an idle connection holds its buffer while it waits. */
@@ -55,13 +75,14 @@ function ioCloseReason(err: unknown): CloseReason {
 
 /** Per-connection state the broker carries as its `link`. */
 export class Link {
-  readonly conn: Deno.TcpConn;
+  /** The TCP connection, or the TLS stream over it. */
+  readonly conn: StreamConn;
   readonly outbox: Outbox;
   closing = false;
   closed: Promise<void>;
   #resolveClosed!: () => void;
 
-  constructor(conn: Deno.TcpConn, budget: number, onError: (err: unknown) => void) {
+  constructor(conn: StreamConn, budget: number, onError: (err: unknown) => void) {
     this.conn = conn;
     this.outbox = new Outbox(conn, budget, onError);
     this.closed = new Promise((r) => this.#resolveClosed = r);
@@ -148,8 +169,27 @@ export class ChatServer {
       conn.close();
       return;
     }
+    const ip = remote.hostname;
+    const refusal = this.#admit(ip, Date.now());
+    if (refusal) {
+      // Refused before any protocol work: one error frame, best effort, then close.
+      this.#log.warn(`refused ${address}: ${refusal}`);
+      const bytes = encodeMessage({
+        type: "error",
+        fatal: true,
+        code: ErrorCode.TOO_MANY_CONNECTIONS,
+        ref: 0,
+        message: refusal,
+      });
+      await Promise.race([conn.write(bytes).catch(() => 0), new Promise((r) => setTimeout(r, 100))]);
+      try {
+        conn.close();
+      } catch { /* closed */ }
+      return;
+    }
+    const sniffer = this.options.tls?.wrap(conn);
     // The error callback runs only after a write, long after `session` is set below.
-    const link = new Link(conn, this.options.outboxBytes, (err) => {
+    const link = new Link(sniffer ?? conn, this.options.outboxBytes, (err) => {
       this.#perform(this.broker.drop(session, ioCloseReason(err), Date.now()));
     });
     this.#links.add(link);
@@ -164,7 +204,7 @@ export class ChatServer {
       while (!link.closing) {
         let n: number | null;
         try {
-          n = await conn.read(buf);
+          n = await link.conn.read(buf);
         } catch (err) {
           if (!link.closing) this.#perform(this.broker.drop(session, ioCloseReason(err), Date.now()));
           break;
@@ -187,17 +227,53 @@ export class ChatServer {
             sniffed = joined.slice(0, SNIFF_SIZE);
             continue;
           }
+          if (sniffer && !sniffer.secure && this.options.tls?.required) {
+            this.#tlsRequired(session, link);
+            break;
+          }
           sniffing = false;
           chunk = joined;
         }
-        this.#receive(session, decoder, chunk);
+        await this.#receive(session, decoder, chunk);
       }
     } finally {
       await this.#closeLink(session, link);
+      this.#release(ip);
     }
   }
 
-  #receive(session: Session<Link>, decoder: FrameDecoder, chunk: Uint8Array): void {
+  // Open connections and recent connection times per remote address.
+  #perAddress = new Map<string, { open: number; starts: number[] }>();
+
+  /** Counts a new connection from `ip`, or says why it is refused. */
+  #admit(ip: string, now: number): string | null {
+    const limits = this.options.connectionLimits;
+    let entry = this.#perAddress.get(ip);
+    if (!entry) this.#perAddress.set(ip, entry = { open: 0, starts: [] });
+    entry.open++;
+    if (!limits || (!limits.loopback && isLoopback(ip))) return null;
+    entry.starts = entry.starts.filter((t) => now - t < 60_000);
+    entry.starts.push(now);
+    if (entry.open > limits.perAddress) {
+      this.#release(ip);
+      return `too many connections from ${ip} (limit ${limits.perAddress})`;
+    }
+    if (entry.starts.length > limits.perMinute) {
+      this.#release(ip);
+      return `too many new connections from ${ip} (limit ${limits.perMinute} a minute)`;
+    }
+    return null;
+  }
+
+  #release(ip: string): void {
+    const entry = this.#perAddress.get(ip);
+    if (!entry) return;
+    entry.open--;
+    // Forget quiet addresses, so the table stays as small as the set of active ones.
+    if (entry.open <= 0 && entry.starts.every((t) => Date.now() - t >= 60_000)) this.#perAddress.delete(ip);
+  }
+
+  async #receive(session: Session<Link>, decoder: FrameDecoder, chunk: Uint8Array): Promise<void> {
     let frames;
     try {
       frames = decoder.push(chunk);
@@ -206,12 +282,21 @@ export class ChatServer {
       this.#perform(this.broker.protocolError(session, err, Date.now()));
       return;
     }
-    const now = Date.now();
+    let now = Date.now();
     for (const frame of frames) {
       if (session.state !== "handshake" && session.state !== "ready") return;
       let effects: Effect<Link>[];
       try {
         const msg = decodeMessage(frame);
+        if (msg.type === "hello" && session.state === "handshake" && this.options.auth?.needed(msg)) {
+          // The password check is slow (scrypt) and runs off the event loop; this connection waits for it,
+          // the others do not. The frames after the HELLO stay valid: no read happens meanwhile.
+          session.auth = await this.options.auth.check(msg).catch(() => ({
+            password: "wrong" as const,
+            admin: false,
+          }));
+          now = Date.now();
+        }
         if (this.broker.needsCommit(msg)) this.#flush();
         effects = this.broker.handle(session, msg, now);
       } catch (err) {
@@ -222,6 +307,18 @@ export class ChatServer {
     }
     // A bad header after whole frames in the same chunk: those frames were handled first.
     if (decoder.error) this.#perform(this.broker.protocolError(session, decoder.error, now));
+  }
+
+  /** A plaintext client on a server that requires TLS: told so in its own protocol, then closed. */
+  #tlsRequired(session: Session<Link>, link: Link): void {
+    link.outbox.enqueueFinal(encodeMessage({
+      type: "error",
+      fatal: true,
+      code: ErrorCode.TLS_REQUIRED,
+      ref: 0,
+      message: "this server accepts TLS connections only: connect with --tls (or --tofu, or --ca FILE)",
+    }));
+    this.#perform(this.broker.drop(session, "tls_required", Date.now()));
   }
 
   #notChat(session: Session<Link>, link: Link): void {
@@ -252,7 +349,11 @@ export class ChatServer {
     if (!result.ok) this.#log.error(`store: ${result.error.message}; the batch was refused`);
     const waiting = this.#deferred;
     this.#deferred = [];
-    this.#apply(result.ok ? waiting : waiting.filter((e) => e.kind === "close" || !e.durable));
+    this.#apply(
+      result.ok
+        ? waiting
+        : waiting.filter((e) => !((e.kind === "send" || e.kind === "broadcast") && e.durable)),
+    );
     this.#apply(result.effects);
   }
 
@@ -268,13 +369,32 @@ export class ChatServer {
   /** Performs effects now. Overflowing outboxes are collected and dropped after the pass. */
   #apply(effects: Effect<Link>[]): void {
     let slow: Session<Link>[] | null = null;
-    for (const e of effects) {
+    for (let i = 0; i < effects.length; i++) {
+      const e = effects[i];
       switch (e.kind) {
+        case "delay": {
+          // The rest waits: a failed login is answered (and closed) only after its penalty.
+          const rest = effects.slice(i + 1);
+          setTimeout(() => this.#apply(rest), e.ms);
+          i = effects.length;
+          break;
+        }
+        case "register": {
+          const { to, password } = e;
+          const auth = this.options.auth;
+          if (!auth) break;
+          auth.hash(password).then(
+            (hash) => this.#perform(this.broker.registered(to, hash, Date.now())),
+            (err) => this.#log.warn(`register ${to.name}: ${(err as Error).message}`),
+          );
+          break;
+        }
         case "send":
           if (e.to.link.closing) break;
           if (!e.to.link.outbox.enqueue(e.bytes)) {
-            // A session being dropped still gets its final error frame, even over budget.
-            if (e.to.state === "closed") e.to.link.outbox.enqueueFinal(e.bytes);
+            // A session being dropped still gets its final error frame, even over budget. A slow consumer
+            // becomes a ghost, not closed, when its name is held for the grace period: it is being dropped too.
+            if (e.to.state === "closed" || e.to.state === "ghost") e.to.link.outbox.enqueueFinal(e.bytes);
             else (slow ??= []).push(e.to);
           }
           break;
@@ -327,4 +447,8 @@ export class ChatServer {
       link.markClosed();
     }
   }
+}
+
+function isLoopback(ip: string): boolean {
+  return ip.startsWith("127.") || ip === "::1" || ip === "::ffff:127.0.0.1";
 }

@@ -41,6 +41,22 @@ export const ErrorCode = {
   INVALID_TEXT: "INVALID_TEXT",
   /** A direct message names a user who is not online. */
   NO_SUCH_USER: "NO_SUCH_USER",
+  /** The password is missing or wrong (which one is not said). */
+  AUTH_FAILED: "AUTH_FAILED",
+  /** The name or address is banned; the message gives the reason and until when. */
+  BANNED: "BANNED",
+  /** An operator removed the client from the server. */
+  KICKED: "KICKED",
+  /** The client is muted: its messages are not accepted until the mute ends. */
+  MUTED: "MUTED",
+  /** Too many messages too fast: this one was dropped; sustained flooding disconnects. */
+  RATE_LIMITED: "RATE_LIMITED",
+  /** The request needs operator rights, or registration is disabled. */
+  FORBIDDEN: "FORBIDDEN",
+  /** Too many connections, or connections too fast, from one address. */
+  TOO_MANY_CONNECTIONS: "TOO_MANY_CONNECTIONS",
+  /** The server accepts TLS connections only (--require-tls) and this one is plaintext. */
+  TLS_REQUIRED: "TLS_REQUIRED",
   /** The message could not be stored (disk full, I/O error): it was not delivered; retry later. */
   STORAGE_ERROR: "STORAGE_ERROR",
   /** The server failed internally; the request may be retried. */

@@ -23,6 +23,8 @@ export const FrameType = {
   PRIVATE: 0x08,
   NICK: 0x09,
   AWAY: 0x0a,
+  REGISTER: 0x0b,
+  MODERATE: 0x0c,
   PING: 0x40,
   PONG: 0x41,
   WELCOME: 0x81,
@@ -33,6 +35,7 @@ export const FrameType = {
   ERROR: 0x86,
   FETCHED: 0x87,
   DIRECT: 0x88,
+  NOTICE: 0x89,
 } as const;
 
 /** One of the frame type codes. */

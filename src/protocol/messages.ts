@@ -27,6 +27,10 @@ export const ExtensionTag = {
   /** WELCOME: 16 bytes naming the server's message store. Sequence numbers only compare within one store: a
    * client whose saved sequences came from another store (the server's data was reset) must forget them. */
   STORE_ID: 0x03,
+  /** HELLO: a password, UTF-8: the account's password for a registered name, else the server password. */
+  PASSWORD: 0x04,
+  /** HELLO: the operator token (`chat serve --admin-token-file`), UTF-8. */
+  ADMIN_TOKEN: 0x05,
 } as const;
 
 /** Client to server: first frame of every connection. */
@@ -122,6 +126,32 @@ export interface Nick {
 /** Client to server: set an away message (empty: back). */
 export interface Away {
   type: "away";
+  text: string;
+}
+
+/** Client to server: register the current name with a password (when the server allows it). */
+export interface Register {
+  type: "register";
+  password: string;
+}
+
+export type ModerationAction = "kick" | "ban" | "unban" | "mute" | "unmute";
+
+/** Client to server, operators only: act on a user (by name) or, for ban/unban, on an address. */
+export interface Moderate {
+  type: "moderate";
+  action: ModerationAction;
+  target: string;
+  /** For ban and mute: how long, in ms; 0 means until lifted. */
+  durationMs: number;
+  reason: string;
+}
+
+/** Server to client: information for the user (message of the day, results of commands). */
+export interface Notice {
+  type: "notice";
+  /** What the notice is about: "motd", "registered", "moderation", ... */
+  kind: string;
   text: string;
 }
 
@@ -227,6 +257,8 @@ export type ClientMessage =
   | Private
   | Nick
   | Away
+  | Register
+  | Moderate
   | Ping
   | Pong;
 export type ServerMessage =
@@ -238,9 +270,12 @@ export type ServerMessage =
   | ErrorMessage
   | Fetched
   | Direct
+  | Notice
   | Ping
   | Pong;
 export type Message = ClientMessage | ServerMessage;
+
+const MODERATION_ACTIONS: ModerationAction[] = ["kick", "ban", "unban", "mute", "unmute"];
 
 const PRESENCE_EVENTS: Record<number, PresenceEvent> = { 1: "join", 2: "leave", 3: "nick", 4: "away" };
 const PRESENCE_CODES: Record<PresenceEvent, number> = { join: 1, leave: 2, nick: 3, away: 4 };
@@ -280,6 +315,13 @@ export function encodeMessage(msg: Message): Uint8Array {
       return new WireWriter(FrameType.NICK).str8(msg.name, "name").finish();
     case "away":
       return new WireWriter(FrameType.AWAY).str16(msg.text, "text").finish();
+    case "register":
+      return new WireWriter(FrameType.REGISTER).str16(msg.password, "password").finish();
+    case "moderate":
+      return new WireWriter(FrameType.MODERATE).u8(MODERATION_ACTIONS.indexOf(msg.action) + 1)
+        .str8(msg.target, "target").u64(msg.durationMs).str16(msg.reason, "reason").finish();
+    case "notice":
+      return new WireWriter(FrameType.NOTICE).str8(msg.kind, "kind").str16(msg.text, "text").finish();
     case "direct":
       return new WireWriter(FrameType.DIRECT, 64 + msg.text.length * 3)
         .str8(msg.from, "from").str8(msg.to, "to").u64(msg.ts).u8(msg.flags).str32(msg.text, "text").finish();
@@ -438,6 +480,24 @@ function decodePayload(type: number, r: WireReader): Message {
       return { type: "nick", name: r.str8("name") };
     case FrameType.AWAY:
       return { type: "away", text: r.str16("text") };
+    case FrameType.REGISTER:
+      return { type: "register", password: r.str16("password") };
+    case FrameType.MODERATE: {
+      const code = r.u8("action");
+      const action = MODERATION_ACTIONS[code - 1];
+      if (action === undefined) {
+        throw new ProtocolError(ErrorCode.BAD_FRAME, `Cannot decode MODERATE: unknown action ${code}`);
+      }
+      return {
+        type: "moderate",
+        action,
+        target: r.str8("target"),
+        durationMs: r.u64("durationMs"),
+        reason: r.str16("reason"),
+      };
+    }
+    case FrameType.NOTICE:
+      return { type: "notice", kind: r.str8("kind"), text: r.str16("text") };
     case FrameType.DIRECT:
       return {
         type: "direct",

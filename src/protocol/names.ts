@@ -59,3 +59,65 @@ export function nameKey(name: string): string {
 
 /** The room everyone joins when the client names none. */
 export const DEFAULT_ROOM = "lobby";
+
+/**
+ * Look-alike letters folded to the Latin letter they imitate: enough of
+ * Unicode's confusables (Cyrillic, Greek, digits) to stop "аlice" (Cyrillic
+ * а) or "al1ce" posing as "alice". Not the full UTS #39 table.
+ */
+const CONFUSABLE: Record<string, string> = {
+  "а": "a",
+  "в": "b",
+  "е": "e",
+  "ё": "e",
+  "к": "k",
+  "м": "m",
+  "н": "h",
+  "о": "o",
+  "р": "p",
+  "с": "c",
+  "т": "t",
+  "у": "y",
+  "х": "x",
+  "ѕ": "s",
+  "і": "l",
+  "ї": "l",
+  "ј": "j",
+  "ԁ": "d",
+  "ԛ": "q",
+  "ԝ": "w",
+  "һ": "h",
+  "ɡ": "g",
+  "α": "a",
+  "β": "b",
+  "ε": "e",
+  "ι": "l",
+  "κ": "k",
+  "ν": "v",
+  "ο": "o",
+  "ρ": "p",
+  "τ": "t",
+  "υ": "u",
+  "χ": "x",
+  "0": "o",
+  "1": "l",
+  "i": "l",
+  "|": "l",
+  "5": "s",
+  "ı": "l",
+  "ℓ": "l",
+  "_": "",
+  "-": "",
+  ".": "",
+};
+
+/**
+ * The key two names are confusable on: NFKC, case-folded, look-alikes
+ * folded, separators dropped. Two different names with one skeleton look
+ * alike on screen.
+ */
+export function nameSkeleton(name: string): string {
+  let out = "";
+  for (const ch of name.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase()) out += CONFUSABLE[ch] ?? ch;
+  return out.replace(/rn/g, "m").replace(/vv/g, "w");
+}

@@ -48,7 +48,40 @@ export class StoreError extends Error {
   }
 }
 
-export interface MessageStore {
+/** A registered name. */
+export interface Account {
+  name: string;
+  /** Case-folded name. */
+  key: string;
+  /** Encoded password hash (see src/auth/passwords.ts). */
+  hash: string;
+  admin: boolean;
+  created: number;
+}
+
+/** A ban on a name (`name:<key>`) or an address (`addr:<ip>`). */
+export interface Ban {
+  target: string;
+  /** Epoch ms when it ends; 0 means never. */
+  until: number;
+  reason: string;
+  by: string;
+  created: number;
+}
+
+/** Accounts and bans: small tables that must survive restarts alongside the messages. */
+export interface UserStore {
+  account(key: string): Account | undefined;
+  putAccount(account: Account): void;
+  removeAccount(key: string): boolean;
+  accounts(): Account[];
+  /** Bans still in force at `now`. */
+  bans(now: number): Ban[];
+  putBan(ban: Ban): void;
+  removeBan(target: string): boolean;
+}
+
+export interface MessageStore extends UserStore {
   /** True when commit() makes messages survive a crash or power cut. */
   readonly durable: boolean;
   /** Random id of this store (hex), fixed for its life: sequence numbers only compare within one store. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { MessageStore, Retention, SenderRef, SendReceipt, StoredMessage } from "./log.ts";
+import type { Account, Ban, MessageStore, Retention, SenderRef, SendReceipt, StoredMessage } from "./log.ts";
 
 /** Messages kept per room when no retention is set: enough for history and resume, bounded for memory. */
 export const MEMORY_LOG_PER_ROOM = 10_000;
@@ -97,6 +97,31 @@ export class MemoryStore implements MessageStore {
       deleted += before - r.messages.length;
     }
     return deleted;
+  }
+
+  #accounts = new Map<string, Account>();
+  #bans = new Map<string, Ban>();
+
+  account(key: string): Account | undefined {
+    return this.#accounts.get(key);
+  }
+  putAccount(account: Account): void {
+    this.#accounts.set(account.key, account);
+  }
+  removeAccount(key: string): boolean {
+    return this.#accounts.delete(key);
+  }
+  accounts(): Account[] {
+    return [...this.#accounts.values()].sort((a, b) => a.key.localeCompare(b.key));
+  }
+  bans(now: number): Ban[] {
+    return [...this.#bans.values()].filter((b) => b.until === 0 || b.until > now);
+  }
+  putBan(ban: Ban): void {
+    this.#bans.set(ban.target, ban);
+  }
+  removeBan(target: string): boolean {
+    return this.#bans.delete(target);
   }
 
   close(): void {}

@@ -17,6 +17,7 @@ import {
   type StoredMessage,
   StoreError,
 } from "./log.ts";
+import type { Account, Ban } from "./log.ts";
 
 /** Bumped when the schema changes; a newer file is refused rather than misread. */
 const SCHEMA_VERSION = 1;
@@ -33,6 +34,12 @@ CREATE TABLE IF NOT EXISTS receipts (
   sender_key TEXT NOT NULL, client_id INTEGER NOT NULL, room TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL,
   PRIMARY KEY (sender_key, client_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS receipts_ts ON receipts (ts);
+CREATE TABLE IF NOT EXISTS accounts (
+  key TEXT PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL, admin INTEGER NOT NULL, created INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS bans (
+  target TEXT PRIMARY KEY, until INTEGER NOT NULL, reason TEXT NOT NULL, by TEXT NOT NULL, created INTEGER NOT NULL
+) WITHOUT ROWID;
 `;
 
 interface Staged {
@@ -55,6 +62,16 @@ function storeError(err: unknown, doing: string): StoreError {
     return new StoreError("open", `${doing}: cannot write the database (${msg})`);
   }
   return new StoreError("io", `${doing}: ${msg}`);
+}
+
+function toAccount(r: Record<string, unknown>): Account {
+  return {
+    key: r.key as string,
+    name: r.name as string,
+    hash: r.hash as string,
+    admin: r.admin === 1,
+    created: r.created as number,
+  };
 }
 
 /** node:sqlite rows have a null prototype; the rest of the program expects plain objects. */
@@ -266,6 +283,75 @@ export class SqliteStore implements MessageStore {
       throw storeError(err, "cannot apply retention");
     }
     return deleted;
+  }
+
+  account(key: string): Account | undefined {
+    const row = this.#db.prepare("SELECT key, name, hash, admin, created FROM accounts WHERE key = ?").get(
+      key,
+    ) as
+      | Record<string, unknown>
+      | undefined;
+    return row ? toAccount(row) : undefined;
+  }
+
+  putAccount(a: Account): void {
+    this.#write(() =>
+      this.#db.prepare(
+        "INSERT INTO accounts (key, name, hash, admin, created) VALUES (?, ?, ?, ?, ?) " +
+          "ON CONFLICT (key) DO UPDATE SET name = excluded.name, hash = excluded.hash, admin = excluded.admin",
+      ).run(a.key, a.name, a.hash, a.admin ? 1 : 0, a.created), "cannot save the account");
+  }
+
+  removeAccount(key: string): boolean {
+    return this.#write(
+      () => Number(this.#db.prepare("DELETE FROM accounts WHERE key = ?").run(key).changes) > 0,
+      "cannot remove the account",
+    );
+  }
+
+  accounts(): Account[] {
+    return (this.#db.prepare("SELECT key, name, hash, admin, created FROM accounts ORDER BY key")
+      .all() as Record<
+        string,
+        unknown
+      >[]).map(toAccount);
+  }
+
+  bans(now: number): Ban[] {
+    return (this.#db.prepare(
+      "SELECT target, until, reason, by, created FROM bans WHERE until = 0 OR until > ?",
+    ).all(
+      now,
+    ) as Record<string, unknown>[]).map((r) => ({
+      target: r.target as string,
+      until: r.until as number,
+      reason: r.reason as string,
+      by: r.by as string,
+      created: r.created as number,
+    }));
+  }
+
+  putBan(b: Ban): void {
+    this.#write(() =>
+      this.#db.prepare(
+        "INSERT INTO bans (target, until, reason, by, created) VALUES (?, ?, ?, ?, ?) " +
+          "ON CONFLICT (target) DO UPDATE SET until = excluded.until, reason = excluded.reason, by = excluded.by",
+      ).run(b.target, b.until, b.reason, b.by, b.created), "cannot save the ban");
+  }
+
+  removeBan(target: string): boolean {
+    return this.#write(
+      () => Number(this.#db.prepare("DELETE FROM bans WHERE target = ?").run(target).changes) > 0,
+      "cannot remove the ban",
+    );
+  }
+
+  #write<T>(fn: () => T, doing: string): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw storeError(err, doing);
+    }
   }
 
   close(): void {

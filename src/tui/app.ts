@@ -7,17 +7,31 @@
  * @module
  */
 
-import { ChatClient, ClientError } from "../client/client.ts";
-import type { ClientEvent } from "../client/events.ts";
+import { ChatClient, ClientError, type ClientOptions } from "../client/client.ts";
+import type { ClientEvent, MessageEvent } from "../client/events.ts";
+import { FileJournal, type Journal } from "../client/journal.ts";
+import type { TranscriptEntry } from "../client/transcript.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { checkName } from "../protocol/names.ts";
 import { sanitize } from "../text/sanitize.ts";
+import { backlogEntries } from "./backlog.ts";
+import { showRestored } from "./commands.ts";
 import { historyLine, MAX_HISTORY, parseHistory } from "./history.ts";
 import { type Key, KeyDecoder } from "./keys.ts";
 import { diffFrames, type Frame, renderFrame } from "./render.ts";
 import { createState, notify, type TuiState } from "./state.ts";
 import type { Terminal } from "./terminal.ts";
-import { onEvent, onKey, type Outcome, resize } from "./view.ts";
+import { onEvent, onKey, type Outcome, resize, showEarlier } from "./view.ts";
+
+/** What survives a restart, for one name on one server: the journal, and the transcript writer. */
+export interface TuiStorage {
+  journal: Journal;
+  /** Called for every room message passed on (appends it to the transcript). */
+  onMessage(m: MessageEvent): void;
+  close(): void;
+  /** Set when something could not be kept on disk: said as a notice, and the client carries on. */
+  warning?: string;
+}
 
 export interface TuiOptions {
   host: string;
@@ -30,6 +44,12 @@ export interface TuiOptions {
   colour: boolean;
   /** Where input history is kept; none keeps it in memory only. */
   historyPath?: string;
+  /** Opens the storage of `name` (once the name is known); none keeps everything in memory. */
+  storage?: (name: string) => TuiStorage;
+  /** The local transcript of `room` on this server, oldest first; none shows no earlier messages. */
+  transcript?: (room: string) => readonly TranscriptEntry[];
+  /** Opens the connection (TLS with --tls); none: plain TCP. */
+  connect?: ClientOptions["connect"];
 }
 
 export interface TuiIo {
@@ -81,6 +101,28 @@ function historyWriter(path: string | undefined, onError: (message: string) => v
   };
 }
 
+/**
+ * Wraps an event handler so that an exception thrown in it goes to
+ * `onFault` instead of up into ChatClient's read loop, where it would become
+ * an unhandled rejection that leaves the terminal in raw mode.
+ */
+export function guarded<E extends { type: string }>(
+  handle: (e: E) => void,
+  onFault: (err: Error) => void,
+): (e: E) => void {
+  return (e) => {
+    try {
+      handle(e);
+    } catch (err) {
+      onFault(
+        new Error(`while handling a "${e.type}" event: ${err instanceof Error ? err.message : String(err)}`, {
+          cause: err,
+        }),
+      );
+    }
+  };
+}
+
 /** Asks for a name until the server's rules accept it; null at end of input. */
 async function askName(term: Terminal, io: TuiIo): Promise<string | null> {
   for (;;) {
@@ -92,7 +134,23 @@ async function askName(term: Terminal, io: TuiIo): Promise<string | null> {
   }
 }
 
-/** Runs the interactive client until the user quits; returns the exit code. */
+/** Fills the new state's windows with the transcript of earlier sessions; returns what went wrong, if anything. */
+function loadEarlier(state: TuiState, o: TuiOptions): string | null {
+  if (!o.transcript) return null;
+  try {
+    for (const w of state.windows) showEarlier(state, w, backlogEntries(o.transcript(w.room), state.me));
+    return null;
+  } catch (err) {
+    return `cannot read the transcript: ${(err as Error).message}`;
+  }
+}
+
+/**
+ * Runs the interactive client until the user quits; returns the exit code.
+ * A bug (an exception in event or key handling, or in painting) restores the
+ * terminal, says goodbye to the server and rejects, so main reports it as an
+ * internal error.
+ */
 export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<number> {
   const server = `${o.host}:${o.port}`;
   const history = await loadHistory(o.historyPath);
@@ -100,24 +158,53 @@ export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<
   let name = o.name ?? "";
   let state!: TuiState;
   let client!: ChatClient;
+  let storage: TuiStorage | null = null;
   let paint: (() => void) | null = null;
   let bells = 0;
   const handle = (out: Outcome) => {
     if (out.bell) bells++;
   };
+  let finish!: (r: { reason: string; code: number }) => void;
+  let fail!: (err: unknown) => void;
+  const finished = new Promise<{ reason: string; code: number }>((resolve, reject) => {
+    finish = resolve;
+    fail = reject;
+  });
+  // Nobody awaits it if the client never starts; a fault before then is thrown after start() instead.
+  finished.catch(() => {});
+  // The first fault wins and ends the run.
+  let fault: Error | null = null;
+  const onFault = (err: Error) => {
+    if (fault) return;
+    fault = err;
+    paint = null;
+    fail(err);
+  };
+  const safely = (f: () => void) => () => {
+    try {
+      f();
+    } catch (err) {
+      onFault(err instanceof Error ? err : new Error(String(err)));
+    }
+  };
   let scheduled: ReturnType<typeof setTimeout> | undefined;
   const schedule = () => {
     if (scheduled === undefined && paint) {
-      scheduled = setTimeout(() => {
-        scheduled = undefined;
-        paint?.();
-      }, EVENT_PAINT_MS);
+      scheduled = setTimeout(
+        safely(() => {
+          scheduled = undefined;
+          paint?.();
+        }),
+        EVENT_PAINT_MS,
+      );
     }
   };
-  const emit = (e: ClientEvent) => {
-    handle(onEvent(state, e, Date.now()));
+  const emit = guarded((e: ClientEvent) => {
+    handle(onEvent(state, e, Date.now(), client));
     schedule();
-  };
+  }, onFault);
+  // The transcript is written from ChatClient's read loop too: the same guard.
+  const record = guarded((m: MessageEvent) => storage?.onMessage(m), onFault);
 
   // Connect before taking over the screen, so a refusal is an ordinary error message.
   for (;;) {
@@ -126,7 +213,10 @@ export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<
       if (asked === null) return 1;
       name = asked;
     }
+    storage = o.storage?.(name) ?? null;
+    const now = Date.now();
     state = createState({ me: name, server, rooms: o.rooms, colour: o.colour, size: term.size(), history });
+    const unreadable = loadEarlier(state, o);
     client = new ChatClient({
       host: o.host,
       port: o.port,
@@ -134,11 +224,17 @@ export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<
       rooms: o.rooms,
       timeoutMs: o.timeoutMs,
       reconnectAttempts: o.reconnectAttempts,
+      ...(storage ? { journal: storage.journal, onMessage: record } : {}),
+      ...(o.connect ? { connect: o.connect } : {}),
     }, emit);
+    for (const warning of [storage?.warning, unreadable]) {
+      if (warning) notify(state, `warning: ${warning}`, now, "error");
+    }
+    showRestored(state, client.outbox, now);
     try {
       await client.start();
-      break;
     } catch (err) {
+      storage?.close();
       if (!(err instanceof ClientError)) throw err;
       // The server wrote part of this message: the terminal gets it sanitised like everything else.
       io.stderr(`chat join: ${sanitize(err.code)}: ${sanitize(err.message)}`);
@@ -148,6 +244,12 @@ export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<
       }
       return 1;
     }
+    if (fault) {
+      await client.quit("");
+      storage?.close();
+      throw fault;
+    }
+    break;
   }
 
   const historyFile = historyWriter(o.historyPath, (message) => {
@@ -166,18 +268,12 @@ export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<
     prev = frame;
   };
 
-  let finish!: (r: { reason: string; code: number }) => void;
-  let fail!: (err: unknown) => void;
-  const finished = new Promise<{ reason: string; code: number }>((resolve, reject) => {
-    finish = resolve;
-    fail = reject;
-  });
-  const stopResize = term.onResize(() => {
+  const stopResize = term.onResize(safely(() => {
     resize(state, term.size());
     prev = null;
     paint?.();
-  });
-  const tick = setInterval(() => paint?.(), 1000);
+  }));
+  const tick = setInterval(safely(() => paint?.()), 1000);
   let escTimer: ReturnType<typeof setTimeout> | undefined;
   const decoder = new KeyDecoder();
   let quitting = false;
@@ -211,27 +307,34 @@ export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<
         applyKeys(decoder.push(chunk));
         paint?.();
         if (decoder.pending) {
-          escTimer = setTimeout(() => {
-            applyKeys(decoder.flush());
-            paint?.();
-          }, ESC_WAIT_MS);
+          escTimer = setTimeout(
+            safely(() => {
+              applyKeys(decoder.flush());
+              paint?.();
+            }),
+            ESC_WAIT_MS,
+          );
         }
       }
       finish({ reason: "", code: 0 });
     })();
     // A bug in key handling ends the client (terminal restored below), not silently the input.
-    reading.catch(fail);
-    void client.done.then((exit) => {
-      if (!exit.ok) {
-        notify(state, `${exit.message ?? "disconnected"}; /quit to exit`, Date.now(), "error");
-        schedule();
-      }
-    });
+    reading.catch((err) => onFault(err instanceof Error ? err : new Error(String(err))));
     void io.stopSignal().then((signal) =>
       finish({ reason: `interrupted (${signal})`, code: signal === "SIGINT" ? 130 : 143 })
     );
 
-    const { reason, code } = await finished;
+    let outcome: { reason: string; code: number };
+    try {
+      outcome = await finished;
+    } catch (err) {
+      // A bug: stop everything, give the terminal back (finally, below), and let main report it.
+      quitting = true;
+      paint = null;
+      await client.quit("");
+      throw err;
+    }
+    const { reason, code } = outcome;
     quitting = true;
     let exitCode = code;
     if (code === 0 && client.pending > 0 && state.connection.state === "connected") {
@@ -244,7 +347,11 @@ export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<
     await Promise.all([client.quit(reason), historyFile.flushed()]);
     term.restore();
     if (undelivered > 0) {
-      io.stderr(`chat join: ${undelivered} message(s) not delivered`);
+      // With the journal on disk they are not lost: the next start as this name sends them.
+      const kept = storage?.journal instanceof FileJournal
+        ? `; they are kept and sent the next time you join ${server} as ${name}`
+        : "";
+      io.stderr(`chat join: ${undelivered} message(s) not delivered${kept}`);
       if (exitCode === 0) exitCode = 1;
     } else if (state.connection.state === "offline" && exitCode === 0) {
       exitCode = 1;
@@ -257,5 +364,6 @@ export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<
     clearTimeout(scheduled);
     stopResize();
     term.restore();
+    storage?.close();
   }
 }

@@ -1,7 +1,7 @@
 /**
  * What the message area shows: entries (chat lines, actions, presence,
- * local notices) as values, and their layout into styled rows at a given
- * width. Entries keep the text as it came from the network; layout is the
+ * local notices, dividers) as values, and their layout into styled rows at
+ * a given width. Entries keep the text as it came from the network; layout is the
  * one place it becomes screen text, and it passes every piece through
  * {@linkcode sanitize} there, so nothing unsanitised can reach the screen.
  *
@@ -11,6 +11,7 @@
 import { nameKey } from "../protocol/names.ts";
 import { sanitize } from "../text/sanitize.ts";
 import { Colours, nameColour, type Span, type Style } from "./style.ts";
+import { stringWidth } from "./width.ts";
 import { spansWidth, wrapSpans } from "./wrap.ts";
 
 /** Delivery of a message this client sent. */
@@ -32,6 +33,10 @@ export interface ChatEntry {
   delivery?: Delivery;
   /** Why the server refused it. */
   error?: string;
+  /** The message's number in its room, once known: what tells a copy of it from the server apart. */
+  seq?: number;
+  /** From the local transcript of an earlier session: shown dimmed, above the "end of earlier" divider. */
+  earlier?: boolean;
 }
 
 export interface PresenceEntry {
@@ -52,7 +57,14 @@ export interface NoticeEntry {
   level: "info" | "error";
 }
 
-export type Entry = ChatEntry | PresenceEntry | NoticeEntry;
+/** A full-width rule with a label: "-- earlier: Fri 2026-01-02 -----". */
+export interface DividerEntry {
+  kind: "divider";
+  ts: number;
+  text: string;
+}
+
+export type Entry = ChatEntry | PresenceEntry | NoticeEntry | DividerEntry;
 
 /** True when `text` names `me` as a whole word, ignoring case. */
 export function mentions(text: string, me: string): boolean {
@@ -90,7 +102,7 @@ const s = (text: string) => sanitize(text);
 const block = (text: string) => sanitize(text, { keepNewlines: true });
 
 /** The head (time, sender) and body of an entry, as spans. */
-function parts(e: Entry, me: string): { head: Span[]; body: Span[] } {
+function parts(e: Exclude<Entry, DividerEntry>, me: string): { head: Span[]; body: Span[] } {
   const time: Span = { text: `${clock(e.ts)} `, style: DIM };
   switch (e.kind) {
     case "chat": {
@@ -156,13 +168,26 @@ function parts(e: Entry, me: string): { head: Span[]; body: Span[] } {
 }
 
 /**
+ * An earlier session's message, greyed out like WeeChat's backlog: it reads
+ * as context, and nothing in it (a mention, a name's colour) calls for attention.
+ */
+function earlier(p: { head: Span[]; body: Span[] }): { head: Span[]; body: Span[] } {
+  const grey = (spans: Span[]) => spans.map((x) => ({ text: x.text, style: DIM }));
+  return { head: grey(p.head), body: grey(p.body) };
+}
+
+/**
  * Lays `e` out in rows of at most `width` columns. Continuation rows, and
  * the lines of a multi-line message, are indented to where the text starts,
  * so a message reads as one block; when the head is too wide for that, they
  * are indented past the time only.
  */
 export function layoutEntry(e: Entry, width: number, me: string): Span[][] {
-  const { head, body } = parts(e, me);
+  if (e.kind === "divider") {
+    const label = `-- ${s(e.text)} `;
+    return [[{ text: label + "-".repeat(Math.max(0, width - stringWidth(label))), style: DIM }]];
+  }
+  const { head, body } = e.kind === "chat" && e.earlier ? earlier(parts(e, me)) : parts(e, me);
   const headWidth = spansWidth(head);
   const indent = headWidth <= Math.floor(width / 2) ? headWidth : Math.min(6, Math.floor(width / 2));
   if (indent === headWidth) {

@@ -13,9 +13,10 @@
  * @module
  */
 
+import { nameKey } from "../protocol/names.ts";
 import { sanitize } from "../text/sanitize.ts";
 import { Colours, renderSpans, type Span, type Style } from "./style.ts";
-import { currentWindow, entryRows, messageRows, type TuiState, type Window } from "./state.ts";
+import { currentWindow, directPeer, entryRows, messageRows, type TuiState, type Window } from "./state.ts";
 import { fitSpans, spansWidth } from "./wrap.ts";
 import { graphemes, graphemeWidth, stringWidth } from "./width.ts";
 
@@ -80,16 +81,33 @@ export function connectionLabel(state: TuiState, now: number): Span {
   }
 }
 
-/** The status line: connection, room and people online, activity elsewhere, scroll state, server. */
+/** A window's name as shown: "#room" or "@person". */
+export function windowName(w: Window): string {
+  return directPeer(w) !== null ? sanitize(w.room) : `#${sanitize(w.room)}`;
+}
+
+/** What the status line says about the window shown. */
+function windowInfo(state: TuiState, w: Window): string {
+  const peer = directPeer(w);
+  if (peer !== null) {
+    const away = state.away.get(nameKey(peer));
+    return `${windowName(w)} (${away ? `away: ${sanitize(away)}` : "direct"})`;
+  }
+  return w.joined ? `${windowName(w)} (${w.members.length} online)` : `${windowName(w)} (left)`;
+}
+
+/** The status line: connection, my away message, window, activity elsewhere, scroll state, server. */
 export function statusLine(state: TuiState, now: number): Span[] {
   const w = currentWindow(state);
   const sep: Span = { text: " | ", style: STATUS };
   const spans: Span[] = [{ text: " ", style: STATUS }, connectionLabel(state, now)];
+  if (state.myAway !== "") {
+    spans.push(sep, { text: `away: ${sanitize(state.myAway)}`, style: { ...STATUS, fg: Colours.yellow } });
+  }
   if (state.notice && state.notice.until > now) {
     spans.push(sep, { text: sanitize(state.notice.text), style: { ...STATUS, bold: true } });
   }
-  const room = w.joined ? `#${sanitize(w.room)} (${w.members.length} online)` : `#${sanitize(w.room)} (left)`;
-  spans.push(sep, { text: `${state.current + 1}:${room}`, style: { ...STATUS, bold: true } });
+  spans.push(sep, { text: `${state.current + 1}:${windowInfo(state, w)}`, style: { ...STATUS, bold: true } });
   const active = state.windows
     .map((x, i) => ({ x, i }))
     .filter(({ x, i }) => i !== state.current && x.unread > 0);
@@ -97,7 +115,7 @@ export function statusLine(state: TuiState, now: number): Span[] {
     spans.push(sep, { text: "unread: ", style: STATUS });
     active.forEach(({ x, i }, k) => {
       spans.push({
-        text: `${k ? " " : ""}${i + 1}:#${sanitize(x.room)}(${x.unread}${x.mentions ? "!" : ""})`,
+        text: `${k ? " " : ""}${i + 1}:${windowName(x)}(${x.unread}${x.mentions ? "!" : ""})`,
         style: x.mentions ? { ...STATUS, bold: true, fg: Colours.yellow } : STATUS,
       });
     });
@@ -116,7 +134,7 @@ export function statusLine(state: TuiState, now: number): Span[] {
 /** The input line's prompt. */
 function prompt(state: TuiState): Span[] {
   const w = currentWindow(state);
-  return [{ text: `[#${sanitize(w.room)}${w.joined ? "" : " (left)"}] `, style: { bold: true } }];
+  return [{ text: `[${windowName(w)}${w.joined ? "" : " (left)"}] `, style: { bold: true } }];
 }
 
 /**

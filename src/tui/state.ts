@@ -1,7 +1,8 @@
 /**
- * The terminal client's state: one window per room (its entries,
- * members, unread count, read marker and scroll position), the connection
- * status, and the input line. Plain data plus the small helpers that keep
+ * The terminal client's state: one window per room and one per person you
+ * exchange direct messages with (its entries, members, unread count, read
+ * marker and scroll position), the connection status, away messages, and
+ * the input line. Plain data plus the small helpers that keep
  * its invariants (bounded scrollback, unread counts, the read marker);
  * keys and client events change it in {@linkcode ./view.ts}.
  *
@@ -11,20 +12,34 @@
 import { nameKey } from "../protocol/names.ts";
 import type { Completion } from "./complete.ts";
 import { type EditorState, EMPTY_EDITOR } from "./editor.ts";
-import { type Entry, layoutEntry } from "./entries.ts";
+import { type ChatEntry, type Entry, layoutEntry } from "./entries.ts";
 import { historyOf, type HistoryState } from "./history.ts";
 import type { Span } from "./style.ts";
 
 /** Entries kept per window: a long day in a busy room, without growing forever. */
 export const MAX_SCROLLBACK = 5000;
 
-/** What the client UI needs from ChatClient: narrow, so tests pass a two-line fake. */
+/** What the client UI needs from ChatClient: narrow, so tests pass a small fake. */
 export interface ClientPort {
+  /** Queues a message (also while disconnected) and returns its id. */
   send(text: string, options: { room: string; action?: boolean }): number;
+  /** Queues a direct message (also while disconnected) and returns its id. */
+  msg(to: string, text: string, options?: { action?: boolean }): number;
   join(room: string): void;
   leave(room: string): void;
   who(room: string): void;
+  nick(name: string): void;
+  away(text: string): void;
+  /** Asks for up to `limit` stored messages of `room` older than `before`. */
+  history(room: string, before: number, limit: number): void;
+  /** The lowest sequence the client passed on in `room` since it started. */
+  oldestSeq(room: string): number | undefined;
+  /** After the client gave up reconnecting: try again. */
+  reconnect(): void;
 }
+
+/** Window names of direct conversations start with this; room names cannot. */
+export const DIRECT_PREFIX = "@";
 
 export type Connection =
   | { state: "connecting" }
@@ -33,8 +48,8 @@ export type Connection =
   | { state: "offline"; reason: string };
 
 export interface Window {
-  /** Canonical room name. */
-  readonly room: string;
+  /** Canonical room name, or "@" and the other person's name for direct messages (renamed with them). */
+  room: string;
   entries: Entry[];
   /** Who is online in the room, in the order the server listed them. */
   members: string[];
@@ -50,6 +65,12 @@ export interface Window {
   below: number;
   /** False after leaving the room (the last window stays, so there is somewhere to type /join). */
   joined: boolean;
+  /** Chat entries shown, by the message's sequence number: a copy of one of them from the server is skipped. */
+  bySeq: Map<number, ChatEntry>;
+  /** The `before` of the first /history asked for: older history messages are put in seq order, not appended. */
+  historyBefore: number;
+  /** The `before` of the last /history asked for: PgUp does not ask for the same page twice. */
+  historyAsked: number;
 }
 
 export interface Size {
@@ -77,6 +98,15 @@ export interface TuiState {
   whoAsked: Set<string>;
   /** Window of each message sent and not yet acknowledged, by ChatClient id. */
   sent: Map<number, Window>;
+  /** Away messages of other people, by name key; someone not in it is here. */
+  away: Map<string, string>;
+  /** My own away message; empty when I am here. */
+  myAway: string;
+  /**
+   * The last notice that listed a room's members: the server reports who is away right after a member
+   * list, so the notice is rewritten as those reports arrive.
+   */
+  memberList: { w: Window; room: string; entry: Entry; prefix: string; names: string[] } | null;
 }
 
 export interface StateOptions {
@@ -104,6 +134,9 @@ export function createState(o: StateOptions): TuiState {
     switchTo: null,
     whoAsked: new Set(),
     sent: new Map(),
+    away: new Map(),
+    myAway: "",
+    memberList: null,
   };
 }
 
@@ -118,7 +151,34 @@ function newWindow(room: string): Window {
     scroll: 0,
     below: 0,
     joined: true,
+    bySeq: new Map(),
+    historyBefore: 0,
+    historyAsked: 0,
   };
+}
+
+/** The other person of a direct-message window, or null for a room. */
+export function directPeer(w: Window): string | null {
+  return w.room.startsWith(DIRECT_PREFIX) ? w.room.slice(DIRECT_PREFIX.length) : null;
+}
+
+/** The direct-message window with `peer` (names compared case-insensitively), or undefined. */
+export function findDirect(state: TuiState, peer: string): Window | undefined {
+  const key = nameKey(peer);
+  return state.windows.find((w) => {
+    const p = directPeer(w);
+    return p !== null && nameKey(p) === key;
+  });
+}
+
+/** The direct-message window with `peer`, created at the end (not shown) if there is none. */
+export function directWindow(state: TuiState, peer: string): Window {
+  let w = findDirect(state, peer);
+  if (!w) {
+    w = newWindow(DIRECT_PREFIX + peer);
+    state.windows.push(w);
+  }
+  return w;
 }
 
 export function currentWindow(state: TuiState): Window {
@@ -155,30 +215,87 @@ export function entryRows(state: TuiState, e: Entry): Span[][] {
   return rows;
 }
 
+/** Records that `e` shows message `seq` of the window's room. */
+function index(w: Window, e: Entry): void {
+  if (e.kind !== "chat" || e.seq === undefined) return;
+  w.bySeq.set(e.seq, e);
+}
+
+function unindex(w: Window, e: Entry): void {
+  if (e.kind === "chat" && e.seq !== undefined && w.bySeq.get(e.seq) === e) w.bySeq.delete(e.seq);
+}
+
+/** Forgets which sequence numbers are shown: they belonged to a store the server no longer has. */
+export function forgetSeqs(w: Window): void {
+  w.bySeq.clear();
+}
+
+/** Drops the oldest entries beyond MAX_SCROLLBACK. */
+function trim(w: Window): void {
+  if (w.entries.length <= MAX_SCROLLBACK) return;
+  const drop = w.entries.length - MAX_SCROLLBACK;
+  for (const e of w.entries.splice(0, drop)) unindex(w, e);
+  if (w.marker !== null) w.marker = Math.max(0, w.marker - drop);
+}
+
 /** Appends `e` to `w`, keeping the scrollback bounded and a scrolled-up view still. */
 export function addEntry(state: TuiState, w: Window, e: Entry): void {
   w.entries.push(e);
-  if (w.entries.length > MAX_SCROLLBACK) {
-    const drop = w.entries.length - MAX_SCROLLBACK;
-    w.entries.splice(0, drop);
-    if (w.marker !== null) w.marker = Math.max(0, w.marker - drop);
-  }
+  index(w, e);
+  trim(w);
   const shown = w === currentWindow(state);
   if (w.scroll > 0) {
     w.scroll += entryRows(state, e).length;
     w.below++;
   }
-  if (e.kind === "chat" && !e.mine && !e.history && !shown) {
+  if (e.kind === "chat" && !e.mine && !e.history && !e.earlier && !shown) {
     w.unread++;
-    if (e.mention) w.mentions++;
+    // A direct message is addressed to you: it counts like a mention.
+    if (e.mention || directPeer(w) !== null) w.mentions++;
     if (w.marker === null) w.marker = w.entries.length - 1;
   }
+}
+
+/**
+ * Puts an older message `e` (an answer to /history) where its sequence number
+ * belongs: before the first shown message with a higher one. Rows added above
+ * the view leave a scrolled-up view where it is, since scrolling counts rows
+ * from the bottom.
+ */
+export function insertBySeq(state: TuiState, w: Window, e: ChatEntry & { seq: number }): void {
+  const at = w.entries.findIndex((x) =>
+    x.kind === "chat" && x.seq !== undefined && x.seq > e.seq && w.bySeq.get(x.seq) === x
+  );
+  if (at < 0) {
+    addEntry(state, w, e);
+    return;
+  }
+  // A full scrollback has no room above: what would be inserted is what trimming drops first.
+  if (w.entries.length >= MAX_SCROLLBACK) return;
+  w.entries.splice(at, 0, e);
+  index(w, e);
+  if (w.marker !== null && w.marker >= at) w.marker++;
 }
 
 /** Replaces `old` with `next` in `w` (entries are immutable so layouts can be cached). */
 export function replaceEntry(w: Window, old: Entry, next: Entry): void {
   const i = w.entries.lastIndexOf(old);
-  if (i >= 0) w.entries[i] = next;
+  if (i < 0) return;
+  unindex(w, old);
+  w.entries[i] = next;
+  index(w, next);
+}
+
+/** Removes `e` from `w` (a pending copy of a message the server has shown already). */
+export function removeEntry(state: TuiState, w: Window, e: Entry): void {
+  const i = w.entries.lastIndexOf(e);
+  if (i < 0) return;
+  // Below a scrolled-up view, the rows it took no longer push the view up.
+  const rows = entryRows(state, e).length;
+  w.entries.splice(i, 1);
+  unindex(w, e);
+  if (w.marker !== null && w.marker > i) w.marker--;
+  if (w.scroll > 0) w.scroll = Math.max(0, w.scroll - rows);
 }
 
 /** Adds a client notice to `w` (default: the current window). */
@@ -231,6 +348,8 @@ export function closeWindow(state: TuiState, room: string): void {
 /** Nicknames in `w` for completion: everyone but me, people who spoke recently first. */
 export function completionNicks(state: TuiState, w: Window): string[] {
   const me = nameKey(state.me);
+  const peer = directPeer(w);
+  if (peer !== null) return nameKey(peer) === me ? [] : [peer];
   const recent: string[] = [];
   for (let i = w.entries.length - 1; i >= 0 && recent.length < 50; i--) {
     const e = w.entries[i];
@@ -239,4 +358,24 @@ export function completionNicks(state: TuiState, w: Window): string[] {
   const online = new Set(w.members);
   const ordered = [...recent.filter((n) => online.has(n)), ...[...w.members].sort()];
   return [...new Set(ordered)].filter((n) => nameKey(n) !== me);
+}
+
+/** Everyone the client knows of, for completing a /msg recipient: this window's people first. */
+export function allNicks(state: TuiState, w: Window): string[] {
+  const me = nameKey(state.me);
+  const names = [...completionNicks(state, w)];
+  for (const x of state.windows) {
+    const peer = directPeer(x);
+    for (const n of peer !== null ? [peer] : [...x.members].sort()) {
+      if (nameKey(n) !== me && !names.some((m) => nameKey(m) === nameKey(n))) names.push(n);
+    }
+  }
+  return names;
+}
+
+/** The oldest sequence number shown in `w`, or undefined. */
+export function oldestShown(w: Window): number | undefined {
+  let oldest: number | undefined;
+  for (const seq of w.bySeq.keys()) if (oldest === undefined || seq < oldest) oldest = seq;
+  return oldest;
 }

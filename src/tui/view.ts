@@ -8,9 +8,9 @@
  * @module
  */
 
-import type { ClientEvent } from "../client/events.ts";
+import type { ClientEvent, DirectEvent, MessageEvent, PresenceEvent } from "../client/events.ts";
 import { nameKey } from "../protocol/names.ts";
-import { commandNames, runLine } from "./commands.ts";
+import { commandNames, HISTORY_PAGE, requestHistory, runLine } from "./commands.ts";
 import { complete } from "./complete.ts";
 import { cleanInput, editKey, editorWith, EMPTY_EDITOR, insert } from "./editor.ts";
 import { type ChatEntry, type Entry, mentions } from "./entries.ts";
@@ -18,13 +18,21 @@ import { historyAdd, historyDown, historyUp } from "./history.ts";
 import type { Key } from "./keys.ts";
 import {
   addEntry,
+  allNicks,
   type ClientPort,
   closeWindow,
   completionNicks,
   currentWindow,
+  directPeer,
+  directWindow,
   entryRows,
+  findDirect,
+  forgetSeqs,
+  insertBySeq,
   messageRows,
   notify,
+  oldestShown,
+  removeEntry,
   replaceEntry,
   showWindow,
   type Size,
@@ -54,10 +62,12 @@ export const NOTICE_MS = 10_000;
 export function onKey(state: TuiState, key: Key, client: ClientPort, now: number): Outcome {
   if (key.kind === "key" && key.name === "tab" && !key.ctrl && !key.alt) {
     const w = currentWindow(state);
+    // A /msg or /query recipient may be anyone we know of, not only someone in this room.
+    const anyone = /^\/(msg|m|query)\s/i.test(state.editor.text);
     const c = complete(
       state.editor,
       state.completion,
-      { commands: commandNames(), nicks: completionNicks(state, w) },
+      { commands: commandNames(), nicks: anyone ? allNicks(state, w) : completionNicks(state, w) },
       key.shift,
     );
     if (c) {
@@ -107,11 +117,10 @@ export function onKey(state: TuiState, key: Key, client: ClientPort, now: number
       return {};
     }
     if (!ctrl && (name === "pageup" || name === "pagedown")) {
-      scrollBy(
-        state,
-        currentWindow(state),
-        (name === "pageup" ? 1 : -1) * Math.max(1, messageRows(state) - 1),
-      );
+      const w = currentWindow(state);
+      const before = w.scroll;
+      scrollBy(state, w, (name === "pageup" ? 1 : -1) * Math.max(1, messageRows(state) - 1));
+      if (name === "pageup" && w.scroll === before) fetchOlder(state, client, w, now);
       return {};
     }
     if (plain && name === "escape") {
@@ -133,9 +142,24 @@ export function onKey(state: TuiState, key: Key, client: ClientPort, now: number
   return {};
 }
 
+/**
+ * PgUp at the top of a room's scrollback asks the server for the page before
+ * it, once per oldest message shown (holding PgUp does not flood the server).
+ */
+function fetchOlder(state: TuiState, client: ClientPort, w: Window, now: number): void {
+  if (state.connection.state !== "connected" || directPeer(w) !== null || !w.joined) return;
+  const oldest = oldestShown(w);
+  if (oldest === undefined || oldest <= 1 || w.historyAsked === oldest) return;
+  requestHistory(state, client, w, HISTORY_PAGE, now);
+}
+
 function submit(state: TuiState, client: ClientPort, now: number): Outcome {
   const line = state.editor.text;
-  if (line.trim() === "") return {};
+  if (line.trim() === "") {
+    // Once the client has given up, Enter on an empty line is the quickest way to try again.
+    if (state.connection.state === "offline") client.reconnect();
+    return {};
+  }
   state.history = historyAdd(state.history, line);
   const result = runLine({ state, client, now }, line);
   if (result.kind !== "keep") state.editor = EMPTY_EDITOR;
@@ -171,20 +195,37 @@ function isMe(state: TuiState, name: string): boolean {
 /** Names listed in a notice before "and N more": a big room's list would fill the screen. */
 const LISTED_NAMES = 50;
 
-function listNames(names: readonly string[]): string {
+/** A member list for a notice, each away member with their message: "alice, bob (away: lunch)". */
+function listNames(state: TuiState, names: readonly string[]): string {
   if (names.length === 0) return "nobody";
-  const shown = names.slice(0, LISTED_NAMES).join(", ");
+  const shown = names.slice(0, LISTED_NAMES).map((n) => {
+    const away = isMe(state, n) ? state.myAway : state.away.get(nameKey(n));
+    return away ? `${n} (away: ${away})` : n;
+  }).join(", ");
   return names.length > LISTED_NAMES ? `${shown} and ${names.length - LISTED_NAMES} more` : shown;
 }
 
-/** The oldest of my pending messages in `w` with this text: what a server echo confirms. */
-function pendingEcho(w: Window, text: string, action: boolean): ChatEntry | null {
-  for (const e of w.entries) {
-    if (e.kind === "chat" && e.mine && e.delivery === "pending" && e.text === text && e.action === action) {
-      return e;
-    }
-  }
-  return null;
+/** Adds a notice listing `names` of `room`, remembered so away reports that follow can update it. */
+function memberNotice(
+  state: TuiState,
+  w: Window,
+  room: string,
+  prefix: string,
+  names: string[],
+  now: number,
+) {
+  notify(state, prefix + listNames(state, names), now, "info", w);
+  const entry = w.entries[w.entries.length - 1];
+  state.memberList = { w, room, entry, prefix, names: [...names] };
+}
+
+/** Rewrites the last member list after an away report for its room. */
+function refreshMemberNotice(state: TuiState, room: string): void {
+  const m = state.memberList;
+  if (!m || m.room !== room || m.entry.kind !== "notice") return;
+  const next = { ...m.entry, text: m.prefix + listNames(state, m.names) };
+  replaceEntry(m.w, m.entry, next);
+  m.entry = next;
 }
 
 function findSent(w: Window, id: number): ChatEntry | null {
@@ -195,8 +236,37 @@ function findSent(w: Window, id: number): ChatEntry | null {
   return null;
 }
 
-/** Applies one ChatClient event. */
-export function onEvent(state: TuiState, e: ClientEvent, now: number): Outcome {
+/** The oldest of my pending direct messages in `w` with this text: what the server's copy confirms. */
+function pendingDirect(w: Window, text: string, action: boolean): ChatEntry | null {
+  for (const e of w.entries) {
+    if (e.kind === "chat" && e.mine && e.delivery === "pending" && e.text === text && e.action === action) {
+      return e;
+    }
+  }
+  return null;
+}
+
+/** The same message: the sequence number alone is not proof, since a reset server numbers from 1 again. */
+function sameMessage(shown: ChatEntry, m: { ts: number; from: string }): boolean {
+  return shown.ts === m.ts && nameKey(shown.from) === nameKey(m.from);
+}
+
+/** Shows the transcript of earlier sessions at the top of `w`, marked as earlier. */
+export function showEarlier(state: TuiState, w: Window, entries: readonly Entry[]): void {
+  for (const e of entries) addEntry(state, w, e);
+}
+
+/**
+ * Applies one ChatClient event. `client` is for the follow-ups an event calls
+ * for (saying again after a reconnect that I am away, which the server's new
+ * session does not know).
+ */
+export function onEvent(
+  state: TuiState,
+  e: ClientEvent,
+  now: number,
+  client?: Pick<ClientPort, "away">,
+): Outcome {
   switch (e.type) {
     case "status":
       switch (e.state) {
@@ -221,30 +291,41 @@ export function onEvent(state: TuiState, e: ClientEvent, now: number): Outcome {
         case "disconnected":
           if (e.reason === "quit") return {};
           state.connection = { state: "offline", reason: e.reason ?? "" };
-          notify(state, `disconnected from ${e.server}${e.reason ? `: ${e.reason}` : ""}`, now, "error");
+          notify(
+            state,
+            `disconnected from ${e.server}${e.reason ? `: ${e.reason}` : ""}; ` +
+              "Enter on an empty line or /reconnect tries again, /quit exits",
+            now,
+            "error",
+          );
           return {};
       }
       return {};
     case "welcome": {
       state.me = e.name;
       state.connection = { state: "connected" };
-      for (const w of state.windows) w.joined = e.rooms.includes(w.room);
+      for (const w of state.windows) if (directPeer(w) === null) w.joined = e.rooms.includes(w.room);
       for (const room of e.rooms) windowFor(state, room);
       const first = state.windows.find((w) => w.room === e.room)!;
       first.members = [...e.online];
       if (e.reconnected) {
         const rooms = e.rooms.map((r) => `#${r}`).join(", ");
         for (const w of state.windows) {
-          if (w.joined) notify(state, `reconnected to ${e.server}; rejoined ${rooms}`, now, "info", w);
+          if (w.joined && directPeer(w) === null) {
+            notify(state, `reconnected to ${e.server}; rejoined ${rooms}`, now, "info", w);
+          }
         }
         state.notice = { text: `reconnected, rejoined ${rooms}`, until: now + NOTICE_MS };
+        // A new session starts out present: tell the server again that I am away.
+        if (state.myAway !== "") client?.away(state.myAway);
       } else {
-        notify(
+        memberNotice(
           state,
-          `connected to ${e.server} as ${e.name}; in #${e.room}: ${listNames(e.online)}`,
-          now,
-          "info",
           first,
+          e.room,
+          `connected to ${e.server} as ${e.name}; in #${e.room}: `,
+          e.online,
+          now,
         );
       }
       return {};
@@ -255,15 +336,16 @@ export function onEvent(state: TuiState, e: ClientEvent, now: number): Outcome {
       w.joined = true;
       w.members = [...e.online];
       if (state.whoAsked.delete(e.room)) {
-        notify(state, `online in #${e.room} (${e.online.length}): ${listNames(e.online)}`, now);
-      } else if (!existed) {
-        notify(
+        memberNotice(
           state,
-          `you joined #${e.room}; online (${e.online.length}): ${listNames(e.online)}`,
+          currentWindow(state),
+          e.room,
+          `online in #${e.room} (${e.online.length}): `,
+          e.online,
           now,
-          "info",
-          w,
         );
+      } else if (!existed) {
+        memberNotice(state, w, e.room, `you joined #${e.room}; online (${e.online.length}): `, e.online, now);
       }
       if (state.switchTo === e.room) {
         state.switchTo = null;
@@ -271,93 +353,44 @@ export function onEvent(state: TuiState, e: ClientEvent, now: number): Outcome {
       }
       return {};
     }
-    case "presence": {
-      if (e.event === "nick" || e.event === "away") {
-        const w = state.windows.find((x) => x.room === e.room);
-        if (e.event === "nick") {
-          for (const x of state.windows) x.members = x.members.map((n) => (n === e.name ? e.text : n));
-          if (isMe(state, e.name)) state.me = e.text;
-        }
-        // One notice per user change: the first room that reports it (or the current window).
-        const text = e.event === "nick"
-          ? `${e.name} is now known as ${e.text}`
-          : e.text
-          ? `${e.name} is away: ${e.text}`
-          : `${e.name} is back`;
-        if (
-          !w ||
-          w ===
-            state.windows.find((x) => x.joined && x.members.includes(e.event === "nick" ? e.text : e.name))
-        ) {
-          notify(state, text, now, "info", w);
-        }
-        return {};
+    case "presence":
+      switch (e.event) {
+        case "nick":
+          return onNick(state, e, now);
+        case "away":
+          return onAway(state, e, now);
+        case "join":
+        case "leave":
+          return onJoinLeave(state, e, now);
       }
-      const w = state.windows.find((x) => x.room === e.room);
-      if (!w) return {};
-      const entry: Entry = {
-        kind: "presence",
-        ts: e.ts,
-        event: e.event,
-        name: e.name,
-        room: e.room,
-        reason: e.reason,
-        text: e.text,
-      };
-      if (e.event === "join") {
-        if (!w.members.includes(e.name)) w.members.push(e.name);
-        addEntry(state, w, entry);
-        return {};
-      }
-      w.members = w.members.filter((n) => n !== e.name);
-      if (isMe(state, e.name) && e.reason === "left") {
-        closeWindow(state, e.room);
-        notify(state, `you left #${e.room}`, now);
-        return {};
-      }
-      addEntry(state, w, entry);
       return {};
-    }
-    case "direct": {
-      const mine = isMe(state, e.from);
-      notify(
-        state,
-        `${mine ? `-> ${e.to}` : `<- ${e.from}`} (private): ${e.action ? `* ${e.from} ` : ""}${e.text}`,
-        now,
-      );
-      // A direct message is meant for you: it rings like a mention.
-      return mine ? {} : { bell: true };
-    }
-    case "message": {
-      const w = windowFor(state, e.room);
-      const mine = isMe(state, e.from);
-      if (mine && !e.history) {
-        const sent = pendingEcho(w, e.text, e.action);
-        if (sent) {
-          replaceEntry(w, sent, { ...sent, delivery: "delivered", ts: e.ts });
-          return {};
-        }
-      }
-      const mention = !mine && mentions(e.text, state.me);
-      addEntry(state, w, {
-        kind: "chat",
-        ts: e.ts,
-        from: e.from,
-        text: e.text,
-        action: e.action,
-        mine,
-        mention,
-        history: e.history,
-      });
-      return mention && !e.history ? { bell: true } : {};
-    }
+    case "direct":
+      return onDirect(state, e, now);
+    case "message":
+      return onMessage(state, e);
+    case "notice":
+      // Information from the server (message of the day, results of commands): shown where you are.
+      notify(state, e.text, now);
+      return {};
     case "ack": {
       const w = state.sent.get(e.id);
       state.sent.delete(e.id);
       const sent = w && findSent(w, e.id);
-      if (w && sent && sent.delivery === "pending") {
+      if (!w || !sent || sent.delivery !== "pending") return {};
+      if (e.room === "") {
+        // A direct message: not stored, so no sequence number.
         replaceEntry(w, sent, { ...sent, delivery: "delivered", ts: e.ts });
+        return {};
       }
+      const shown = w.bySeq.get(e.seq);
+      if (shown && sameMessage(shown, { ts: e.ts, from: sent.from })) {
+        // The server's copy came first (a resend answered from history): it stands for this one.
+        removeEntry(state, w, sent);
+        return {};
+      }
+      if (shown) forgetSeqs(w);
+      // The ACK comes before the server's copy of the message: (room, seq) now identifies that copy.
+      replaceEntry(w, sent, { ...sent, delivery: "delivered", ts: e.ts, seq: e.seq });
       return {};
     }
     case "error": {
@@ -377,5 +410,164 @@ export function onEvent(state: TuiState, e: ClientEvent, now: number): Outcome {
       );
       return {};
     }
+    default: {
+      const never: never = e;
+      return never;
+    }
   }
+}
+
+function onMessage(state: TuiState, e: MessageEvent): Outcome {
+  const w = windowFor(state, e.room);
+  const shown = w.bySeq.get(e.seq);
+  if (shown && sameMessage(shown, e)) return {};
+  // A number already used by another message: the server's messages were reset, and the numbers shown so
+  // far belong to a store it no longer has.
+  if (shown) forgetSeqs(w);
+  const mine = isMe(state, e.from);
+  const mention = !mine && mentions(e.text, state.me);
+  const entry: ChatEntry & { seq: number } = {
+    kind: "chat",
+    ts: e.ts,
+    from: e.from,
+    text: e.text,
+    action: e.action,
+    mine,
+    mention,
+    history: e.history,
+    seq: e.seq,
+  };
+  if (e.history && e.seq < w.historyBefore) {
+    insertBySeq(state, w, entry);
+    return {};
+  }
+  addEntry(state, w, entry);
+  return mention && !e.history ? { bell: true } : {};
+}
+
+function onDirect(state: TuiState, e: DirectEvent, now: number): Outcome {
+  const mine = isMe(state, e.from);
+  const peer = mine ? e.to : e.from;
+  const existed = findDirect(state, peer) !== undefined;
+  const w = directWindow(state, peer);
+  if (mine) {
+    // The server's copy of a direct message carries no id (the ACK that has it comes after), so it is
+    // matched by text to the oldest pending one; being delivered is what it confirms.
+    const sent = pendingDirect(w, e.text, e.action);
+    if (sent) {
+      replaceEntry(w, sent, { ...sent, delivery: "delivered", ts: e.ts });
+      return {};
+    }
+  }
+  addEntry(state, w, {
+    kind: "chat",
+    ts: e.ts,
+    from: e.from,
+    text: e.text,
+    action: e.action,
+    mine,
+    mention: !mine && mentions(e.text, state.me),
+    history: false,
+  });
+  if (mine) return {};
+  if (!existed && w !== currentWindow(state)) {
+    notify(
+      state,
+      `direct message from ${e.from} in window ${state.windows.indexOf(w) + 1} ` +
+        `(Alt-${state.windows.indexOf(w) + 1} or /switch @${e.from})`,
+      now,
+    );
+  }
+  // A direct message is meant for you: it rings like a mention.
+  return { bell: true };
+}
+
+function onJoinLeave(state: TuiState, e: PresenceEvent, now: number): Outcome {
+  const w = state.windows.find((x) => x.room === e.room);
+  if (!w) return {};
+  const entry: Entry = {
+    kind: "presence",
+    ts: e.ts,
+    event: e.event as "join" | "leave",
+    name: e.name,
+    room: e.room,
+    reason: e.reason,
+    text: e.text,
+  };
+  if (e.event === "join") {
+    // A new session starts out present: whatever away message we knew was the old one's.
+    state.away.delete(nameKey(e.name));
+    if (!w.members.includes(e.name)) w.members.push(e.name);
+    addEntry(state, w, entry);
+    return {};
+  }
+  w.members = w.members.filter((n) => n !== e.name);
+  if (isMe(state, e.name) && e.reason === "left") {
+    closeWindow(state, e.room);
+    notify(state, `you left #${e.room}`, now);
+    return {};
+  }
+  addEntry(state, w, entry);
+  return {};
+}
+
+/** Where a user-wide change (nick, away) reported for `room` is shown: that room's window, or the current one. */
+function reportWindow(state: TuiState, room: string): Window | undefined {
+  return state.windows.find((x) => x.room === room && directPeer(x) === null);
+}
+
+// Nick and away changes come once per room the user shares with us: the first report changes what we know
+// and is shown; the others find nothing left to change and say nothing.
+
+function onNick(state: TuiState, e: PresenceEvent, now: number): Outcome {
+  const me = isMe(state, e.name);
+  const dm = me ? undefined : findDirect(state, e.name);
+  const known = me || dm !== undefined || state.windows.some((x) => x.members.includes(e.name));
+  if (!known) return {};
+  for (const x of state.windows) x.members = x.members.map((n) => (n === e.name ? e.text : n));
+  if (me) state.me = e.text;
+  const away = state.away.get(nameKey(e.name));
+  if (away !== undefined) {
+    state.away.delete(nameKey(e.name));
+    state.away.set(nameKey(e.text), away);
+  }
+  if (me) {
+    notify(state, `you are now known as ${e.text}`, now);
+    return {};
+  }
+  // The conversation follows the person: "@bob" becomes "@robert".
+  if (dm) {
+    dm.room = `@${e.text}`;
+    notify(state, `${e.name} is now known as ${e.text}`, now, "info", dm);
+  }
+  const w = reportWindow(state, e.room);
+  if (w || !dm) notify(state, `${e.name} is now known as ${e.text}`, now, "info", w);
+  return {};
+}
+
+function onAway(state: TuiState, e: PresenceEvent, now: number): Outcome {
+  const me = isMe(state, e.name);
+  const key = nameKey(e.name);
+  const before = me ? state.myAway : state.away.get(key) ?? "";
+  if (me) state.myAway = e.text;
+  else if (e.text) state.away.set(key, e.text);
+  else state.away.delete(key);
+  // ts 0: not a change but the status of a member, reported right after a member list.
+  if (e.ts === 0) {
+    refreshMemberNotice(state, e.room);
+    return {};
+  }
+  const text = me
+    ? e.text ? `you are away: ${e.text}` : "you are back"
+    : e.text
+    ? `${e.name} is away: ${e.text}`
+    : `${e.name} is back`;
+  if (e.room === "" && !me) {
+    // The answer to a direct message to someone away: say it where the conversation is, every time.
+    notify(state, text, now, "info", findDirect(state, e.name));
+    return {};
+  }
+  if (before === e.text) return {};
+  notify(state, text, now, "info", me ? undefined : reportWindow(state, e.room));
+  return {};
 }

@@ -7,6 +7,8 @@ import { Broker, type BrokerOptions } from "../../src/chat/broker.ts";
 import type { Effect } from "../../src/chat/effects.ts";
 import type { Session } from "../../src/chat/session.ts";
 import {
+  type Account,
+  type Ban,
   type MessageStore,
   type SenderRef,
   type SendReceipt,
@@ -60,7 +62,8 @@ export function deliveries(
     if (e.kind === "send") push(e.to, decodeFrame(e.bytes));
     else if (e.kind === "broadcast") {
       for (const m of e.room.members) if (m !== e.except) push(m, decodeFrame(e.bytes));
-    } else push(e.to, { type: "close", reason: e.reason });
+    } else if (e.kind === "close") push(e.to, { type: "close", reason: e.reason });
+    // delay and register effects carry no frame: tests look at them in the raw effect list.
   }
   return out;
 }
@@ -126,6 +129,27 @@ export class StagingStore implements MessageStore {
   }
   prune(now: number): number {
     return this.inner.prune(now);
+  }
+  account(key: string): Account | undefined {
+    return this.inner.account(key);
+  }
+  putAccount(a: Account): void {
+    this.inner.putAccount(a);
+  }
+  removeAccount(key: string): boolean {
+    return this.inner.removeAccount(key);
+  }
+  accounts(): Account[] {
+    return this.inner.accounts();
+  }
+  bans(now: number): Ban[] {
+    return this.inner.bans(now);
+  }
+  putBan(b: Ban): void {
+    this.inner.putBan(b);
+  }
+  removeBan(target: string): boolean {
+    return this.inner.removeBan(target);
   }
   close(): void {}
 }

@@ -68,6 +68,11 @@ export class ChatProcess implements AsyncDisposable {
     this.#exited = this.#child.status.then((s) => this.#status = s);
   }
 
+  /** The child's process id (the `deno` running main.ts), e.g. to read /proc/PID/status. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
   /** The exit status once the process has ended, else null. */
   get status(): Deno.CommandStatus | null {
     return this.#status;

@@ -9,6 +9,8 @@
  */
 
 import type { ClientEvent } from "../../src/client/events.ts";
+import type { Terminal } from "../../src/tui/terminal.ts";
+import { WAIT_MS } from "./deadline.ts";
 import { KeyDecoder } from "../../src/tui/keys.ts";
 import { diffFrames, type Frame, renderFrame } from "../../src/tui/render.ts";
 import { type ClientPort, createState, type StateOptions, type TuiState } from "../../src/tui/state.ts";
@@ -19,12 +21,35 @@ import { onEvent, onKey, type Outcome } from "../../src/tui/view.ts";
 export class FakeClient implements ClientPort {
   calls: string[] = [];
   sent: Array<{ id: number; text: string; room: string; action: boolean }> = [];
+  /** What oldestSeq() answers, per room. */
+  oldest = new Map<string, number>();
   #id = 0;
   send(text: string, options: { room: string; action?: boolean }): number {
     const id = ++this.#id;
     this.sent.push({ id, text, room: options.room, action: options.action ?? false });
     this.calls.push(`send ${options.room}${options.action ? " action" : ""}: ${text}`);
     return id;
+  }
+  msg(to: string, text: string, options: { action?: boolean } = {}): number {
+    const id = ++this.#id;
+    this.sent.push({ id, text, room: `@${to}`, action: options.action ?? false });
+    this.calls.push(`msg ${to}${options.action ? " action" : ""}: ${text}`);
+    return id;
+  }
+  nick(name: string): void {
+    this.calls.push(`nick ${name}`);
+  }
+  away(text: string): void {
+    this.calls.push(`away ${text}`);
+  }
+  history(room: string, before: number, limit: number): void {
+    this.calls.push(`history ${room} before ${before} limit ${limit}`);
+  }
+  oldestSeq(room: string): number | undefined {
+    return this.oldest.get(room);
+  }
+  reconnect(): void {
+    this.calls.push("reconnect");
   }
   join(room: string): void {
     this.calls.push(`join ${room}`);
@@ -54,6 +79,8 @@ export class Tester {
   readonly decoder = new KeyDecoder();
   now = T0;
   outcomes: Outcome[] = [];
+  /** The last sequence number message() used, per room: each message gets the next one unless given. */
+  seqs = new Map<string, number>();
 
   constructor(options: Partial<StateOptions> = {}) {
     this.state = createState({
@@ -76,7 +103,7 @@ export class Tester {
   }
 
   event(e: ClientEvent): this {
-    this.outcomes.push(onEvent(this.state, e, this.now));
+    this.outcomes.push(onEvent(this.state, e, this.now, this.client));
     return this;
   }
 
@@ -94,16 +121,19 @@ export class Tester {
       });
   }
 
+  /** A message in `room`, numbered after the last one there (the server numbers each room 1, 2, 3, ...). */
   message(
     from: string,
     text: string,
     room = "lobby",
     extra: Partial<ClientEvent & { type: "message" }> = {},
   ): this {
+    const seq = extra.seq ?? (this.seqs.get(room) ?? 0) + 1;
+    this.seqs.set(room, Math.max(seq, this.seqs.get(room) ?? 0));
     return this.event({
       type: "message",
       room,
-      seq: 1,
+      seq,
       ts: this.now,
       from,
       text,
@@ -245,5 +275,64 @@ export class Screen {
     this.term.write(bytes);
     this.#prev = frame;
     return bytes;
+  }
+}
+
+/** A terminal whose keyboard the test types on and whose screen it reads through a MiniTerminal. */
+export class FakeTerminal implements Terminal {
+  readonly screen: MiniTerminal;
+  entered = 0;
+  restored = 0;
+  answers: string[] = [];
+  #chunks: Uint8Array[] = [];
+  #wake: (() => void) | null = null;
+  #closed = false;
+
+  constructor(readonly cols = 60, readonly rows = 10) {
+    this.screen = new MiniTerminal(cols, rows);
+  }
+
+  size() {
+    return { cols: this.cols, rows: this.rows };
+  }
+  write(text: string): void {
+    // The enter/restore sequences are not the MiniTerminal's business; the frames are.
+    if (this.entered > this.restored) this.screen.write(text);
+  }
+  async *input(): AsyncIterable<Uint8Array> {
+    for (;;) {
+      while (this.#chunks.length > 0) yield this.#chunks.shift()!;
+      if (this.#closed) return;
+      await new Promise<void>((r) => this.#wake = r);
+    }
+  }
+  onResize(): () => void {
+    return () => {};
+  }
+  enter(): void {
+    this.entered++;
+  }
+  restore(): void {
+    if (this.entered > this.restored) this.restored++;
+  }
+  suspend(): void {}
+  promptLine(): Promise<string | null> {
+    return Promise.resolve(this.answers.shift() ?? null);
+  }
+
+  type(text: string): void {
+    this.#chunks.push(new TextEncoder().encode(text));
+    this.#wake?.();
+  }
+
+  /** Waits until some screen row matches `pattern`. */
+  async waitRow(pattern: RegExp): Promise<void> {
+    const deadline = Date.now() + WAIT_MS;
+    while (!this.screen.text().some((r) => pattern.test(r))) {
+      if (Date.now() > deadline) {
+        throw new Error(`no row matches ${pattern}:\n${this.screen.text().join("\n")}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 }

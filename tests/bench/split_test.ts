@@ -5,7 +5,6 @@ import {
   LineSplitter,
   respCommand,
   respEnd,
-  respMessagePayload,
   RespSplitter,
   type Splitter,
 } from "../../src/bench/split.ts";
@@ -99,11 +98,20 @@ Deno.test("respEnd() reports an incomplete value as -1 and rejects an unknown ty
   assert.throws(() => respEnd(text.encode("?x\r\n"), 0), ProtocolError);
 });
 
-Deno.test("respMessagePayload() finds a pub/sub payload and ignores other values", () => {
-  const v = text.encode("*3\r\n$7\r\nmessage\r\n$10\r\nbench-ab-0\r\n$5\r\nhello\r\n");
-  const at = respMessagePayload(v, 0);
-  assert.equal(new TextDecoder().decode(v.subarray(at, v.byteLength - 2)), "hello");
-  assert.equal(respMessagePayload(text.encode("*3\r\n$9\r\nsubscribe\r\n$1\r\nr\r\n:1\r\n"), 0), -1);
+Deno.test("RespSplitter records where each pub/sub payload starts, and -1 for other values", () => {
+  const push = "*3\r\n$7\r\nmessage\r\n$10\r\nbench-ab-0\r\n$5\r\nhello\r\n";
+  const stream = text.encode(push + ":1\r\n" + push);
+  for (let cut = 0; cut <= stream.byteLength; cut++) {
+    const s = new RespSplitter();
+    const seen: string[] = [];
+    const sink = {
+      unit: (buf: Uint8Array, _start: number, end: number) =>
+        seen.push(s.payloadAt < 0 ? "other" : new TextDecoder().decode(buf.subarray(s.payloadAt, end - 2))),
+    };
+    s.push(stream.subarray(0, cut), sink);
+    s.push(stream.subarray(cut), sink);
+    assert.deepEqual(seen, ["hello", "other", "hello"], `cut at ${cut}`);
+  }
 });
 
 Deno.test("respCommand() encodes a command as an array of bulk strings", () => {

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { startServer } from "../_helpers/process.ts";
+import { FakeTerminal } from "../_helpers/tui.ts";
 import { colourWanted, joinTui, wantsTui } from "../../src/cli/tui.ts";
 import { UsageError } from "../../src/cli/options.ts";
 
@@ -43,4 +45,52 @@ Deno.test("joinTui() refuses a bad --name or --room before touching the terminal
     () => joinTui({ ...base, name: "alice", room: [] }, io),
     /--room needs at least one room/,
   );
+});
+
+Deno.test("joinTui() keeps the journal and transcript in the XDG dirs, and shows the transcript on the next start", async () => {
+  await using server = await startServer(["--ephemeral"]);
+  const home = await Deno.makeTempDir({ prefix: "chat-cli-tui-" });
+  try {
+    const env = { HOME: home, XDG_STATE_HOME: `${home}/state`, XDG_DATA_HOME: `${home}/data` };
+    const options = {
+      host: "127.0.0.1",
+      port: server.port,
+      name: "alice",
+      room: ["lobby"],
+      timeout: 5000,
+      reconnectAttempts: 1,
+      noColor: true,
+    };
+    const run = (term: FakeTerminal) =>
+      joinTui(options, {
+        env,
+        stderr: () => {},
+        stopSignal: () => new Promise<string>(() => {}),
+        terminal: () => term,
+      });
+    const first = new FakeTerminal(70, 10);
+    const running = run(first);
+    await first.waitRow(/^ connected/);
+    first.type("remember this\r");
+    await first.waitRow(/<alice> remember this$/);
+    first.type("/quit\r");
+    assert.equal(await running, 0);
+    const key = `127.0.0.1_${server.port}`;
+    await Deno.stat(`${home}/state/chat/journal/${key}/alice.jsonl`);
+    assert.match(
+      await Deno.readTextFile(`${home}/data/chat/transcripts/${key}/lobby.jsonl`),
+      /remember this/,
+    );
+
+    const second = new FakeTerminal(70, 10);
+    const again = run(second);
+    await second.waitRow(/^-- end of earlier messages -+$/);
+    const rows = second.screen.text();
+    const end = rows.findIndex((r) => r.startsWith("-- end of earlier messages"));
+    assert.match(rows[end - 1], /<alice> remember this$/);
+    second.type("\x04");
+    assert.equal(await again, 0);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
 });

@@ -56,3 +56,19 @@ Deno.test("RoomSequencer.resume() fetches after the last sequence, and refetches
   assert.equal(s.last, 9);
   assert.deepEqual(new RoomSequencer().resume(), { deliver: [] });
 });
+
+Deno.test("RoomSequencer(0) starts at the room's first message: resume() fetches after 0, a later message waits", () => {
+  const s = new RoomSequencer<{ seq: number }>(0);
+  assert.equal(s.based, true);
+  assert.deepEqual(s.resume(), { deliver: [], fetchAfter: 0 });
+  assert.deepEqual(s.receive(m(51)), { deliver: [] }, "recent history is not a baseline");
+  assert.deepEqual(seqs(s.receive(m(1)).deliver), [1]);
+  const fresh = new RoomSequencer<{ seq: number }>();
+  assert.equal(fresh.based, false);
+  assert.deepEqual(
+    seqs(fresh.receive(m(51)).deliver),
+    [51],
+    "a room never seen starts where its first message is",
+  );
+  assert.equal(fresh.based, true);
+});

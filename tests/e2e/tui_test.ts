@@ -25,6 +25,10 @@ function tmuxMissing(): string | null {
   }
 }
 
+function shellQuote(a: string): string {
+  return `'${a.replaceAll("'", `'"'"'`)}'`;
+}
+
 /** A detached tmux session on its own socket, running one script in a pane of COLS x ROWS. */
 class Tmux implements AsyncDisposable {
   readonly socket = `chat-e2e-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
@@ -37,9 +41,11 @@ class Tmux implements AsyncDisposable {
   /**
    * Starts a pane that runs `chat join ARGS`, then prints its exit code and
    * the terminal modes, then hands over to an interactive shell (so a test
-   * can check that the terminal still works as a terminal).
+   * can check that the terminal still works as a terminal). The client's
+   * XDG data and state live under `home` (default: a directory of this
+   * session), so a test can start a client again on what another left.
    */
-  static async start(port: number, args: string[]): Promise<Tmux> {
+  static async start(port: number, args: string[], options: { home?: string } = {}): Promise<Tmux> {
     const missing = tmuxMissing();
     if (missing) {
       throw new Error(
@@ -60,18 +66,19 @@ class Tmux implements AsyncDisposable {
       String(port),
       ...args,
     ]
-      .map((a) => `'${a.replaceAll("'", `'"'"'`)}'`).join(" ");
+      .map(shellQuote).join(" ");
     await Deno.writeTextFile(
       `${dir}/run.sh`,
       [
-        quoted,
+        // The inner shell writes its pid, then becomes `deno`: the pid file names the client process itself.
+        `sh -c 'echo $$ > "$0"; exec "$@"' ${shellQuote(`${dir}/chat.pid`)} ${quoted}`,
         `echo "EXIT=$?"`,
         // One line with the modes that matter: canonical input, echo, signals.
         `echo "MODES: $(stty -a | tr ' ;' '\\n\\n' | grep -x -E -e '-?(icanon|echo|isig)' | tr '\\n' ' ')"`,
         `exec bash --noprofile --norc -i`,
       ].join("\n") + "\n",
     );
-    const env = childEnv(dir, { LANG: "C.UTF-8", PS1: "$ ", TERM: "xterm-256color" });
+    const env = childEnv(options.home ?? dir, { LANG: "C.UTF-8", PS1: "$ ", TERM: "xterm-256color" });
     // Colour on: capture-pane shows text only, and the coloured code path is the one people use.
     delete env.NO_COLOR;
     const out = await new Deno.Command("tmux", {
@@ -101,6 +108,17 @@ class Tmux implements AsyncDisposable {
       throw new Error(`tmux new-session failed: ${new TextDecoder().decode(out.stderr)}`);
     }
     return t;
+  }
+
+  /** The pid of the `chat join` process in the pane, once it has started. */
+  async pid(): Promise<number> {
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+      const text = await Deno.readTextFile(`${this.dir}/chat.pid`).catch(() => "");
+      if (/^\d+\s*$/.test(text)) return Number(text);
+      if (Date.now() > deadline) throw new Error("the chat process never wrote its pid");
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   async tmux(...args: string[]): Promise<string> {
@@ -267,16 +285,16 @@ Deno.test("the terminal client keeps the input line intact while messages arrive
 
   // A smaller window: everything is laid out again, status and input line still at the bottom.
   await tmux.tmux("resize-window", "-t", "t", "-x", "50", "-y", "12");
+  // tmux clips the old screen to the new size at once; the client's redraw is what wraps the long message
+  // under its text, so that row is what says the redraw has happened.
   const small = await tmux.waitFor(
-    (rows) => rows.length === 12 && /^ connected \| 1:#lobby \(2 online\)/.test(Tmux.status(rows)) && rows,
-    "the redraw at 50x12",
+    (rows) =>
+      rows.length === 12 && /^ connected \| 1:#lobby \(2 online\)/.test(Tmux.status(rows)) &&
+      rows.some((r) => /^ {12}�esrever$/.test(r)) && rows,
+    "the redraw at 50x12, the long message wrapped under its text",
   );
   assert.equal(Tmux.input(small), "[#lobby]");
   assert.ok(small.every((r) => r.length <= 50));
-  assert.ok(
-    small.some((r) => /^ {12}�esrever$/.test(r)),
-    `the long message wraps under its text:\n${small.join("\n")}`,
-  );
   await tmux.waitDisplay("#{cursor_y},#{cursor_x}", `11,${"[#lobby] ".length}`);
 
   // A multi-line paste is one message, shown as a block.
@@ -357,4 +375,150 @@ Deno.test("the terminal client asks for a missing name, validates it, and restor
   await tmux.type("left unsent");
   await tmux.press("C-c");
   await tmux.assertRestored(130);
+});
+
+Deno.test("two terminal clients: a direct message shows to both, /away shows in /who and to whoever writes, /nick to the other", async () => {
+  await using server = await startServer(["--ephemeral"]);
+  await using alice = await Tmux.start(server.port, ["--name", "alice"]);
+  await alice.waitFor((rows) => /^ connected \| 1:#lobby/.test(Tmux.status(rows)), "alice connected");
+  await using bob = await Tmux.start(server.port, ["--name", "bob"]);
+  await bob.waitFor(
+    (rows) => /^ connected \| 1:#lobby \(2 online\)/.test(Tmux.status(rows)),
+    "bob connected",
+  );
+
+  // Alice writes from #lobby: the message goes to her @bob window, and bob gets a window for alice.
+  await alice.type("/msg bob psst, bob");
+  await alice.press("Enter");
+  await alice.waitRow(/-- -> @bob: psst, bob \(window 2\)/);
+  await bob.waitRow(/-- direct message from alice in window 2 \(Alt-2 or \/switch @alice\)/);
+  await bob.waitFor((rows) => /unread: 2:@alice\(1!\)/.test(Tmux.status(rows)), "the unread direct message");
+  await bob.press("M-2");
+  await bob.waitFor((rows) => Tmux.input(rows) === "[@alice]", "bob in the @alice window");
+  await bob.waitRow(/<alice> psst, bob$/);
+  await bob.type("hi alice");
+  await bob.press("Enter");
+  await alice.waitFor((rows) => /unread: 2:@bob\(1!\)/.test(Tmux.status(rows)), "bob's answer as activity");
+  await alice.press("M-2");
+  const dm = await alice.waitFor(
+    (rows) => rows.some((r) => /<bob> hi alice$/.test(r)) && rows,
+    "the conversation in alice's @bob window",
+  );
+  assert.ok(dm.some((r) => /<alice> psst, bob$/.test(r)), `delivered, not pending:\n${dm.join("\n")}`);
+
+  // Bob goes away: alice's /who says so, and so does the server when she writes to him.
+  await bob.press("M-1");
+  await bob.type("/away at lunch");
+  await bob.press("Enter");
+  await bob.waitFor(
+    (rows) => /^ connected \| away: at lunch \| 1:#lobby/.test(Tmux.status(rows)),
+    "bob away",
+  );
+  await alice.waitFor((rows) => /2:@bob \(away: at lunch\)/.test(Tmux.status(rows)), "his window says so");
+  await alice.press("M-1");
+  await alice.waitRow(/-- bob is away: at lunch/);
+  await alice.type("/who");
+  await alice.press("Enter");
+  await alice.waitRow(/-- online in #lobby \(2\): alice, bob \(away: at lunch\)/);
+  await alice.press("M-2");
+  await alice.waitFor((rows) => Tmux.input(rows) === "[@bob]", "alice back in @bob");
+  await alice.type("are you back?");
+  await alice.press("Enter");
+  await alice.waitFor(
+    (rows) => {
+      const sent = rows.findIndex((r) => /<alice> are you back\?$/.test(r));
+      return sent >= 0 && rows.slice(sent + 1).some((r) => r.includes("-- bob is away: at lunch"));
+    },
+    "the away notice after writing to bob",
+  );
+
+  // Alice changes her name: bob sees it, and his window for her follows.
+  await alice.press("M-1");
+  await alice.type("/nick alicia");
+  await alice.press("Enter");
+  await alice.waitRow(/-- you are now known as alicia/);
+  await bob.waitRow(/-- alice is now known as alicia/);
+  await bob.press("M-2");
+  await bob.waitFor((rows) => Tmux.input(rows) === "[@alicia]", "the window renamed");
+  await bob.type("nice name");
+  await bob.press("Enter");
+  await alice.press("M-2");
+  await alice.waitRow(/<bob> nice name$/);
+
+  await alice.type("/quit");
+  await alice.press("Enter");
+  await alice.assertRestored(0);
+  await bob.press("C-d");
+  await bob.assertRestored(0);
+});
+
+Deno.test("a client killed mid-typing delivers, when started again, what it sent while the server was down, exactly once, below its transcript", async () => {
+  const data = await Deno.makeTempDir({ prefix: "chat-e2e-data-" });
+  const home = await Deno.makeTempDir({ prefix: "chat-e2e-alice-" });
+  const first = await startServer(["--data-dir", data]);
+  const port = first.port;
+  let second: ChatProcess | null = null;
+  try {
+    await using bob = await joinJson(port, "bob", { flags: ["--reconnect-attempts", "0"] });
+    {
+      await using alice = await Tmux.start(port, ["--name", "alice", "--reconnect-attempts", "0"], { home });
+      await alice.waitFor((rows) => /^ connected \|/.test(Tmux.status(rows)), "connected");
+      await bob.say("said before the crash");
+      await alice.waitRow(/<bob> said before the crash$/);
+
+      first.proc.kill("SIGTERM");
+      await first.proc.exit();
+      await alice.waitFor((rows) => /^ reconnecting /.test(Tmux.status(rows)), "reconnecting");
+      await alice.type("typed while the server was down");
+      await alice.press("Enter");
+      await alice.waitRow(/<alice> typed while the server was down \(pending\)/);
+      await alice.type("half a thought");
+      await alice.waitFor((rows) => Tmux.input(rows) === "[#lobby] half a thought", "the half-typed line");
+      Deno.kill(await alice.pid(), "SIGKILL");
+      await alice.waitRow(/EXIT=137/);
+    }
+
+    second = new ChatProcess(["serve", "--host", "127.0.0.1", "--port", String(port), "--data-dir", data], {
+      label: "server 2",
+    });
+    await second.stderr.next((l) => listeningPort(l) === port, "the second server's listening line");
+
+    await using again = await Tmux.start(port, ["--name", "alice"], { home });
+    const rows = await again.waitFor(
+      (rows) =>
+        /^ connected \|/.test(Tmux.status(rows)) && rows.some((r) =>
+          /<alice> typed while the server was down\s*$/.test(r)
+        ) && rows,
+      "the restored message, delivered",
+      WAIT_MS * 2,
+    );
+    const screen = rows.join("\n");
+    const said = rows.findIndex((r) => /<bob> said before the crash$/.test(r));
+    const end = rows.findIndex((r) => /^-- end of earlier messages -+$/.test(r));
+    assert.ok(said >= 0 && end > said, `the transcript, above the end of earlier messages:\n${screen}`);
+    assert.match(rows[said - 1], /^-- earlier: /);
+    assert.equal(screen.match(/said before the crash/g)?.length, 1, `shown once:\n${screen}`);
+    assert.equal(screen.match(/typed while the server was down/g)?.length, 1, `shown once:\n${screen}`);
+    assert.match(screen, /1 message\(s\) from the last session not yet delivered/);
+
+    // Bob gets it once (live, or replayed after his own reconnect); a later message proves nothing else follows.
+    await bob.next(
+      "message",
+      (m) => m.from === "alice" && m.text === "typed while the server was down",
+      WAIT_MS * 2,
+    );
+    await again.type("and this one after");
+    await again.press("Enter");
+    await bob.next("message", (m) => m.from === "alice" && m.text === "and this one after", WAIT_MS * 2);
+    assert.equal(bob.messages().filter((m) => m.text === "typed while the server was down").length, 1);
+
+    await again.type("/quit");
+    await again.press("Enter");
+    await again.assertRestored(0);
+  } finally {
+    await first[Symbol.asyncDispose]();
+    if (second) await second[Symbol.asyncDispose]();
+    await Deno.remove(data, { recursive: true });
+    await Deno.remove(home, { recursive: true });
+  }
 });

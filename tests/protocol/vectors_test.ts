@@ -250,6 +250,27 @@ const VECTORS: Vector[] = [
     value: { type: "fetched", room: "lobby", count: 2, more: true, lastSeq: 12 },
   },
   {
+    name: "REGISTER with a password",
+    type: FrameType.REGISTER,
+    // length | type | password u16
+    hex: "00000010 0b 000d 636f727265637420686f727365",
+    value: { type: "register", password: "correct horse" },
+  },
+  {
+    name: "MODERATE: ban 10.0.0.3 for an hour",
+    type: FrameType.MODERATE,
+    // length | type | action 2 (ban) | target | durationMs u64 | reason u16
+    hex: "00000019 0c 02 08 31302e302e302e33 000000000036ee80 0004 7370616d",
+    value: { type: "moderate", action: "ban", target: "10.0.0.3", durationMs: 3600000, reason: "spam" },
+  },
+  {
+    name: "NOTICE: message of the day",
+    type: FrameType.NOTICE,
+    // length | type | kind | text u16
+    hex: "0000000f 89 04 6d6f7464 0007 6265206b696e64",
+    value: { type: "notice", kind: "motd", text: "be kind" },
+  },
+  {
     name: 'PRIVATE from alice to "bob"',
     type: FrameType.PRIVATE,
     // length | type | id u64 | to | flags | text u32

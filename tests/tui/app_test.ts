@@ -1,65 +1,10 @@
 import assert from "node:assert/strict";
-import { WAIT_MS } from "../_helpers/deadline.ts";
+import { joinJson } from "../_helpers/json_client.ts";
 import { startServer } from "../_helpers/process.ts";
-import { MiniTerminal } from "../_helpers/tui.ts";
-import { runTui, type TuiOptions } from "../../src/tui/app.ts";
+import { FakeTerminal } from "../_helpers/tui.ts";
+import { FileJournal, MemoryJournal, replay } from "../../src/client/journal.ts";
+import { guarded, runTui, type TuiOptions } from "../../src/tui/app.ts";
 import { historyFileName, parseHistory } from "../../src/tui/history.ts";
-import type { Terminal } from "../../src/tui/terminal.ts";
-
-/** A terminal whose keyboard the test types on and whose screen it reads through a MiniTerminal. */
-class FakeTerminal implements Terminal {
-  readonly screen = new MiniTerminal(60, 10);
-  entered = 0;
-  restored = 0;
-  answers: string[] = [];
-  #chunks: Uint8Array[] = [];
-  #wake: (() => void) | null = null;
-  #closed = false;
-
-  size() {
-    return { cols: 60, rows: 10 };
-  }
-  write(text: string): void {
-    // The enter/restore sequences are not the MiniTerminal's business; the frames are.
-    if (this.entered > this.restored) this.screen.write(text);
-  }
-  async *input(): AsyncIterable<Uint8Array> {
-    for (;;) {
-      while (this.#chunks.length > 0) yield this.#chunks.shift()!;
-      if (this.#closed) return;
-      await new Promise<void>((r) => this.#wake = r);
-    }
-  }
-  onResize(): () => void {
-    return () => {};
-  }
-  enter(): void {
-    this.entered++;
-  }
-  restore(): void {
-    if (this.entered > this.restored) this.restored++;
-  }
-  suspend(): void {}
-  promptLine(): Promise<string | null> {
-    return Promise.resolve(this.answers.shift() ?? null);
-  }
-
-  type(text: string): void {
-    this.#chunks.push(new TextEncoder().encode(text));
-    this.#wake?.();
-  }
-
-  /** Waits until some screen row matches `pattern`. */
-  async waitRow(pattern: RegExp): Promise<void> {
-    const deadline = Date.now() + WAIT_MS;
-    while (!this.screen.text().some((r) => pattern.test(r))) {
-      if (Date.now() > deadline) {
-        throw new Error(`no row matches ${pattern}:\n${this.screen.text().join("\n")}`);
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-}
 
 function io(stderr: string[] = []) {
   return { stderr: (l: string) => void stderr.push(l), stopSignal: () => new Promise<string>(() => {}) };
@@ -157,4 +102,167 @@ Deno.test("runTui() fails with the client's error, before taking over the screen
   assert.equal(code, 1);
   assert.match(stderr.join("\n"), /CONNECTION_REFUSED/);
   assert.equal(term.entered, 0);
+});
+
+/** Options for alice on `port`, in memory unless the test adds storage. */
+function aliceOn(port: number, extra: Partial<TuiOptions> = {}): TuiOptions {
+  return {
+    host: "127.0.0.1",
+    port,
+    name: "alice",
+    rooms: ["lobby"],
+    timeoutMs: 5000,
+    reconnectAttempts: 3,
+    colour: false,
+    ...extra,
+  };
+}
+
+Deno.test("guarded() passes events on, and turns an exception into a fault that names the event", () => {
+  const seen: string[] = [];
+  const faults: Error[] = [];
+  const emit = guarded((e: { type: string }) => {
+    if (e.type === "bad") throw new TypeError("boom");
+    seen.push(e.type);
+  }, (err) => faults.push(err));
+  emit({ type: "good" });
+  emit({ type: "bad" });
+  assert.deepEqual(seen, ["good"]);
+  assert.equal(faults.length, 1);
+  assert.equal(faults[0].message, 'while handling a "bad" event: boom');
+  assert.ok(faults[0].cause instanceof TypeError);
+});
+
+Deno.test("runTui() shows the journal's unsent messages as pending, delivers them once, and closes the storage", async () => {
+  await using server = await startServer(["--ephemeral"]);
+  await using bob = await joinJson(server.port, "bob");
+  const dir = await Deno.makeTempDir({ prefix: "chat-tui-journal-" });
+  try {
+    const path = `${dir}/journal.jsonl`;
+    // What a client killed before it could send leaves behind.
+    const before = new FileJournal(path);
+    before.send({ id: Date.now() * 1000, room: "lobby", flags: 0, text: "typed before the crash" });
+    before.close();
+    let closed = 0;
+    const recorded: string[] = [];
+    const term = new FakeTerminal(70, 10);
+    const running = runTui(
+      aliceOn(server.port, {
+        storage: () => {
+          const journal = new FileJournal(path);
+          return {
+            journal,
+            onMessage: (m) => void recorded.push(m.text),
+            close: () => {
+              closed++;
+              journal.close();
+            },
+          };
+        },
+      }),
+      io(),
+      term,
+    );
+    await bob.next("message", (m) => m.from === "alice" && m.text === "typed before the crash");
+    await term.waitRow(/<alice> typed before the crash$/);
+    assert.match(term.screen.text().join("\n"), /1 message\(s\) from the last session not yet delivered/);
+    term.type("/quit\r");
+    assert.equal(await running, 0);
+    assert.equal(closed, 1);
+    assert.deepEqual(replay(await Deno.readTextFile(path)).outbox, [], "acknowledged: gone from the journal");
+    assert.ok(recorded.includes("typed before the crash"), "its copy went to the transcript");
+    // Alice's goodbye comes after anything else she sent: a second copy would be there by now.
+    await bob.next("presence", (e) => e.event === "leave" && e.name === "alice");
+    assert.equal(bob.messages().filter((m) => m.text === "typed before the crash").length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runTui() shows the transcript above the new session, and a storage warning as a notice", async () => {
+  await using server = await startServer(["--ephemeral"]);
+  const asked: string[] = [];
+  const term = new FakeTerminal(70, 12);
+  const running = runTui(
+    aliceOn(server.port, {
+      rooms: ["lobby", "dev"],
+      storage: () => ({
+        journal: new MemoryJournal(),
+        onMessage: () => {},
+        close: () => {},
+        warning: "another chat client is using this name's journal",
+      }),
+      transcript: (room) => {
+        asked.push(room);
+        return room === "lobby"
+          ? [{
+            room,
+            seq: 3,
+            ts: Date.now() - 3_600_000,
+            from: "bob",
+            text: "said an hour ago",
+            action: false,
+          }]
+          : [];
+      },
+    }),
+    io(),
+    term,
+  );
+  await term.waitRow(/^ connected/);
+  const rows = term.screen.text();
+  const said = rows.findIndex((r) => r.includes("<bob> said an hour ago"));
+  assert.ok(said > 0, rows.join("\n"));
+  assert.match(rows[said - 1], /^-- earlier: \w{3} \d{4}-\d\d-\d\d -+$/);
+  assert.match(rows[said + 1], /^-- end of earlier messages -+$/);
+  assert.ok(
+    rows.slice(said + 2).some((r) => /!! warning: another chat client is using/.test(r)),
+    rows.join("\n"),
+  );
+  assert.deepEqual(asked, ["lobby", "dev"]);
+  term.type("\x04");
+  assert.equal(await running, 0);
+});
+
+Deno.test("runTui() restores the terminal and fails with the error when handling a client event throws", async () => {
+  await using server = await startServer(["--ephemeral"]);
+  await using bob = await joinJson(server.port, "bob");
+  const term = new FakeTerminal(70, 10);
+  const running = runTui(
+    aliceOn(server.port, {
+      storage: () => ({
+        journal: new MemoryJournal(),
+        onMessage: (m) => {
+          if (m.text === "trigger") throw new Error("transcript bug");
+        },
+        close: () => {},
+      }),
+    }),
+    io(),
+    term,
+  );
+  await term.waitRow(/^ connected/);
+  await bob.say("trigger");
+  await assert.rejects(running, /while handling a "message" event: transcript bug/);
+  assert.deepEqual([term.entered, term.restored], [1, 1]);
+  await bob.next("presence", (e) => e.event === "leave" && e.name === "alice" && e.reason === "quit");
+});
+
+Deno.test("runTui() restores the terminal and fails when painting an event throws", async () => {
+  await using server = await startServer(["--ephemeral"]);
+  await using bob = await joinJson(server.port, "bob");
+  class BrokenTerminal extends FakeTerminal {
+    broken = false;
+    override write(text: string): void {
+      if (this.broken) throw new Error("terminal write failed");
+      super.write(text);
+    }
+  }
+  const term = new BrokenTerminal(70, 10);
+  const running = runTui(aliceOn(server.port), io(), term);
+  await term.waitRow(/^ connected/);
+  term.broken = true;
+  await bob.say("anything that needs painting");
+  await assert.rejects(running, /terminal write failed/);
+  assert.deepEqual([term.entered, term.restored], [1, 1]);
 });

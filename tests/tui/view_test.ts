@@ -1,20 +1,50 @@
 // deno-lint-ignore-file no-control-regex -- terminal output is made of escape sequences.
 import assert from "node:assert/strict";
-import { Tester } from "../_helpers/tui.ts";
+import { T0, Tester } from "../_helpers/tui.ts";
+import { backlogEntries } from "../../src/tui/backlog.ts";
 import { helpText } from "../../src/tui/commands.ts";
+import { showEarlier } from "../../src/tui/view.ts";
 
 const text = (t: Tester) => t.screen().join("\n");
 
-Deno.test("Enter sends the line to the current room and shows it as pending until the server echoes it", () => {
+Deno.test("Enter sends the line to the current room, pending until the ACK, whose (room, seq) identifies the echo", () => {
   const t = new Tester().welcome();
   t.type("hello there\r");
   assert.deepEqual(t.client.calls, ["send lobby: hello there"]);
   assert.equal(t.inputLine(), "[#lobby]");
   assert.match(text(t), /<alice> hello there \(pending\)/);
-  t.message("alice", "hello there");
-  assert.match(text(t), /<alice> hello there$/m);
-  assert.equal(text(t).match(/hello there/g)?.length, 1, "the echo does not show the message twice");
+  // The server acknowledges first, then sends everyone (me too) the message: the copy is recognised by its seq.
   t.event({ type: "ack", id: 1, room: "lobby", seq: 1, ts: t.now });
+  assert.match(text(t), /<alice> hello there$/m);
+  t.message("alice", "hello there", "lobby", { seq: 1 });
+  assert.equal(text(t).match(/hello there/g)?.length, 1, "the echo does not show the message twice");
+  assert.doesNotMatch(text(t), /pending/);
+});
+
+Deno.test("the echo is matched by (room, seq), not by text: the same text sent twice shows twice", () => {
+  const t = new Tester({ size: { cols: 60, rows: 10 } }).welcome();
+  t.type("ok\r").type("ok\r");
+  t.event({ type: "ack", id: 1, room: "lobby", seq: 4, ts: t.now });
+  t.message("alice", "ok", "lobby", { seq: 4 });
+  assert.deepEqual(t.screen().filter((l) => l.includes("<alice> ok")), [
+    "09:30 <alice> ok",
+    "09:30 <alice> ok (pending)",
+  ]);
+  // Someone else's message with my text is not taken for my echo either.
+  t.message("bob", "ok", "lobby", { seq: 5 });
+  assert.match(text(t), /<alice> ok \(pending\)/);
+  t.event({ type: "ack", id: 2, room: "lobby", seq: 6, ts: t.now });
+  t.message("alice", "ok", "lobby", { seq: 6 });
+  assert.equal(t.screen().filter((l) => l.includes("<alice> ok")).length, 2);
+  assert.doesNotMatch(text(t), /pending/);
+});
+
+Deno.test("a copy that comes before the ACK (a resend answered from history) replaces the pending entry", () => {
+  const t = new Tester({ size: { cols: 60, rows: 10 } }).welcome();
+  t.type("said once\r");
+  t.message("alice", "said once", "lobby", { seq: 9, history: true });
+  t.event({ type: "ack", id: 1, room: "lobby", seq: 9, ts: t.now });
+  assert.equal(t.screen().filter((l) => l.includes("said once")).length, 1, t.screen().join("\n"));
   assert.doesNotMatch(text(t), /pending/);
 });
 
@@ -55,12 +85,34 @@ Deno.test("a message the server refuses is marked as not delivered, with the rea
   assert.match(text(t), /<alice> too long \(not delivered: TOO_LARGE: text too long\)/);
 });
 
-Deno.test("after the client gives up, typed text is kept in the input line instead of being lost", () => {
-  const t = new Tester().welcome();
+Deno.test("after the client gives up, text goes to the outbox as pending, and Enter on an empty line retries", () => {
+  const t = new Tester({ size: { cols: 100, rows: 10 } }).welcome();
   t.event({ type: "status", state: "disconnected", server: "s", reason: "gave up" });
+  assert.match(t.statusLine(), /^ offline \|/);
+  assert.match(text(t), /disconnected from s: gave up; Enter on an empty line or \/reconnect tries again/);
   t.type("important\r");
-  assert.deepEqual(t.client.calls, []);
-  assert.equal(t.inputLine(), "[#lobby] important");
+  assert.deepEqual(t.client.calls, ["send lobby: important"], "ChatClient queues it while disconnected");
+  assert.equal(t.inputLine(), "[#lobby]");
+  assert.match(text(t), /<alice> important \(pending\)/);
+  t.type("\r");
+  assert.deepEqual(t.client.calls.at(-1), "reconnect");
+  t.type("/reconnect\r");
+  assert.deepEqual(t.client.calls.filter((c) => c === "reconnect").length, 2);
+  t.event({
+    type: "status",
+    state: "reconnecting",
+    server: "s",
+    attempt: 1,
+    of: 3,
+    delayMs: 500,
+    reason: "",
+  });
+  t.type("\r/reconnect\r");
+  assert.equal(t.client.calls.filter((c) => c === "reconnect").length, 2, "not while it is trying already");
+  assert.match(text(t), /already trying to reconnect/);
+  t.event({ type: "status", state: "connected", server: "s" });
+  t.event({ type: "ack", id: 1, room: "lobby", seq: 3, ts: t.now });
+  assert.match(text(t), /<alice> important$/m);
 });
 
 Deno.test("/me actions, presence lines and notices look different from chat lines", () => {
@@ -293,4 +345,242 @@ Deno.test("/help lists every command and the keys", () => {
   assert.match(help, /PgUp\/PgDn/);
   const t = new Tester({ size: { cols: 100, rows: 40 } }).welcome().type("/help\r");
   assert.match(text(t), /\/join ROOM +join ROOM and show it/);
+});
+
+Deno.test("a direct message opens an @NAME window, rings, and counts as a mention; the first one is announced", () => {
+  const t = new Tester({ size: { cols: 90, rows: 10 } }).welcome();
+  t.event({ type: "direct", from: "bob", to: "alice", ts: t.now, text: "got a minute?", action: false });
+  assert.equal(t.outcomes.at(-1)?.bell, true);
+  assert.match(text(t), /-- direct message from bob in window 2 \(Alt-2 or \/switch @bob\)/);
+  assert.match(t.statusLine(), /unread: 2:@bob\(1!\)/);
+  t.event({ type: "direct", from: "bob", to: "alice", ts: t.now, text: "it is urgent", action: false });
+  assert.equal(text(t).match(/direct message from bob/g)?.length, 1, "announced once");
+  assert.match(t.statusLine(), /2:@bob\(2!\)/);
+  t.type("/switch @bob\r");
+  assert.equal(t.inputLine(), "[@bob]");
+  const s = t.screen();
+  const first = s.findIndex((l) => l.includes("<bob> got a minute?"));
+  assert.ok(first > 0 && s[first - 1].startsWith("-- new messages"), s.join("\n"));
+  assert.match(s[first + 1], /<bob> it is urgent/);
+  t.type("\t");
+  assert.equal(t.inputLine(), "[@bob]", "nothing to complete on an empty line");
+  t.type("b\t");
+  assert.equal(t.inputLine(), "[@bob] bob:", "in an @bob window, the nickname is bob");
+});
+
+Deno.test("messaging someone away shows their away message in the conversation, each time", () => {
+  const t = new Tester({ size: { cols: 90, rows: 10 } }).welcome();
+  t.type("/query bob\rlunch?\r");
+  const away = {
+    type: "presence",
+    room: "",
+    event: "away",
+    name: "bob",
+    reason: "",
+    text: "in a meeting",
+    ts: t.now,
+  } as const;
+  t.event(away);
+  t.type("ping\r");
+  t.event(away);
+  assert.equal(text(t).match(/-- bob is away: in a meeting/g)?.length, 2);
+  assert.match(t.statusLine(), /1?2:@bob \(away: in a meeting\)/);
+});
+
+Deno.test("/who lists away members with their message, including the reports that follow the member list", () => {
+  const t = new Tester({ size: { cols: 100, rows: 10 } }).welcome(["alice", "bob", "carol"]);
+  t.event({
+    type: "presence",
+    room: "lobby",
+    event: "away",
+    name: "bob",
+    reason: "",
+    text: "lunch",
+    ts: t.now,
+  });
+  assert.match(text(t), /-- bob is away: lunch/);
+  t.event({
+    type: "presence",
+    room: "lobby",
+    event: "away",
+    name: "alice",
+    reason: "",
+    text: "brb",
+    ts: t.now,
+  });
+  t.type("/who\r");
+  t.event({ type: "members", room: "lobby", online: ["alice", "bob", "carol"] });
+  // The server reports each away member (ts 0) right after the list: the notice is completed in place.
+  t.event({ type: "presence", room: "lobby", event: "away", name: "carol", reason: "", text: "gone", ts: 0 });
+  assert.match(
+    text(t),
+    /-- online in #lobby \(3\): alice \(away: brb\), bob \(away: lunch\), carol \(away: gone\)/,
+  );
+  assert.doesNotMatch(text(t), /carol is away/, "a status report is not news");
+  t.event({ type: "presence", room: "lobby", event: "away", name: "bob", reason: "", text: "", ts: t.now });
+  assert.match(text(t), /-- bob is back/);
+  t.type("/who\r");
+  t.event({ type: "members", room: "lobby", online: ["alice", "bob", "carol"] });
+  assert.match(text(t), /-- online in #lobby \(3\): alice \(away: brb\), bob, carol \(away: gone\)$/m);
+});
+
+Deno.test("someone else's nick or away change is told once, whatever the number of rooms we share", () => {
+  const t = new Tester({ rooms: ["lobby", "dev"], size: { cols: 80, rows: 12 } }).welcome(["alice", "bob"]);
+  t.event({ type: "members", room: "dev", online: ["alice", "bob"] });
+  t.type("/query bob\r\x1b1");
+  for (const room of ["lobby", "dev"]) {
+    t.event({ type: "presence", room, event: "away", name: "bob", reason: "", text: "afk", ts: t.now });
+  }
+  for (const room of ["lobby", "dev"]) {
+    t.event({ type: "presence", room, event: "nick", name: "bob", reason: "", text: "robert", ts: t.now });
+  }
+  assert.equal(text(t).match(/bob is away: afk/g)?.length, 1);
+  assert.equal(text(t).match(/bob is now known as robert/g)?.length, 1);
+  assert.deepEqual(
+    t.state.windows.map((w) => w.room),
+    ["lobby", "dev", "@robert"],
+    "the conversation follows him",
+  );
+  assert.deepEqual(t.state.windows[1].members, ["alice", "robert"]);
+  t.type("\x1b3");
+  assert.equal(t.inputLine(), "[@robert]");
+  assert.match(t.statusLine(), /3:@robert \(away: afk\)/, "his away message follows him too");
+  assert.match(text(t), /bob is now known as robert/);
+  t.type("still there?\r");
+  assert.deepEqual(t.client.calls.at(-1), "msg robert: still there?");
+});
+
+Deno.test("after a reconnect, the client tells the new session again that I am away", () => {
+  const t = new Tester({ size: { cols: 80, rows: 10 } }).welcome();
+  t.event({
+    type: "presence",
+    room: "lobby",
+    event: "away",
+    name: "alice",
+    reason: "",
+    text: "lunch",
+    ts: t.now,
+  });
+  t.event({ type: "status", state: "reconnecting", server: "s", attempt: 1, of: 3, delayMs: 10, reason: "" });
+  t.event({
+    type: "welcome",
+    name: "alice",
+    room: "lobby",
+    rooms: ["lobby"],
+    online: ["alice"],
+    server: "s",
+    reconnected: true,
+  });
+  assert.deepEqual(t.client.calls, ["away lunch"]);
+  t.event({
+    type: "presence",
+    room: "lobby",
+    event: "away",
+    name: "alice",
+    reason: "",
+    text: "lunch",
+    ts: t.now,
+  });
+  assert.equal(text(t).match(/you are away: lunch/g)?.length, 1, "no second notice for the same message");
+});
+
+Deno.test("older messages fetched with /history are put in seq order above what is shown", () => {
+  const t = new Tester({ size: { cols: 60, rows: 12 } }).welcome();
+  for (let seq = 40; seq <= 41; seq++) t.message("bob", `live ${seq}`, "lobby", { seq });
+  t.type("/history 3\r");
+  // They come newest page, oldest first, flagged as history.
+  for (const seq of [37, 38, 39]) t.message("carol", `old ${seq}`, "lobby", { seq, history: true });
+  t.message("bob", "live 42", "lobby", { seq: 42 });
+  const chat = t.screen().filter((l) => /<\w+> /.test(l)).map((l) => l.replace(/^.*<\w+> /, ""));
+  assert.deepEqual(chat, ["old 37", "old 38", "old 39", "live 40", "live 41", "live 42"]);
+  assert.doesNotMatch(t.statusLine(), /unread/);
+  assert.ok(t.outcomes.every((o) => !o.bell));
+  // A copy of a message already shown (a second /history over the same range) is skipped.
+  t.message("carol", "old 38", "lobby", { seq: 38, history: true });
+  assert.equal(text(t).match(/old 38/g)?.length, 1);
+});
+
+Deno.test("PgUp at the top of a room's scrollback fetches the page before it, once per page", () => {
+  const t = new Tester({ size: { cols: 60, rows: 6 } }).welcome();
+  for (let seq = 101; seq <= 110; seq++) t.message("bob", `line ${seq}`, "lobby", { seq });
+  for (let i = 0; i < 10; i++) t.type("\x1b[5~");
+  assert.deepEqual(
+    t.client.calls,
+    ["history lobby before 101 limit 50"],
+    "asked once, however often PgUp is hit",
+  );
+  const before = t.screen();
+  assert.match(before[2], /line 101/);
+  for (let seq = 51; seq <= 100; seq++) t.message("carol", `older ${seq}`, "lobby", { seq, history: true });
+  const after = t.screen();
+  assert.deepEqual(after.slice(2), before.slice(2), "what was on screen stays where it was");
+  assert.match(after[1], /<carol> older 100$/, "with the newest of the older messages right above it");
+  t.type("\x1b[5~");
+  assert.match(t.screen().join("\n"), /older \d+/, "and PgUp goes on into what arrived");
+  for (let i = 0; i < 30; i++) t.type("\x1b[5~");
+  assert.deepEqual(t.client.calls, ["history lobby before 101 limit 50", "history lobby before 51 limit 50"]);
+});
+
+Deno.test("earlier messages from the transcript are shown once: the server's copies of them are skipped", () => {
+  const t = new Tester({ size: { cols: 60, rows: 12 } });
+  const day = (h: number) => new Date(2026, 0, 1, h, 5).getTime();
+  showEarlier(
+    t.state,
+    t.state.windows[0],
+    backlogEntries([
+      { room: "lobby", seq: 7, ts: day(22), from: "bob", text: "good night", action: false },
+      { room: "lobby", seq: 8, ts: T0 - 60_000, from: "alice", text: "morning", action: false },
+    ], "alice"),
+  );
+  t.welcome();
+  // Without a journal the server sends recent history on join, overlapping the transcript.
+  t.message("bob", "good night", "lobby", { seq: 7, ts: day(22), history: true });
+  t.message("alice", "morning", "lobby", { seq: 8, ts: T0 - 60_000, history: true });
+  t.message("bob", "news", "lobby", { seq: 9, history: true });
+  assert.deepEqual(t.screen().slice(2, 10), [
+    "-- earlier: Thu 2026-01-01 ---------------------------------",
+    "22:05 <bob> good night",
+    "-- earlier: Fri 2026-01-02 ---------------------------------",
+    "09:29 <alice> morning",
+    "-- end of earlier messages ---------------------------------",
+    "09:30 -- connected to 127.0.0.1:3000 as alice; in #lobby:",
+    "         alice, bob",
+    "09:30 (history) <bob> news",
+  ]);
+  assert.doesNotMatch(t.statusLine(), /unread/);
+});
+
+Deno.test("a server whose messages were reset numbers from 1 again: those messages are not taken for copies", () => {
+  const t = new Tester({ size: { cols: 60, rows: 12 } });
+  showEarlier(
+    t.state,
+    t.state.windows[0],
+    backlogEntries([{
+      room: "lobby",
+      seq: 1,
+      ts: T0 - 86_400_000,
+      from: "bob",
+      text: "old store",
+      action: false,
+    }], "alice"),
+  );
+  t.welcome();
+  t.message("carol", "new store", "lobby", { seq: 1 });
+  t.message("carol", "and on", "lobby", { seq: 2 });
+  assert.match(text(t), /<bob> old store[\s\S]*<carol> new store[\s\S]*<carol> and on/);
+});
+
+Deno.test("a notice from the server is shown in the current window", () => {
+  const t = new Tester({ size: { cols: 60, rows: 10 } }).welcome();
+  t.event({ type: "notice", kind: "motd", text: "welcome to the test server" });
+  assert.match(text(t), /-- welcome to the test server/);
+});
+
+Deno.test("Tab after /msg completes anyone known, not only people in this room", () => {
+  const t = new Tester({ rooms: ["lobby", "dev"] }).welcome(["alice", "bob"]);
+  t.event({ type: "members", room: "dev", online: ["alice", "dora"] });
+  t.type("do\t");
+  assert.equal(t.inputLine(), "[#lobby] do", "dora is not in #lobby");
+  t.type("\x15/msg do\t");
+  assert.equal(t.inputLine(), "[#lobby] /msg dora");
 });

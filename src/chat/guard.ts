@@ -1,0 +1,100 @@
+/**
+ * Abuse limits the broker applies, as small pure state machines: a token
+ * bucket per client for message rate, and a growing penalty per address for
+ * failed logins. Time is always passed in.
+ *
+ * @module
+ */
+
+/** Message rate limit: `perSecond` sustained, `burst` at once. */
+export interface RateOptions {
+  perSecond: number;
+  burst: number;
+}
+
+/**
+ * Default rate: generous enough for a bot piping a file or a long paste
+ * (500 at once, then 50 a second), far below a flood of thousands a second.
+ */
+export const DEFAULT_RATE: RateOptions = { perSecond: 50, burst: 500 };
+
+/** Messages refused for rate within FLOOD_WINDOW_MS after which the client is disconnected. */
+export const FLOOD_STRIKES = 50;
+export const FLOOD_WINDOW_MS = 10_000;
+
+/** A token bucket plus a count of recent refusals: over the limit, refuse; sustained, disconnect. */
+export class TokenBucket {
+  #tokens: number;
+  #at: number;
+  #strikes = 0;
+  #strikeWindow = 0;
+  readonly options: RateOptions;
+
+  constructor(options: RateOptions, now: number) {
+    this.options = options;
+    this.#tokens = options.burst;
+    this.#at = now;
+  }
+
+  /** "ok" to accept a message now, "limited" to refuse it, "flood" when refusals keep coming. */
+  take(now: number): "ok" | "limited" | "flood" {
+    const { perSecond, burst } = this.options;
+    this.#tokens = Math.min(burst, this.#tokens + ((now - this.#at) / 1000) * perSecond);
+    this.#at = now;
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      return "ok";
+    }
+    if (now - this.#strikeWindow > FLOOD_WINDOW_MS) {
+      this.#strikeWindow = now;
+      this.#strikes = 0;
+    }
+    return ++this.#strikes >= FLOOD_STRIKES ? "flood" : "limited";
+  }
+}
+
+/** First penalty after a failed login, doubled per further failure, capped. */
+export const AUTH_DELAY_MS = 500;
+export const AUTH_DELAY_MAX_MS = 30_000;
+/** Failures are forgotten after this long without one. */
+export const AUTH_FORGET_MS = 15 * 60_000;
+/** Addresses tracked at most: an attacker with many addresses cannot grow this table without bound. */
+const MAX_TRACKED = 10_000;
+
+/** Per-address count of recent failed logins, and the delay the next answer gets. */
+export class AuthFailures {
+  #by = new Map<string, { count: number; last: number }>();
+
+  /** Records a failure from `address` and returns how long to wait before answering it. */
+  fail(address: string, now: number): number {
+    const prior = this.#by.get(address);
+    const count = prior && now - prior.last < AUTH_FORGET_MS ? prior.count + 1 : 1;
+    this.#by.delete(address);
+    this.#by.set(address, { count, last: now });
+    if (this.#by.size > MAX_TRACKED) this.#by.delete(this.#by.keys().next().value!);
+    return Math.min(AUTH_DELAY_MAX_MS, AUTH_DELAY_MS * 2 ** (count - 1));
+  }
+
+  /** A successful login clears the address's record. */
+  succeed(address: string): void {
+    this.#by.delete(address);
+  }
+}
+
+/** The IP part of "ip:port" (IPv6 included). */
+export function hostOf(address: string): string {
+  const i = address.lastIndexOf(":");
+  return i < 0 ? address : address.slice(0, i);
+}
+
+/**
+ * Parses a moderation duration: "90s", "15m", "2h", "7d", "1w" or plain
+ * milliseconds. Returns null when it is not one.
+ */
+export function parseDuration(text: string): number | null {
+  const m = text.trim().match(/^(\d+)(ms|s|m|h|d|w)?$/);
+  if (!m) return null;
+  const unit = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 }[(m[2] ?? "ms") as "ms"];
+  const n = Number(m[1]) * unit;
+  return Number.isSafeInteger(n) ? n : null;
+}

@@ -1,0 +1,66 @@
+/**
+ * Where a client's password and operator token come from: a file named by a
+ * flag, an environment variable, or (for the password, on a terminal) a
+ * prompt that does not echo. Never a flag holding the secret itself.
+ *
+ * @module
+ */
+
+import type { Resolved } from "./options.ts";
+import { UsageError } from "./options.ts";
+import type { Env } from "./paths.ts";
+
+export interface ClientSecrets {
+  password?: string;
+  adminToken?: string;
+}
+
+/** Reads --password-file / CHAT_PASSWORD and --admin-token-file / CHAT_ADMIN_TOKEN. */
+export async function readClientSecrets(
+  o: Resolved,
+  io: { env: Env; readTextFile(path: string): Promise<string> },
+): Promise<ClientSecrets> {
+  const fromFile = async (path: string, flag: string) => {
+    try {
+      return (await io.readTextFile(path)).split(/\r?\n/)[0];
+    } catch (err) {
+      throw new UsageError(`cannot read ${flag} ${path}: ${(err as Error).message}`);
+    }
+  };
+  const out: ClientSecrets = {};
+  if (o.passwordFile !== undefined) {
+    out.password = await fromFile(o.passwordFile as string, "--password-file");
+  } else if (io.env.CHAT_PASSWORD) out.password = io.env.CHAT_PASSWORD;
+  if (o.adminTokenFile !== undefined) {
+    out.adminToken = await fromFile(o.adminTokenFile as string, "--admin-token-file");
+  } else if (io.env.CHAT_ADMIN_TOKEN) out.adminToken = io.env.CHAT_ADMIN_TOKEN;
+  return out;
+}
+
+/**
+ * Asks for a secret on the terminal without echoing it. Returns null when
+ * stdin is not a terminal or the user ends input (Ctrl-C, Ctrl-D).
+ */
+export async function promptHidden(prompt: string): Promise<string | null> {
+  if (!Deno.stdin.isTerminal()) return null;
+  const encoder = new TextEncoder();
+  Deno.stderr.writeSync(encoder.encode(prompt));
+  Deno.stdin.setRaw(true);
+  const bytes: number[] = [];
+  const buf = new Uint8Array(64);
+  try {
+    for (;;) {
+      const n = await Deno.stdin.read(buf);
+      if (n === null) return null;
+      for (const b of buf.subarray(0, n)) {
+        if (b === 0x0d || b === 0x0a) return new TextDecoder().decode(new Uint8Array(bytes));
+        if (b === 0x03 || b === 0x04) return null;
+        if (b === 0x7f || b === 0x08) bytes.pop();
+        else if (b >= 0x20 || b >= 0x80) bytes.push(b);
+      }
+    }
+  } finally {
+    Deno.stdin.setRaw(false);
+    Deno.stderr.writeSync(encoder.encode("\n"));
+  }
+}

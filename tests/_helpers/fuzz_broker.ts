@@ -1,0 +1,573 @@
+/**
+ * A randomized driver for the broker's state machine: many sessions, each sent random sequences of
+ * decoded messages (valid and not: wrong order, bad names and rooms, huge counts, random extensions,
+ * server-only frames), interleaved with protocol errors, drops, ticks, commits (some failing) and
+ * registrations. A small model of the network layer performs the effects the way src/net/server.ts does
+ * (deferring durable ones until the commit) and the invariants below are checked after every step.
+ * Shared by tests/chat/fuzz_test.ts (a bounded seeded run) and `deno task fuzz`.
+ *
+ * Invariants:
+ * - the broker never throws;
+ * - every effect targets a session the network layer opened and a room the broker holds;
+ * - a session closed (or held as a ghost) before a call gets no effect from it;
+ * - a fatal ERROR is followed by the close of that session in the same batch;
+ * - every frame decodes, fits the frame limit, and goes from server to client;
+ * - `online` counts the ready and ghost sessions; `sessions` holds exactly those in handshake or ready;
+ * - ready sessions are members of exactly the rooms they hold, within the per-client limit; every member
+ *   of a room is ready, every held seat a ghost; names and look-alike skeletons are unique online;
+ * - per room, the MESSAGE broadcasts performed carry consecutive seqs, and an ACK carries its message's seq;
+ * - nothing but an ERROR reaches a session that is not ready, and MESSAGE frames reach room members only;
+ * - no banned name gets in.
+ *
+ * @module
+ */
+
+import { Broker, type BrokerOptions } from "../../src/chat/broker.ts";
+import { CLOSE_REASONS } from "../../src/chat/close.ts";
+import type { Effect } from "../../src/chat/effects.ts";
+import type { Room, Session, SessionState } from "../../src/chat/session.ts";
+import {
+  checkName,
+  checkRoom,
+  type ClientMessage,
+  decodeMessage,
+  ERROR_CODES,
+  type Extension,
+  ExtensionTag,
+  FrameDecoder,
+  type Hello,
+  type Message,
+  MessageFlags,
+  nameKey,
+  nameSkeleton,
+  ProtocolError,
+  type ServerMessage,
+  WireWriter,
+} from "../../src/protocol/mod.ts";
+import { MemoryStore } from "../../src/store/memory.ts";
+import { StagingStore } from "./effects.ts";
+import { GENERATORS, short, str, TYPES, u64 } from "./fuzz_codec.ts";
+import { Prng } from "./prng.ts";
+
+/** What the network layer attaches to a session: enough to tell whether it started closing. */
+interface Link {
+  id: number;
+  closing: boolean;
+}
+
+/** Names that collide by case, normalisation and look-alike letters, or break the rules, plus plain ones. */
+const NAMES = [
+  "alice",
+  "Alice",
+  "ALICE",
+  "\u0430lice",
+  "al1ce",
+  "a.lice",
+  "bob",
+  "root",
+  "carol",
+  "banned",
+  "dave",
+  "\u00e9ve",
+  "e\u0301ve",
+  "",
+  "bad name",
+  "a\u200bb",
+  "x".repeat(33),
+];
+const ROOMS = [
+  "lobby",
+  "Lobby",
+  "dev",
+  "ops",
+  "caf\u00e9",
+  "r1",
+  "r2",
+  "r3",
+  "r4",
+  "",
+  "bad room",
+  "y".repeat(40),
+];
+const ADDRESSES = ["10.0.0.1:1001", "10.0.0.2:1002", "10.0.0.66:1066", "::1:1003", "2001:db8::5:1005"];
+/** Ban targets the moderation messages aim at: names, the banned address, nonsense. */
+const TARGETS = [...NAMES, "10.0.0.66", "10.0.0.2", "::1", "1.2.3.4.5", "abc:def"];
+const ACTIONS = ["kick", "ban", "unban", "mute", "unmute"] as const;
+
+/** A step's description, for the trail printed when an invariant fails. */
+type Trail = string[];
+
+/** A broker with random options and a store with an account, an admin, a banned name and a banned address. */
+function setup(
+  rng: Prng,
+  now: number,
+): { broker: Broker<Link>; options: BrokerOptions; staging: StagingStore | null } {
+  const staging = rng.chance(0.5) ? new StagingStore() : null;
+  const store = staging ?? new MemoryStore();
+  store.putAccount({ name: "alice", key: "alice", hash: "scrypt$fake", admin: false, created: 0 });
+  store.putAccount({ name: "root", key: "root", hash: "scrypt$fake", admin: true, created: 0 });
+  store.putBan({ target: "name:banned", until: 0, reason: "test", by: "root", created: 0 });
+  store.putBan({ target: "addr:10.0.0.66", until: now + 60_000, reason: "", by: "root", created: 0 });
+  const tokens = new Prng(rng.int(0x1_0000_0000));
+  const options: BrokerOptions = {
+    maxClients: rng.range(2, 8),
+    timeoutMs: 3000,
+    maxFrame: 64 * 1024,
+    maxText: 100,
+    maxRoomsPerClient: rng.range(1, 4),
+    maxRooms: rng.range(2, 8),
+    store,
+    historyLimit: rng.pick([0, 3]),
+    graceMs: rng.pick([0, 0, 1000]),
+    randomBytes: (n) => tokens.bytes(n),
+    requirePassword: rng.chance(0.3),
+    allowRegister: rng.chance(0.5),
+    motd: rng.chance(0.3) ? "welcome" : undefined,
+    rate: { perSecond: rng.range(1, 20), burst: rng.range(1, 10) },
+  };
+  return { broker: new Broker<Link>(options), options, staging };
+}
+
+const pickName = (rng: Prng) => rng.chance(0.85) ? rng.pick(NAMES) : short(rng);
+const pickRoom = (rng: Prng) => rng.chance(0.85) ? rng.pick(ROOMS) : short(rng);
+const pickText = (rng: Prng) => rng.pick(["", "  ", "hi", "\u0000", str(rng, 40), str(rng, 150)]);
+
+/** A SINCE extension: well formed, or cut short, or with trailing bytes, or a count it does not hold. */
+function since(rng: Prng): Uint8Array {
+  const entries = Array.from({ length: rng.int(4) }, () => [pickRoom(rng), u64(rng)] as const);
+  const w = new WireWriter(0).u8(rng.chance(0.8) ? entries.length : rng.int(256));
+  for (const [room, seq] of entries) w.str8(room).u64(seq);
+  const payload = w.finish().subarray(5);
+  switch (rng.int(5)) {
+    case 0:
+      return payload.subarray(0, rng.int(payload.byteLength + 1));
+    case 1:
+      return new Uint8Array([...payload, ...rng.bytes(rng.range(1, 4))]);
+    default:
+      return payload;
+  }
+}
+
+function helloFor(rng: Prng, tokens: Uint8Array[]): Hello {
+  const extensions: Extension[] = [];
+  for (let n = rng.int(4); n > 0; n--) {
+    switch (rng.int(6)) {
+      case 0:
+        extensions.push({
+          tag: ExtensionTag.RESUME_TOKEN,
+          value: tokens.length > 0 && rng.chance(0.7) ? rng.pick(tokens) : rng.bytes(rng.pick([16, 3, 0])),
+        });
+        break;
+      case 1:
+        extensions.push({ tag: ExtensionTag.SINCE, value: since(rng) });
+        break;
+      case 2:
+        extensions.push({ tag: ExtensionTag.PASSWORD, value: rng.bytes(rng.int(20)) });
+        break;
+      case 3:
+        extensions.push({ tag: ExtensionTag.ADMIN_TOKEN, value: rng.bytes(rng.int(20)) });
+        break;
+      default:
+        extensions.push({ tag: rng.int(256), value: rng.bytes(rng.int(20)) });
+    }
+  }
+  const rooms = Array.from({ length: rng.pick([0, 1, 1, 2, 3, 5, 40]) }, () => pickRoom(rng));
+  return { type: "hello", version: rng.chance(0.9) ? 1 : rng.int(4), name: pickName(rng), rooms, extensions };
+}
+
+/** A message a client might send: mostly well typed with hostile values, sometimes anything at all. */
+function messageFor(rng: Prng, tokens: Uint8Array[]): ClientMessage | ServerMessage {
+  if (rng.chance(0.08)) return GENERATORS[rng.pick(TYPES)](rng);
+  const id = () => rng.chance(0.8) ? rng.range(1, 30) : u64(rng);
+  switch (
+    rng.pick(
+      [
+        "send",
+        "send",
+        "send",
+        "join",
+        "leave",
+        "who",
+        "fetch",
+        "private",
+        "nick",
+        "away",
+        "register",
+        "moderate",
+        "moderate",
+        "bye",
+        "ping",
+        "pong",
+        "hello",
+      ] as const,
+    )
+  ) {
+    case "send":
+      return { type: "send", id: id(), room: pickRoom(rng), flags: rng.int(256), text: pickText(rng) };
+    case "join":
+      return { type: "join", room: pickRoom(rng) };
+    case "leave":
+      return { type: "leave", room: pickRoom(rng) };
+    case "who":
+      return { type: "who", room: pickRoom(rng) };
+    case "fetch":
+      return {
+        type: "fetch",
+        room: pickRoom(rng),
+        after: u64(rng),
+        before: u64(rng),
+        limit: rng.int(0x10000),
+      };
+    case "private":
+      return { type: "private", id: id(), to: pickName(rng), flags: rng.int(256), text: pickText(rng) };
+    case "nick":
+      return { type: "nick", name: pickName(rng) };
+    case "away":
+      return { type: "away", text: pickText(rng) };
+    case "register":
+      return { type: "register", password: str(rng, 20) };
+    case "moderate":
+      return {
+        type: "moderate",
+        action: rng.pick(ACTIONS),
+        target: rng.chance(0.9) ? rng.pick(TARGETS) : short(rng),
+        durationMs: rng.pick([0, 0, 1000, 60_000, u64(rng)]),
+        reason: str(rng, rng.pick([10, 300])),
+      };
+    case "bye":
+      return { type: "bye", reason: str(rng, rng.pick([10, 300])) };
+    case "ping":
+      return { type: "ping", token: rng.int(0x1_0000_0000) };
+    case "pong":
+      return { type: "pong", token: rng.int(0x1_0000_0000) };
+    case "hello":
+      return helloFor(rng, tokens);
+  }
+}
+
+function decode(bytes: Uint8Array): Message {
+  const frames = new FrameDecoder({ maxFrame: 64 * 1024 }).push(bytes);
+  if (frames.length !== 1) throw new Error(`an effect carries ${frames.length} frames, not one`);
+  return decodeMessage(frames[0]);
+}
+
+/** Frame types only a server sends (PING and PONG go both ways). */
+const SERVER_TYPES = new Set([
+  "welcome",
+  "message",
+  "ack",
+  "presence",
+  "members",
+  "error",
+  "fetched",
+  "direct",
+  "notice",
+  "ping",
+  "pong",
+]);
+
+class InvariantError extends Error {
+  override name = "InvariantError";
+}
+
+function check(ok: unknown, message: string): asserts ok {
+  if (!ok) throw new InvariantError(message);
+}
+
+/** The driver: the broker, the sessions it was given, and the model of the network layer. */
+class Harness {
+  readonly rng: Prng;
+  readonly broker: Broker<Link>;
+  readonly options: BrokerOptions;
+  readonly staging: StagingStore | null;
+  readonly sessions: Session<Link>[] = [];
+  readonly trail: Trail = [];
+  now: number;
+  #deferred: Effect<Link>[] = [];
+  #registers: Array<{ to: Session<Link>; password: string }> = [];
+  #tokens: Uint8Array[] = [];
+  #lastSeq = new Map<string, number>();
+  /** Every canonical room name the fuzz may have created, to count and inspect the broker's rooms. */
+  #roomNames = new Set<string>();
+
+  constructor(rng: Prng) {
+    this.rng = rng;
+    // Real time as the base: the broker must agree with itself whichever clock it reads.
+    this.now = Date.now();
+    ({ broker: this.broker, options: this.options, staging: this.staging } = setup(rng, this.now));
+  }
+
+  step(): void {
+    const rng = this.rng;
+    this.now += rng.int(30);
+    const open = this.sessions.filter((s) => s.state === "handshake" || s.state === "ready");
+    const action = rng.int(100);
+    if (action < 10 || open.length === 0) {
+      const address = rng.pick(ADDRESSES);
+      const s = this.broker.open({ id: this.sessions.length + 1, closing: false }, address, this.now);
+      this.sessions.push(s);
+      this.#note(`open #${s.link.id} from ${address}`);
+      return;
+    }
+    const target = rng.chance(0.9) ? rng.pick(open) : rng.pick(this.sessions);
+    if (action < 25) {
+      const handshaking = open.filter((s) => s.state === "handshake");
+      const s = handshaking.length > 0 && rng.chance(0.8) ? rng.pick(handshaking) : target;
+      // The network layer checks passwords before the broker sees the HELLO; any outcome may come back.
+      s.auth = { password: rng.pick(["none", "ok", "wrong"] as const), admin: rng.chance(0.2) };
+      this.#handle(s, helloFor(rng, this.#tokens));
+    } else if (action < 75) {
+      this.#handle(target, messageFor(rng, this.#tokens));
+    } else if (action < 79) {
+      const err = new ProtocolError(rng.pick(ERROR_CODES), "fuzz: undecodable frame");
+      this.#call(
+        `protocolError(#${target.link.id}, ${err.code})`,
+        () => this.broker.protocolError(target, err, this.now),
+      );
+    } else if (action < 83) {
+      const reason = rng.pick(CLOSE_REASONS);
+      const s = rng.pick(this.sessions);
+      this.#call(`drop(#${s.link.id}, ${reason})`, () => this.broker.drop(s, reason, this.now));
+    } else if (action < 91) {
+      this.now += rng.pick([10, 500, 1500, 3500, 6000]);
+      this.#call(`tick()`, () => this.broker.tick(this.now));
+    } else if (action < 96) {
+      if (this.staging && rng.chance(0.2)) this.staging.failNext = true;
+      this.#flush("commit");
+    } else {
+      const pending = this.#registers.splice(rng.int(this.#registers.length + 1), 1)[0];
+      if (pending) {
+        const { to } = pending;
+        this.#call(`registered(#${to.link.id})`, () => this.broker.registered(to, "scrypt$fuzz", this.now));
+      }
+    }
+  }
+
+  #note(what: string): void {
+    this.trail.push(what);
+    if (this.trail.length > 30) this.trail.shift();
+  }
+
+  #handle(s: Session<Link>, msg: ClientMessage | ServerMessage): void {
+    // Any room a message names may be created by it: remember it, to count and inspect the broker's rooms.
+    for (const raw of msg.type === "hello" ? msg.rooms : "room" in msg ? [msg.room] : []) {
+      const room = checkRoom(raw);
+      if (room.ok) this.#roomNames.add(room.value);
+    }
+    // As the server does: whatever is staged commits before a reader of history is handled.
+    if (this.broker.needsCommit(msg)) this.#flush("needsCommit");
+    this.#call(
+      `handle(#${s.link.id} ${s.state} ${s.name}, ${JSON.stringify(msg).slice(0, 200)})`,
+      () => this.broker.handle(s, msg, this.now),
+    );
+  }
+
+  /** Runs one broker call, checks the batch it returned, and performs it the way the server would. */
+  #call(what: string, fn: () => Effect<Link>[]): void {
+    this.#note(what);
+    const before = new Map<Session<Link>, SessionState>(this.sessions.map((s) => [s, s.state]));
+    const effects = fn();
+    this.#checkBatch(effects, before);
+    this.#perform(effects);
+  }
+
+  #perform(effects: Effect<Link>[]): void {
+    if (effects.length === 0) return;
+    if (this.#deferred.length > 0 || this.broker.store.staged > 0) this.#deferred.push(...effects);
+    else this.#apply(effects);
+  }
+
+  #flush(why: string): void {
+    this.#note(`flush (${why})`);
+    const before = new Map<Session<Link>, SessionState>(this.sessions.map((s) => [s, s.state]));
+    const result = this.broker.commit();
+    this.#checkBatch(result.effects, before);
+    const waiting = this.#deferred;
+    this.#deferred = [];
+    this.#apply(
+      result.ok
+        ? waiting
+        : waiting.filter((e) => !((e.kind === "send" || e.kind === "broadcast") && e.durable)),
+    );
+    this.#apply(result.effects);
+  }
+
+  /** Invariants of one batch, as returned (before anything is performed). */
+  #checkBatch(effects: Effect<Link>[], before: Map<Session<Link>, SessionState>): void {
+    const fatal = new Set<Session<Link>>();
+    let ackSeq: number | null = null;
+    let messageSeq: number | null = null;
+    for (const e of effects) {
+      if (e.kind === "delay") {
+        check(e.ms >= 0 && Number.isFinite(e.ms), `a delay of ${e.ms} ms`);
+        continue;
+      }
+      if (e.kind === "broadcast") {
+        check(
+          this.broker.room(e.room.name) === e.room,
+          `a broadcast to room "${e.room.name}" the broker does not hold`,
+        );
+        const msg = decode(e.bytes);
+        check(SERVER_TYPES.has(msg.type), `a ${msg.type} broadcast`);
+        if (msg.type === "message") messageSeq = msg.seq;
+        continue;
+      }
+      const prior = before.get(e.to);
+      check(prior !== undefined, `an effect for session ${e.to.id}, which was never opened`);
+      check(
+        prior === "handshake" || prior === "ready",
+        `a ${e.kind} for #${e.to.link.id}, which was ${prior} before the call`,
+      );
+      if (e.kind === "send") {
+        check(e.bytes.byteLength <= 4 + this.options.maxFrame, `a frame of ${e.bytes.byteLength} bytes`);
+        const msg = decode(e.bytes);
+        check(SERVER_TYPES.has(msg.type), `a ${msg.type} frame sent to a client`);
+        if (msg.type === "error" && msg.fatal) fatal.add(e.to);
+        if (msg.type === "ack" && msg.room !== "") ackSeq = msg.seq;
+      } else if (e.kind === "close") {
+        fatal.delete(e.to);
+      }
+    }
+    check(fatal.size === 0, `a fatal error without a close for #${[...fatal].map((s) => s.link.id)}`);
+    if (ackSeq !== null && messageSeq !== null) {
+      check(ackSeq === messageSeq, `ACK seq ${ackSeq}, MESSAGE seq ${messageSeq}`);
+    }
+  }
+
+  /** Performs effects as src/net/server.ts does, checking who receives what. */
+  #apply(effects: Effect<Link>[]): void {
+    for (const e of effects) {
+      switch (e.kind) {
+        case "delay":
+          // The server performs the rest later; order within the batch is what matters here.
+          break;
+        case "register":
+          this.#registers.push({ to: e.to, password: e.password });
+          break;
+        case "send":
+          if (!e.to.link.closing) this.#deliver(e.to, decode(e.bytes));
+          break;
+        case "broadcast": {
+          const msg = decode(e.bytes);
+          if (msg.type === "message" && (msg.flags & MessageFlags.HISTORY) === 0) {
+            const last = this.#lastSeq.get(msg.room) ?? 0;
+            check(msg.seq === last + 1, `room "${msg.room}" broadcast seq ${msg.seq} after ${last}`);
+            this.#lastSeq.set(msg.room, msg.seq);
+          }
+          for (const m of e.room.members) if (m !== e.except) this.#deliver(m, msg);
+          break;
+        }
+        case "close":
+          e.to.link.closing = true;
+          break;
+      }
+    }
+  }
+
+  #deliver(to: Session<Link>, msg: Message): void {
+    if (msg.type !== "error") {
+      check(to.state === "ready", `a ${msg.type} delivered to #${to.link.id}, which is ${to.state}`);
+    }
+    if (msg.type === "message") {
+      check(
+        this.broker.room(msg.room)?.members.has(to) === true,
+        `a message of room "${msg.room}" delivered to #${to.link.id} ${to.name}, not a member`,
+      );
+    }
+    if (msg.type === "welcome") {
+      const token = msg.extensions.find((x) => x.tag === ExtensionTag.RESUME_TOKEN)?.value;
+      if (token) this.#tokens.push(token);
+      for (const r of msg.rooms) this.#roomNames.add(r);
+    }
+    if (msg.type === "members") this.#roomNames.add(msg.room);
+  }
+
+  /** Invariants of the whole state, between steps. */
+  checkState(): void {
+    const b = this.broker;
+    const by = (state: SessionState) => this.sessions.filter((s) => s.state === state);
+    const ready = by("ready");
+    const ghosts = by("ghost");
+    check(
+      b.online === ready.length + ghosts.length,
+      `online ${b.online}, ${ready.length} ready, ${ghosts.length} ghosts`,
+    );
+    check(
+      b.online <= this.options.maxClients,
+      `online ${b.online} over maxClients ${this.options.maxClients}`,
+    );
+    const live = new Set([...by("handshake"), ...ready]);
+    check(
+      b.sessions.size === live.size && [...b.sessions].every((s) => live.has(s)),
+      "broker.sessions is not the set of sessions in handshake or ready",
+    );
+    const keys = new Set<string>();
+    const skeletons = new Set<string>();
+    const banned = new Set(b.store.bans(this.now).map((x) => x.target));
+    for (const s of [...ready, ...ghosts]) {
+      check(
+        checkName(s.name).ok && s.key === nameKey(s.name),
+        `#${s.link.id} holds the name ${JSON.stringify(s.name)}`,
+      );
+      check(!keys.has(s.key), `two sessions online as "${s.key}"`);
+      keys.add(s.key);
+      const skeleton = nameSkeleton(s.name);
+      check(!skeletons.has(skeleton), `two look-alike names online: skeleton "${skeleton}"`);
+      skeletons.add(skeleton);
+      check(!banned.has(`name:${s.key}`), `banned name "${s.key}" is online`);
+      check(s.rooms.size <= this.options.maxRoomsPerClient, `#${s.link.id} is in ${s.rooms.size} rooms`);
+      for (const r of s.rooms) {
+        this.#roomNames.add(r.name);
+        check(b.room(r.name) === r, `#${s.link.id} holds room "${r.name}" the broker does not`);
+        const seated = s.state === "ready"
+          ? r.members.has(s) && !r.ghosts.has(s)
+          : r.ghosts.has(s) && !r.members.has(s);
+        check(seated, `#${s.link.id} (${s.state}) is not seated right in "${r.name}"`);
+      }
+    }
+    for (const s of this.sessions) {
+      if (s.state === "closed" || s.state === "handshake") {
+        check(s.rooms.size === 0, `#${s.link.id} (${s.state}) still holds ${s.rooms.size} rooms`);
+      }
+    }
+    let rooms = 0;
+    for (const name of this.#roomNames) {
+      const room: Room<Link> | undefined = b.room(name);
+      if (!room) continue;
+      rooms++;
+      for (const m of room.members) {
+        check(m.state === "ready" && m.rooms.has(room), `member #${m.link.id} (${m.state}) of "${name}"`);
+      }
+      for (const g of room.ghosts) {
+        check(g.state === "ghost" && g.rooms.has(room), `ghost #${g.link.id} in "${name}"`);
+      }
+    }
+    check(rooms <= this.options.maxRooms, `${rooms} rooms, over maxRooms ${this.options.maxRooms}`);
+  }
+}
+
+/** What a case did, for `deno task fuzz` to report. */
+export interface BrokerCaseStats {
+  steps: number;
+  sessions: number;
+}
+
+/**
+ * One broker case: a fresh broker with random limits, `steps` random steps, the invariants checked after
+ * each. Throws an Error naming the step and the trail of recent calls when one fails.
+ */
+export function runBrokerCase(rng: Prng, steps = 200): BrokerCaseStats {
+  const h = new Harness(rng);
+  for (let i = 0; i < steps; i++) {
+    try {
+      h.step();
+      h.checkState();
+    } catch (err) {
+      const trail = h.trail.map((t) => `    ${t}`).join("\n");
+      throw new Error(`broker fuzz step ${i}: ${(err as Error).message}\n  recent calls:\n${trail}`, {
+        cause: err,
+      });
+    }
+  }
+  return { steps, sessions: h.sessions.length };
+}

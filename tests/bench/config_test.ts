@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import {
+  type BenchConfig,
+  benchConfig,
+  type BenchInput,
+  connectionCount,
+  DEFAULT_PORTS,
+  PRESETS,
+  roomName,
+  runTag,
+  SCENARIOS,
+} from "../../src/bench/config.ts";
+import { checkRoom } from "../../src/protocol/mod.ts";
+
+const base: BenchInput = { target: "chat", scenario: "fanout", host: "127.0.0.1", spawn: false, json: false };
+
+function ok(input: Partial<BenchInput>): BenchConfig {
+  const c = benchConfig({ ...base, ...input });
+  if ("error" in c) throw new Error(c.error);
+  return c;
+}
+
+function error(input: Partial<BenchInput>): string {
+  const c = benchConfig({ ...base, ...input });
+  assert.ok("error" in c, `expected an error for ${JSON.stringify(input)}`);
+  return c.error;
+}
+
+Deno.test("benchConfig() takes every load field from the scenario's preset when no flag is given", () => {
+  for (const scenario of SCENARIOS) {
+    const c = ok({ scenario });
+    const p = PRESETS[scenario];
+    for (const k of ["clients", "senders", "rooms", "rate", "window", "size", "duration"] as const) {
+      assert.equal(c[k], p[k], `${scenario}.${k}`);
+    }
+    assert.equal(c.shared, p.shared);
+  }
+});
+
+Deno.test("the presets are the loads of the issue: fanout at max rate, chatty at 10 msg/s each, idle silent", () => {
+  assert.equal(PRESETS.fanout.senders, 1);
+  assert.equal(PRESETS.fanout.rate, 0);
+  assert.equal(PRESETS.fanout.size, 100);
+  assert.equal(PRESETS.chatty.clients, 100);
+  assert.equal(PRESETS.chatty.senders, PRESETS.chatty.clients);
+  assert.equal(PRESETS.chatty.rate, 10);
+  assert.ok(PRESETS.chatty.shared);
+  assert.equal(PRESETS.idle.clients, 10_000);
+  assert.equal(PRESETS.idle.senders, 0);
+});
+
+Deno.test("benchConfig() lets flags override the preset", () => {
+  const c = ok({ scenario: "fanout", clients: 5, senders: 2, rooms: 2, rate: 100, size: 64, duration: 1 });
+  assert.deepEqual(
+    [c.clients, c.senders, c.rooms, c.rate, c.size, c.duration],
+    [5, 2, 2, 100, 64, 1],
+  );
+});
+
+Deno.test("benchConfig() uses the target's usual port unless --port is given, and loopback with --spawn", () => {
+  assert.equal(ok({ target: "redis" }).port, DEFAULT_PORTS.redis);
+  assert.equal(ok({ target: "chat", port: 4000 }).port, 4000);
+  assert.equal(ok({ spawn: true, host: "10.0.0.1" }).host, "127.0.0.1");
+});
+
+Deno.test("benchConfig() refuses contradictory settings, naming the flag", () => {
+  assert.match(error({ scenario: "idle", senders: 2 }), /--senders must be 0/);
+  assert.match(error({ scenario: "fanout", senders: 0 }), /at least one sender/);
+  assert.match(error({ scenario: "chatty", clients: 10, senders: 20 }), /--senders 20 exceeds --clients 10/);
+  assert.match(error({ clients: 3, rooms: 4 }), /--rooms 4 exceeds --clients 3/);
+  assert.match(error({ size: 5 }), /--size must be at least/);
+  assert.match(error({ clients: 0 }), /--clients must be an integer/);
+  assert.match(error({ spawn: true, pid: 123 }), /--pid/);
+  assert.match(error({ spawn: true, port: 3000 }), /--port/);
+  assert.match(error({ durable: true }), /--spawn/);
+  assert.match(error({ spawn: true, target: "redis", durable: true }), /--target chat/);
+  assert.match(error({ serverFlags: ["--history=0"] }), /--spawn/);
+});
+
+Deno.test("connectionCount() counts senders on their own connection unless they share a client's", () => {
+  assert.equal(connectionCount({ clients: 100, senders: 1, shared: false, target: "chat" }), 101);
+  assert.equal(connectionCount({ clients: 100, senders: 100, shared: true, target: "chat" }), 100);
+  assert.equal(connectionCount({ clients: 100, senders: 100, shared: true, target: "naive" }), 100);
+  // A subscribed Redis connection cannot publish.
+  assert.equal(connectionCount({ clients: 100, senders: 100, shared: true, target: "redis" }), 200);
+});
+
+Deno.test("roomName() spreads indexes round robin over valid room names that carry the run tag", () => {
+  const tag = runTag(() => 0.5);
+  assert.equal(tag.length, 4);
+  assert.equal(roomName(0, 3, tag), roomName(3, 3, tag));
+  assert.notEqual(roomName(0, 3, tag), roomName(1, 3, tag));
+  assert.ok(roomName(5, 3, tag).includes(tag));
+  for (let i = 0; i < 3; i++) assert.ok(checkRoom(roomName(i, 3, tag)).ok);
+});

@@ -1,0 +1,181 @@
+import assert from "node:assert/strict";
+import { connect, deliveries, testBroker } from "../_helpers/effects.ts";
+import { ErrorCode } from "../../src/protocol/mod.ts";
+import { MemoryStore } from "../../src/store/memory.ts";
+import type { Effect } from "../../src/chat/effects.ts";
+
+type Any = Record<string, unknown> & { type: string };
+type Link = { label: string };
+
+function hello(
+  b: ReturnType<typeof testBroker>,
+  name: string,
+  auth: "none" | "ok" | "wrong",
+  admin = false,
+  addr = "10.0.0.1:1",
+) {
+  const s = b.open({ label: name }, addr, 0);
+  s.auth = { password: auth, admin };
+  const effects = b.handle(s, { type: "hello", version: 1, name, rooms: [], extensions: [] }, 0);
+  return { s, effects };
+}
+
+const codeOf = (effects: Effect<Link>[], s: unknown) =>
+  ((deliveries(effects).get(s as never) ?? []) as Any[]).find((m) => m.type === "error")?.code;
+
+Deno.test("Broker refuses a registered name without its password, after a growing delay per address", () => {
+  const store = new MemoryStore();
+  store.putAccount({ name: "alice", key: "alice", hash: "x", admin: false, created: 0 });
+  const b = testBroker({ store });
+  const first = hello(b, "Alice", "wrong");
+  assert.equal(codeOf(first.effects, first.s), ErrorCode.AUTH_FAILED);
+  assert.deepEqual(first.effects[0], { kind: "delay", ms: 500 });
+  const second = hello(b, "alice", "none");
+  assert.deepEqual(second.effects[0], { kind: "delay", ms: 1000 });
+  const ok = hello(b, "alice", "ok");
+  assert.equal(ok.s.state, "ready");
+  assert.equal(hello(b, "bob", "none").s.state, "ready", "unregistered names need nothing on an open server");
+  b.drop(ok.s, "quit", 1);
+  assert.deepEqual(
+    hello(b, "alice", "wrong").effects[0],
+    { kind: "delay", ms: 500 },
+    "a success reset the count",
+  );
+});
+
+Deno.test("Broker in server-password mode refuses every name without the password, with the same words", () => {
+  const b = testBroker({ requirePassword: true });
+  const wrong = hello(b, "bob", "wrong");
+  const msg = (deliveries(wrong.effects).get(wrong.s)! as Any[]).find((m) => m.type === "error")!;
+  assert.deepEqual([msg.code, msg.message, msg.fatal], [
+    ErrorCode.AUTH_FAILED,
+    "authentication failed",
+    true,
+  ]);
+  assert.equal(hello(b, "carol", "ok").s.state, "ready");
+});
+
+Deno.test("Broker refuses a name that looks like an online one, but not once it has left", () => {
+  const b = testBroker();
+  const alice = connect(b, "alice").session;
+  for (const lookalike of ["\u0430lice", "al1ce", "ALlCE", "a.lice"]) {
+    const t = connect(b, lookalike);
+    assert.equal(codeOf(t.effects, t.session), ErrorCode.NAME_TAKEN, lookalike);
+  }
+  assert.equal(
+    codeOf(b.handle(connect(b, "bob").session, { type: "nick", name: "al1ce" }, 0), null),
+    undefined,
+  );
+  b.drop(alice, "quit", 1);
+  assert.equal(connect(b, "al1ce").session.state, "ready");
+});
+
+Deno.test("Broker rate-limits messages with RATE_LIMITED and drops a sustained flood", () => {
+  const b = testBroker({ rate: { perSecond: 1, burst: 2 } });
+  const s = connect(b, "spammer").session;
+  const codes: unknown[] = [];
+  let id = 1;
+  for (let i = 0; i < 3; i++) {
+    const got = deliveries(b.handle(s, { type: "send", id: id++, room: "lobby", flags: 0, text: "x" }, 0))
+      .get(s)! as Any[];
+    codes.push(got[0].type === "error" ? got[0].code : got[0].type);
+  }
+  assert.deepEqual(codes, ["ack", "ack", ErrorCode.RATE_LIMITED]);
+  const resend = deliveries(b.handle(s, { type: "send", id: 1, room: "lobby", flags: 0, text: "x" }, 0)).get(
+    s,
+  )! as Any[];
+  assert.equal(resend[0].type, "ack", "a resend of a stored message is not limited");
+  let last: Effect<Link>[] = [];
+  for (let i = 0; i < 60 && s.state === "ready"; i++) {
+    last = b.handle(s, { type: "send", id: id++, room: "lobby", flags: 0, text: "x" }, 0);
+  }
+  assert.equal(s.state, "closed");
+  assert.deepEqual(last.at(-1), { kind: "close", to: s, reason: "flood" });
+});
+
+Deno.test("Broker lets operators kick, ban (by name and address), mute and unban; others get FORBIDDEN", () => {
+  const store = new MemoryStore();
+  const b = testBroker({ store });
+  const op = hello(b, "op", "none", true, "10.0.0.9:1").s;
+  const eve = hello(b, "eve", "none", false, "10.0.0.2:1").s;
+  const mallory = hello(b, "mallory", "none", false, "10.0.0.3:1").s;
+  assert.equal(
+    codeOf(
+      b.handle(eve, { type: "moderate", action: "kick", target: "op", durationMs: 0, reason: "" }, 0),
+      eve,
+    ),
+    ErrorCode.FORBIDDEN,
+  );
+
+  const muted = b.handle(op, {
+    type: "moderate",
+    action: "mute",
+    target: "eve",
+    durationMs: 60_000,
+    reason: "calm down",
+  }, 1);
+  assert.equal((deliveries(muted).get(eve)! as Any[])[0].kind, "moderation");
+  assert.equal(
+    codeOf(b.handle(eve, { type: "send", id: 1, room: "lobby", flags: 0, text: "hi" }, 2), eve),
+    ErrorCode.MUTED,
+  );
+  assert.equal(
+    codeOf(b.handle(eve, { type: "send", id: 2, room: "lobby", flags: 0, text: "hi" }, 61_001), eve),
+    undefined,
+    "the mute ended",
+  );
+
+  const kicked = deliveries(
+    b.handle(op, { type: "moderate", action: "kick", target: "eve", durationMs: 0, reason: "spam" }, 3),
+  );
+  assert.equal((kicked.get(eve)! as Any[])[0].code, ErrorCode.KICKED);
+  assert.deepEqual(kicked.get(eve)!.at(-1), { type: "close", reason: "kicked" });
+  const leave = (kicked.get(mallory)! as Any[]).find((m) => m.type === "presence")!;
+  assert.deepEqual([leave.reason, leave.text], ["kicked", "spam"]);
+
+  const banned = deliveries(
+    b.handle(op, { type: "moderate", action: "ban", target: "10.0.0.3", durationMs: 0, reason: "abuse" }, 4),
+  );
+  assert.equal((banned.get(mallory)! as Any[])[0].code, ErrorCode.BANNED);
+  const again = hello(b, "mallory2", "none", false, "10.0.0.3:7");
+  assert.match(String((deliveries(again.effects).get(again.s)! as Any[])[0].message), /banned: abuse/);
+  b.handle(op, { type: "moderate", action: "ban", target: "eve", durationMs: 3_600_000, reason: "" }, 5);
+  const eveBack = hello(b, "eve", "none", false, "10.0.0.4:1");
+  assert.equal(codeOf(eveBack.effects, eveBack.s), ErrorCode.BANNED);
+  assert.equal(store.bans(5).length, 2, "bans live in the store, so they survive a restart");
+  b.handle(op, { type: "moderate", action: "unban", target: "eve", durationMs: 0, reason: "" }, 6);
+  assert.equal(hello(b, "eve", "none", false, "10.0.0.4:2").s.state, "ready");
+});
+
+Deno.test("Broker asks the network layer to hash a /register password, then stores the account", () => {
+  const store = new MemoryStore();
+  const closed = testBroker({ store });
+  const s0 = connect(closed, "alice").session;
+  assert.equal(
+    codeOf(closed.handle(s0, { type: "register", password: "longenough" }, 0), s0),
+    ErrorCode.FORBIDDEN,
+  );
+  const b = testBroker({ store, allowRegister: true });
+  const s = connect(b, "bob").session;
+  assert.equal(codeOf(b.handle(s, { type: "register", password: "short" }, 0), s), ErrorCode.FORBIDDEN);
+  assert.deepEqual(b.handle(s, { type: "register", password: "longenough" }, 0), [{
+    kind: "register",
+    to: s,
+    password: "longenough",
+  }]);
+  const done = deliveries(b.registered(s, "scrypt$hash", 9)).get(s)! as Any[];
+  assert.equal(done[0].kind, "registered");
+  assert.equal(store.account("bob")?.hash, "scrypt$hash");
+  assert.equal(
+    codeOf(b.handle(s, { type: "register", password: "longenough" }, 0), s),
+    ErrorCode.FORBIDDEN,
+    "only once",
+  );
+});
+
+Deno.test("Broker sends the message of the day after the welcome", () => {
+  const b = testBroker({ motd: "be kind" });
+  const { session, effects } = connect(b, "alice");
+  const got = deliveries(effects).get(session)! as Any[];
+  assert.deepEqual(got.at(-1), { type: "notice", kind: "motd", text: "be kind" });
+});

@@ -1,0 +1,94 @@
+/**
+ * Issue 4's crash test: a server killed with SIGKILL in the middle of a
+ * stream and restarted on the same data dir loses no acknowledged message,
+ * and no client sees one twice.
+ */
+
+import assert from "node:assert/strict";
+import type { ClientEvent } from "../../src/client/events.ts";
+import { assertCompleteLog, assertUniqueTexts, serveOn, tailJson, tempDir } from "../_helpers/durable.ts";
+import { joinJson } from "../_helpers/json_client.ts";
+
+const SENDERS = 3;
+const PER_SENDER = 1500;
+const TOTAL = SENDERS * PER_SENDER;
+/** The server dies once the first receiver has this many messages: about a third of the stream. */
+const KILL_AT = 1500;
+/** Delivering everything twice over on two loaded cores takes a while; a passing run needs far less. */
+const STREAM_MS = 90_000;
+
+/** Acks a sender printed before it first saw the connection drop: the server had sent them before dying. */
+function acksBeforeDrop(events: readonly ClientEvent[]): number {
+  let n = 0;
+  for (const e of events) {
+    if (e.type === "status" && e.state === "reconnecting") return n;
+    if (e.type === "ack") n++;
+  }
+  return n;
+}
+
+Deno.test("a server killed with SIGKILL mid-stream and restarted loses no acknowledged message and doubles none", async () => {
+  await using data = await tempDir("chat-e2e-data-");
+  await using first = await serveOn(0, data.path);
+  const port = first.port;
+  const forever = ["--reconnect-attempts", "0"];
+
+  await using reader = await joinJson(port, "reader", { flags: forever });
+  await using follower = tailJson(port, "follower", forever);
+  // tail prints only messages: its join, seen by the reader, says it is in the room before anything is sent.
+  await reader.next("presence", (e) => e.event === "join" && e.name === "follower");
+  const senders = [];
+  for (let k = 1; k <= SENDERS; k++) {
+    // A long timeout: on end of input a sender waits that long for its last acknowledgements.
+    senders.push(await joinJson(port, `s${k}`, { flags: [...forever, "--timeout", "30000"] }));
+  }
+  try {
+    const texts = (k: number) => Array.from({ length: PER_SENDER }, (_, i) => `s${k} #${i + 1}`);
+    // All input at once: each sender reads it faster than the server stores it, so much is in flight at the kill.
+    await Promise.all(senders.map((s, i) => s.proc.write(texts(i + 1).join("\n") + "\n")));
+    await reader.until(
+      (events) => events.filter((e) => e.type === "message").length >= KILL_AT || undefined,
+      `${KILL_AT} messages`,
+      STREAM_MS,
+    );
+
+    first.proc.kill("SIGKILL");
+    await first.proc.exit();
+    for (const c of [reader, ...senders]) await c.next("status", (e) => e.state === "reconnecting");
+    await follower.proc.stderr.next((l) => /reconnecting/.test(l), "the tail reconnecting");
+    const ackedBeforeKill = senders.map((s) => acksBeforeDrop(s.events()));
+    assert.ok(
+      ackedBeforeKill.some((n) => n < PER_SENDER),
+      `the kill came after the stream ended (acks before it: ${ackedBeforeKill})`,
+    );
+
+    await using second = await serveOn(port, data.path);
+    for (const s of senders) {
+      await s.next("welcome", (e) => e.reconnected);
+      await s.proc.closeStdin();
+    }
+    for (const s of senders) assert.equal((await s.proc.exit(STREAM_MS)).code, 0, s.describe());
+
+    const expected = new Set(senders.flatMap((_, i) => texts(i + 1)));
+    for (const r of [reader, follower]) {
+      const got = await r.waitMessages(TOTAL, STREAM_MS);
+      assertCompleteLog(got, r.name);
+      assert.equal(got.length, TOTAL, `${r.name}: extra messages after the last`);
+      assert.deepEqual(assertUniqueTexts(got, r.name), expected, `${r.name}: not every message`);
+    }
+    // Every acknowledgement a sender received names the seq at which its message sits, exactly once.
+    const bySeq = new Map(reader.messages().map((m) => [m.seq, m]));
+    senders.forEach((s, i) => {
+      const acks = s.all("ack");
+      assert.equal(new Set(acks.map((a) => a.id)).size, PER_SENDER, `${s.name}: one ack per message`);
+      assert.equal(acks.length, PER_SENDER, `${s.name}: an id acknowledged twice`);
+      const mine = acks.map((a) => bySeq.get(a.seq));
+      assert.ok(mine.every((m) => m?.from === s.name), `${s.name}: an ack names another sender's seq`);
+      assert.deepEqual(new Set(mine.map((m) => m!.text)), new Set(texts(i + 1)));
+    });
+    second.proc.kill("SIGTERM");
+    assert.equal((await second.proc.exit()).code, 0, second.proc.describe());
+  } finally {
+    for (const s of senders) await s[Symbol.asyncDispose]();
+  }
+});
