@@ -58,7 +58,7 @@ async function flood(port: number, name: string, count: number, text: (i: number
   let acked = 0;
   let wake = () => {};
   const progress = () => new Promise<void>((r) => wake = r);
-  let welcomed = progress();
+  const welcomed = progress();
   const reading = (async () => {
     const decoder = new FrameDecoder({ maxFrame: MAX_FRAME_CEILING });
     const buf = new Uint8Array(256 * 1024);
