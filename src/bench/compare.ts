@@ -34,6 +34,8 @@ export interface Summary {
   connectMs: number | null;
   rssPerConnection: number | null;
   serverCpu: number | null;
+  /** Server CPU microseconds per delivery. */
+  cpuPerDelivery: number | null;
   peakRss: number | null;
   /** The smallest delivered ratio of any run: one lossy run is not hidden by the median. */
   worstDeliveredRatio: number | null;
@@ -67,6 +69,7 @@ export function summarize(scenario: string, target: Target, results: readonly Be
     connectMs: med(results, (r) => r.connect.ms),
     rssPerConnection: med(results, (r) => r.serverStats?.rssPerConnectionBytes),
     serverCpu: med(results, (r) => r.serverStats?.cpuPercent),
+    cpuPerDelivery: med(results, (r) => r.serverStats?.cpuMicrosPerDelivery),
     peakRss: med(results, (r) => r.serverStats?.peakRssBytes),
     worstDeliveredRatio: ratios.length ? Math.min(...ratios) : null,
     errors: results.reduce((n, r) => n + r.errors.count, 0),
@@ -107,6 +110,7 @@ export function formatComparison(rows: readonly Summary[]): string {
     "connect ms",
     "RSS/conn",
     "srv CPU",
+    "us/dlv",
     "peak RSS",
     "delivered",
     "others",
@@ -142,6 +146,7 @@ export function formatComparison(rows: readonly Summary[]): string {
         fmt(r.connectMs, ms),
         fmt(r.rssPerConnection, bytes),
         fmt(r.serverCpu, (v) => `${Math.round(v)}%`),
+        fmt(r.cpuPerDelivery, (v) => v.toFixed(2)),
         fmt(r.peakRss, bytes),
         fmt(r.worstDeliveredRatio, (v) => v.toFixed(4)) + (flags ? ` (${flags})` : ""),
         fmt(r.othersPercent, (v) => `${Math.round(v)}%`),

@@ -311,6 +311,9 @@ async function measure(
       errors: { count: meter.errors, samples: [...meter.errorSamples] },
       serverStats: pid === null ? null : {
         cpuPercent: roundOrNull(pct(cpu0.server, cpu1.server)),
+        cpuMicrosPerDelivery: cpu0.server !== null && cpu1.server !== null && meter.delivered > 0
+          ? round(((cpu1.server - cpu0.server) * 1e6) / meter.delivered, 3)
+          : null,
         peakRssBytes: memAfter?.peak ?? null,
         rssBeforeBytes: memBefore?.rss ?? null,
         rssAfterBytes: memAfter?.rss ?? null,

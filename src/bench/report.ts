@@ -69,6 +69,11 @@ export interface BenchResult {
     rssAfterBytes: number | null;
     /** (rssAfter - rssBefore) / connections: the idle scenario's figure. */
     rssPerConnectionBytes: number | null;
+    /**
+     * Server CPU time per delivery, microseconds: less sensitive than
+     * deliveries/s to other load on the machine, as long as the server gets a core.
+     */
+    cpuMicrosPerDelivery: number | null;
   } | null;
   generator: {
     /** This process, all threads (100 = one core). */
@@ -177,6 +182,9 @@ export function formatTable(r: BenchResult): string {
       `peak RSS ${s.peakRssBytes === null ? "n/a" : bytes(s.peakRssBytes)}`,
     ];
     if (s.rssPerConnectionBytes !== null) parts.push(`RSS per connection ${bytes(s.rssPerConnectionBytes)}`);
+    if (s.cpuMicrosPerDelivery !== null) {
+      parts.push(`${s.cpuMicrosPerDelivery.toFixed(2)} us CPU per delivery`);
+    }
     rows.push(["server", parts.join(", ")]);
   } else {
     rows.push(["server", "not measured (use --spawn, or --pid for a server started elsewhere)"]);

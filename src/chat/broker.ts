@@ -265,6 +265,8 @@ export class Broker<L> {
 
   /** A frame from `s` could not be decoded. Unknown types are answered and skipped; anything else closes. */
   protocolError(s: Session<L>, err: ProtocolError, now: number): Effect<L>[] {
+    // The session may have ended earlier in the same chunk (a bad header after a fatal frame): nothing more to say.
+    if (s.state === "closed" || s.state === "ghost") return [];
     if (err.code === ErrorCode.UNKNOWN_TYPE && s.state === "ready") {
       s.lastSeen = now; // a frame arrived: the peer is alive, even if we cannot read it
       return [{
@@ -410,10 +412,12 @@ export class Broker<L> {
     }
     const holder = this.#byName.get(key);
     // A resume: the same user, proven by the token of the session that holds the name.
-    const resumed =
-      holder !== undefined && token !== null && holder.token !== "" && sameToken(holder.token, token)
-        ? holder
-        : null;
+    // The previous token counts too: a WELCOME lost with its connection never reached the client.
+    const resumed = holder !== undefined && token !== null &&
+        ((holder.token !== "" && sameToken(holder.token, token)) ||
+          (holder.prevToken !== "" && sameToken(holder.prevToken, token)))
+      ? holder
+      : null;
     if (holder && !resumed) {
       return this.#fail(s, ErrorCode.NAME_TAKEN, `name "${name.value}" is already online`, "name_taken", now);
     }
@@ -475,6 +479,7 @@ export class Broker<L> {
     s.name = name.value;
     s.key = key;
     s.token = hex(this.#randomBytes(TOKEN_BYTES));
+    s.prevToken = resumed?.token ?? "";
     s.admin = s.auth.admin;
     s.bucket = new TokenBucket(this.options.rate ?? DEFAULT_RATE, now);
     this.#byName.set(key, s);
@@ -863,14 +868,30 @@ export class Broker<L> {
     }
   }
 
-  /** Recent history of `room` for a joining session, flagged HISTORY. */
+  /**
+   * Recent history of `room` for a joining session, flagged HISTORY, then a
+   * FETCHED carrying the room's last seq: the joiner knows where the room
+   * stands even when it is empty, so a reconnect can resume from there.
+   */
   #history(s: Session<L>, room: Room<L>): Effect<L>[] {
-    if (this.#historyLimit <= 0) return [];
-    return this.#store.recent(room.name, this.#historyLimit).map((m) => ({
+    const recent = this.#historyLimit > 0 ? this.#store.recent(room.name, this.#historyLimit) : [];
+    const effects: Effect<L>[] = recent.map((m) => ({
       kind: "send" as const,
       to: s,
       bytes: encodeMessage({ type: "message", ...m, flags: m.flags | MessageFlags.HISTORY }),
     }));
+    effects.push({
+      kind: "send",
+      to: s,
+      bytes: encodeMessage({
+        type: "fetched",
+        room: room.name,
+        count: recent.length,
+        more: false,
+        lastSeq: this.#store.lastSeq(room.name),
+      }),
+    });
+    return effects;
   }
 
   #fetch(s: Session<L>, msg: Fetch): Effect<L>[] {

@@ -50,6 +50,8 @@ export class Session<L> {
   away = "";
   /** Last time the server pinged this peer, so a quiet peer gets one ping per heartbeat. */
   lastPinged = 0;
+  /** The token of the session this one resumed: still accepted, in case this session's WELCOME was lost. */
+  prevToken = "";
   /** Secret that lets a reconnect take this session over (hex), set at welcome. */
   token = "";
   /** For a ghost: when its leave is announced, unless it resumes first. */

@@ -67,6 +67,8 @@ export async function tail(argv: string[], io: TailIo): Promise<number> {
     journal.state.lastSeq = { [room.value]: o.since as number };
   }
   const json = o.json as boolean;
+  // The fatal error last printed: a refused handshake must not print its reason twice.
+  let shownFatal: string | null = null;
   const client = new ChatClient({
     host,
     port,
@@ -82,6 +84,7 @@ export async function tail(argv: string[], io: TailIo): Promise<number> {
       io.stdout(json ? JSON.stringify(e) : formatLine(e, Date.now())!);
     } else if (e.type === "error") {
       io.stderr(`chat tail: ${e.code}: ${e.message}`);
+      if (e.fatal) shownFatal = `${e.code}: ${e.message}`;
     } else if (
       e.type === "status" && (e.state === "reconnecting" || e.state === "disconnected") && e.reason !== "quit"
     ) {
@@ -98,7 +101,7 @@ export async function tail(argv: string[], io: TailIo): Promise<number> {
   } catch (err) {
     journal.close();
     if (!(err instanceof ClientError)) throw err;
-    io.stderr(`chat tail: ${err.code}: ${err.message}`);
+    if (shownFatal !== `${err.code}: ${err.message}`) io.stderr(`chat tail: ${err.code}: ${err.message}`);
     return 1;
   }
   const lost = client.done.then((exit) => {

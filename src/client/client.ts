@@ -510,7 +510,10 @@ export class ChatClient {
             break;
           case "fetched":
             if (this.#fetches.get(m.room)?.shift() !== "page") {
-              this.#step(m.room, this.#sequencer(m.room).fetched(m));
+              const seq = this.#sequencer(m.room);
+              const wasBased = seq.based;
+              this.#step(m.room, seq.fetched(m));
+              if (!wasBased && seq.based) this.#journal.seq(m.room, seq.last);
             }
             break;
           case "notice":

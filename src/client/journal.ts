@@ -59,7 +59,8 @@ export function applyEntry(state: JournalState, e: Entry): void {
       state.outbox = state.outbox.filter((p) => p.id !== e.id);
       break;
     case "seq":
-      if ((state.lastSeq[e.room] ?? 0) < e.seq) state.lastSeq[e.room] = e.seq;
+      // Position 0 is recorded too: "seen the room empty" differs from "never seen it".
+      if (!(e.room in state.lastSeq) || state.lastSeq[e.room] < e.seq) state.lastSeq[e.room] = e.seq;
       break;
     case "token":
       state.token = e.token;

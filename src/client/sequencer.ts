@@ -71,6 +71,12 @@ export class RoomSequencer<M extends Sequenced> {
    */
   fetched(info: { count: number; more: boolean; lastSeq: number }): SequencerStep<M> {
     this.#fetching = false;
+    if (!this.#based) {
+      // The answer to "where does this room stand?" for a room joined while empty: resume from here later.
+      this.#based = true;
+      this.last = Math.max(this.last, info.lastSeq);
+      return { deliver: [] };
+    }
     if (info.more) {
       this.#fetching = true;
       return { deliver: [], fetchAfter: this.last };

@@ -57,8 +57,19 @@ export class Outbox {
     if (this.#queued + bytes.byteLength > this.budget) return false;
     this.#queue.push(bytes);
     this.#queued += bytes.byteLength;
-    if (!this.#draining) void this.#drain();
+    this.#schedule();
     return true;
+  }
+
+  /**
+   * Starts the drain after the current synchronous step rather than inside
+   * it: everything queued by the same burst of input (a fan-out to this peer
+   * of many messages) then goes out in one write instead of first-frame-alone.
+   */
+  #schedule(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    queueMicrotask(() => void this.#drain());
   }
 
   /** Queues a frame past the budget: for the one last error frame sent to a peer being dropped. */
@@ -66,7 +77,7 @@ export class Outbox {
     if (this.#closed) return;
     this.#queue.push(bytes);
     this.#queued += bytes.byteLength;
-    if (!this.#draining) void this.#drain();
+    this.#schedule();
   }
 
   /** Resolves once everything queued so far is written (or writing failed). */

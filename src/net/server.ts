@@ -53,7 +53,10 @@ export interface ServerOptions extends BrokerOptions {
 }
 
 /** Bytes read per socket read: small, because an idle connection holds its buffer while it waits. */
-const READ_BUFFER = 4096;
+const READ_BUFFER = 2048;
+
+/** A busy connection's read buffer grows to this, so a burst of input is handled in large batches. */
+const READ_BUFFER_MAX = 64 * 1024;
 
 /** How often retention runs: deleting old rows is cheap but need not be continuous. */
 const PRUNE_EVERY_MS = 60_000;
@@ -197,7 +200,8 @@ export class ChatServer {
     this.#log.debug(`connect ${address} #${session.id}`);
 
     const decoder = new FrameDecoder({ maxFrame: this.options.maxFrame });
-    const buf = new Uint8Array(READ_BUFFER);
+    // Small while idle (an idle connection holds its buffer in a pending read), larger while a read fills it.
+    let buf = new Uint8Array(READ_BUFFER);
     let sniffed = new Uint8Array(0);
     let sniffing = true;
     try {
@@ -235,6 +239,9 @@ export class ChatServer {
           chunk = joined;
         }
         await this.#receive(session, decoder, chunk);
+        if (n === buf.byteLength && buf.byteLength < READ_BUFFER_MAX) {
+          buf = new Uint8Array(buf.byteLength * 4);
+        } else if (n < READ_BUFFER / 2 && buf.byteLength > READ_BUFFER) buf = new Uint8Array(READ_BUFFER);
       }
     } finally {
       await this.#closeLink(session, link);

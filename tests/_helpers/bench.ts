@@ -58,6 +58,7 @@ export function sampleResult(over: Partial<BenchResult> = {}): BenchResult {
       rssBeforeBytes: 50 * 1024 * 1024,
       rssAfterBytes: 80 * 1024 * 1024,
       rssPerConnectionBytes: null,
+      cpuMicrosPerDelivery: 0.95,
     },
     generator: { cpuPercent: 60, mainThreadPercent: 55, saturated: false },
     machine: { cpus: 2, busyPercent: 80 },

@@ -10,6 +10,7 @@
 
 import assert from "node:assert/strict";
 import type { MessageEvent } from "../../src/client/events.ts";
+import { WAIT_MS } from "./deadline.ts";
 import { JsonClient } from "./json_client.ts";
 import { ChatProcess, type ServerProcess, type SpawnOptions, startServer } from "./process.ts";
 
@@ -32,7 +33,12 @@ export function xdgHome(dir: string): Record<string, string> {
   return { XDG_DATA_HOME: `${dir}/data`, XDG_STATE_HOME: `${dir}/state` };
 }
 
-/** `chat serve` on `port` (0: any) storing in `dataDir`, with `flags` added. */
+/**
+ * `chat serve` on `port` (0: any) storing in `dataDir`, with `flags` added.
+ * Without a per-client rate limit (CHAT_RATE_LIMIT=0, which a server without
+ * rate limits ignores): these tests stream thousands of messages from one
+ * client on purpose.
+ */
 export function serveOn(
   port: number,
   dataDir: string,
@@ -40,7 +46,10 @@ export function serveOn(
   options: SpawnOptions = {},
 ): Promise<ServerProcess> {
   // The last --port wins over the --port 0 startServer passes.
-  return startServer(["--data-dir", dataDir, ...flags, "--port", String(port)], options);
+  return startServer(["--data-dir", dataDir, ...flags, "--port", String(port)], {
+    ...options,
+    env: { CHAT_RATE_LIMIT: "0", ...options.env },
+  });
 }
 
 /** Starts `chat tail --json` on `room` as `name`; its stdout is read like `chat join --json`'s. */
@@ -80,6 +89,25 @@ export function assertUniqueTexts(messages: readonly MessageEvent[], where: stri
     seen.add(m.text);
   }
   return seen;
+}
+
+/**
+ * Re-runs `check` every few milliseconds until it returns something other
+ * than undefined: for state a child keeps only in a file, which announces no
+ * change. Fails with `what` when `timeoutMs` passes first.
+ */
+export async function pollUntil<T>(
+  check: () => T | undefined,
+  what: string,
+  timeoutMs = WAIT_MS,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = check();
+    if (found !== undefined) return found;
+    if (Date.now() >= deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 /** Resident memory of process `pid` in bytes (Linux: VmRSS of /proc/PID/status). */

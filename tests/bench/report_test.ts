@@ -47,6 +47,7 @@ Deno.test("formatTable() shows every measured figure of a fanout run", () => {
       "CPU 95%",
       "peak RSS 90.0 MiB",
       "main thread 55%",
+      "0.95 us CPU per delivery",
     ]
   ) assert.ok(text.includes(want), `missing ${JSON.stringify(want)} in:\n${text}`);
 });
@@ -61,6 +62,7 @@ Deno.test("formatTable() shows connect time and memory per connection for idle, 
       rssBeforeBytes: 40 * 1024 * 1024,
       rssAfterBytes: 100 * 1024 * 1024,
       rssPerConnectionBytes: 6 * 1024,
+      cpuMicrosPerDelivery: null,
     },
   });
   const text = formatTable(r);

@@ -24,10 +24,11 @@ Deno.test("Broker sends recent history, flagged HISTORY, after the member list o
   fill(b, "dev", 2);
   const { session, effects } = connect(b, "reader");
   const got = deliveries(effects).get(session)! as Msg[];
-  assert.deepEqual(kinds(got), ["welcome", "members", "m3", "m4", "m5"]);
-  assert.ok(got.slice(2).every((m) => (m.flags! & MessageFlags.HISTORY) !== 0));
+  assert.deepEqual(kinds(got), ["welcome", "members", "m3", "m4", "m5", "fetched"]);
+  assert.ok(got.slice(2, 5).every((m) => (m.flags! & MessageFlags.HISTORY) !== 0));
+  assert.deepEqual(got[5], { type: "fetched", room: "lobby", count: 3, more: false, lastSeq: 5 });
   const joined = deliveries(b.handle(session, { type: "join", room: "dev" }, 9)).get(session)! as Msg[];
-  assert.deepEqual(kinds(joined), ["members", "m1", "m2"]);
+  assert.deepEqual(kinds(joined), ["members", "m1", "m2", "fetched"]);
 });
 
 Deno.test("Broker skips recent history for rooms a hello names in SINCE", () => {

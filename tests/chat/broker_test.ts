@@ -8,7 +8,7 @@ Deno.test("Broker.handle() welcomes a valid hello with the member list of the de
   const b = testBroker();
   const { session, effects } = connect(b, "alice");
   const got = deliveries(effects).get(session)!;
-  assert.deepEqual(types(got), ["welcome", "members"]);
+  assert.deepEqual(types(got), ["welcome", "members", "fetched"], "FETCHED closes the (empty) history");
   const welcome = got[0] as { name: string; rooms: string[]; heartbeatMs: number; timeoutMs: number };
   assert.equal(welcome.name, "alice");
   assert.deepEqual(welcome.rooms, ["lobby"]);
@@ -33,7 +33,7 @@ Deno.test("Broker.handle() announces a join to the other members only", () => {
     text: "",
     ts: 0,
   });
-  assert.deepEqual(types(d.get(bob)), ["welcome", "members"]);
+  assert.deepEqual(types(d.get(bob)), ["welcome", "members", "fetched"]);
 });
 
 Deno.test("Broker.handle() refuses a hello by table: version, name, rooms, full, taken", () => {
@@ -212,12 +212,10 @@ Deno.test("Broker.handle() joins and leaves rooms with presence and member lists
   const alice = connect(b, "alice").session;
   const bob = connect(b, "bob", ["dev"]).session;
   const joined = deliveries(b.handle(alice, { type: "join", room: "Dev" }, 5));
-  assert.deepEqual(joined.get(alice), [{
-    type: "members",
-    room: "dev",
-    more: false,
-    names: ["bob", "alice"],
-  }]);
+  assert.deepEqual(joined.get(alice), [
+    { type: "members", room: "dev", more: false, names: ["bob", "alice"] },
+    { type: "fetched", room: "dev", count: 0, more: false, lastSeq: 0 },
+  ]);
   assert.deepEqual(types(joined.get(bob)), ["presence"]);
   const left = deliveries(b.handle(alice, { type: "leave", room: "dev" }, 6));
   const leave = {

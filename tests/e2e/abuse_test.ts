@@ -9,6 +9,7 @@
  */
 
 import assert from "node:assert/strict";
+import { parseStatusBytes } from "../../src/bench/procfs.ts";
 import { FLOOD_STRIKES } from "../../src/chat/guard.ts";
 import {
   encodeMessage,
@@ -63,12 +64,12 @@ const SERVER_FLAGS = [
 ];
 
 /**
- * The bound on the server's resident memory after the battery. Measured on Linux x86-64 with Deno 2.9:
- * about 53 MiB idle, REPLACE_MEASURED after the battery. What may legitimately be held by then is small: the
- * outboxes are capped at 256 KiB each and at most 50 connections are open, and the in-memory store holds
- * the messages of the battery (a few MiB). 150 MiB leaves room for V8's heap growth and allocator slack
- * on a loaded machine, yet fails if buffers or sessions leak per connection (500 refused connections,
- * a slow consumer's queue, a flood of 60 KB messages).
+ * The bound on the server's resident memory after the battery. Measured on Linux x86-64 with Deno 2.9.6:
+ * 53-54 MiB idle, 77-85 MiB after the battery (peak 80-85 MiB). What the server may legitimately hold by then
+ * is small: at most 50 connections, each with an outbox capped at 256 KiB and a 4 KiB read buffer, and the
+ * in-memory store with the battery's messages (about 5 MiB, mostly the flood's 60 KB texts). 150 MiB, about
+ * twice the measurement, leaves room for V8's heap growth and allocator slack on a loaded machine, yet fails
+ * when something is kept per connection (500 refused ones) or per queued frame (the slow consumer's backlog).
  */
 const RSS_BOUND_MIB = 150;
 
@@ -163,11 +164,16 @@ async function settled(tasks: Promise<unknown>[]): Promise<void> {
   for (const r of results) if (r.status === "rejected") throw r.reason;
 }
 
-/** Resident and peak memory of a process, in MiB, from /proc/PID/status. */
-function memoryOf(pid: number): { rss: number; peak: number } {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const kib = (field: string) => Number(status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"))?.[1]);
-  return { rss: kib("VmRSS") / 1024, peak: kib("VmHWM") / 1024 };
+/**
+ * Resident and peak memory of a process, in MiB, from /proc/PID/status. Read through `cat`: Deno asks for
+ * --allow-all to read /proc of another process, and the test task grants --allow-run instead.
+ */
+async function memoryOf(pid: number): Promise<{ rss: number; peak: number }> {
+  const out = await new Deno.Command("cat", { args: [`/proc/${pid}/status`], stdout: "piped" }).output();
+  assert.ok(out.success, `cannot read /proc/${pid}/status`);
+  const status = new TextDecoder().decode(out.stdout);
+  const mib = (field: "VmRSS" | "VmHWM") => (parseStatusBytes(status, field) ?? NaN) / 2 ** 20;
+  return { rss: mib("VmRSS"), peak: mib("VmHWM") };
 }
 
 function hex(bytes: Uint8Array): string {
@@ -409,7 +415,7 @@ function helloFor(name: string): Hello {
  */
 async function crowd(b: Battery, othersOpen: number): Promise<void> {
   const total = 500;
-  const room = MAX_CONNS_PER_IP - othersOpen;
+  const free = MAX_CONNS_PER_IP - othersOpen;
   const clients: RawClient[] = [];
   try {
     for (let i = 0; i < total; i += 50) {
@@ -420,22 +426,29 @@ async function crowd(b: Battery, othersOpen: number): Promise<void> {
       // A refused connection may be closed before its HELLO arrives: the refusal is read all the same.
       await Promise.all(batch.map((c) => c.send(helloFor(c.label)).catch(ignoreClosed)));
     }
-    await Promise.all(clients.map((c) => waitFor(c, () => c.messages[0], `an answer on ${c.label}`)));
-    const refused = clients.filter((c) => c.messages[0].type === "error");
-    const admitted = clients.filter((c) => c.messages[0].type === "welcome");
-    assert.equal(refused.length + admitted.length, total, "every connection was either refused or welcomed");
-    assert.ok(
-      admitted.length <= room,
-      `${admitted.length} admitted, more than the ${room} free slots\n${b.log.describe()}`,
+    // Each is either welcomed or told TOO_MANY_CONNECTIONS and closed. The server writes that refusal best
+    // effort (it gives the write 100 ms before closing), so on a loaded machine some are closed in silence.
+    const settledOn = (c: RawClient) => c.messages[0]?.type === "welcome" || c.ended || undefined;
+    await Promise.all(
+      clients.map((c) => waitFor(c, () => settledOn(c), `a welcome or a close on ${c.label}`)),
     );
+    const admitted = clients.filter((c) => c.messages[0]?.type === "welcome");
+    const refused = clients.filter((c) => c.messages[0]?.type !== "welcome");
+    const told = refused.filter((c) => c.messages.length > 0);
+    assert.ok(admitted.length <= free, `${admitted.length} admitted, more than the ${free} free slots`);
     // A slot may still be held for a moment by a connection closed just before; nearly all must be usable.
-    assert.ok(admitted.length >= room - 5, `only ${admitted.length} of ${room} free slots were usable`);
-    for (const c of refused) {
+    assert.ok(admitted.length >= free - 5, `only ${admitted.length} of ${free} free slots were usable`);
+    // Unloaded, every refusal carries the error (453 of 453 in our runs); with the CPU busy elsewhere we saw
+    // as few as 185 of 453, the others closed before the write got its turn. Each is refused either way.
+    assert.ok(told.length > 0, `none of ${refused.length} refusals was explained`);
+    for (const c of told) {
       const err = fatalError(c);
       assert.equal(err.code, "TOO_MANY_CONNECTIONS");
       assert.equal(err.message, `too many connections from 127.0.0.1 (limit ${MAX_CONNS_PER_IP})`);
     }
-    console.log(`crowd of ${total}: ${admitted.length} welcomed, ${refused.length} refused`);
+    console.log(
+      `crowd of ${total}: ${admitted.length} welcomed, ${refused.length} refused (${told.length} with the error)`,
+    );
   } finally {
     await Promise.all(clients.map((c) => c[Symbol.asyncDispose]()));
   }
@@ -444,9 +457,16 @@ async function crowd(b: Battery, othersOpen: number): Promise<void> {
   for (let attempt = 1;; attempt++) {
     await using again = await RawClient.connect(b.port, `after the crowd ${attempt}`);
     await again.send(helloFor("aftercrowd")).catch(ignoreClosed);
-    const answer = await waitFor(again, () => again.messages[0], "an answer");
-    if (answer.type === "welcome") break;
-    assert.ok(answer.type === "error" && answer.code === "TOO_MANY_CONNECTIONS", again.describe());
+    const answer = await waitFor(
+      again,
+      () => again.messages[0] ?? (again.ended ? null : undefined),
+      "an answer",
+    );
+    if (answer?.type === "welcome") break;
+    assert.ok(
+      answer === null || (answer.type === "error" && answer.code === "TOO_MANY_CONNECTIONS"),
+      again.describe(),
+    );
     assert.ok(Date.now() < deadline, "the address never got a slot back after the crowd left");
     await pause(20);
   }
@@ -601,7 +621,7 @@ async function rateFlood(b: Battery): Promise<void> {
 Deno.test("the abuse battery leaves the well-behaved pair untouched and the server's memory bounded", async () => {
   await using srv = await startServer(SERVER_FLAGS);
   const startup = srv.proc.stderr.lines.find((l) => l.includes("listening on"))!;
-  const pid = Number(startup.match(/pid (\d+)\)/)?.[1]);
+  const pid = Number(startup.match(/\bpid (\d+)/)?.[1]);
   assert.equal(pid, srv.proc.pid, startup);
 
   await using alice = await joinJson(srv.port, "alice");
@@ -610,7 +630,7 @@ Deno.test("the abuse battery leaves the well-behaved pair untouched and the serv
   await warden.handshake("warden", [ABUSE_ROOM]);
   await using _wardenAlive = keepAlive(warden);
   const b: Battery = { port: srv.port, log: srv.proc.stderr, rng: new Prng(SEED), warden };
-  const idle = memoryOf(pid);
+  const idle = await memoryOf(pid);
 
   const chatter = new Chatter([alice, bob]);
   const started = Date.now();
@@ -633,7 +653,7 @@ Deno.test("the abuse battery leaves the well-behaved pair untouched and the serv
   } finally {
     await chatter.stop();
   }
-  const after = memoryOf(pid);
+  const after = await memoryOf(pid);
   console.log(
     `battery took ${Date.now() - started} ms; server RSS idle ${idle.rss.toFixed(1)} MiB, after ${
       after.rss.toFixed(1)
@@ -653,11 +673,39 @@ Deno.test("the abuse battery leaves the well-behaved pair untouched and the serv
     );
     assert.deepEqual(c.all("ack").map((a) => a.seq), mine);
     assert.deepEqual(c.all("error"), [], c.describe());
-    assert.deepEqual(c.all("welcome").length, 1, c.describe());
+    assert.equal(c.all("welcome").length, 1, c.describe());
     assert.ok(
       c.all("status").every((s) => s.state === "connecting" || s.state === "connected"),
       c.describe(),
     );
     assert.equal(c.proc.status, null, `${c.name} is still running`);
+  }
+});
+
+Deno.test("new connections per minute are limited per address, and loopback only with --limit-loopback", async () => {
+  const limits = ["--ephemeral", "--conn-rate-per-ip", "5"];
+  /** Opens `n` connections one after another, each closed once answered or admitted; returns the refusals. */
+  const connectSerially = async (port: number, n: number) => {
+    const refusals: string[] = [];
+    for (let i = 0; i < n; i++) {
+      await using raw = await RawClient.connect(port, `c${i}`);
+      await raw.send(helloFor(`c${i}`)).catch(ignoreClosed);
+      const answer = await waitFor(raw, () => raw.messages[0], `an answer on c${i}`);
+      if (answer.type === "error") refusals.push(`${i}: ${answer.code} ${answer.message}`);
+      else assert.equal(answer.type, "welcome", raw.describe());
+    }
+    return refusals;
+  };
+  {
+    await using server = await startServer([...limits, "--limit-loopback"]);
+    assert.deepEqual(await connectSerially(server.port, 7), [
+      "5: TOO_MANY_CONNECTIONS too many new connections from 127.0.0.1 (limit 5 a minute)",
+      "6: TOO_MANY_CONNECTIONS too many new connections from 127.0.0.1 (limit 5 a minute)",
+    ]);
+  }
+  {
+    // Loopback is exempt by default (a local TLS terminator makes every client look like 127.0.0.1).
+    await using server = await startServer(limits);
+    assert.deepEqual(await connectSerially(server.port, 7), []);
   }
 });

@@ -9,6 +9,7 @@ import { journalKey, replay } from "../../src/client/journal.ts";
 import {
   assertCompleteLog,
   assertUniqueTexts,
+  pollUntil,
   serveOn,
   tailJson,
   tempDir,
@@ -24,6 +25,12 @@ const FOREVER = ["--reconnect-attempts", "0"];
 function journaledOutbox(home: string, port: number, name: string): string[] {
   const path = `${home}/state/chat/journal/${journalKey("127.0.0.1", port, name)}.jsonl`;
   return replay(Deno.readTextFileSync(path)).outbox.map((p) => p.text);
+}
+
+/** The cursor `chat tail --name NAME --room ROOM` saved on disk under `home`. */
+function tailCursor(home: string, port: number, name: string, room: string): number | undefined {
+  const path = `${home}/state/chat/tail/${journalKey("127.0.0.1", port, `${name}@${room}`)}.jsonl`;
+  return replay(Deno.readTextFileSync(path)).lastSeq[room];
 }
 
 /** Waits until `client` has handled every stdin line written so far (it answers /rooms in order, on stderr). */
@@ -155,7 +162,6 @@ Deno.test("chat tail restarted with its saved cursor prints each message once; -
     tailJson(port, name, ["--room", "news", ...FOREVER, ...flags], spawn);
   const seqs = (t: JsonClient) => t.messages().map((m) => m.seq);
 
-  // More than the history sent on join (50): a cursor must fetch, not rely on recent history.
   await post(3);
   {
     await using t = follow();
@@ -164,13 +170,18 @@ Deno.test("chat tail restarted with its saved cursor prints each message once; -
     assert.equal((await t.proc.exit()).code, 0, t.describe());
     assert.deepEqual(seqs(t), [1, 2, 3]);
   }
+  // More than the history sent on join (50): the cursor must fetch, not rely on recent history.
   await post(60);
   {
     await using t = follow();
     await t.waitMessages(60);
-    // A cursor saved message by message survives even SIGKILL once output has settled.
     await post(1);
     await t.waitMessages(61);
+    // The cursor is saved right after each message is printed: once it is on disk, even SIGKILL loses nothing.
+    await pollUntil(
+      () => tailCursor(home.path, port, "desk", "news") === 64 || undefined,
+      "the cursor at 64",
+    );
     t.proc.kill("SIGKILL");
     await t.proc.exit();
     assert.deepEqual(seqs(t), Array.from({ length: 61 }, (_, i) => i + 4));

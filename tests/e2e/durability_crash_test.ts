@@ -1,7 +1,10 @@
 /**
  * Issue 4's crash test: a server killed with SIGKILL in the middle of a
  * stream and restarted on the same data dir loses no acknowledged message,
- * and no client sees one twice.
+ * and no client sees one twice. Three `chat join` senders pipe 1500 numbered
+ * lines each (4500 messages) while a `chat join --json` and a `chat tail
+ * --json` receive: the first 750 each, then, once the first receiver has 1000
+ * messages, the other 750 each, and the kill as soon as one of those arrives.
  */
 
 import assert from "node:assert/strict";
@@ -12,8 +15,8 @@ import { joinJson } from "../_helpers/json_client.ts";
 const SENDERS = 3;
 const PER_SENDER = 1500;
 const TOTAL = SENDERS * PER_SENDER;
-/** The server dies once the first receiver has this many messages: about a third of the stream. */
-const KILL_AT = 1500;
+/** The server dies once the first receiver has this many messages of the first part (900). */
+const KILL_AT = 600;
 /** Delivering everything twice over on two loaded cores takes a while; a passing run needs far less. */
 const STREAM_MS = 90_000;
 
@@ -44,14 +47,26 @@ Deno.test("a server killed with SIGKILL mid-stream and restarted loses no acknow
   }
   try {
     const texts = (k: number) => Array.from({ length: PER_SENDER }, (_, i) => `s${k} #${i + 1}`);
-    // All input at once: each sender reads it faster than the server stores it, so much is in flight at the kill.
-    await Promise.all(senders.map((s, i) => s.proc.write(texts(i + 1).join("\n") + "\n")));
+    // A short first part and a long second one: however fast the server, most of the stream is still in flight
+    // when the kill lands.
+    const half = PER_SENDER / 5;
+    const lines = (k: number, from: number, to: number) => texts(k).slice(from, to).join("\n") + "\n";
+    // The first half at once: each sender reads it faster than the server stores it.
+    await Promise.all(senders.map((s, i) => s.proc.write(lines(i + 1, 0, half))));
     await reader.until(
       (events) => events.filter((e) => e.type === "message").length >= KILL_AT || undefined,
       `${KILL_AT} messages`,
       STREAM_MS,
     );
-
+    // The second half, and the kill as soon as the first of it is stored: the rest is in flight, at every stage
+    // from stdin to the store's next commit.
+    await Promise.all(senders.map((s, i) => s.proc.write(lines(i + 1, half, PER_SENDER))));
+    await reader.until(
+      (events) =>
+        events.some((e) => e.type === "message" && Number(e.text.split("#")[1]) > half) || undefined,
+      "a message of the second half",
+      STREAM_MS,
+    );
     first.proc.kill("SIGKILL");
     await first.proc.exit();
     for (const c of [reader, ...senders]) await c.next("status", (e) => e.state === "reconnecting");

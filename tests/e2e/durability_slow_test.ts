@@ -28,19 +28,20 @@ import { joinJson } from "../_helpers/json_client.ts";
 
 const TEXT_BYTES = 4000;
 const text = (i: number) => `flood ${i} `.padEnd(TEXT_BYTES, "x");
-/** 48 MB of MESSAGE frames: far more than a reader's budget (1 MiB) plus the kernel's socket buffers. */
-const FLOOD = 12_000;
+/** 32 MB of MESSAGE frames: far more than a reader's budget (1 MiB) plus the kernel's socket buffers. */
+const FLOOD = 8_000;
 const FLOOD_BYTES = FLOOD * TEXT_BYTES;
 /** Messages before the measured flood, so the baseline is a server with its hot paths compiled. */
 const WARM = 200;
 /**
  * How much more the server's peak RSS may grow with a frozen reader than in
- * the same flood with every reader keeping up. A queue without a bound would
- * hold the whole flood for the frozen reader: 48 MB more. The garbage a busy
- * server carries between collections (tens of MB, mostly the flood's frame
- * buffers) varies by a few MB between runs.
+ * the same flood with every reader keeping up. A queue without a bound holds
+ * the whole flood for the frozen reader: measured at about 70 MB more with
+ * `--outbox-bytes 1073741824`. The garbage a busy server carries between
+ * collections (about 40 MB here, mostly the flood's frame buffers) varies by
+ * up to 20 MB between runs on a loaded machine.
  */
-const EXTRA_RSS_BOUND = 16 * 1024 * 1024;
+const EXTRA_RSS_BOUND = 32 * 1024 * 1024;
 /** The bound on the peak itself, for the record: about twice what a healthy run uses. */
 const PEAK_RSS_BOUND = 256 * 1024 * 1024;
 const FLOOD_MS = 60_000;

@@ -6,20 +6,25 @@
 
 import assert from "node:assert/strict";
 import type { Message } from "../../src/protocol/mod.ts";
+import { waitFor } from "../_helpers/deadline.ts";
 import { assertCompleteLog, serveOn, tailJson, tempDir } from "../_helpers/durable.ts";
 import { joinJson } from "../_helpers/json_client.ts";
+import { runChat } from "../_helpers/process.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
 
 type Outcome = Extract<Message, { type: "ack" }> | Extract<Message, { type: "error" }>;
 
 /** Sends one message and waits for its answer: the ACK, or an ERROR that names its id. */
 async function sendOne(client: RawClient, id: number, text: string, room = "lobby"): Promise<Outcome> {
+  const from = client.messages.length;
   await client.send({ type: "send", id, room, flags: 0, text });
-  const answer = await Promise.race([
-    client.next("ack", (a) => a.id === id),
-    client.next("error", (e) => e.ref === id),
-  ]);
-  return answer;
+  return await waitFor(client, () => {
+    for (let i = from; i < client.messages.length; i++) {
+      const m = client.messages[i];
+      if ((m.type === "ack" && m.id === id) || (m.type === "error" && m.ref === id)) return m;
+    }
+    return undefined;
+  }, `the answer to SEND ${id}`);
 }
 
 Deno.test("a full store refuses messages with STORAGE_ERROR, never acknowledges them, and never delivers them", async () => {
@@ -61,6 +66,11 @@ Deno.test("a full store refuses messages with STORAGE_ERROR, never acknowledges 
     await other.handshake("other");
     const theirs = await sendOne(other, 1, `other `.padEnd(3000, "y"));
     assert.equal(theirs.type === "error" && theirs.code, "STORAGE_ERROR", JSON.stringify(theirs));
+    // `chat send` exits 1 on a refusal: only an acknowledgement is success.
+    const cron = await runChat(["send", "--port", String(port), "--name", "cron", `cron `.padEnd(3000, "z")]);
+    assert.equal(cron.code, 1, cron.output);
+    assert.deepEqual(cron.stdout, []);
+    assert.match(cron.stderr.join("\n"), /STORAGE_ERROR/);
   }
   full.proc.kill("SIGKILL");
   await full.proc.exit();
@@ -83,7 +93,7 @@ Deno.test("a full store refuses messages with STORAGE_ERROR, never acknowledges 
   const got = watcher.messages();
   assertCompleteLog(got, "watcher");
   assert.deepEqual(got.map((m) => m.text), acked, "the watcher saw exactly the acknowledged messages");
-  for (const text of [...refused.values(), `other `.padEnd(3000, "y")]) {
+  for (const text of [...refused.values(), `other `.padEnd(3000, "y"), `cron `.padEnd(3000, "z")]) {
     assert.ok(!got.some((m) => m.text === text), `a refused message was delivered: ${text.slice(0, 20)}`);
   }
   roomy.proc.kill("SIGTERM");
@@ -117,6 +127,9 @@ Deno.test("retention deletes old messages but sequence numbers continue across r
   {
     await using late = await RawClient.connect(port, "late");
     await late.handshake("late");
+    // The history sent on join ends with a FETCHED of its own; then ours.
+    const marker = await late.next("fetched");
+    assert.deepEqual([marker.count, marker.lastSeq], [5, 12]);
     await late.send({ type: "fetch", room: "lobby", after: 0, before: 0, limit: 100 });
     const fetched = await late.next("fetched");
     assert.deepEqual(

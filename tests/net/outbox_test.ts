@@ -27,6 +27,8 @@ class GatedWriter {
 
   /** Completes the oldest pending write; resolves after the outbox has reacted to it. */
   async releaseOne(): Promise<void> {
+    // The outbox starts writing a microtask after the first enqueue.
+    if (this.#release.length === 0) await tick();
     const r = this.#release.shift();
     if (!r) throw new Error("no write pending");
     r();
@@ -38,15 +40,20 @@ class GatedWriter {
   }
 }
 
-Deno.test("Outbox coalesces frames queued during a write into one next write", async () => {
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+Deno.test("Outbox coalesces a burst into one write, and frames queued during a write into the next", async () => {
   const w = new GatedWriter();
   const out = new Outbox(w, 1 << 20);
-  out.enqueue(new Uint8Array([1]));
-  for (let i = 2; i <= 100; i++) out.enqueue(new Uint8Array([i]));
-  assert.equal(w.calls.length, 1, "only the first frame is in flight");
+  for (let i = 1; i <= 60; i++) out.enqueue(new Uint8Array([i]));
+  assert.equal(w.calls.length, 0, "nothing is written inside the synchronous step that queued");
+  await tick();
+  assert.equal(w.calls.length, 1, "the whole burst goes out in one write");
+  assert.equal(w.calls[0].byteLength, 60);
+  for (let i = 61; i <= 100; i++) out.enqueue(new Uint8Array([i]));
   await w.releaseOne();
-  assert.equal(w.calls.length, 2, "the 99 frames queued meanwhile go out in one write");
-  assert.equal(w.calls[1].byteLength, 99);
+  assert.equal(w.calls.length, 2, "the 40 frames queued during the write go out in one more");
+  assert.equal(w.calls[1].byteLength, 40);
   await w.releaseOne();
   await out.flushed();
   assert.deepEqual(w.written, Array.from({ length: 100 }, (_, i) => i + 1));
@@ -59,6 +66,7 @@ Deno.test("Outbox loops on partial writes until every byte is out, in order", as
   const out = new Outbox(w, 1 << 20);
   out.enqueue(new Uint8Array([1, 2, 3, 4, 5]));
   out.enqueue(new Uint8Array([6, 7, 8, 9, 10, 11, 12]));
+  await tick();
   while (w.pending > 0) await w.releaseOne();
   await out.flushed();
   assert.deepEqual(w.written, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
@@ -74,6 +82,7 @@ Deno.test("Outbox.enqueue() refuses a frame that would exceed the byte budget", 
   assert.equal(out.queuedBytes, 10);
   out.enqueueFinal(new Uint8Array(5));
   assert.equal(out.queuedBytes, 15, "the final frame may go over budget");
+  await tick();
   while (w.pending > 0) await w.releaseOne();
   await out.flushed();
   assert.equal(w.written.length, 15);
@@ -101,6 +110,7 @@ Deno.test("Outbox.close() lets queued frames drain but refuses new ones", async 
   out.enqueue(new Uint8Array([2]));
   out.close();
   assert.equal(out.enqueue(new Uint8Array([3])), false);
+  await tick();
   while (w.pending > 0) await w.releaseOne();
   await out.flushed();
   assert.deepEqual(w.written, [1, 2]);
@@ -124,6 +134,8 @@ Deno.test("A stalled outbox does not hold up another connection's outbox", async
   await b.flushed();
   assert.equal(fast.n, 500, "the fast peer got everything while the other never completed a write");
   assert.equal(a.queuedBytes, 500);
+  assert.equal(stalled.calls.length, 1, "the stalled peer has one write in flight, not one per frame");
   await stalled.releaseOne();
-  await stalled.releaseOne();
+  await a.flushed();
+  assert.equal(a.queuedBytes, 0);
 });
