@@ -81,6 +81,9 @@ export const DEFAULT_MAX_ROOMS_PER_CLIENT = 16;
 /** Default room count: bounded so creating rooms cannot exhaust memory. */
 export const DEFAULT_MAX_ROOMS = 10_000;
 
+/** Longest ban or mute with an end: ten years; longer ones are stored as "until lifted". */
+const MAX_MODERATION_MS = 10 * 365 * 24 * 3600 * 1000;
+
 /** Longest /quit reason relayed to a room: a sentence, not a message body. */
 const MAX_REASON_CHARS = 200;
 
@@ -94,6 +97,7 @@ const MEMBERS_OVERHEAD = 300;
 const CLOSE_ERROR: Partial<Record<CloseReason, ErrorCode>> = {
   timeout: ErrorCode.TIMEOUT,
   slow_consumer: ErrorCode.SLOW_CONSUMER,
+  flood: ErrorCode.RATE_LIMITED,
   shutdown: ErrorCode.SHUTTING_DOWN,
 };
 
@@ -798,7 +802,9 @@ export class Broker<L> {
     const key = name?.ok ? nameKey(name.value) : "";
     const target = key ? this.#byName.get(key) : undefined;
     const online = target?.state === "ready" ? target : undefined;
-    const forHow = msg.durationMs > 0 ? ` for ${Math.round(msg.durationMs / 1000)} s` : "";
+    // Any u64 is legal on the wire; past ten years a ban or mute is simply "until lifted" (0).
+    const durationMs = msg.durationMs > MAX_MODERATION_MS ? 0 : msg.durationMs;
+    const forHow = durationMs > 0 ? ` for ${Math.round(durationMs / 1000)} s` : "";
     switch (msg.action) {
       case "kick": {
         if (!online) return refuse(ErrorCode.NO_SUCH_USER, `"${msg.target}" is not online`);
@@ -815,7 +821,7 @@ export class Broker<L> {
       case "ban": {
         const ban: Ban = {
           target: isAddress ? `addr:${msg.target}` : `name:${key}`,
-          until: msg.durationMs > 0 ? now + msg.durationMs : 0,
+          until: durationMs > 0 ? now + durationMs : 0,
           reason,
           by: s.name,
           created: now,
@@ -846,7 +852,7 @@ export class Broker<L> {
       }
       case "mute": {
         if (!key) return refuse(ErrorCode.INVALID_NAME, "mute takes a name");
-        this.#mutes.set(key, msg.durationMs > 0 ? now + msg.durationMs : Infinity);
+        this.#mutes.set(key, durationMs > 0 ? now + durationMs : Infinity);
         const told: Effect<L>[] = online
           ? [
             this.#notice(
@@ -1076,7 +1082,9 @@ function errorFrame(fatal: boolean, code: ErrorCode, ref: number, message: strin
 }
 
 function banText(ban: Ban): string {
-  const until = ban.until === 0 ? "" : ` until ${new Date(ban.until).toISOString()}`;
+  // A stored ban may come from an older server or a hand-edited database: never let its date throw.
+  const date = new Date(ban.until);
+  const until = ban.until === 0 || Number.isNaN(date.getTime()) ? "" : ` until ${date.toISOString()}`;
   return `banned${until}${ban.reason ? `: ${ban.reason}` : ""}`;
 }
 
@@ -1124,6 +1132,8 @@ function closeText(reason: CloseReason): string {
       return "no frame arrived within the timeout";
     case "slow_consumer":
       return "outbound queue overflowed: the client is not reading fast enough";
+    case "flood":
+      return "too many messages too fast for too long";
     case "shutdown":
       return "the server is shutting down";
     default:

@@ -82,6 +82,15 @@ export interface ClientOptions {
   adminToken?: string;
 }
 
+/** Server errors after which reconnecting is pointless: the user must act first. */
+const FINAL_CODES: ReadonlySet<string> = new Set([
+  ErrorCode.KICKED,
+  ErrorCode.BANNED,
+  ErrorCode.AUTH_FAILED,
+  ErrorCode.UNSUPPORTED_VERSION,
+  ErrorCode.INVALID_NAME,
+]);
+
 /** How long a message refused with RATE_LIMITED waits before it is sent again. */
 const RATE_RETRY_MS = 1000;
 
@@ -685,6 +694,8 @@ export class ChatClient {
     let last = why;
     for (let attempt = 1; max === 0 || attempt <= max; attempt++) {
       if (this.#stopping) return;
+      // Kicked, banned, or refused our password: trying again would only be refused again.
+      if (FINAL_CODES.has(last.code)) break;
       const delayMs = backoffDelay(attempt, backoff);
       this.#setState({
         type: "status",

@@ -184,7 +184,10 @@ export class ChatServer {
         ref: 0,
         message: refusal,
       });
-      await Promise.race([conn.write(bytes).catch(() => 0), new Promise((r) => setTimeout(r, 100))]);
+      // Bounded, but long enough for a loaded machine: the refusal is the only thing this peer will read.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([conn.write(bytes).catch(() => 0), new Promise((r) => timer = setTimeout(r, 2000))]);
+      clearTimeout(timer);
       try {
         conn.close();
       } catch { /* closed */ }
@@ -307,7 +310,14 @@ export class ChatServer {
         if (this.broker.needsCommit(msg)) this.#flush();
         effects = this.broker.handle(session, msg, now);
       } catch (err) {
-        if (!(err instanceof ProtocolError)) throw err;
+        if (!(err instanceof ProtocolError)) {
+          // A bug must cost one connection, not the server: log it and drop this client.
+          this.#log.error(
+            `internal error handling a frame from ${session.address}: ${(err as Error).stack ?? err}`,
+          );
+          this.#perform(this.broker.drop(session, "io_error", now));
+          return;
+        }
         effects = this.broker.protocolError(session, err, now);
       }
       this.#perform(effects);

@@ -179,3 +179,19 @@ Deno.test("Broker sends the message of the day after the welcome", () => {
   const got = deliveries(effects).get(session)! as Any[];
   assert.deepEqual(got.at(-1), { type: "notice", kind: "motd", text: "be kind" });
 });
+
+Deno.test("Broker survives a ban or mute with the largest duration the wire allows", () => {
+  const store = new MemoryStore();
+  const b = testBroker({ store });
+  const op = hello(b, "op", "none", true).s;
+  const max = Number.MAX_SAFE_INTEGER;
+  b.handle(op, { type: "moderate", action: "ban", target: "bob", durationMs: max, reason: "for ever" }, 1);
+  assert.equal(store.bans(2)[0].until, 0, "past ten years a ban is simply until lifted");
+  const bob = hello(b, "bob", "none");
+  assert.equal(codeOf(bob.effects, bob.s), ErrorCode.BANNED);
+  b.handle(op, { type: "moderate", action: "mute", target: "op", durationMs: max, reason: "" }, 3);
+  assert.equal(
+    codeOf(b.handle(op, { type: "send", id: 1, room: "lobby", flags: 0, text: "x" }, 4), op),
+    ErrorCode.MUTED,
+  );
+});
