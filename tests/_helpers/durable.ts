@@ -113,7 +113,8 @@ export async function pollUntil<T>(
 /** Resident memory of process `pid` in bytes (Linux: VmRSS of /proc/PID/status). */
 export function residentBytes(pid: number): number {
   // Through `cat`: Deno wants --allow-all to read another process's /proc files, and the test task has --allow-run.
-  const out = new Deno.Command("cat", { args: [`/proc/${pid}/status`], stdout: "piped", stderr: "null" }).outputSync();
+  const out = new Deno.Command("cat", { args: [`/proc/${pid}/status`], stdout: "piped", stderr: "null" })
+    .outputSync();
   if (!out.success) throw new Error(`cannot read /proc/${pid}/status`);
   const status = new TextDecoder().decode(out.stdout);
   const m = status.match(/^VmRSS:\s+(\d+) kB$/m);
