@@ -602,14 +602,16 @@ async function rateFlood(b: Battery): Promise<void> {
   await writeAll(raw, all);
   await raw.closed();
   const acks = raw.messages.filter((m) => m.type === "ack");
-  const limited = raw.messages.filter((m) => m.type === "error" && m.code === "RATE_LIMITED");
+  const limited = raw.messages.filter((m) => m.type === "error" && m.code === "RATE_LIMITED" && !m.fatal);
   // The burst goes through (plus whatever trickled in meanwhile at 20 a second), the rest is refused.
   assert.ok(acks.length >= BURST && acks.length <= BURST + 2, `${acks.length} acks`);
   assert.deepEqual(acks.map((a) => a.id), acks.map((_, i) => i + 1));
   // Refusals are strikes: the one that reaches FLOOD_STRIKES disconnects instead of answering.
   assert.equal(limited.length, FLOOD_STRIKES - 1, raw.describe());
   assert.ok(limited.every((e) => e.type === "error" && !e.fatal && e.ref > BURST));
+  // The disconnect itself is announced: one fatal RATE_LIMITED, then the close.
   const fatal = raw.messages.filter((m) => m.type === "error" && m.fatal);
+  assert.equal(fatal.length, 1, raw.describe());
   assert.ok(fatal.every((e) => e.type === "error" && e.code === "RATE_LIMITED"), raw.describe());
   const leave = await leaveOf(b.warden, "spammer");
   assert.equal(leave.reason, "flood");
