@@ -31,6 +31,13 @@ export async function readClientSecrets(
   if (o.passwordFile !== undefined) {
     out.password = await fromFile(o.passwordFile as string, "--password-file");
   } else if (io.env.CHAT_PASSWORD) out.password = io.env.CHAT_PASSWORD;
+  else if (o.askPassword) {
+    const answer = await promptHidden("Password: ");
+    if (answer === null) {
+      throw new UsageError("--ask-password needs a terminal (or use CHAT_PASSWORD or --password-file)");
+    }
+    out.password = answer;
+  }
   if (o.adminTokenFile !== undefined) {
     out.adminToken = await fromFile(o.adminTokenFile as string, "--admin-token-file");
   } else if (io.env.CHAT_ADMIN_TOKEN) out.adminToken = io.env.CHAT_ADMIN_TOKEN;

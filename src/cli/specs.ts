@@ -376,6 +376,15 @@ export const CLIENT_SECRET_SPECS: readonly OptionSpec[] = [
     help: "read an operator token from FILE; or set CHAT_ADMIN_TOKEN",
     flagOnly: true,
   },
+  {
+    key: "askPassword",
+    flag: "ask-password",
+    type: "bool",
+    default: false,
+    help:
+      "ask for your password on the terminal, without echo (the terminal client also asks after AUTH_FAILED)",
+    flagOnly: true,
+  },
 ];
 
 export const JOIN_SPECS: readonly OptionSpec[] = [

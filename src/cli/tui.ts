@@ -7,6 +7,7 @@
  * @module
  */
 
+import { promptHidden, readClientSecrets } from "./secrets.ts";
 import { readTranscript, transcriptDir } from "../client/transcript.ts";
 import { checkName, checkRoom } from "../protocol/mod.ts";
 import { runTui } from "../tui/app.ts";
@@ -73,6 +74,11 @@ export async function joinTui(o: Resolved, io: TuiCliIo): Promise<number> {
       // The same journal and transcript as the line mode: a message typed in either survives a restart of both.
       storage: (name) => openClientStorage(io.env, host, port, name),
       transcript: (room) => (data ? readTranscript(transcriptDir(data, host, port), room) : []),
+      ...(await readClientSecrets(o, {
+        env: io.env,
+        readTextFile: (path) => io.readTextFile?.(path) ?? Deno.readTextFile(path),
+      })),
+      askPassword: () => promptHidden("Password: "),
       ...(await clientTls(
         o,
         { env: io.env, readTextFile: (path) => io.readTextFile?.(path) ?? Deno.readTextFile(path) },

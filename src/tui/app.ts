@@ -50,6 +50,11 @@ export interface TuiOptions {
   transcript?: (room: string) => readonly TranscriptEntry[];
   /** Opens the connection (TLS with --tls); none: plain TCP. */
   connect?: ClientOptions["connect"];
+  /** Sent in the HELLO: account or server password, and operator token. */
+  password?: string;
+  adminToken?: string;
+  /** Asks for the password without echo (after AUTH_FAILED); null when it cannot or the user gives up. */
+  askPassword?: () => Promise<string | null>;
 }
 
 export interface TuiIo {
@@ -206,6 +211,7 @@ export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<
   // The transcript is written from ChatClient's read loop too: the same guard.
   const record = guarded((m: MessageEvent) => storage?.onMessage(m), onFault);
 
+  let password = o.password;
   // Connect before taking over the screen, so a refusal is an ordinary error message.
   for (;;) {
     if (prompted && name === "") {
@@ -226,6 +232,8 @@ export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<
       reconnectAttempts: o.reconnectAttempts,
       ...(storage ? { journal: storage.journal, onMessage: record } : {}),
       ...(o.connect ? { connect: o.connect } : {}),
+      ...(password !== undefined ? { password } : {}),
+      ...(o.adminToken !== undefined ? { adminToken: o.adminToken } : {}),
     }, emit);
     for (const warning of [storage?.warning, unreadable]) {
       if (warning) notify(state, `warning: ${warning}`, now, "error");
@@ -241,6 +249,14 @@ export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<
       if (prompted && (err.code === ErrorCode.NAME_TAKEN || err.code === ErrorCode.INVALID_NAME)) {
         name = "";
         continue;
+      }
+      if (err.code === ErrorCode.AUTH_FAILED && o.askPassword) {
+        // A registered name, or a server password: ask (no echo) and try again; an empty answer gives up.
+        const answer = await o.askPassword();
+        if (answer) {
+          password = answer;
+          continue;
+        }
       }
       return 1;
     }
