@@ -16,7 +16,7 @@ import { formatLine } from "./lines.ts";
 import { openClientStorage } from "./persist.ts";
 import { readClientSecrets } from "./secrets.ts";
 import { parseDuration } from "../chat/guard.ts";
-import { formatOptions, UsageError } from "./options.ts";
+import { checkedRooms, formatOptions, UsageError } from "./options.ts";
 import { ALL_CONFIG_KEYS, JOIN_SPECS } from "./specs.ts";
 import { clientTls } from "./tls.ts";
 import { joinTui, wantsTui } from "./tui.ts";
@@ -91,13 +91,7 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
   if (rawName === undefined || rawName === "") throw new UsageError("--name is required (or set CHAT_NAME)");
   const name = checkName(rawName);
   if (!name.ok) throw new UsageError(`invalid --name: ${name.reason}`);
-  const rooms: string[] = [];
-  for (const r of o.room as string[]) {
-    const room = checkRoom(r);
-    if (!room.ok) throw new UsageError(`invalid --room: ${room.reason}`);
-    if (!rooms.includes(room.value)) rooms.push(room.value);
-  }
-  if (rooms.length === 0) throw new UsageError("--room needs at least one room");
+  const rooms = checkedRooms(o.room as string[]);
 
   const json = o.json as boolean;
   // The fatal error last printed to stderr: a refused handshake must not print its reason twice.

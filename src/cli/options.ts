@@ -6,6 +6,8 @@
  * @module
  */
 
+import { checkRoom } from "../protocol/mod.ts";
+
 export type OptionType = "int" | "string" | "bool" | "list";
 
 export interface OptionSpec {
@@ -180,4 +182,16 @@ export function formatOptions(specs: readonly OptionSpec[]): string {
   });
   const width = Math.max(...rows.map(([l]) => l.length)) + 2;
   return rows.map(([l, r]) => `  ${l.padEnd(width)}${r}`).join("\n");
+}
+
+/** The canonical rooms of `--room` values, duplicates dropped; a UsageError names the first bad one. */
+export function checkedRooms(raw: readonly string[]): string[] {
+  const rooms: string[] = [];
+  for (const r of raw) {
+    const room = checkRoom(r);
+    if (!room.ok) throw new UsageError(`invalid --room: ${room.reason}`);
+    if (!rooms.includes(room.value)) rooms.push(room.value);
+  }
+  if (rooms.length === 0) throw new UsageError("--room needs at least one room");
+  return rooms;
 }

@@ -126,7 +126,16 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     }max ${o.maxClients} clients, timeout ${o.timeout} ms, pid ${Deno.pid})`,
   );
   for (const note of tls.notes) logger.info(note);
-  for (const w of [...tls.warnings, ...transportWarnings(addr.hostname, addr.port, tls.acceptor)]) {
+  const openWarning =
+    secrets.auth.serverPassword === undefined && !/^(127\.|::1$|localhost$)/.test(addr.hostname)
+      ? [
+        `listening on ${addr.hostname}:${addr.port} without authentication: anyone who can reach it may join ` +
+        `under any unregistered name (--password-file or CHAT_PASSWORD requires a password)`,
+      ]
+      : [];
+  for (
+    const w of [...tls.warnings, ...transportWarnings(addr.hostname, addr.port, tls.acceptor), ...openWarning]
+  ) {
     io.stderr(`chat serve: warning: ${w}`);
   }
   const serving = server.serve();

@@ -8,8 +8,9 @@
  */
 
 import { promptHidden, readClientSecrets } from "./secrets.ts";
+import { checkedRooms } from "./options.ts";
 import { readTranscript, transcriptDir } from "../client/transcript.ts";
-import { checkName, checkRoom } from "../protocol/mod.ts";
+import { checkName } from "../protocol/mod.ts";
 import { runTui } from "../tui/app.ts";
 import { historyFileName } from "../tui/history.ts";
 import { processTerminal, type Terminal } from "../tui/terminal.ts";
@@ -50,13 +51,7 @@ export async function joinTui(o: Resolved, io: TuiCliIo): Promise<number> {
     if (!checked.ok) throw new UsageError(`invalid --name: ${checked.reason}`);
     name = checked.value;
   }
-  const rooms: string[] = [];
-  for (const r of o.room as string[]) {
-    const room = checkRoom(r);
-    if (!room.ok) throw new UsageError(`invalid --room: ${room.reason}`);
-    if (!rooms.includes(room.value)) rooms.push(room.value);
-  }
-  if (rooms.length === 0) throw new UsageError("--room needs at least one room");
+  const rooms = checkedRooms(o.room as string[]);
   const host = o.host as string;
   const port = o.port as number;
   const dir = stateDir(io.env);

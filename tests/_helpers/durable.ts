@@ -8,6 +8,7 @@
  * @module
  */
 
+import { journalKey, replay } from "../../src/client/journal.ts";
 import assert from "node:assert/strict";
 import type { MessageEvent } from "../../src/client/events.ts";
 import { WAIT_MS } from "./deadline.ts";
@@ -152,4 +153,14 @@ export class RssSampler implements Disposable {
 /** Mebibytes, for messages. */
 export function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** The cursor `chat tail --name NAME --room ROOM` saved on disk under `home`, if it has saved one yet. */
+export function tailCursor(home: string, port: number, name: string, room: string): number | undefined {
+  const path = `${home}/state/chat/tail/${journalKey("127.0.0.1", port, `${name}@${room}`)}.jsonl`;
+  try {
+    return replay(Deno.readTextFileSync(path)).lastSeq[room];
+  } catch {
+    return undefined;
+  }
 }

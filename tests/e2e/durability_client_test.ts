@@ -11,6 +11,7 @@ import {
   assertUniqueTexts,
   pollUntil,
   serveOn,
+  tailCursor,
   tailJson,
   tempDir,
   xdgHome,
@@ -25,12 +26,6 @@ const FOREVER = ["--reconnect-attempts", "0"];
 function journaledOutbox(home: string, port: number, name: string): string[] {
   const path = `${home}/state/chat/journal/${journalKey("127.0.0.1", port, name)}.jsonl`;
   return replay(Deno.readTextFileSync(path)).outbox.map((p) => p.text);
-}
-
-/** The cursor `chat tail --name NAME --room ROOM` saved on disk under `home`. */
-function tailCursor(home: string, port: number, name: string, room: string): number | undefined {
-  const path = `${home}/state/chat/tail/${journalKey("127.0.0.1", port, `${name}@${room}`)}.jsonl`;
-  return replay(Deno.readTextFileSync(path)).lastSeq[room];
 }
 
 /** Waits until `client` has handled every stdin line written so far (it answers /rooms in order, on stderr). */

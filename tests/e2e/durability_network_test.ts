@@ -7,12 +7,12 @@
 import assert from "node:assert/strict";
 import type { ClientEvent } from "../../src/client/events.ts";
 import { ExtensionTag, type Hello, PROTOCOL_VERSION } from "../../src/protocol/mod.ts";
-import { journalKey, replay } from "../../src/client/journal.ts";
 import {
   assertCompleteLog,
   assertUniqueTexts,
   pollUntil,
   serveOn,
+  tailCursor,
   tailJson,
   tempDir,
   xdgHome,
@@ -179,7 +179,7 @@ Deno.test({
     // Cut only once the reader has taken in its join (history and the room's position, saved in its cursor):
     // before that, from its side, it never joined and a reconnect is rightly a fresh join.
     await pollUntil(
-      () => tailPosition(home.path, proxy.port, "reader", "quiet") === 0 ? true : undefined,
+      () => tailCursor(home.path, proxy.port, "reader", "quiet") === 0 ? true : undefined,
       "the reader's saved position in quiet",
     );
     proxy.cut();
@@ -193,13 +193,3 @@ Deno.test({
     assertCompleteLog(reader.messages(), "reader");
   },
 });
-
-/** The position `chat tail --name NAME --room ROOM` saved on disk under `home`, if any yet. */
-function tailPosition(home: string, port: number, name: string, room: string): number | undefined {
-  const path = `${home}/state/chat/tail/${journalKey("127.0.0.1", port, `${name}@${room}`)}.jsonl`;
-  try {
-    return replay(Deno.readTextFileSync(path)).lastSeq[room];
-  } catch {
-    return undefined;
-  }
-}
