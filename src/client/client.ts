@@ -82,6 +82,9 @@ export interface ClientOptions {
   adminToken?: string;
 }
 
+/** Messages fetched per room after the server's store was reset: what a fresh join would show. */
+const RESET_PAGE = 50;
+
 /** Server errors after which reconnecting is pointless: the user must act first. */
 const FINAL_CODES: ReadonlySet<string> = new Set([
   ErrorCode.KICKED,
@@ -130,6 +133,7 @@ export class ChatClient {
   #token: Uint8Array | null = null;
   #storeId: string | null = null;
   #oldest = new Map<string, number>();
+  #storeReset = false;
   // FETCHes in flight per room, in the order sent (the server answers in order): a gap fill for the
   // sequencer, or a page of older history for the scrollback, which bypasses it.
   #fetches = new Map<string, Array<"gap" | "page">>();
@@ -381,6 +385,22 @@ export class ChatClient {
           for (const [room, seq] of this.#sequencers) {
             if (this.rooms.includes(room)) this.#step(room, seq.resume());
           }
+          if (this.#storeReset) {
+            this.#storeReset = false;
+            for (const room of this.rooms) {
+              if (
+                this.#write({
+                  type: "fetch",
+                  room,
+                  after: 0,
+                  before: Number.MAX_SAFE_INTEGER,
+                  limit: RESET_PAGE,
+                })
+              ) {
+                this.#fetchQueue(room).push("gap");
+              }
+            }
+          }
           for (const p of this.#pending.values()) this.#write(sendFrame(p));
           resolve();
         };
@@ -475,8 +495,10 @@ export class ChatClient {
             const storeId = m.extensions.find((e) => e.tag === ExtensionTag.STORE_ID)?.value;
             const store = storeId ? hex(storeId) : null;
             if (store !== this.#storeId && this.#storeId !== null) {
-              // The server's messages were reset: our sequence numbers mean nothing there any more.
+              // The server's messages were reset: our sequence numbers mean nothing there any more. Our HELLO
+              // named them in SINCE, so the server sent no history: fetch the newest page of each room instead.
               this.#sequencers.clear();
+              this.#storeReset = true;
             }
             this.#storeId = store;
             this.#token = token;

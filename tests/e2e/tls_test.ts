@@ -171,7 +171,10 @@ Deno.test("the startup output says plainly when a network address is served with
     await using server = await startServer(["--ephemeral", ...flags]);
     server.proc.kill("SIGTERM");
     await server.proc.exit();
-    return server.proc.stderr.lines.filter((l) => l.startsWith("chat serve: warning:"));
+    // Only the transport warnings: the one about authentication is another test's business.
+    return server.proc.stderr.lines.filter((l) =>
+      l.startsWith("chat serve: warning:") && !l.includes("without authentication")
+    );
   };
   assert.deepEqual(await warnings([]), [], "loopback without TLS is fine");
   const clear = await warnings(["--host", "0.0.0.0"]);
@@ -203,4 +206,18 @@ Deno.test("a client that starts a TLS handshake and stalls is closed at the hand
     (l) => /disconnect 127\.0\.0\.1:\d+ reason=timeout/.test(l),
     "the timeout logged",
   );
+});
+
+Deno.test("the startup output says plainly when a network address is served without authentication", async () => {
+  const warnings = async (flags: string[], env: Record<string, string> = {}): Promise<string[]> => {
+    await using server = await startServer(["--ephemeral", ...flags], { env });
+    server.proc.kill("SIGTERM");
+    await server.proc.exit();
+    return server.proc.stderr.lines.filter((l) => l.includes("without authentication"));
+  };
+  assert.deepEqual(await warnings([]), [], "loopback is fine");
+  const open = await warnings(["--host", "0.0.0.0"]);
+  assert.equal(open.length, 1, open.join("\n"));
+  assert.match(open[0], /^chat serve: warning: listening on 0\.0\.0\.0:\d+ without authentication: /);
+  assert.deepEqual(await warnings(["--host", "0.0.0.0"], { CHAT_PASSWORD: "a-server-password" }), []);
 });
