@@ -63,6 +63,8 @@ export interface BrokerOptions {
   motd?: string;
   /** Per-client message rate limit. */
   rate?: RateOptions;
+  /** Members above which a room goes quiet (no presence, a count instead of the member list); 0: never. */
+  presenceLimit?: number;
 }
 
 /** Default history on join: a screenful of context. */
@@ -75,6 +77,14 @@ export const FETCH_BYTES = 256 * 1024;
 const TOKEN_BYTES = 16;
 /** Direct-message ids remembered for dedupe: DMs are not stored, so this in-memory window is their guard. */
 const DIRECT_RECEIPTS = 100_000;
+
+/**
+ * Default room size above which presence stops. Announcing every join to
+ * every member and listing every member to every joiner is quadratic: 10,000
+ * joins to one room would cost 50 million frames. Below this size presence is
+ * what people expect; above it a join or leave is noise nobody reads.
+ */
+export const DEFAULT_PRESENCE_LIMIT = 200;
 
 /** Default rooms per client: several channels open, not a crawl of every room. */
 export const DEFAULT_MAX_ROOMS_PER_CLIENT = 16;
@@ -119,6 +129,7 @@ export class Broker<L> {
   #nextId = 1;
   #historyLimit: number;
   #graceMs: number;
+  #presenceLimit: number;
   #randomBytes: (n: number) => Uint8Array;
 
   constructor(options: BrokerOptions) {
@@ -128,6 +139,7 @@ export class Broker<L> {
     this.#store = options.store ?? new MemoryStore();
     this.#historyLimit = options.historyLimit ?? DEFAULT_HISTORY;
     this.#graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+    this.#presenceLimit = options.presenceLimit ?? DEFAULT_PRESENCE_LIMIT;
     this.#randomBytes = options.randomBytes ?? ((n) => crypto.getRandomValues(new Uint8Array(n)));
   }
 
@@ -249,6 +261,7 @@ export class Broker<L> {
       case "ack":
       case "presence":
       case "members":
+      case "room":
       case "error":
       case "fetched":
       case "direct":
@@ -322,7 +335,8 @@ export class Broker<L> {
     for (const room of s.rooms) {
       room.members.delete(s);
       room.ghosts.delete(s);
-      if (reason !== null) effects.push(this.#presence(room, "leave", s.name, reason, text, now, null));
+      if (reason === null) continue;
+      effects.push(...this.#presence(room, "leave", s.name, reason, text, now, null), ...this.#shrank(room));
     }
     s.rooms.clear();
     return effects;
@@ -473,7 +487,10 @@ export class Broker<L> {
         room.members.delete(resumed);
         room.ghosts.delete(resumed);
         if (!rooms.includes(room.name)) {
-          effects.push(this.#presence(room, "leave", resumed.name, "left", "", now, null));
+          effects.push(
+            ...this.#presence(room, "leave", resumed.name, "left", "", now, null),
+            ...this.#shrank(room),
+          );
         }
       }
       resumed.rooms.clear();
@@ -510,9 +527,9 @@ export class Broker<L> {
       const room = this.#roomFor(r);
       room.members.add(s);
       s.rooms.add(room);
-      effects.push(...this.#members(s, room));
+      effects.push(...this.#grew(room, s), ...this.#listFor(s, room));
       if (!since.has(r)) effects.push(...this.#history(s, room));
-      if (!held.has(room)) effects.push(this.#presence(room, "join", s.name, "", "", now, s));
+      if (!held.has(room)) effects.push(...this.#presence(room, "join", s.name, "", "", now, s));
     }
     if (this.options.motd) effects.push(this.#notice(s, "motd", this.options.motd));
     return effects;
@@ -741,15 +758,25 @@ export class Broker<L> {
   }
 
   /** One broadcast per room of `s`; or, in no room, the event for `s` alone (its confirmation). */
-  #toMyRooms(s: Session<L>, event: PresenceEvent, name: string, text: string, now: number): Effect<L>[] {
-    if (s.rooms.size === 0) {
+  #toMyRooms(
+    s: Session<L>,
+    event: PresenceEvent,
+    name: string,
+    text: string,
+    now: number,
+    alone = s.rooms.size === 0,
+  ): Effect<L>[] {
+    if (alone) {
       return [{
         kind: "send",
         to: s,
         bytes: encodeMessage({ type: "presence", room: "", event, name, reason: "", text, ts: now }),
       }];
     }
-    return [...s.rooms].map((room) => this.#presence(room, event, name, "", text, now, null));
+    const loud = [...s.rooms].filter((room) => !room.quiet);
+    // Quiet rooms hear nothing, but the user still gets its own confirmation.
+    if (loud.length === 0) return this.#toMyRooms(s, event, name, text, now, true);
+    return loud.flatMap((room) => this.#presence(room, event, name, "", text, now, null));
   }
 
   #register(s: Session<L>, password: string): Effect<L>[] {
@@ -948,7 +975,7 @@ export class Broker<L> {
       }];
     }
     const existing = this.#rooms.get(checked.value);
-    if (existing?.members.has(s)) return this.#members(s, existing);
+    if (existing?.members.has(s)) return this.#listFor(s, existing);
     if (s.rooms.size >= this.options.maxRoomsPerClient) {
       return [{
         kind: "send",
@@ -967,21 +994,34 @@ export class Broker<L> {
     room.members.add(s);
     s.rooms.add(room);
     return [
-      ...this.#members(s, room),
+      ...this.#grew(room, s),
+      ...this.#listFor(s, room),
       ...this.#history(s, room),
-      this.#presence(room, "join", s.name, "", "", now, s),
+      ...this.#presence(room, "join", s.name, "", "", now, s),
     ];
   }
 
   #leave(s: Session<L>, raw: string, now: number): Effect<L>[] {
     const room = this.#memberRoom(s, raw);
     if (!(room instanceof Room)) return room;
-    // Announce while the leaver is still a member, so it sees its own leave as confirmation.
-    const effect = this.#presence(room, "leave", s.name, "left", "", now, null);
-    const bytes = effect.bytes;
+    // The leaver gets its own leave as confirmation, even from a quiet room; the others only from a loud one.
+    const bytes = encodeMessage({
+      type: "presence",
+      room: room.name,
+      event: "leave",
+      name: s.name,
+      reason: "left",
+      text: "",
+      ts: now,
+    });
+    const loud = !room.quiet;
     room.members.delete(s);
     s.rooms.delete(room);
-    return [{ kind: "send", to: s, bytes }, { ...effect }];
+    return [
+      { kind: "send", to: s, bytes },
+      ...(loud ? [{ kind: "broadcast" as const, room, bytes, except: s }] : []),
+      ...this.#shrank(room),
+    ];
   }
 
   /** The room `raw` names if `s` is in it, or the error effects to send instead. */
@@ -1011,49 +1051,52 @@ export class Broker<L> {
     return room;
   }
 
-  /** MEMBERS frames for `room`, split so each fits the frame limit. */
+  /** What a joiner learns of `room`: its member list, or in a quiet room only its size. */
+  #listFor(s: Session<L>, room: Room<L>): Effect<L>[] {
+    if (!room.quiet) return this.#members(s, room);
+    return [{ kind: "send", to: s, bytes: roomFrame(room) }];
+  }
+
+  /** MEMBERS frames for `room`, then the away status of its members (for WHO and loud rooms). */
   #members(s: Session<L>, room: Room<L>): Effect<L>[] {
-    const effects: Effect<L>[] = [];
-    const budget = this.options.maxFrame - MEMBERS_OVERHEAD;
-    let names: string[] = [];
-    let bytes = 0;
-    const flush = (more: boolean) => {
-      effects.push({
-        kind: "send",
-        to: s,
-        bytes: encodeMessage({ type: "members", room: room.name, more, names }),
-      });
-      names = [];
-      bytes = 0;
-    };
-    for (const m of [...room.members, ...room.ghosts]) {
-      const size = utf8Length(m.name) + 1;
-      if (names.length > 0 && (bytes + size > budget || names.length >= MEMBERS_PER_FRAME)) flush(true);
-      names.push(m.name);
-      bytes += size;
-    }
-    flush(false);
+    const effects: Effect<L>[] = memberFrames(room, this.options.maxFrame).map((bytes) => ({
+      kind: "send" as const,
+      to: s,
+      bytes,
+    }));
     // Away members: the joiner learns their status the way everyone else did, as presence events.
     for (const m of room.members) {
-      if (m.away !== "" && m !== s) {
-        effects.push({
-          kind: "send",
-          to: s,
-          bytes: encodeMessage({
-            type: "presence",
-            room: room.name,
-            event: "away",
-            name: m.name,
-            reason: "",
-            text: m.away,
-            ts: 0,
-          }),
-        });
-      }
+      if (m.away !== "" && m !== s) effects.push({ kind: "send", to: s, bytes: awayFrame(room, m) });
     }
     return effects;
   }
 
+  /** After `room` grew: above the limit it goes quiet, and its members (but `joiner`) are told once. */
+  #grew(room: Room<L>, joiner: Session<L>): Effect<L>[] {
+    if (room.quiet || this.#presenceLimit === 0 || room.size <= this.#presenceLimit) return [];
+    room.quiet = true;
+    return [{ kind: "broadcast", room, bytes: roomFrame(room), except: joiner }];
+  }
+
+  /**
+   * After `room` shrank: at half the limit it is loud again, and every member
+   * gets the fresh member list (the gap between the two sizes keeps a room
+   * near the limit from flapping).
+   */
+  #shrank(room: Room<L>): Effect<L>[] {
+    if (!room.quiet || room.size > Math.floor(this.#presenceLimit / 2)) return [];
+    room.quiet = false;
+    const effects: Effect<L>[] = [{ kind: "broadcast", room, bytes: roomFrame(room), except: null }];
+    for (const bytes of memberFrames(room, this.options.maxFrame)) {
+      effects.push({ kind: "broadcast", room, bytes, except: null });
+    }
+    for (const m of room.members) {
+      if (m.away !== "") effects.push({ kind: "broadcast", room, bytes: awayFrame(room, m), except: m });
+    }
+    return effects;
+  }
+
+  /** A presence event for everyone in `room` (but `except`); nothing in a quiet room. */
   #presence(
     room: Room<L>,
     event: PresenceEvent,
@@ -1062,19 +1105,58 @@ export class Broker<L> {
     text: string,
     ts: number,
     except: Session<L> | null,
-  ): BroadcastEffect<L> {
-    return {
+  ): BroadcastEffect<L>[] {
+    if (room.quiet) return [];
+    return [{
       kind: "broadcast",
       room,
       bytes: encodeMessage({ type: "presence", room: room.name, event, name, reason, text, ts }),
       except,
-    };
+    }];
   }
 
   /** Sends a fatal error and drops the session. */
   #fail(s: Session<L>, code: ErrorCode, message: string, reason: CloseReason, now: number): Effect<L>[] {
     return [{ kind: "send", to: s, bytes: errorFrame(true, code, 0, message) }, ...this.drop(s, reason, now)];
   }
+}
+
+function roomFrame<L>(room: Room<L>): Uint8Array {
+  return encodeMessage({ type: "room", room: room.name, members: room.size, quiet: room.quiet });
+}
+
+/** `room`'s member list as MEMBERS frames, split so each fits the frame limit. */
+function memberFrames<L>(room: Room<L>, maxFrame: number): Uint8Array[] {
+  const frames: Uint8Array[] = [];
+  const budget = maxFrame - MEMBERS_OVERHEAD;
+  let names: string[] = [];
+  let bytes = 0;
+  const flush = (more: boolean) => {
+    frames.push(encodeMessage({ type: "members", room: room.name, more, names }));
+    names = [];
+    bytes = 0;
+  };
+  for (const m of [...room.members, ...room.ghosts]) {
+    const size = utf8Length(m.name) + 1;
+    if (names.length > 0 && (bytes + size > budget || names.length >= MEMBERS_PER_FRAME)) flush(true);
+    names.push(m.name);
+    bytes += size;
+  }
+  flush(false);
+  return frames;
+}
+
+/** The PRESENCE away event that tells a joiner `m` is away (ts 0: not news, a status). */
+function awayFrame<L>(room: Room<L>, m: Session<L>): Uint8Array {
+  return encodeMessage({
+    type: "presence",
+    room: room.name,
+    event: "away",
+    name: m.name,
+    reason: "",
+    text: m.away,
+    ts: 0,
+  });
 }
 
 function errorFrame(fatal: boolean, code: ErrorCode, ref: number, message: string): Uint8Array {

@@ -74,8 +74,15 @@ export class Room<L> {
   readonly members = new Set<Session<L>>();
   /** Members whose connection dropped and who may resume: listed as online, sent nothing. */
   readonly ghosts = new Set<Session<L>>();
+  /** Too large for presence: joins and leaves are not announced, joiners get a count instead of the list. */
+  quiet = false;
 
   constructor(name: string) {
     this.name = name;
+  }
+
+  /** Members including those in their grace period: what MEMBERS lists and ROOM counts. */
+  get size(): number {
+    return this.members.size + this.ghosts.size;
   }
 }

@@ -15,6 +15,16 @@ function clock(ms: number): string {
 
 const s = (text: string) => sanitize(text);
 
+/** What a quiet room leaves out, said once per line that mentions one. */
+const QUIET = "a quiet room, joins and leaves are not shown";
+
+/** The member list of a welcome or members event, or the size of a quiet room. */
+function who(e: { online: string[]; members?: number; quiet?: true }): string {
+  return e.quiet
+    ? `${e.members} members (${QUIET})`
+    : `online (${e.online.length}): ${e.online.map(s).join(", ")}`;
+}
+
 /**
  * The line for `e`, or null for events plain mode does not show (acks,
  * "connected", which the welcome line covers). Errors are rendered too, but
@@ -49,9 +59,13 @@ export function formatLine(e: ClientEvent, now: number): string | null {
     case "welcome":
       return `${clock(now)} -- ${e.reconnected ? "reconnected" : "connected"} to ${e.server} as ${
         s(e.name)
-      } in #${s(e.room)}; online (${e.online.length}): ${e.online.map(s).join(", ")}`;
+      } in #${s(e.room)}; ${who(e)}`;
     case "members":
-      return `${clock(now)} #${s(e.room)} -- online (${e.online.length}): ${e.online.map(s).join(", ")}`;
+      return `${clock(now)} #${s(e.room)} -- ${who(e)}`;
+    case "room":
+      return e.quiet
+        ? `${clock(now)} #${s(e.room)} -- ${e.members} members: ${QUIET}`
+        : `${clock(now)} #${s(e.room)} -- ${e.members} members: joins and leaves are shown again`;
     case "status":
       switch (e.state) {
         case "connecting":

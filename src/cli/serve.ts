@@ -92,6 +92,7 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     },
     historyLimit: o.history as number,
     graceMs: o.grace as number,
+    presenceLimit: o.presenceLimit as number,
     host: o.host as string,
     port: o.port as number,
     maxClients: o.maxClients as number,

@@ -12,6 +12,7 @@ import {
   DEFAULT_HISTORY,
   DEFAULT_MAX_ROOMS,
   DEFAULT_MAX_ROOMS_PER_CLIENT,
+  DEFAULT_PRESENCE_LIMIT,
 } from "../chat/broker.ts";
 import { DEFAULT_OUTBOX_BYTES } from "../net/outbox.ts";
 import { LOG_LEVELS } from "../net/log.ts";
@@ -236,6 +237,17 @@ export const SERVE_SPECS: readonly OptionSpec[] = [
     max: 3_600_000,
     value: "MS",
     help: "after an unclean disconnect, how long the name is held before the leave is announced",
+  },
+  {
+    key: "presenceLimit",
+    flag: "presence-limit",
+    env: "CHAT_PRESENCE_LIMIT",
+    type: "int",
+    default: DEFAULT_PRESENCE_LIMIT,
+    min: 0,
+    max: 1_000_000,
+    value: "N",
+    help: "bigger rooms go quiet: no join/leave events, a count for the member list (0: never)",
   },
   {
     key: "retentionMessages",

@@ -439,6 +439,29 @@ export class ChatClient {
     let welcome: { name: string; rooms: string[] } | null = null;
     let first = true;
     const pendingMembers = new Map<string, string[]>();
+    // Rooms whose join was answered (MEMBERS or a quiet ROOM) on this connection: a later ROOM is news.
+    const answered = new Set<string>();
+    const listed = (room: string, online: string[], size?: number) => {
+      answered.add(room);
+      this.#members.set(room, online);
+      if (!this.rooms.includes(room)) this.rooms.push(room);
+      const quiet = size === undefined ? {} : { members: size, quiet: true as const };
+      if (welcome && room === welcome.rooms[0] && this.state !== "connected") {
+        onWelcome();
+        this.#emit({
+          type: "welcome",
+          name: welcome.name,
+          room,
+          rooms: welcome.rooms,
+          online,
+          server: this.server,
+          reconnected,
+          ...quiet,
+        });
+      } else {
+        this.#emit({ type: "members", room, online, ...quiet });
+      }
+    };
     for (;;) {
       let n: number | null;
       try {
@@ -513,24 +536,19 @@ export class ChatClient {
               break;
             }
             pendingMembers.delete(m.room);
-            this.#members.set(m.room, acc);
-            if (!this.rooms.includes(m.room)) this.rooms.push(m.room);
-            if (welcome && m.room === welcome.rooms[0] && this.state !== "connected") {
-              onWelcome();
-              this.#emit({
-                type: "welcome",
-                name: welcome.name,
-                room: m.room,
-                rooms: welcome.rooms,
-                online: acc,
-                server: this.server,
-                reconnected,
-              });
-            } else {
-              this.#emit({ type: "members", room: m.room, online: acc });
-            }
+            listed(m.room, acc);
             break;
           }
+          case "room":
+            if (m.quiet && !answered.has(m.room)) {
+              // A quiet room answers a join with its size: no list to wait for.
+              listed(m.room, [], m.members);
+            } else {
+              // The list we hold goes stale from now on (quiet), or a fresh one follows (loud again).
+              if (m.quiet) this.#members.set(m.room, []);
+              this.#emit({ type: "room", room: m.room, members: m.members, quiet: m.quiet });
+            }
+            break;
           case "message":
             if ((m.flags & MessageFlags.HISTORY) !== 0 && this.#fetches.get(m.room)?.[0] === "page") {
               // Older than anything passed on: it goes to the scrollback, not through the sequencer.
@@ -574,6 +592,7 @@ export class ChatClient {
             if (m.event === "leave" && m.name === this.name && m.reason === "left") {
               this.rooms = this.rooms.filter((r) => r !== m.room);
               this.#members.delete(m.room);
+              answered.delete(m.room);
             } else if (m.event === "nick" && m.name === this.name) {
               this.name = m.text;
             }

@@ -27,11 +27,15 @@ export interface WelcomeEvent {
   /** The current room: the first room joined. */
   room: string;
   rooms: string[];
-  /** Who is online in `room`. */
+  /** Who is online in `room`; empty when it is quiet. */
   online: string[];
   server: string;
   /** True when this welcome follows a reconnect. */
   reconnected: boolean;
+  /** Only for a quiet `room`: its size, in place of the list. */
+  members?: number;
+  /** Only for a quiet `room`: true. */
+  quiet?: true;
 }
 
 export interface MessageEvent {
@@ -77,7 +81,20 @@ export interface NoticeEvent {
 export interface MembersEvent {
   type: "members";
   room: string;
+  /** Empty after joining a quiet room. */
   online: string[];
+  /** Only after joining a quiet room: its size, in place of the list. */
+  members?: number;
+  /** Only after joining a quiet room: true. */
+  quiet?: true;
+}
+
+/** A room of the client's went quiet (too large for presence) or loud again (a members event follows). */
+export interface RoomEvent {
+  type: "room";
+  room: string;
+  members: number;
+  quiet: boolean;
 }
 
 export interface AckEvent {
@@ -105,5 +122,6 @@ export type ClientEvent =
   | NoticeEvent
   | PresenceEvent
   | MembersEvent
+  | RoomEvent
   | AckEvent
   | ErrorEvent;

@@ -36,6 +36,7 @@ export const FrameType = {
   FETCHED: 0x87,
   DIRECT: 0x88,
   NOTICE: 0x89,
+  ROOM: 0x8a,
 } as const;
 
 /** One of the frame type codes. */

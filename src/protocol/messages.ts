@@ -236,6 +236,18 @@ export interface Members {
   names: string[];
 }
 
+/**
+ * Server to client: a room's size and whether it is quiet (too large for
+ * presence: no join/leave events, and this count in place of the member list).
+ */
+export interface RoomInfo {
+  type: "room";
+  room: string;
+  /** Members, including users in their grace period. */
+  members: number;
+  quiet: boolean;
+}
+
 /** Server to client: an error. `fatal` means the server closes the connection after it. */
 export interface ErrorMessage {
   type: "error";
@@ -267,6 +279,7 @@ export type ServerMessage =
   | Ack
   | Presence
   | Members
+  | RoomInfo
   | ErrorMessage
   | Fetched
   | Direct
@@ -347,6 +360,9 @@ export function encodeMessage(msg: Message): Uint8Array {
       return new WireWriter(FrameType.PRESENCE)
         .str8(msg.room, "room").u8(PRESENCE_CODES[msg.event]).str8(msg.name, "name")
         .str8(msg.reason, "reason").str16(msg.text, "text").u64(msg.ts).finish();
+    case "room":
+      return new WireWriter(FrameType.ROOM)
+        .str8(msg.room, "room").u32(msg.members).u8(msg.quiet ? 1 : 0).finish();
     case "members": {
       if (msg.names.length > MAX_MEMBERS_PER_FRAME) {
         throw new RangeError(
@@ -580,6 +596,15 @@ function decodePayload(type: number, r: WireReader): Message {
       const names: string[] = [];
       for (let i = 0; i < count; i++) names.push(r.str8("name"));
       return { type: "members", room, more: more === 1, names };
+    }
+    case FrameType.ROOM: {
+      const room = r.str8("room");
+      const members = r.u32("members");
+      const quiet = r.u8("quiet");
+      if (quiet > 1) {
+        throw new ProtocolError(ErrorCode.BAD_FRAME, `Cannot decode ROOM: quiet flag ${quiet} is not 0 or 1`);
+      }
+      return { type: "room", room, members, quiet: quiet === 1 };
     }
     case FrameType.ERROR: {
       const fatal = r.u8("fatal");

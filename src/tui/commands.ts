@@ -21,6 +21,7 @@ import {
   findDirect,
   notify,
   oldestShown,
+  onlineCount,
   showWindow,
   type TuiState,
   type Window,
@@ -190,7 +191,7 @@ function describeWindow(w: Window, i: number, current: boolean): string {
     const bits = w.unread ? ` (${w.unread} unread)` : "";
     return `${current ? "*" : " "}${i + 1}: @${peer} (direct messages)${bits}`;
   }
-  const bits = [`${w.members.length} online`];
+  const bits = [onlineCount(w)];
   if (w.unread) bits.push(`${w.unread} unread`);
   if (!w.joined) bits.push("left");
   return `${current ? "*" : " "}${i + 1}: #${w.room} (${bits.join(", ")})`;

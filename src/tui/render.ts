@@ -16,7 +16,15 @@
 import { nameKey } from "../protocol/names.ts";
 import { sanitize } from "../text/sanitize.ts";
 import { Colours, renderSpans, type Span, type Style } from "./style.ts";
-import { currentWindow, directPeer, entryRows, messageRows, type TuiState, type Window } from "./state.ts";
+import {
+  currentWindow,
+  directPeer,
+  entryRows,
+  messageRows,
+  onlineCount,
+  type TuiState,
+  type Window,
+} from "./state.ts";
 import { fitSpans, spansWidth } from "./wrap.ts";
 import { graphemes, graphemeWidth, stringWidth } from "./width.ts";
 
@@ -93,7 +101,7 @@ function windowInfo(state: TuiState, w: Window): string {
     const away = state.away.get(nameKey(peer));
     return `${windowName(w)} (${away ? `away: ${sanitize(away)}` : "direct"})`;
   }
-  return w.joined ? `${windowName(w)} (${w.members.length} online)` : `${windowName(w)} (left)`;
+  return w.joined ? `${windowName(w)} (${onlineCount(w)})` : `${windowName(w)} (left)`;
 }
 
 /** The status line: connection, my away message, window, activity elsewhere, scroll state, server. */

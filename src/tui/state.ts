@@ -53,6 +53,9 @@ export interface Window {
   entries: Entry[];
   /** Who is online in the room, in the order the server listed them. */
   members: string[];
+  /** A quiet room (too large for presence): `members` is not kept current, `size` is its last known size. */
+  quiet: boolean;
+  size: number;
   /** Chat messages that arrived while another window was shown. */
   unread: number;
   /** Of those, how many mention this user. */
@@ -145,6 +148,8 @@ function newWindow(room: string): Window {
     room,
     entries: [],
     members: [],
+    quiet: false,
+    size: 0,
     unread: 0,
     mentions: 0,
     marker: null,
@@ -333,6 +338,7 @@ export function closeWindow(state: TuiState, room: string): void {
   if (state.windows.length === 1) {
     state.windows[0].joined = false;
     state.windows[0].members = [];
+    state.windows[0].quiet = false;
     return;
   }
   const wasCurrent = i === state.current;
@@ -378,4 +384,9 @@ export function oldestShown(w: Window): number | undefined {
   let oldest: number | undefined;
   for (const seq of w.bySeq.keys()) if (oldest === undefined || seq < oldest) oldest = seq;
   return oldest;
+}
+
+/** How many are in a room window: the list's length, or a quiet room's reported size. */
+export function onlineCount(w: Window): string {
+  return w.quiet ? `${w.size} members, quiet` : `${w.members.length} online`;
 }

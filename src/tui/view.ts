@@ -206,6 +206,19 @@ function listNames(state: TuiState, names: readonly string[]): string {
 }
 
 /** Adds a notice listing `names` of `room`, remembered so away reports that follow can update it. */
+/** What a quiet room leaves out. */
+const QUIET = "a quiet room, joins and leaves are not shown";
+
+function quietText(w: Window): string {
+  return `${w.size} members (${QUIET})`;
+}
+
+/** Takes a welcome's or members event's word on whether the room is quiet. */
+function setQuiet(w: Window, e: { online: string[]; members?: number; quiet?: true }): void {
+  w.quiet = e.quiet === true;
+  w.size = e.members ?? e.online.length;
+}
+
 function memberNotice(
   state: TuiState,
   w: Window,
@@ -308,6 +321,7 @@ export function onEvent(
       for (const room of e.rooms) windowFor(state, room);
       const first = state.windows.find((w) => w.room === e.room)!;
       first.members = [...e.online];
+      setQuiet(first, e);
       if (e.reconnected) {
         const rooms = e.rooms.map((r) => `#${r}`).join(", ");
         for (const w of state.windows) {
@@ -318,6 +332,14 @@ export function onEvent(
         state.notice = { text: `reconnected, rejoined ${rooms}`, until: now + NOTICE_MS };
         // A new session starts out present: tell the server again that I am away.
         if (state.myAway !== "") client?.away(state.myAway);
+      } else if (e.quiet) {
+        notify(
+          state,
+          `connected to ${e.server} as ${e.name}; in #${e.room}: ${quietText(first)}`,
+          now,
+          "info",
+          first,
+        );
       } else {
         memberNotice(
           state,
@@ -330,12 +352,33 @@ export function onEvent(
       }
       return {};
     }
+    case "room": {
+      const w = state.windows.find((x) => x.room === e.room && x.joined);
+      if (!w) return {};
+      w.quiet = e.quiet;
+      w.size = e.members;
+      notify(
+        state,
+        e.quiet
+          ? `#${e.room} has ${e.members} members: ${QUIET}`
+          : `#${e.room} is down to ${e.members} members: joins and leaves are shown again`,
+        now,
+        "info",
+        w,
+      );
+      return {};
+    }
     case "members": {
       const existed = state.windows.some((w) => w.room === e.room && w.joined);
       const w = windowFor(state, e.room);
       w.joined = true;
       w.members = [...e.online];
-      if (state.whoAsked.delete(e.room)) {
+      // A list answers /who in a quiet room too: the room stays quiet, with a fresh size.
+      if (e.quiet || !w.quiet || !state.whoAsked.has(e.room)) setQuiet(w, e);
+      else w.size = e.online.length;
+      if (e.quiet && !existed) {
+        notify(state, `you joined #${e.room}: ${quietText(w)}`, now, "info", w);
+      } else if (state.whoAsked.delete(e.room)) {
         memberNotice(
           state,
           currentWindow(state),

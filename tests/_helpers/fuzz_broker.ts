@@ -271,6 +271,7 @@ const SERVER_TYPES = new Set([
   "ack",
   "presence",
   "members",
+  "room",
   "error",
   "fetched",
   "direct",

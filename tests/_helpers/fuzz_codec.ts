@@ -146,6 +146,7 @@ export const GENERATORS: Generators = {
     more: rng.chance(0.5),
     names: list(rng, 30, short),
   }),
+  room: (rng) => ({ type: "room", room: short(rng), members: u32(rng), quiet: rng.chance(0.5) }),
   error: (rng) => ({
     type: "error",
     fatal: rng.chance(0.5),

@@ -65,3 +65,31 @@ Deno.test("formatLine() shows reconnect attempts and hides acks", () => {
   assert.equal(line, "03:04:05 -- reconnecting to h:1 (attempt 2 of 3 in 1.5 s): lost");
   assert.equal(formatLine({ type: "ack", id: 1, room: "x", seq: 1, ts }, ts), null);
 });
+
+Deno.test("formatLine() gives a quiet room's size instead of its member list, and says when that changes", () => {
+  const welcome = {
+    type: "welcome" as const,
+    name: "alice",
+    room: "town",
+    rooms: ["town"],
+    online: [],
+    server: "h:1",
+    reconnected: false,
+  };
+  assert.equal(
+    formatLine({ ...welcome, members: 5000, quiet: true }, ts),
+    "03:04:05 -- connected to h:1 as alice in #town; 5000 members (a quiet room, joins and leaves are not shown)",
+  );
+  assert.equal(
+    formatLine({ ...welcome, online: ["alice", "bob"] }, ts),
+    "03:04:05 -- connected to h:1 as alice in #town; online (2): alice, bob",
+  );
+  assert.equal(
+    formatLine({ type: "room", room: "town", members: 201, quiet: true }, ts),
+    "03:04:05 #town -- 201 members: a quiet room, joins and leaves are not shown",
+  );
+  assert.equal(
+    formatLine({ type: "room", room: "town", members: 100, quiet: false }, ts),
+    "03:04:05 #town -- 100 members: joins and leaves are shown again",
+  );
+});

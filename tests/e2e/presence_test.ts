@@ -79,3 +79,52 @@ Deno.test("a client stopped by SIGINT or SIGTERM right after joining says goodby
     assert.equal(leave.text, `interrupted (${signal})`);
   }
 });
+
+Deno.test("a room past --presence-limit goes quiet: joiners get a count, joins and leaves stop, and it is loud again at half", async () => {
+  await using server = await startServer(["--presence-limit", "2"], SHORT_GRACE);
+  await using ann = await joinJson(server.port, "ann");
+  await using ben = await joinJson(server.port, "ben");
+  await ann.next("presence", (e) => e.event === "join" && e.name === "ben");
+
+  // The third member takes the room past the limit: the others are told once, the joiner gets the size.
+  await using cat = await joinJson(server.port, "cat");
+  const welcome = cat.events().find((e) => e.type === "welcome")!;
+  assert.deepEqual(
+    [
+      welcome.type === "welcome" && welcome.online,
+      (welcome as { members?: number }).members,
+      (welcome as { quiet?: boolean }).quiet,
+    ],
+    [[], 3, true],
+  );
+  assert.deepEqual(await ann.next("room"), { type: "room", room: "lobby", members: 3, quiet: true });
+  await ben.next("room", (e) => e.quiet);
+
+  // Messages still reach everyone; /who still lists everyone.
+  await cat.say("hello quiet room");
+  await ann.next("message", (e) => e.text === "hello quiet room");
+  await cat.say("/who");
+  const who = await cat.next("members");
+  assert.deepEqual(who.online, ["ann", "ben", "cat"]);
+
+  // cat leaves: not announced (quiet until the room is down to 1 = half of 2)... then ben leaves: loud again.
+  await cat.say("/quit");
+  assert.equal((await cat.proc.exit()).code, 0, cat.describe());
+  await ben.say("/quit");
+  assert.equal((await ben.proc.exit()).code, 0, ben.describe());
+  assert.deepEqual(await ann.next("room", (e) => !e.quiet), {
+    type: "room",
+    room: "lobby",
+    members: 1,
+    quiet: false,
+  });
+  assert.deepEqual((await ann.next("members")).online, ["ann"]);
+  assert.equal(
+    ann.events().filter((e) =>
+      e.type === "presence" && (e.name === "cat" || e.name === "ben") && e.event === "leave"
+    )
+      .length,
+    0,
+    "no leave was announced while the room was quiet",
+  );
+});

@@ -229,6 +229,13 @@ const VECTORS: Vector[] = [
     value: { type: "members", room: "lobby", more: true, names: [] },
   },
   {
+    name: "ROOM: lobby is quiet with 10000 members",
+    type: FrameType.ROOM,
+    // length | type | room | members u32 | quiet 1
+    hex: "0000000c 8a 05 6c6f626279 00002710 01",
+    value: { type: "room", room: "lobby", members: 10000, quiet: true },
+  },
+  {
     name: "ERROR, fatal NAME_TAKEN",
     type: FrameType.ERROR,
     // length | type | fatal 1 | code | ref u64 0 | message u16 "taken"

@@ -584,3 +584,21 @@ Deno.test("Tab after /msg completes anyone known, not only people in this room",
   t.type("\x15/msg do\t");
   assert.equal(t.inputLine(), "[#lobby] /msg dora");
 });
+
+Deno.test("a quiet room shows its size, says why joins are not shown, and keeps the size fresh from /who", () => {
+  const t = new Tester({ size: { cols: 100, rows: 8 } }).welcome();
+  t.type("/join town\r");
+  t.event({ type: "members", room: "town", online: [], members: 5000, quiet: true });
+  assert.match(t.statusLine(), /2:#town \(5000 members, quiet\)/);
+  assert.match(text(t), /you joined #town: 5000 members \(a quiet room, joins and leaves are not shown\)/);
+  t.type("/who\r");
+  t.event({ type: "members", room: "town", online: ["alice", "bob", "carol"] });
+  assert.match(t.statusLine(), /#town \(3 members, quiet\)/, "a /who answer does not make the room loud");
+  t.event({ type: "room", room: "town", members: 100, quiet: false });
+  assert.match(text(t), /#town is down to 100 members: joins and leaves are shown again/);
+  t.event({ type: "members", room: "town", online: ["alice", "bob"] });
+  assert.match(t.statusLine(), /#town \(2 online\)/);
+  t.event({ type: "room", room: "town", members: 201, quiet: true });
+  assert.match(text(t), /#town has 201 members: a quiet room/);
+  assert.match(t.statusLine(), /#town \(201 members, quiet\)/);
+});

@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import { connect, deliveries, type FakeLink, testBroker } from "../_helpers/effects.ts";
+import type { Session } from "../../src/chat/session.ts";
+import type { Broker } from "../../src/chat/broker.ts";
+
+// Quiet rooms: above `presenceLimit` members a room gets no presence and joiners get a count, not the list.
+
+type Any = Record<string, unknown> & { type: string };
+
+/** A broker with a presence limit of 4 (loud again at 2) and `n` users in "hall", named u1..un. */
+function hall(n: number, overrides = {}): { b: Broker<FakeLink>; users: Session<FakeLink>[] } {
+  const b = testBroker({ presenceLimit: 4, maxClients: 50, ...overrides });
+  const users = [];
+  for (let i = 1; i <= n; i++) users.push(connect(b, `u${i}`, ["hall"], i).session);
+  return { b, users };
+}
+
+const types = (list: unknown[] | undefined) => (list ?? []).map((m) => (m as Any).type);
+
+Deno.test("Broker makes a room quiet when a join takes it past the presence limit, telling the others once", () => {
+  const { b, users } = hall(4);
+  assert.equal(b.room("hall")!.quiet, false, "4 members is at the limit, still loud");
+  const { session: u5, effects } = connect(b, "u5", ["hall"], 5);
+  const d = deliveries(effects);
+  for (const u of users) {
+    assert.deepEqual(d.get(u), [{ type: "room", room: "hall", members: 5, quiet: true }], "no join event");
+  }
+  assert.deepEqual(types(d.get(u5)), ["welcome", "room", "fetched"], "a count instead of MEMBERS");
+  assert.deepEqual(d.get(u5)![1], { type: "room", room: "hall", members: 5, quiet: true });
+  assert.equal(b.room("hall")!.quiet, true);
+});
+
+Deno.test("Broker sends no presence to a quiet room, but confirms a user's own leave, nick and away", () => {
+  const { b, users } = hall(6);
+  const [u1, u2, u3] = users;
+  const joined = deliveries(connect(b, "u7", ["hall"], 7).effects);
+  assert.deepEqual(users.map((u) => joined.get(u)), users.map(() => undefined), "a join is not announced");
+
+  const left = deliveries(b.handle(u1, { type: "leave", room: "hall" }, 8));
+  assert.deepEqual([...left.keys()], [u1], "only the leaver hears of its leave");
+  assert.deepEqual(left.get(u1), [{
+    type: "presence",
+    room: "hall",
+    event: "leave",
+    name: "u1",
+    reason: "left",
+    text: "",
+    ts: 8,
+  }]);
+
+  const nick = deliveries(b.handle(u2, { type: "nick", name: "zed" }, 9));
+  assert.deepEqual([...nick.keys()], [u2], "a nick change in quiet rooms only is confirmed to its user");
+  assert.deepEqual((nick.get(u2)![0] as Any).room, "");
+  assert.equal(u2.name, "zed");
+
+  const away = deliveries(b.handle(u3, { type: "away", text: "lunch" }, 10));
+  assert.deepEqual([...away.keys()], [u3]);
+  assert.deepEqual(away.get(u3), [{
+    type: "presence",
+    room: "",
+    event: "away",
+    name: "u3",
+    reason: "",
+    text: "lunch",
+    ts: 10,
+  }]);
+
+  const quit = deliveries(b.drop(users[3], "quit", 11));
+  assert.deepEqual(types(quit.get(users[3])), ["close"], "a quit is not announced either");
+  assert.equal(quit.size, 1);
+});
+
+Deno.test("Broker still delivers messages to everyone in a quiet room and answers WHO with the whole list", () => {
+  const { b, users } = hall(6);
+  const d = deliveries(b.handle(users[0], { type: "send", id: 1, room: "hall", flags: 0, text: "hi" }, 20));
+  for (const u of users) assert.ok(types(d.get(u)).includes("message"), `${u.name} gets the message`);
+  const who = deliveries(b.handle(users[5], { type: "who", room: "hall" }, 21)).get(users[5])!;
+  assert.deepEqual(who, [{ type: "members", room: "hall", more: false, names: users.map((u) => u.name) }]);
+});
+
+Deno.test("Broker answers a JOIN of a quiet room with its size and no presence", () => {
+  const { b, users } = hall(5);
+  const newcomer = connect(b, "new", ["elsewhere"], 30).session;
+  const d = deliveries(b.handle(newcomer, { type: "join", room: "hall" }, 31));
+  assert.deepEqual(d.get(newcomer), [
+    { type: "room", room: "hall", members: 6, quiet: true },
+    { type: "fetched", room: "hall", count: 0, more: false, lastSeq: 0 },
+  ]);
+  for (const u of users) assert.equal(d.get(u), undefined);
+  const again = deliveries(b.handle(newcomer, { type: "join", room: "hall" }, 32)).get(newcomer);
+  assert.deepEqual(
+    again,
+    [{ type: "room", room: "hall", members: 6, quiet: true }],
+    "joining again: the count",
+  );
+});
+
+Deno.test("Broker makes a quiet room loud again at half the limit, with a fresh list and who is away", () => {
+  const { b, users } = hall(6);
+  const [u1, u2, u3, u4, u5, u6] = users;
+  b.handle(u2, { type: "away", text: "brb" }, 40);
+  assert.equal(deliveries(b.drop(u6, "quit", 41)).size, 1, "5 members: still quiet");
+  assert.equal(deliveries(b.drop(u5, "quit", 42)).size, 1, "4: at the limit, still quiet (no flapping)");
+  assert.equal(deliveries(b.handle(u4, { type: "leave", room: "hall" }, 43)).size, 1, "3: still quiet");
+  assert.equal(b.room("hall")!.quiet, true);
+  const d = deliveries(b.drop(u3, "disconnected", 44));
+  assert.equal(b.room("hall")!.quiet, false, "2 members, half the limit: loud");
+  const list = { type: "members", room: "hall", more: false, names: ["u1", "u2"] };
+  const loud = { type: "room", room: "hall", members: 2, quiet: false };
+  const away = { type: "presence", room: "hall", event: "away", name: "u2", reason: "", text: "brb", ts: 0 };
+  assert.deepEqual(d.get(u1), [loud, list, away]);
+  assert.deepEqual(d.get(u2), [loud, list], "not told about itself");
+  const joined = deliveries(connect(b, "u9", ["hall"], 45).effects);
+  assert.deepEqual(types(joined.get(u1)), ["presence"], "joins are announced again");
+});
+
+Deno.test("Broker counts users in their grace period towards a room's size", () => {
+  const { b, users } = hall(5, { graceMs: 1000 });
+  // 5 members: quiet. Three drop uncleanly: their seats are held, so the room stays quiet...
+  for (const u of users.slice(2)) b.drop(u, "disconnected", 50);
+  assert.equal(b.room("hall")!.size, 5);
+  assert.equal(b.room("hall")!.quiet, true);
+  // ...until the grace period ends and their leaves (unannounced) take it to 2.
+  const d = deliveries(b.tick(2000));
+  assert.equal(b.room("hall")!.quiet, false);
+  assert.deepEqual(types(d.get(users[0])).filter((t) => t !== "ping"), ["room", "members"]);
+});
+
+Deno.test("Broker with presenceLimit 0 never makes a room quiet", () => {
+  const { b, users } = hall(30, { presenceLimit: 0 });
+  assert.equal(b.room("hall")!.quiet, false);
+  const d = deliveries(connect(b, "late", ["hall"], 60).effects);
+  assert.deepEqual(types(d.get(users[0])), ["presence"]);
+});
