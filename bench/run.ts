@@ -54,8 +54,6 @@ function suite(quick: boolean): Load[] {
       name: `idle-${k(idle)}`,
       targets: ALL,
       flags: ["--scenario", "idle", "--clients", String(idle)],
-      serverFlags: { chat: ["--server-flag=--timeout=60000"] },
-      note: "chat serve runs with --timeout 60000 (see BENCHMARKS.md)",
     },
     {
       name: `fanout-${f1000}-durable`,

@@ -9,6 +9,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { V8_FLAGS } from "../src/v8_flags.ts";
 
 /** Every platform a release ships a binary for, as `deno compile --target` names it. */
 export const TARGETS = [
@@ -57,7 +58,7 @@ export function outputName(version: string, target: Target): string {
 
 /** The arguments after `deno` that build `entry` for `target` into `output`. */
 export function compileArgs(target: Target, output: string, entry: string = ENTRY): string[] {
-  return ["compile", ...PERMISSIONS, "--target", target, "--output", output, entry];
+  return ["compile", ...PERMISSIONS, `--v8-flags=${V8_FLAGS}`, "--target", target, "--output", output, entry];
 }
 
 /** One line of SHA256SUMS, in the format `sha256sum -c` reads: hex, two spaces, file name. */

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { VERSION } from "../src/version.ts";
+import { V8_FLAGS } from "../src/v8_flags.ts";
 import { compile, type CompileIo, type DenoResult, processIo } from "../scripts/compile.ts";
 import {
   checksumLine,
@@ -85,6 +86,7 @@ Deno.test("compileArgs() bakes in exactly the needed permissions and never -A", 
     assert.equal(args.filter((a) => a === "--target").length, 1);
     assert.equal(args.at(-1), "main.ts");
     assert.equal(ENTRY, "main.ts");
+    assert.ok(args.includes(`--v8-flags=${V8_FLAGS}`), "the server's V8 flags are baked in");
   }
 });
 
@@ -395,3 +397,8 @@ async function assertServes(binary: string): Promise<void> {
     await child.status;
   }
 }
+
+Deno.test("deno task serve runs with the same V8 flags as the compiled binary", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  assert.match(config.tasks.serve, new RegExp(` --v8-flags=${V8_FLAGS} main\\.ts serve$`));
+});

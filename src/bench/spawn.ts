@@ -11,6 +11,7 @@
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Target } from "./config.ts";
+import { V8_FLAGS } from "../v8_flags.ts";
 
 /** A running server child. */
 export interface SpawnedServer extends AsyncDisposable {
@@ -76,7 +77,9 @@ export function chatServeCommand(
     ...options.extra ?? [],
   ];
   const fromSource = mainPath !== null && /^deno(\.exe)?$/.test(basename(execPath));
-  return fromSource ? [execPath, "run", "-A", mainPath, ...flags] : [execPath, ...flags];
+  return fromSource
+    ? [execPath, "run", "-A", `--v8-flags=${V8_FLAGS}`, mainPath, ...flags]
+    : [execPath, ...flags];
 }
 
 /** The argv that starts the naive peer on a free port. */

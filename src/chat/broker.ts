@@ -502,7 +502,6 @@ export class Broker<L> {
     s.token = hex(this.#randomBytes(TOKEN_BYTES));
     s.prevToken = resumed?.token ?? "";
     s.admin = s.auth.admin;
-    s.bucket = new TokenBucket(this.options.rate ?? DEFAULT_RATE, now);
     this.#byName.set(key, s);
     this.#bySkeleton.set(skeleton, s);
     effects.push({
@@ -558,7 +557,8 @@ export class Broker<L> {
       }
       this.#mutes.delete(s.key);
     }
-    const verdict = s.bucket?.take(now) ?? "ok";
+    s.bucket ??= new TokenBucket(this.options.rate ?? DEFAULT_RATE, now);
+    const verdict = s.bucket.take(now);
     if (verdict === "ok") return null;
     if (verdict === "flood") return this.drop(s, "flood", now, "sending too fast");
     return [{

@@ -26,6 +26,9 @@ export interface SessionAuth {
   admin: boolean;
 }
 
+/** Nothing checked: the default until the network layer reports a password check (shared, never mutated). */
+export const NO_AUTH: Readonly<SessionAuth> = Object.freeze({ password: "none", admin: false });
+
 export class Session<L> {
   readonly id: number;
   readonly link: L;
@@ -41,10 +44,10 @@ export class Session<L> {
   /** Last time any frame arrived from this peer. */
   lastSeen: number;
   /** Set by the network layer before the HELLO is handled: what the password check found. */
-  auth: SessionAuth = { password: "none", admin: false };
+  auth: Readonly<SessionAuth> = NO_AUTH;
   /** Operator rights: an admin account or the admin token. */
   admin = false;
-  /** Message rate limit; created at welcome. */
+  /** Message rate limit; created with the first message, so an idle connection does not pay for it. */
   bucket: TokenBucket | null = null;
   /** Away message; empty when present. */
   away = "";

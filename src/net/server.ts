@@ -14,7 +14,9 @@ import {
   decodeMessage,
   encodeMessage,
   ErrorCode,
+  type Frame,
   FrameDecoder,
+  type Hello,
   NOT_CHAT_LINE,
   ProtocolError,
   SNIFF_SIZE,
@@ -52,8 +54,16 @@ export interface ServerOptions extends BrokerOptions {
   tls?: TlsAcceptor;
 }
 
-/** Bytes read per socket read: small, because an idle connection holds its buffer while it waits. */
-const READ_BUFFER = 2048;
+/**
+ * Bytes read per socket read while a connection is quiet: small, because an
+ * idle connection holds its buffer in a pending read (10,000 idle clients
+ * with 2 KiB each cost 20 MiB). A HELLO or a chat line fits; a read that
+ * fills it grows the buffer.
+ */
+const READ_BUFFER = 256;
+
+/** The sniffed prefix before anything arrived: shared, never written. */
+const NOTHING = new Uint8Array(0);
 
 /** A busy connection's read buffer grows to this, so a burst of input is handled in large batches. */
 const READ_BUFFER_MAX = 64 * 1024;
@@ -82,17 +92,10 @@ export class Link {
   readonly conn: StreamConn;
   readonly outbox: Outbox;
   closing = false;
-  closed: Promise<void>;
-  #resolveClosed!: () => void;
 
   constructor(conn: StreamConn, budget: number, onError: (err: unknown) => void) {
     this.conn = conn;
     this.outbox = new Outbox(conn, budget, onError);
-    this.closed = new Promise((r) => this.#resolveClosed = r);
-  }
-
-  markClosed(): void {
-    this.#resolveClosed();
   }
 }
 
@@ -108,6 +111,8 @@ export class ChatServer {
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #stopping = false;
   #links = new Set<Link>();
+  // Resolves the shutdown's wait once the last link has closed.
+  #allClosed: (() => void) | null = null;
 
   constructor(options: ServerOptions) {
     this.options = options;
@@ -159,7 +164,7 @@ export class ChatServer {
       this.#listener?.close();
     } catch { /* already closed */ }
     this.#perform(this.broker.shutdown(Date.now()));
-    await Promise.all([...this.#links].map((l) => l.closed));
+    if (this.#links.size > 0) await new Promise<void>((r) => this.#allClosed = r);
   }
 
   async #handle(conn: Deno.TcpConn): Promise<void> {
@@ -205,7 +210,7 @@ export class ChatServer {
     const decoder = new FrameDecoder({ maxFrame: this.options.maxFrame });
     // Small while idle (an idle connection holds its buffer in a pending read), larger while a read fills it.
     let buf = new Uint8Array(READ_BUFFER);
-    let sniffed = new Uint8Array(0);
+    let sniffed = NOTHING;
     let sniffing = true;
     try {
       while (!link.closing) {
@@ -241,7 +246,8 @@ export class ChatServer {
           sniffing = false;
           chunk = joined;
         }
-        await this.#receive(session, decoder, chunk);
+        const waiting = this.#receive(session, decoder, chunk);
+        if (waiting) await waiting;
         if (n === buf.byteLength && buf.byteLength < READ_BUFFER_MAX) {
           buf = new Uint8Array(buf.byteLength * 4);
         } else if (n < READ_BUFFER / 2 && buf.byteLength > READ_BUFFER) buf = new Uint8Array(READ_BUFFER);
@@ -283,7 +289,12 @@ export class ChatServer {
     if (entry.open <= 0 && entry.starts.every((t) => Date.now() - t >= 60_000)) this.#perAddress.delete(ip);
   }
 
-  async #receive(session: Session<Link>, decoder: FrameDecoder, chunk: Uint8Array): Promise<void> {
+  /**
+   * Handles the frames a chunk completes. Synchronous, so an ordinary read
+   * costs no promise; it returns one only when a HELLO waits for its
+   * password check, and the caller must await it before reading again.
+   */
+  #receive(session: Session<Link>, decoder: FrameDecoder, chunk: Uint8Array): Promise<void> | undefined {
     let frames;
     try {
       frames = decoder.push(chunk);
@@ -292,20 +303,28 @@ export class ChatServer {
       this.#perform(this.broker.protocolError(session, err, Date.now()));
       return;
     }
-    let now = Date.now();
-    for (const frame of frames) {
+    return this.#frames(session, decoder, frames, 0, Date.now(), -1);
+  }
+
+  /** Handles `frames` from index `from` on; the HELLO at index `checked` has had its password checked. */
+  #frames(
+    session: Session<Link>,
+    decoder: FrameDecoder,
+    frames: Frame[],
+    from: number,
+    now: number,
+    checked: number,
+  ): Promise<void> | undefined {
+    for (let i = from; i < frames.length; i++) {
       if (session.state !== "handshake" && session.state !== "ready") return;
       let effects: Effect<Link>[];
       try {
-        const msg = decodeMessage(frame);
-        if (msg.type === "hello" && session.state === "handshake" && this.options.auth?.needed(msg)) {
-          // The password check is slow (scrypt) and runs off the event loop; this connection waits for it,
-          // the others do not. The frames after the HELLO stay valid: no read happens meanwhile.
-          session.auth = await this.options.auth.check(msg).catch(() => ({
-            password: "wrong" as const,
-            admin: false,
-          }));
-          now = Date.now();
+        const msg = decodeMessage(frames[i]);
+        if (
+          msg.type === "hello" && i !== checked && session.state === "handshake" &&
+          this.options.auth?.needed(msg)
+        ) {
+          return this.#checkPassword(session, decoder, frames, i, msg);
         }
         if (this.broker.needsCommit(msg)) this.#flush();
         effects = this.broker.handle(session, msg, now);
@@ -324,6 +343,26 @@ export class ChatServer {
     }
     // A bad header after whole frames in the same chunk: those frames were handled first.
     if (decoder.error) this.#perform(this.broker.protocolError(session, decoder.error, now));
+    return undefined;
+  }
+
+  /**
+   * The password check is slow (scrypt) and runs off the event loop; this
+   * connection waits for it, the others do not. The frames after the HELLO
+   * stay valid: no read happens meanwhile.
+   */
+  async #checkPassword(
+    session: Session<Link>,
+    decoder: FrameDecoder,
+    frames: Frame[],
+    at: number,
+    hello: Hello,
+  ): Promise<void> {
+    session.auth = await this.options.auth!.check(hello).catch(() => ({
+      password: "wrong" as const,
+      admin: false,
+    }));
+    await this.#frames(session, decoder, frames, at, Date.now(), at);
   }
 
   /** A plaintext client on a server that requires TLS: told so in its own protocol, then closed. */
@@ -461,7 +500,7 @@ export class ChatServer {
     } catch { /* closed twice: fine */ }
     if (this.#links.delete(link)) {
       if (session.state !== "closed") this.broker.drop(session, "io_error", Date.now());
-      link.markClosed();
+      if (this.#links.size === 0) this.#allClosed?.();
     }
   }
 }

@@ -76,8 +76,9 @@ export interface FrameDecoderOptions {
  */
 export class FrameDecoder {
   readonly maxFrame: number;
-  // Header bytes seen so far, while fewer than HEADER_SIZE have arrived.
-  #header = new Uint8Array(HEADER_SIZE);
+  // Header bytes seen so far, while fewer than HEADER_SIZE have arrived. Made on the first split header:
+  // most streams never split one, and an idle connection should cost as little as possible.
+  #header: Uint8Array | null = null;
   #headerLen = 0;
   // Body of the frame being assembled (payload only, type is kept aside).
   #body: Uint8Array | null = null;
@@ -138,13 +139,14 @@ export class FrameDecoder {
           }
         }
         const take = Math.min(HEADER_SIZE - this.#headerLen, n - i);
-        this.#header.set(chunk.subarray(i, i + take), this.#headerLen);
+        const header = this.#header ??= new Uint8Array(HEADER_SIZE);
+        header.set(chunk.subarray(i, i + take), this.#headerLen);
         this.#headerLen += take;
         i += take;
-        if (this.#headerLen >= 4) this.#checkLength(readLength(this.#header, 0));
+        if (this.#headerLen >= 4) this.#checkLength(readLength(header, 0));
         if (this.#headerLen < HEADER_SIZE) break;
-        const length = readLength(this.#header, 0);
-        this.#type = this.#header[4];
+        const length = readLength(header, 0);
+        this.#type = header[4];
         this.#body = new Uint8Array(length - 1);
         this.#bodyLen = 0;
       }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { readBufferSize, sampleStride } from "../../src/bench/generator.ts";
 import { chatServeCommand, naiveCommand, redisCommand } from "../../src/bench/spawn.ts";
+import { V8_FLAGS } from "../../src/v8_flags.ts";
 
 Deno.test("readBufferSize() gives large buffers to few connections and small ones to many", () => {
   assert.equal(readBufferSize(10), 64 * 1024);
@@ -20,7 +21,14 @@ Deno.test("sampleStride() times at most the given number of receivers, spread ov
 
 Deno.test("chatServeCommand() runs main.ts through deno from source, and the binary itself when compiled", () => {
   const fromSource = chatServeCommand(100, "/usr/bin/deno", "/repo/main.ts");
-  assert.deepEqual(fromSource.slice(0, 5), ["/usr/bin/deno", "run", "-A", "/repo/main.ts", "serve"]);
+  assert.deepEqual(fromSource.slice(0, 6), [
+    "/usr/bin/deno",
+    "run",
+    "-A",
+    `--v8-flags=${V8_FLAGS}`,
+    "/repo/main.ts",
+    "serve",
+  ]);
   for (const flag of ["--ephemeral", "--max-clients", "--outbox-bytes", "--port"]) {
     assert.ok(fromSource.includes(flag), flag);
   }
