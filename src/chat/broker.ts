@@ -757,26 +757,20 @@ export class Broker<L> {
     return this.#toMyRooms(s, "away", s.name, text, now);
   }
 
-  /** One broadcast per room of `s`; or, in no room, the event for `s` alone (its confirmation). */
-  #toMyRooms(
-    s: Session<L>,
-    event: PresenceEvent,
-    name: string,
-    text: string,
-    now: number,
-    alone = s.rooms.size === 0,
-  ): Effect<L>[] {
-    if (alone) {
-      return [{
-        kind: "send",
-        to: s,
-        bytes: encodeMessage({ type: "presence", room: "", event, name, reason: "", text, ts: now }),
-      }];
-    }
+  /**
+   * One broadcast per loud room of `s`; or, in no room that hears it (none,
+   * or only quiet ones), the event for `s` alone: its confirmation.
+   */
+  #toMyRooms(s: Session<L>, event: PresenceEvent, name: string, text: string, now: number): Effect<L>[] {
     const loud = [...s.rooms].filter((room) => !room.quiet);
-    // Quiet rooms hear nothing, but the user still gets its own confirmation.
-    if (loud.length === 0) return this.#toMyRooms(s, event, name, text, now, true);
-    return loud.flatMap((room) => this.#presence(room, event, name, "", text, now, null));
+    if (loud.length > 0) {
+      return loud.flatMap((room) => this.#presence(room, event, name, "", text, now, null));
+    }
+    return [{
+      kind: "send",
+      to: s,
+      bytes: encodeMessage({ type: "presence", room: "", event, name, reason: "", text, ts: now }),
+    }];
   }
 
   #register(s: Session<L>, password: string): Effect<L>[] {
