@@ -23,6 +23,7 @@ import {
 import type { MessageStore } from "../store/log.ts";
 import type { Authenticator } from "./auth.ts";
 import type { Logger } from "./log.ts";
+import { FrameArena } from "./arena.ts";
 import { Outbox } from "./outbox.ts";
 import type { TlsAcceptor } from "./tls_server.ts";
 import type { StreamConn } from "./tls_stream.ts";
@@ -108,6 +109,8 @@ export class ChatServer {
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #stopping = false;
   #links = new Set<Link>();
+  // Broadcast frames are copied here once, end to end, so each member's outbox writes a burst as one shared view.
+  #arena = new FrameArena();
 
   constructor(options: ServerOptions) {
     this.options = options;
@@ -415,11 +418,13 @@ export class ChatServer {
             else (slow ??= []).push(e.to);
           }
           break;
-        case "broadcast":
+        case "broadcast": {
+          const bytes = e.room.members.size > 1 ? this.#arena.place(e.bytes) : e.bytes;
           for (const m of e.room.members) {
-            if (m !== e.except && !m.link.outbox.enqueue(e.bytes)) (slow ??= []).push(m);
+            if (m !== e.except && !m.link.outbox.enqueue(bytes)) (slow ??= []).push(m);
           }
           break;
+        }
         case "close":
           this.#beginClose(e.to, e.reason);
           break;
