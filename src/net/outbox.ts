@@ -66,6 +66,8 @@ export class Outbox {
   // Queued runs are #segments[#head..]; taken ones are cleared, and the array is reset when it empties.
   #segments: Segment[] = [];
   #head = 0;
+  /** The last queued run (not yet taken), which the next adjacent frame extends. */
+  #tail: Segment | null = null;
   #queued = 0;
   #draining = false;
   #closed = false;
@@ -109,11 +111,10 @@ export class Outbox {
   }
 
   #push(bytes: Uint8Array): void {
-    const segments = this.#segments;
-    const last = segments.length > this.#head ? segments[segments.length - 1] : null;
-    if (last === null || !last.extend(bytes)) segments.push(new Segment(bytes));
+    const tail = this.#tail;
+    if (tail === null || !tail.extend(bytes)) this.#segments.push(this.#tail = new Segment(bytes));
     this.#queued += bytes.byteLength;
-    this.#schedule();
+    if (!this.#draining) this.#schedule();
   }
 
   /**
@@ -122,10 +123,19 @@ export class Outbox {
    * of many messages) then goes out in one write instead of first-frame-alone.
    */
   #schedule(): void {
-    if (this.#draining) return;
     this.#draining = true;
-    queueMicrotask(() => void this.#drain());
+    // One microtask starts the drains of every peer a burst reached, rather than one closure per peer.
+    if (Outbox.#starting.push(this) === 1) queueMicrotask(Outbox.#startAll);
   }
+
+  /** Outboxes whose drain starts in the next microtask. */
+  static #starting: Outbox[] = [];
+
+  static #startAll = (): void => {
+    const starting = Outbox.#starting;
+    Outbox.#starting = [];
+    for (const o of starting) void o.#drain();
+  };
 
   /** Resolves once everything queued so far is written (or writing failed). */
   flushed(): Promise<void> {
@@ -139,7 +149,6 @@ export class Outbox {
   }
 
   async #drain(): Promise<void> {
-    this.#draining = true;
     try {
       while (this.#head < this.#segments.length) {
         const batch = this.#take();
@@ -154,14 +163,17 @@ export class Outbox {
       this.#error = err;
       this.#segments = [];
       this.#head = 0;
+      this.#tail = null;
       this.#queued = 0;
       this.#closed = true;
       this.#onError(err);
     } finally {
       this.#draining = false;
-      const idle = this.#idle;
-      this.#idle = [];
-      for (const resolve of idle) resolve();
+      if (this.#idle.length > 0) {
+        const idle = this.#idle;
+        this.#idle = [];
+        for (const resolve of idle) resolve();
+      }
     }
   }
 
@@ -194,6 +206,7 @@ export class Outbox {
       // Everything is taken: start over, so the array does not grow without end.
       q.length = 0;
       this.#head = 0;
+      this.#tail = null;
     } else if (n >= COMPACT_AT && n * 2 >= q.length) {
       // A queue that never empties (a peer always behind) drops its taken slots now and then.
       q.splice(0, n);
