@@ -68,18 +68,28 @@ export abstract class Splitter {
         }
       }
     }
-    while (i < n) {
-      const end = this.measure(chunk, i);
-      if (end < 0) break;
-      sink.unit(chunk, i, end);
-      i = end;
-    }
+    i = this.scan(chunk, i, sink);
     if (i < n) {
       if (n - i > this.limit) {
         throw new ProtocolError(ErrorCode.TOO_LARGE, `Cannot split stream: unit exceeds ${this.limit} bytes`);
       }
       this.#append(chunk.subarray(i));
     }
+  }
+
+  /**
+   * Passes every whole unit of `chunk` from `i` on to the sink and returns
+   * where the first incomplete one starts (chunk.byteLength if none).
+   */
+  protected scan(chunk: Uint8Array, i: number, sink: UnitSink): number {
+    const n = chunk.byteLength;
+    while (i < n) {
+      const end = this.measure(chunk, i);
+      if (end < 0) break;
+      sink.unit(chunk, i, end);
+      i = end;
+    }
+    return i;
   }
 
   #append(bytes: Uint8Array): void {
@@ -119,6 +129,21 @@ export class FrameSplitter extends Splitter {
     }
     const end = start + 4 + length;
     return end <= buf.byteLength ? end : -1;
+  }
+
+  /** The loop of {@linkcode Splitter.scan} with the length prefix read inline: it runs once per delivery. */
+  protected override scan(chunk: Uint8Array, i: number, sink: UnitSink): number {
+    const n = chunk.byteLength;
+    const max = this.maxFrame;
+    while (i + 4 <= n) {
+      const length = ((chunk[i] << 24) >>> 0) + (chunk[i + 1] << 16) + (chunk[i + 2] << 8) + chunk[i + 3];
+      if (length === 0 || length > max) return this.measure(chunk, i); // throws with the reason
+      const end = i + 4 + length;
+      if (end > n) break;
+      sink.unit(chunk, i, end);
+      i = end;
+    }
+    return i;
   }
 }
 

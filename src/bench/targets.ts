@@ -66,6 +66,8 @@ export abstract class Endpoint implements WireHandler, UnitSink {
   protected abstract readonly splitter: Splitter;
   protected now = 0;
   #wire: Wire | null = null;
+  /** Deliveries counted in the read being handled. */
+  #deliveries = 0;
   #isReady = false;
   #closing = false;
   #resolve!: () => void;
@@ -112,13 +114,11 @@ export abstract class Endpoint implements WireHandler, UnitSink {
     this.#resolve();
   }
 
-  /** Counts one delivery whose text starts at `buf[textAt]`. */
+  /** Counts one delivery whose text starts at `buf[textAt]` (added to the meter once per read). */
   protected delivery(buf: Uint8Array, textAt: number): void {
     if (!this.counted) return;
-    const m = this.meter;
-    m.delivered++;
-    m.lastDeliveryAt = this.now;
-    if (this.sampled) m.latency.record((this.now - readStamp(buf, textAt)) * 1000);
+    this.#deliveries++;
+    if (this.sampled) this.meter.latency.record((this.now - readStamp(buf, textAt)) * 1000);
   }
 
   /** A fatal problem reported by the server on this connection. */
@@ -140,6 +140,12 @@ export abstract class Endpoint implements WireHandler, UnitSink {
       this.fail(`unreadable stream: ${(err as Error).message}`);
       this.close();
       return;
+    } finally {
+      if (this.#deliveries > 0) {
+        m.delivered += this.#deliveries;
+        m.lastDeliveryAt = now;
+        this.#deliveries = 0;
+      }
     }
     if (this.acks !== acks && this.onAck) this.onAck();
     if (m.blocked) m.checkLag();
