@@ -17,6 +17,15 @@ export const ARENA_CHUNK = 256 * 1024;
 /** Frames larger than this are not copied in: they would waste the rest of a chunk, and gain nothing. */
 export const ARENA_MAX_FRAME = 16 * 1024;
 
+/** A frame and where its bytes lie, worked out once per broadcast rather than once per peer. */
+export interface PlacedFrame {
+  readonly bytes: Uint8Array;
+  readonly buffer: ArrayBufferLike;
+  /** Offsets of the bytes in `buffer`: [start, end). */
+  readonly start: number;
+  readonly end: number;
+}
+
 export class FrameArena {
   readonly chunkSize: number;
   #chunk: ArrayBuffer;
@@ -31,16 +40,19 @@ export class FrameArena {
    * A copy of `frame` placed right after the previous one (in the same chunk,
    * while it fits), or `frame` itself when it is too large to be worth copying.
    */
-  place(frame: Uint8Array): Uint8Array {
+  place(frame: Uint8Array): PlacedFrame {
     const n = frame.byteLength;
-    if (n > ARENA_MAX_FRAME || n > this.chunkSize) return frame;
+    if (n > ARENA_MAX_FRAME || n > this.chunkSize) {
+      return { bytes: frame, buffer: frame.buffer, start: frame.byteOffset, end: frame.byteOffset + n };
+    }
     if (this.#used + n > this.chunkSize) {
       this.#chunk = new ArrayBuffer(this.chunkSize);
       this.#used = 0;
     }
-    const view = new Uint8Array(this.#chunk, this.#used, n);
-    view.set(frame);
+    const start = this.#used;
+    const bytes = new Uint8Array(this.#chunk, start, n);
+    bytes.set(frame);
     this.#used += n;
-    return view;
+    return { bytes, buffer: this.#chunk, start, end: start + n };
   }
 }

@@ -11,6 +11,8 @@
  * @module
  */
 
+import type { PlacedFrame } from "./arena.ts";
+
 /** The narrowest writer an outbox needs: a Deno.Conn, a TLS conn or a test fake. */
 export interface ByteWriter {
   write(bytes: Uint8Array): Promise<number>;
@@ -34,10 +36,18 @@ class Segment {
   start: number;
   end: number;
 
-  constructor(frame: Uint8Array) {
+  constructor(frame: Uint8Array, buffer: ArrayBufferLike | null = null) {
     this.first = frame;
+    this.buffer = buffer;
     this.start = frame.byteOffset;
     this.end = this.start + frame.byteLength;
+  }
+
+  /** Takes `f` in when it starts where this run ends, in the same buffer. */
+  extendPlaced(f: PlacedFrame): boolean {
+    if (f.start !== this.end || f.buffer !== (this.buffer ??= this.first.buffer)) return false;
+    this.end = f.end;
+    return true;
   }
 
   /** Takes `frame` in when it starts where this run ends, in the same buffer. */
@@ -56,7 +66,10 @@ class Segment {
   }
 
   view(): Uint8Array {
-    return this.buffer === null ? this.first : new Uint8Array(this.buffer, this.start, this.end - this.start);
+    const n = this.end - this.start;
+    return this.buffer === null || n === this.first.byteLength
+      ? this.first
+      : new Uint8Array(this.buffer, this.start, n);
   }
 }
 
@@ -101,6 +114,22 @@ export class Outbox {
     if (this.#closed) return false;
     if (this.#queued + bytes.byteLength > this.budget) return false;
     this.#push(bytes);
+    return true;
+  }
+
+  /**
+   * Queues one frame placed by a FrameArena: the same as
+   * {@linkcode Outbox.enqueue}, without reading where its bytes lie again.
+   */
+  enqueuePlaced(f: PlacedFrame): boolean {
+    const n = f.end - f.start;
+    if (this.#closed || this.#queued + n > this.budget) return false;
+    const tail = this.#tail;
+    if (tail === null || !tail.extendPlaced(f)) {
+      this.#segments.push(this.#tail = new Segment(f.bytes, f.buffer));
+    }
+    this.#queued += n;
+    if (!this.#draining) this.#schedule();
     return true;
   }
 

@@ -419,9 +419,9 @@ export class ChatServer {
           }
           break;
         case "broadcast": {
-          const bytes = e.room.members.size > 1 ? this.#arena.place(e.bytes) : e.bytes;
+          const placed = this.#arena.place(e.bytes);
           for (const m of e.room.members) {
-            if (m !== e.except && !m.link.outbox.enqueue(bytes)) (slow ??= []).push(m);
+            if (m !== e.except && !m.link.outbox.enqueuePlaced(placed)) (slow ??= []).push(m);
           }
           break;
         }

@@ -153,7 +153,10 @@ Deno.test("Outbox writes frames that lie end to end in one buffer as one view of
   const frames = [new Uint8Array([1, 2]), new Uint8Array([3]), new Uint8Array([4, 5, 6])].map((f) =>
     arena.place(f)
   );
-  for (const f of frames) out.enqueue(f);
+  // Placed frames, and plain views of the same bytes, join one run alike.
+  out.enqueuePlaced(frames[0]);
+  out.enqueue(frames[1].bytes);
+  out.enqueuePlaced(frames[2]);
   await out.flushed();
   assert.equal(seen.length, 1);
   assert.equal(seen[0].buffer, frames[0].buffer, "the write is a view of the shared buffer");
@@ -165,10 +168,10 @@ Deno.test("Outbox keeps order when shared and separate frames alternate", async 
   const arena = new FrameArena(1024);
   const w = new GatedWriter();
   const out = new Outbox(w, 1 << 20);
-  out.enqueue(arena.place(new Uint8Array([1])));
+  out.enqueuePlaced(arena.place(new Uint8Array([1])));
   out.enqueue(new Uint8Array([2]));
-  out.enqueue(arena.place(new Uint8Array([3])));
-  out.enqueue(arena.place(new Uint8Array([4])));
+  out.enqueuePlaced(arena.place(new Uint8Array([3])));
+  out.enqueuePlaced(arena.place(new Uint8Array([4])));
   await w.releaseOne();
   assert.equal(w.calls.length, 1, "separate runs are still coalesced into one write");
   assert.deepEqual(w.written, [1, 2, 3, 4]);
@@ -178,12 +181,25 @@ Deno.test("Outbox does not grow a run that is being written: frames that follow 
   const arena = new FrameArena(1024);
   const w = new GatedWriter(2);
   const out = new Outbox(w, 1 << 20);
-  out.enqueue(arena.place(new Uint8Array([1, 2, 3])));
+  out.enqueuePlaced(arena.place(new Uint8Array([1, 2, 3])));
   await tick();
   assert.equal(w.calls.length, 1);
   // Adjacent in the arena to the run in flight, but queued after its write began.
-  out.enqueue(arena.place(new Uint8Array([4, 5])));
+  out.enqueuePlaced(arena.place(new Uint8Array([4, 5])));
   while (w.pending > 0 || out.queuedBytes > 0) await w.releaseOne();
   assert.deepEqual(w.written, [1, 2, 3, 4, 5]);
   assert.deepEqual(w.calls.map((c) => [...c]), [[1, 2, 3], [3], [4, 5]]);
+});
+
+Deno.test("Outbox.enqueuePlaced() keeps the byte budget like enqueue()", async () => {
+  const arena = new FrameArena(1024);
+  const w = new GatedWriter();
+  const out = new Outbox(w, 5);
+  assert.equal(out.enqueuePlaced(arena.place(new Uint8Array(3))), true);
+  assert.equal(out.enqueuePlaced(arena.place(new Uint8Array(3))), false, "6 bytes would exceed 5");
+  assert.equal(out.queuedBytes, 3);
+  out.close();
+  assert.equal(out.enqueuePlaced(arena.place(new Uint8Array(1))), false, "closed");
+  await w.releaseOne();
+  await out.flushed();
 });
