@@ -25,6 +25,13 @@ export class MemoryStore implements MessageStore {
     .join("");
   #rooms = new Map<string, RoomLog>();
   #receipts = new Map<string, SendReceipt>();
+  /**
+   * Receipts in the order they were made, oldest at #receiptHead, for eviction. Not the Map's own
+   * order: deleting a Map's first key leaves a hole that every later `keys().next()` walks past again,
+   * so evicting that way costs more with every message (about 100 us per append after 300k).
+   */
+  #receiptOrder: Array<{ key: string; receipt: SendReceipt }> = [];
+  #receiptHead = 0;
   #retention: Retention;
   #perRoom: number;
 
@@ -53,12 +60,23 @@ export class MemoryStore implements MessageStore {
     r.messages.push(message);
     // Trim in batches so the amortised cost per append stays O(1).
     if (r.messages.length > this.#perRoom * 2) r.messages.splice(0, r.messages.length - this.#perRoom);
-    this.#receipts.set(`${sender.key}\u0000${sender.id}`, {
-      room: message.room,
-      seq: message.seq,
-      ts: message.ts,
-    });
-    if (this.#receipts.size > MEMORY_RECEIPTS) this.#receipts.delete(this.#receipts.keys().next().value!);
+    const key = `${sender.key}\u0000${sender.id}`;
+    const receipt = { room: message.room, seq: message.seq, ts: message.ts };
+    this.#receipts.set(key, receipt);
+    this.#receiptOrder.push({ key, receipt });
+    while (this.#receipts.size > MEMORY_RECEIPTS) this.#evictReceipt();
+  }
+
+  /** Forgets the oldest receipt (unless its key was receipted again since, which keeps the newer one). */
+  #evictReceipt(): void {
+    const order = this.#receiptOrder;
+    const { key, receipt } = order[this.#receiptHead++];
+    if (this.#receipts.get(key) === receipt) this.#receipts.delete(key);
+    // Drop the evicted entries from the front now and then: amortised O(1) per receipt.
+    if (this.#receiptHead >= MEMORY_RECEIPTS) {
+      order.splice(0, this.#receiptHead);
+      this.#receiptHead = 0;
+    }
   }
 
   commit(): void {}
