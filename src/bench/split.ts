@@ -162,6 +162,63 @@ export class LineSplitter extends Splitter {
   }
 }
 
+/** How every NATS delivery line starts: `MSG `. */
+const NATS_MSG = new TextEncoder().encode("MSG ");
+
+/**
+ * Splits the NATS client protocol: control lines (`INFO`, `PING`, `PONG`,
+ * `+OK`, `-ERR`) and deliveries, `MSG <subject> <sid> [reply] <size>` lines
+ * followed by their payload and CRLF. A unit is one line, with its payload
+ * for a delivery, whose start {@linkcode NatsSplitter.payloadAt} records.
+ */
+export class NatsSplitter extends Splitter {
+  /** For the unit being passed to the sink: the start of a delivery's payload, or -1. */
+  payloadAt = -1;
+
+  protected get limit(): number {
+    return MAX_UNIT;
+  }
+
+  protected measure(buf: Uint8Array, start: number): number {
+    const nl = buf.indexOf(0x0a, start);
+    if (nl < 0) return -1;
+    if (!startsWith(buf, start, NATS_MSG)) {
+      this.payloadAt = -1;
+      return nl + 1;
+    }
+    // The size is the last field of the line, which ends in CRLF.
+    let at = nl - 1;
+    if (buf[at] !== CR) {
+      throw new ProtocolError(ErrorCode.BAD_FRAME, "Cannot split NATS: MSG line without CRLF");
+    }
+    let size = 0;
+    let scale = 1;
+    while (at > start && buf[at - 1] !== 0x20) {
+      const d = buf[--at] - 0x30;
+      if (d < 0 || d > 9) throw new ProtocolError(ErrorCode.BAD_FRAME, "Cannot split NATS: bad MSG size");
+      size += d * scale;
+      scale *= 10;
+    }
+    if (size > MAX_UNIT) {
+      throw new ProtocolError(
+        ErrorCode.TOO_LARGE,
+        `Cannot split NATS: payload of ${size} bytes exceeds ${MAX_UNIT}`,
+      );
+    }
+    const end = nl + 1 + size + 2;
+    if (end > buf.byteLength) return -1;
+    this.payloadAt = nl + 1;
+    return end;
+  }
+}
+
+/** Whether `buf[at..]` starts with `prefix`. */
+export function startsWith(buf: Uint8Array, at: number, prefix: Uint8Array): boolean {
+  if (at + prefix.byteLength > buf.byteLength) return false;
+  for (let i = 0; i < prefix.byteLength; i++) if (buf[at + i] !== prefix[i]) return false;
+  return true;
+}
+
 const CR = 0x0d;
 const encoder = new TextEncoder();
 const CRLF = encoder.encode("\r\n");
