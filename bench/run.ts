@@ -1,12 +1,12 @@
 /**
  * `deno task bench`: the benchmark suite of BENCHMARKS.md. Runs each
  * scenario against our server and the peers (the naive Node chat, and
- * redis-server when it is on PATH), every one started fresh by `chat bench
+ * redis-server and nats-server when they are on PATH), every one started fresh by `chat bench
  * --spawn` on a free loopback port, the targets interleaved run by run so
  * that background noise hits them alike. Prints the medians with ratios and
  * the issue's targets, and writes every raw result to bench/results/.
  *
- * Usage: deno task bench [--quick] [--runs N] [--duration S] [--only NAME,...] [--targets chat,redis,naive]
+ * Usage: deno task bench [--quick] [--runs N] [--duration S] [--only NAME,...] [--targets chat,redis,naive,nats]
  *
  * @module
  */
@@ -28,7 +28,7 @@ interface Load {
   note?: string;
 }
 
-const ALL: readonly Target[] = ["chat", "redis", "naive"];
+const ALL: readonly Target[] = ["chat", "redis", "naive", "nats"];
 
 /**
  * The suite. Idle against chat raises the server's timeout: with the default
@@ -100,6 +100,7 @@ async function machine() {
     deno: Deno.version.deno,
     node: await version("node"),
     redis: await version("redis-server"),
+    nats: await version("nats-server"),
     openFiles: readOr("/proc/self/limits").match(/^Max open files\s+(\S+)/m)?.[1] ?? null,
   };
 }
@@ -137,7 +138,7 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     console.log(
-      "Usage: deno task bench [--quick] [--runs N] [--duration S] [--only LOAD,...] [--targets chat,redis,naive]\n" +
+      "Usage: deno task bench [--quick] [--runs N] [--duration S] [--only LOAD,...] [--targets chat,redis,naive,nats]\n" +
         "       deno task bench --report bench/results/FILE.json   (print the tables of a saved run again)\n" +
         "Loads: " + suite(false).map((l) => l.name).join(", "),
     );
@@ -157,6 +158,8 @@ async function main(): Promise<number> {
       console.error("bench: node is not on PATH: skipping the naive peer");
     } else if (t === "redis" && info.redis === null) {
       console.error("bench: redis-server is not on PATH: skipping redis (apt-get install redis-server)");
+    } else if (t === "nats" && info.nats === null) {
+      console.error("bench: nats-server is not on PATH: skipping nats (apt-get install nats-server)");
     } else available.push(t);
   }
   const loads = suite(quick).filter((l) => !only || only.includes(l.name));

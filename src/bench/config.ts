@@ -9,14 +9,19 @@
 import { MAX_SENDERS, MIN_TEXT_SIZE } from "./stamp.ts";
 
 /** Servers the generator can drive, each through its own adapter. */
-export const TARGETS = ["chat", "redis", "naive"] as const;
+export const TARGETS = ["chat", "redis", "naive", "nats"] as const;
 export type Target = typeof TARGETS[number];
 
 export const SCENARIOS = ["fanout", "chatty", "idle"] as const;
 export type Scenario = typeof SCENARIOS[number];
 
 /** The port each target listens on by default, used with --host and no --port. */
-export const DEFAULT_PORTS: Readonly<Record<Target, number>> = { chat: 3000, redis: 6379, naive: 7000 };
+export const DEFAULT_PORTS: Readonly<Record<Target, number>> = {
+  chat: 3000,
+  redis: 6379,
+  naive: 7000,
+  nats: 4222,
+};
 
 /** The load shape: what a scenario fixes unless the user overrides it. */
 export interface Load {

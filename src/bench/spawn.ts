@@ -1,8 +1,8 @@
 /**
  * Starts the server under test as a child process on a free loopback port,
  * so its CPU and memory are measured apart from the generator's: our own
- * `chat serve`, the naive Node chat of bench/peers/naive.mjs, or
- * redis-server. Their output is drained continuously (a full pipe would
+ * `chat serve`, the naive Node chat of bench/peers/naive.mjs, redis-server
+ * or nats-server. Their output is drained continuously (a full pipe would
  * stall the server) and its last lines are kept for error messages.
  *
  * @module
@@ -106,6 +106,11 @@ export function redisCommand(port: number, connections: number): string[] {
   ];
 }
 
+/** The argv that starts nats-server on `port` (its defaults admit 64K clients; no persistence without JetStream). */
+export function natsCommand(port: number): string[] {
+  return ["nats-server", "--addr", "127.0.0.1", "--port", String(port)];
+}
+
 /** A loopback port nothing listens on right now. */
 export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -176,7 +181,8 @@ export async function spawnServer(o: SpawnOptions): Promise<SpawnedServer> {
   const { target, connections } = o;
   const extra = o.extra ?? [];
   let command: string[];
-  let redisPort = 0;
+  // Redis and NATS get a port picked here; chat and the naive peer pick their own and print it.
+  let chosenPort = 0;
   let dataDir: string | undefined;
   switch (target) {
     case "chat":
@@ -192,8 +198,12 @@ export async function spawnServer(o: SpawnOptions): Promise<SpawnedServer> {
       break;
     }
     case "redis":
-      redisPort = freePort();
-      command = [...redisCommand(redisPort, connections), ...extra];
+      chosenPort = freePort();
+      command = [...redisCommand(chosenPort, connections), ...extra];
+      break;
+    case "nats":
+      chosenPort = freePort();
+      command = [...natsCommand(chosenPort), ...extra];
       break;
   }
   let child: Deno.ChildProcess;
@@ -238,8 +248,8 @@ export async function spawnServer(o: SpawnOptions): Promise<SpawnedServer> {
   try {
     const deadline = Date.now() + START_MS;
     let host = "127.0.0.1";
-    let port = redisPort;
-    if (target === "redis") {
+    let port = chosenPort;
+    if (target === "redis" || target === "nats") {
       await waitForListener(host, port, deadline, () => exited !== null);
     } else {
       for (;;) {

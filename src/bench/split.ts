@@ -68,18 +68,28 @@ export abstract class Splitter {
         }
       }
     }
-    while (i < n) {
-      const end = this.measure(chunk, i);
-      if (end < 0) break;
-      sink.unit(chunk, i, end);
-      i = end;
-    }
+    i = this.scan(chunk, i, sink);
     if (i < n) {
       if (n - i > this.limit) {
         throw new ProtocolError(ErrorCode.TOO_LARGE, `Cannot split stream: unit exceeds ${this.limit} bytes`);
       }
       this.#append(chunk.subarray(i));
     }
+  }
+
+  /**
+   * Passes every whole unit of `chunk` from `i` on to the sink and returns
+   * where the first incomplete one starts (chunk.byteLength if none).
+   */
+  protected scan(chunk: Uint8Array, i: number, sink: UnitSink): number {
+    const n = chunk.byteLength;
+    while (i < n) {
+      const end = this.measure(chunk, i);
+      if (end < 0) break;
+      sink.unit(chunk, i, end);
+      i = end;
+    }
+    return i;
   }
 
   #append(bytes: Uint8Array): void {
@@ -120,6 +130,21 @@ export class FrameSplitter extends Splitter {
     const end = start + 4 + length;
     return end <= buf.byteLength ? end : -1;
   }
+
+  /** The loop of {@linkcode Splitter.scan} with the length prefix read inline: it runs once per delivery. */
+  protected override scan(chunk: Uint8Array, i: number, sink: UnitSink): number {
+    const n = chunk.byteLength;
+    const max = this.maxFrame;
+    while (i + 4 <= n) {
+      const length = ((chunk[i] << 24) >>> 0) + (chunk[i + 1] << 16) + (chunk[i + 2] << 8) + chunk[i + 3];
+      if (length === 0 || length > max) return this.measure(chunk, i); // throws with the reason
+      const end = i + 4 + length;
+      if (end > n) break;
+      sink.unit(chunk, i, end);
+      i = end;
+    }
+    return i;
+  }
 }
 
 /** Offset of the type byte in a frame unit. */
@@ -135,6 +160,63 @@ export class LineSplitter extends Splitter {
     const nl = buf.indexOf(0x0a, start);
     return nl < 0 ? -1 : nl + 1;
   }
+}
+
+/** How every NATS delivery line starts: `MSG `. */
+const NATS_MSG = new TextEncoder().encode("MSG ");
+
+/**
+ * Splits the NATS client protocol: control lines (`INFO`, `PING`, `PONG`,
+ * `+OK`, `-ERR`) and deliveries, `MSG <subject> <sid> [reply] <size>` lines
+ * followed by their payload and CRLF. A unit is one line, with its payload
+ * for a delivery, whose start {@linkcode NatsSplitter.payloadAt} records.
+ */
+export class NatsSplitter extends Splitter {
+  /** For the unit being passed to the sink: the start of a delivery's payload, or -1. */
+  payloadAt = -1;
+
+  protected get limit(): number {
+    return MAX_UNIT;
+  }
+
+  protected measure(buf: Uint8Array, start: number): number {
+    const nl = buf.indexOf(0x0a, start);
+    if (nl < 0) return -1;
+    if (!startsWith(buf, start, NATS_MSG)) {
+      this.payloadAt = -1;
+      return nl + 1;
+    }
+    // The size is the last field of the line, which ends in CRLF.
+    let at = nl - 1;
+    if (buf[at] !== CR) {
+      throw new ProtocolError(ErrorCode.BAD_FRAME, "Cannot split NATS: MSG line without CRLF");
+    }
+    let size = 0;
+    let scale = 1;
+    while (at > start && buf[at - 1] !== 0x20) {
+      const d = buf[--at] - 0x30;
+      if (d < 0 || d > 9) throw new ProtocolError(ErrorCode.BAD_FRAME, "Cannot split NATS: bad MSG size");
+      size += d * scale;
+      scale *= 10;
+    }
+    if (size > MAX_UNIT) {
+      throw new ProtocolError(
+        ErrorCode.TOO_LARGE,
+        `Cannot split NATS: payload of ${size} bytes exceeds ${MAX_UNIT}`,
+      );
+    }
+    const end = nl + 1 + size + 2;
+    if (end > buf.byteLength) return -1;
+    this.payloadAt = nl + 1;
+    return end;
+  }
+}
+
+/** Whether `buf[at..]` starts with `prefix`. */
+export function startsWith(buf: Uint8Array, at: number, prefix: Uint8Array): boolean {
+  if (at + prefix.byteLength > buf.byteLength) return false;
+  for (let i = 0; i < prefix.byteLength; i++) if (buf[at + i] !== prefix[i]) return false;
+  return true;
 }
 
 const CR = 0x0d;

@@ -1,7 +1,7 @@
 /**
  * Adapters between the generator and each server it can drive: our binary
- * protocol v1, Redis pub/sub over RESP, and the naive line chat of
- * bench/peers/naive.mjs. An endpoint is one connection: it joins a room,
+ * protocol v1, Redis pub/sub over RESP, NATS core pub/sub, and the naive
+ * line chat of bench/peers/naive.mjs. An endpoint is one connection: it joins a room,
  * counts deliveries from the raw bytes (no decoding on the hot path), counts
  * acknowledgements for its sender and encodes what that sender sends.
  *
@@ -23,9 +23,11 @@ import {
   concat,
   FrameSplitter,
   LineSplitter,
+  NatsSplitter,
   respCommand,
   RespSplitter,
   type Splitter,
+  startsWith,
   type UnitSink,
 } from "./split.ts";
 import { readSender, readStamp } from "./stamp.ts";
@@ -66,6 +68,8 @@ export abstract class Endpoint implements WireHandler, UnitSink {
   protected abstract readonly splitter: Splitter;
   protected now = 0;
   #wire: Wire | null = null;
+  /** Deliveries counted in the read being handled. */
+  #deliveries = 0;
   #isReady = false;
   #closing = false;
   #resolve!: () => void;
@@ -112,13 +116,11 @@ export abstract class Endpoint implements WireHandler, UnitSink {
     this.#resolve();
   }
 
-  /** Counts one delivery whose text starts at `buf[textAt]`. */
+  /** Counts one delivery whose text starts at `buf[textAt]` (added to the meter once per read). */
   protected delivery(buf: Uint8Array, textAt: number): void {
     if (!this.counted) return;
-    const m = this.meter;
-    m.delivered++;
-    m.lastDeliveryAt = this.now;
-    if (this.sampled) m.latency.record((this.now - readStamp(buf, textAt)) * 1000);
+    this.#deliveries++;
+    if (this.sampled) this.meter.latency.record((this.now - readStamp(buf, textAt)) * 1000);
   }
 
   /** A fatal problem reported by the server on this connection. */
@@ -140,6 +142,12 @@ export abstract class Endpoint implements WireHandler, UnitSink {
       this.fail(`unreadable stream: ${(err as Error).message}`);
       this.close();
       return;
+    } finally {
+      if (this.#deliveries > 0) {
+        m.delivered += this.#deliveries;
+        m.lastDeliveryAt = now;
+        this.#deliveries = 0;
+      }
     }
     if (this.acks !== acks && this.onAck) this.onAck();
     if (m.blocked) m.checkLag();
@@ -261,12 +269,6 @@ export class RedisEndpoint extends Endpoint {
   }
 }
 
-function startsWith(buf: Uint8Array, at: number, prefix: Uint8Array): boolean {
-  if (at + prefix.byteLength > buf.byteLength) return false;
-  for (let i = 0; i < prefix.byteLength; i++) if (buf[at + i] !== prefix[i]) return false;
-  return true;
-}
-
 /**
  * The naive line chat: the first line names the room and is answered with
  * one line; every later line is a message, echoed to everyone in the room
@@ -292,6 +294,68 @@ export class NaiveEndpoint extends Endpoint {
     }
     if (this.senderIndex >= 0 && readSender(buf, start) === this.senderIndex) this.acks++;
     this.delivery(buf, start);
+  }
+}
+
+const NATS_PING = encoder.encode("PING\r\n");
+const NATS_PONG = encoder.encode("PONG\r\n");
+const NATS_PONG_LINE = encoder.encode("PONG");
+const NATS_PING_LINE = encoder.encode("PING");
+const NATS_ERR = encoder.encode("-ERR");
+
+/**
+ * NATS core pub/sub (nats-server): a receiver SUBscribes to the room's
+ * subject; a sender PUBlishes to it, on its own connection or (chatty) on a
+ * subscribed one, which then gets its own messages back, as in our chat.
+ * NATS acknowledges no single message, so each batch a sender writes ends
+ * with a PING: the server answers PONG once it has handled every PUB before
+ * it, and that PONG acknowledges the batch. The first PONG, after the
+ * CONNECT and SUB, says the endpoint has joined.
+ */
+export class NatsEndpoint extends Endpoint {
+  protected readonly splitter = new NatsSplitter();
+  readonly #subscribe: boolean;
+  /** Messages in each batch whose PONG has not come yet, oldest first. */
+  #batches: number[] = [];
+  #joinedYet = false;
+
+  constructor(o: EndpointOptions, subscribe: boolean) {
+    super(o);
+    this.#subscribe = subscribe;
+  }
+
+  protected joinBytes(room: string): Uint8Array {
+    const connect = `CONNECT ${JSON.stringify({ verbose: false, pedantic: false, name: this.name })}\r\n`;
+    return encoder.encode(`${connect}${this.#subscribe ? `SUB ${room} 1\r\n` : ""}PING\r\n`);
+  }
+
+  messageBytes(_id: number, room: string, text: string): Uint8Array {
+    const t = encoder.encode(text);
+    return concat([encoder.encode(`PUB ${room} ${t.byteLength}\r\n`), t, CRLF]);
+  }
+
+  override sendAll(frames: Uint8Array[]): void {
+    this.#batches.push(frames.length);
+    super.sendAll([...frames, NATS_PING]);
+  }
+
+  unit(buf: Uint8Array, start: number, end: number): void {
+    const payload = this.splitter.payloadAt;
+    if (payload >= 0) {
+      this.delivery(buf, payload);
+    } else if (startsWith(buf, start, NATS_PONG_LINE)) {
+      if (!this.#joinedYet) {
+        this.#joinedYet = true;
+        this.joined();
+      } else {
+        this.acks += this.#batches.shift() ?? 0;
+      }
+    } else if (startsWith(buf, start, NATS_PING_LINE)) {
+      this.write(NATS_PONG);
+    } else if (startsWith(buf, start, NATS_ERR)) {
+      this.fail(new TextDecoder().decode(buf.subarray(start + 1, end - 2)));
+    }
+    // INFO and +OK need no answer.
   }
 }
 
@@ -335,6 +399,12 @@ export function adapterFor(target: Target): Adapter {
         target,
         receiver: (o) => opened(new RedisEndpoint(o, false), o),
         sender: (o) => opened(new RedisEndpoint(o, true), o),
+      };
+    case "nats":
+      return {
+        target,
+        receiver: (o) => opened(new NatsEndpoint(o, true), o),
+        sender: (o, shared) => shared ? reuse(shared, o) : opened(new NatsEndpoint(o, false), o),
       };
     default: {
       const never: never = target;

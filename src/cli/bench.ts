@@ -25,10 +25,10 @@ Scenarios (--scenario):
 ${SCENARIOS.map((s) => `  ${s.padEnd(8)} ${PRESETS[s].about}`).join("\n")}
 
 Targets (--target): chat (this server, binary protocol v1), redis
-(redis-server pub/sub) and naive (the naive Node chat, bench/peers/naive.mjs).
---spawn starts the target on a free loopback port (chat serve --ephemeral,
-redis-server without persistence, node); otherwise --host/--port name a
-running server. 'deno task bench' runs the whole comparison (BENCHMARKS.md).
+(redis-server pub/sub), nats (nats-server core pub/sub) and naive (the naive
+Node chat, bench/peers/naive.mjs). --spawn starts the target on a free
+loopback port (chat serve --ephemeral, redis-server without persistence,
+nats-server, node); otherwise --host/--port name a running server. 'deno task bench' runs the whole comparison (BENCHMARKS.md).
 
 Options:
 ${formatOptions([...BENCH_SPECS, HELP_SPEC])}

@@ -579,7 +579,7 @@ export const BENCH_SPECS: readonly OptionSpec[] = [
     default: "chat",
     choices: TARGETS,
     value: "NAME",
-    help: `server kind: ${TARGETS.join(", ")} (redis pub/sub, or the naive Node chat of bench/peers)`,
+    help: `server kind: ${TARGETS.join(", ")} (redis or nats pub/sub, or the naive Node chat of bench/peers)`,
   },
   {
     flagOnly: true,

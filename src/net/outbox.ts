@@ -3,11 +3,15 @@
  *
  * Frames are queued synchronously; a single drain loop writes everything
  * queued so far as one buffer, looping on partial writes, then takes what
- * arrived meanwhile. A peer that lets more than `budget` bytes pile up is a
- * slow consumer: {@linkcode Outbox.enqueue} refuses and the caller drops it.
+ * arrived meanwhile. Frames that lie end to end in one buffer (a fan-out
+ * burst placed by the server's FrameArena) go out as one view, uncopied. A
+ * peer that lets more than `budget` bytes pile up is a slow consumer:
+ * {@linkcode Outbox.enqueue} refuses and the caller drops it.
  *
  * @module
  */
+
+import type { PlacedFrame } from "./arena.ts";
 
 /** The narrowest writer an outbox needs: a Deno.Conn, a TLS conn or a test fake. */
 export interface ByteWriter {
@@ -20,10 +24,63 @@ export const DEFAULT_OUTBOX_BYTES = 1024 * 1024;
 /** Coalesce at most this many bytes into one write: large enough to amortise syscalls, small enough to copy cheaply. */
 const MAX_BATCH = 256 * 1024;
 
+/**
+ * A run of queued bytes: one frame, or frames that lie end to end in one
+ * buffer (see src/net/arena.ts), which then go out as one view.
+ */
+class Segment {
+  /** The first frame; alone unless `buffer` is set. */
+  first: Uint8Array;
+  /** Set once a second adjacent frame joined: the buffer all of them lie in. */
+  buffer: ArrayBufferLike | null = null;
+  start: number;
+  end: number;
+
+  constructor(frame: Uint8Array, buffer: ArrayBufferLike | null = null) {
+    this.first = frame;
+    this.buffer = buffer;
+    this.start = frame.byteOffset;
+    this.end = this.start + frame.byteLength;
+  }
+
+  /** Takes `f` in when it starts where this run ends, in the same buffer. */
+  extendPlaced(f: PlacedFrame): boolean {
+    if (f.start !== this.end || f.buffer !== (this.buffer ??= this.first.buffer)) return false;
+    this.end = f.end;
+    return true;
+  }
+
+  /** Takes `frame` in when it starts where this run ends, in the same buffer. */
+  extend(frame: Uint8Array): boolean {
+    // A frame at offset 0 cannot follow anything; checking it first spares small frames a `.buffer` lookup.
+    const at = frame.byteOffset;
+    if (at !== this.end || at === 0) return false;
+    const buffer = this.buffer ??= this.first.buffer;
+    if (frame.buffer !== buffer) return false;
+    this.end = at + frame.byteLength;
+    return true;
+  }
+
+  get byteLength(): number {
+    return this.end - this.start;
+  }
+
+  view(): Uint8Array {
+    const n = this.end - this.start;
+    return this.buffer === null || n === this.first.byteLength
+      ? this.first
+      : new Uint8Array(this.buffer, this.start, n);
+  }
+}
+
 export class Outbox {
   readonly budget: number;
   #writer: ByteWriter;
-  #queue: Uint8Array[] = [];
+  // Queued runs are #segments[#head..]; taken ones are cleared, and the array is reset when it empties.
+  #segments: Segment[] = [];
+  #head = 0;
+  /** The last queued run (not yet taken), which the next adjacent frame extends. */
+  #tail: Segment | null = null;
   #queued = 0;
   #draining = false;
   #closed = false;
@@ -50,15 +107,43 @@ export class Outbox {
 
   /**
    * Queues one frame. Returns false, queuing nothing, when the frame would
-   * take the queue past its budget (or the outbox is closed).
+   * take the queue past its budget (or the outbox is closed). The bytes must
+   * not change until they are written: fan-out shares them between peers.
    */
   enqueue(bytes: Uint8Array): boolean {
     if (this.#closed) return false;
     if (this.#queued + bytes.byteLength > this.budget) return false;
-    this.#queue.push(bytes);
-    this.#queued += bytes.byteLength;
-    this.#schedule();
+    this.#push(bytes);
     return true;
+  }
+
+  /**
+   * Queues one frame placed by a FrameArena: the same as
+   * {@linkcode Outbox.enqueue}, without reading where its bytes lie again.
+   */
+  enqueuePlaced(f: PlacedFrame): boolean {
+    const n = f.end - f.start;
+    if (this.#closed || this.#queued + n > this.budget) return false;
+    const tail = this.#tail;
+    if (tail === null || !tail.extendPlaced(f)) {
+      this.#segments.push(this.#tail = new Segment(f.bytes, f.buffer));
+    }
+    this.#queued += n;
+    if (!this.#draining) this.#schedule();
+    return true;
+  }
+
+  /** Queues a frame past the budget: for the one last error frame sent to a peer being dropped. */
+  enqueueFinal(bytes: Uint8Array): void {
+    if (this.#closed) return;
+    this.#push(bytes);
+  }
+
+  #push(bytes: Uint8Array): void {
+    const tail = this.#tail;
+    if (tail === null || !tail.extend(bytes)) this.#segments.push(this.#tail = new Segment(bytes));
+    this.#queued += bytes.byteLength;
+    if (!this.#draining) this.#schedule();
   }
 
   /**
@@ -67,18 +152,19 @@ export class Outbox {
    * of many messages) then goes out in one write instead of first-frame-alone.
    */
   #schedule(): void {
-    if (this.#draining) return;
     this.#draining = true;
-    queueMicrotask(() => void this.#drain());
+    // One microtask starts the drains of every peer a burst reached, rather than one closure per peer.
+    if (Outbox.#starting.push(this) === 1) queueMicrotask(Outbox.#startAll);
   }
 
-  /** Queues a frame past the budget: for the one last error frame sent to a peer being dropped. */
-  enqueueFinal(bytes: Uint8Array): void {
-    if (this.#closed) return;
-    this.#queue.push(bytes);
-    this.#queued += bytes.byteLength;
-    this.#schedule();
-  }
+  /** Outboxes whose drain starts in the next microtask. */
+  static #starting: Outbox[] = [];
+
+  static #startAll = (): void => {
+    const starting = Outbox.#starting;
+    Outbox.#starting = [];
+    for (const o of starting) void o.#drain();
+  };
 
   /** Resolves once everything queued so far is written (or writing failed). */
   flushed(): Promise<void> {
@@ -92,9 +178,8 @@ export class Outbox {
   }
 
   async #drain(): Promise<void> {
-    this.#draining = true;
     try {
-      while (this.#queue.length > 0) {
+      while (this.#head < this.#segments.length) {
         const batch = this.#take();
         let off = 0;
         while (off < batch.byteLength) {
@@ -105,33 +190,66 @@ export class Outbox {
       }
     } catch (err) {
       this.#error = err;
-      this.#queue = [];
+      this.#segments = [];
+      this.#head = 0;
+      this.#tail = null;
       this.#queued = 0;
       this.#closed = true;
       this.#onError(err);
     } finally {
       this.#draining = false;
-      const idle = this.#idle;
-      this.#idle = [];
-      for (const resolve of idle) resolve();
+      if (this.#idle.length > 0) {
+        const idle = this.#idle;
+        this.#idle = [];
+        for (const resolve of idle) resolve();
+      }
     }
   }
 
-  /** Removes queued frames up to MAX_BATCH bytes and returns them as one buffer. */
+  /**
+   * Removes queued runs and returns them as one buffer: a lone run as a view
+   * of its bytes (no copy), several copied together up to MAX_BATCH bytes.
+   */
   #take(): Uint8Array {
-    const q = this.#queue;
-    if (q.length === 1 || q[0].byteLength >= MAX_BATCH) return q.shift()!;
-    let n = 0;
-    let size = 0;
-    while (n < q.length && (n === 0 || size + q[n].byteLength <= MAX_BATCH)) size += q[n++].byteLength;
-    if (n === 1) return q.shift()!;
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (let i = 0; i < n; i++) {
-      out.set(q[i], at);
-      at += q[i].byteLength;
+    const q = this.#segments;
+    const first = q[this.#head];
+    let n = this.#head + 1;
+    let size = first.byteLength;
+    if (size < MAX_BATCH) {
+      while (n < q.length && size + q[n].byteLength <= MAX_BATCH) size += q[n++].byteLength;
     }
-    q.splice(0, n);
+    let out: Uint8Array;
+    if (n === this.#head + 1) {
+      out = first.view();
+    } else {
+      out = new Uint8Array(size);
+      let at = 0;
+      for (let i = this.#head; i < n; i++) {
+        const s = q[i];
+        if (s.buffer === null) out.set(s.first, at);
+        else out.set(new Uint8Array(s.buffer, s.start, s.end - s.start), at);
+        at += s.byteLength;
+      }
+    }
+    if (n === q.length) {
+      // Everything is taken: start over, so the array does not grow without end.
+      q.length = 0;
+      this.#head = 0;
+      this.#tail = null;
+    } else if (n >= COMPACT_AT && n * 2 >= q.length) {
+      // A queue that never empties (a peer always behind) drops its taken slots now and then.
+      q.splice(0, n);
+      this.#head = 0;
+    } else {
+      for (let i = this.#head; i < n; i++) q[i] = EMPTY;
+      this.#head = n;
+    }
     return out;
   }
 }
+
+/** Taken slots at which a queue that never empties is compacted. */
+const COMPACT_AT = 1024;
+
+/** Fills taken slots, so the queue does not keep their frames alive. */
+const EMPTY = new Segment(new Uint8Array(0));

@@ -25,6 +25,7 @@ import {
 import type { MessageStore } from "../store/log.ts";
 import type { Authenticator } from "./auth.ts";
 import type { Logger } from "./log.ts";
+import { FrameArena } from "./arena.ts";
 import { Outbox } from "./outbox.ts";
 import type { TlsAcceptor } from "./tls_server.ts";
 import type { StreamConn } from "./tls_stream.ts";
@@ -113,6 +114,8 @@ export class ChatServer {
   #links = new Set<Link>();
   // Resolves the shutdown's wait once the last link has closed.
   #allClosed: (() => void) | null = null;
+  // Broadcast frames are copied here once, end to end, so each member's outbox writes a burst as one shared view.
+  #arena = new FrameArena();
 
   constructor(options: ServerOptions) {
     this.options = options;
@@ -454,11 +457,13 @@ export class ChatServer {
             else (slow ??= []).push(e.to);
           }
           break;
-        case "broadcast":
+        case "broadcast": {
+          const placed = this.#arena.place(e.bytes);
           for (const m of e.room.members) {
-            if (m !== e.except && !m.link.outbox.enqueue(e.bytes)) (slow ??= []).push(m);
+            if (m !== e.except && !m.link.outbox.enqueuePlaced(placed)) (slow ??= []).push(m);
           }
           break;
+        }
         case "close":
           this.#beginClose(e.to, e.reason);
           break;

@@ -24,7 +24,16 @@ export class MemoryStore implements MessageStore {
   readonly id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0"))
     .join("");
   #rooms = new Map<string, RoomLog>();
-  #receipts = new Map<string, SendReceipt>();
+  /** Receipts by sender key, then SEND id: numeric keys, so a lookup builds no string. */
+  #receipts = new Map<string, Map<number, SendReceipt>>();
+  #receiptCount = 0;
+  /**
+   * Receipts in the order they were made, oldest at #receiptHead, for eviction. Not a Map's own
+   * order: deleting a Map's first key leaves a hole that every later `keys().next()` walks past again,
+   * so evicting that way costs more with every message (about 100 us per append after 300k).
+   */
+  #receiptOrder: Array<{ key: string; id: number; receipt: SendReceipt }> = [];
+  #receiptHead = 0;
   #retention: Retention;
   #perRoom: number;
 
@@ -53,18 +62,38 @@ export class MemoryStore implements MessageStore {
     r.messages.push(message);
     // Trim in batches so the amortised cost per append stays O(1).
     if (r.messages.length > this.#perRoom * 2) r.messages.splice(0, r.messages.length - this.#perRoom);
-    this.#receipts.set(`${sender.key}\u0000${sender.id}`, {
-      room: message.room,
-      seq: message.seq,
-      ts: message.ts,
-    });
-    if (this.#receipts.size > MEMORY_RECEIPTS) this.#receipts.delete(this.#receipts.keys().next().value!);
+    const { key, id } = sender;
+    const receipt = { room: message.room, seq: message.seq, ts: message.ts };
+    let mine = this.#receipts.get(key);
+    if (!mine) this.#receipts.set(key, mine = new Map());
+    const size = mine.size;
+    mine.set(id, receipt);
+    this.#receiptCount += mine.size - size;
+    this.#receiptOrder.push({ key, id, receipt });
+    while (this.#receiptCount > MEMORY_RECEIPTS) this.#evictReceipt();
+  }
+
+  /** Forgets the oldest receipt (unless its key was receipted again since, which keeps the newer one). */
+  #evictReceipt(): void {
+    const order = this.#receiptOrder;
+    const { key, id, receipt } = order[this.#receiptHead++];
+    const mine = this.#receipts.get(key);
+    if (mine?.get(id) === receipt) {
+      mine.delete(id);
+      this.#receiptCount--;
+      if (mine.size === 0) this.#receipts.delete(key);
+    }
+    // Drop the evicted entries from the front now and then: amortised O(1) per receipt.
+    if (this.#receiptHead >= MEMORY_RECEIPTS) {
+      order.splice(0, this.#receiptHead);
+      this.#receiptHead = 0;
+    }
   }
 
   commit(): void {}
 
   receipt(senderKey: string, id: number): SendReceipt | undefined {
-    return this.#receipts.get(`${senderKey}\u0000${id}`);
+    return this.#receipts.get(senderKey)?.get(id);
   }
 
   after(room: string, after: number, limit: number): StoredMessage[] {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { readBufferSize, sampleStride } from "../../src/bench/generator.ts";
-import { chatServeCommand, naiveCommand, redisCommand } from "../../src/bench/spawn.ts";
+import { chatServeCommand, naiveCommand, natsCommand, redisCommand } from "../../src/bench/spawn.ts";
 import { V8_FLAGS } from "../../src/v8_flags.ts";
 
 Deno.test("readBufferSize() gives large buffers to few connections and small ones to many", () => {
@@ -61,4 +61,8 @@ Deno.test("the peers' commands listen on loopback, redis without persistence and
   assert.equal(redis[redis.indexOf("--bind") + 1], "127.0.0.1");
   assert.equal(redis[redis.indexOf("--save") + 1], "");
   assert.ok(Number(redis[redis.indexOf("--maxclients") + 1]) >= 20_000);
+  const nats = natsCommand(4300);
+  assert.equal(nats[0], "nats-server");
+  assert.equal(nats[nats.indexOf("--addr") + 1], "127.0.0.1");
+  assert.equal(nats[nats.indexOf("--port") + 1], "4300");
 });

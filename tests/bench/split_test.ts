@@ -3,6 +3,7 @@ import { encodeMessage, ProtocolError } from "../../src/protocol/mod.ts";
 import {
   FrameSplitter,
   LineSplitter,
+  NatsSplitter,
   respCommand,
   respEnd,
   RespSplitter,
@@ -118,5 +119,38 @@ Deno.test("respCommand() encodes a command as an array of bulk strings", () => {
   assert.equal(
     new TextDecoder().decode(respCommand("PUBLISH", "room", "héllo")),
     "*3\r\n$7\r\nPUBLISH\r\n$4\r\nroom\r\n$6\r\nhéllo\r\n",
+  );
+});
+
+Deno.test("NatsSplitter.push() returns control lines and whole deliveries wherever the stream is cut", () => {
+  const units = [
+    'INFO {"server_id":"x","max_payload":1048576}\r\n',
+    "PONG\r\n",
+    "MSG lobby 1 5\r\nhello\r\n",
+    "MSG lobby 1 _INBOX.reply 12\r\nline\r\nbreaks\r\n",
+    "PING\r\n",
+    "MSG lobby 1 0\r\n\r\n",
+  ].map((u) => text.encode(u));
+  assertEveryCut(() => new NatsSplitter(), units);
+});
+
+Deno.test("NatsSplitter records where each delivery's payload starts, and -1 for control lines", () => {
+  const splitter = new NatsSplitter();
+  const seen: Array<[string, number]> = [];
+  const sink = {
+    unit: (buf: Uint8Array, start: number, end: number) =>
+      seen.push([
+        new TextDecoder().decode(buf.subarray(start, end)),
+        splitter.payloadAt < 0 ? -1 : splitter.payloadAt - start,
+      ]),
+  };
+  splitter.push(text.encode("PONG\r\nMSG a 9 3\r\nabc\r\n"), sink);
+  assert.deepEqual(seen, [["PONG\r\n", -1], ["MSG a 9 3\r\nabc\r\n", 11]]);
+});
+
+Deno.test("NatsSplitter.push() rejects a MSG line whose size is not a number", () => {
+  assert.throws(
+    () => new NatsSplitter().push(text.encode("MSG a 1 x3\r\nabc\r\n"), { unit() {} }),
+    ProtocolError,
   );
 });

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { Meter } from "../../src/bench/meter.ts";
 import { StampWriter } from "../../src/bench/stamp.ts";
-import { ChatEndpoint, type EndpointOptions, NaiveEndpoint, RedisEndpoint } from "../../src/bench/targets.ts";
+import {
+  ChatEndpoint,
+  type EndpointOptions,
+  NaiveEndpoint,
+  NatsEndpoint,
+  RedisEndpoint,
+} from "../../src/bench/targets.ts";
 import { encodeMessage, MessageFlags } from "../../src/protocol/mod.ts";
 
 const encoder = new TextEncoder();
@@ -118,6 +124,42 @@ Deno.test("RedisEndpoint as a publisher counts PUBLISH replies as acknowledgemen
     new TextDecoder().decode(e.messageBytes(1, "lobby", "hi")),
     "*3\r\n$7\r\nPUBLISH\r\n$5\r\nlobby\r\n$2\r\nhi\r\n",
   );
+});
+
+Deno.test("NatsEndpoint is ready on the PONG after its SUB, and counts deliveries", async () => {
+  const meter = new Meter();
+  const e = new NatsEndpoint(options(meter), true);
+  const text = stamps.text(10);
+  e.chunk(encoder.encode('INFO {"server_id":"x"}\r\nPONG\r\n'), 10);
+  await e.ready;
+  const msg = `MSG lobby 1 ${text.length}\r\n${text}\r\n`;
+  e.chunk(encoder.encode(msg + msg + "PING\r\n"), 11);
+  assert.equal(meter.delivered, 2);
+  assert.equal(meter.latency.count, 2);
+  assert.equal(meter.errors, 0);
+});
+
+Deno.test("NatsEndpoint as a sender counts each batch as acknowledged by the PONG that follows it", async () => {
+  const meter = new Meter();
+  const e = new NatsEndpoint(options(meter, { counted: false, senderIndex: 0 }), false);
+  e.chunk(encoder.encode("INFO {}\r\nPONG\r\n"), 1);
+  await e.ready;
+  const m = (id: number) => e.messageBytes(id, "lobby", "hi");
+  assert.equal(new TextDecoder().decode(m(1)), "PUB lobby 2\r\nhi\r\n");
+  e.sendAll([m(1), m(2), m(3)]);
+  e.sendAll([m(4)]);
+  e.chunk(encoder.encode("PONG\r\n"), 2);
+  assert.equal(e.acks, 3, "the first batch");
+  e.chunk(encoder.encode("PONG\r\n"), 3);
+  assert.equal(e.acks, 4);
+});
+
+Deno.test("NatsEndpoint reports -ERR as an error", () => {
+  const meter = new Meter();
+  const e = new NatsEndpoint(options(meter), true);
+  e.chunk(encoder.encode("-ERR 'Slow Consumer'\r\n"), 1);
+  assert.equal(meter.errors, 1);
+  assert.match(meter.errorSamples[0], /Slow Consumer/);
 });
 
 Deno.test("NaiveEndpoint is ready on its first line, counts later lines, and acks its own", async () => {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { FrameArena } from "../../src/net/arena.ts";
 import { Outbox } from "../../src/net/outbox.ts";
 
 /** A writer whose writes complete only when the test releases them, accepting at most `chunk` bytes each. */
@@ -138,4 +139,67 @@ Deno.test("A stalled outbox does not hold up another connection's outbox", async
   await stalled.releaseOne();
   await a.flushed();
   assert.equal(a.queuedBytes, 0);
+});
+
+Deno.test("Outbox writes frames that lie end to end in one buffer as one view of it, uncopied", async () => {
+  const arena = new FrameArena(1024);
+  const seen: Uint8Array[] = [];
+  const out = new Outbox({
+    write(b: Uint8Array) {
+      seen.push(b);
+      return Promise.resolve(b.byteLength);
+    },
+  }, 1 << 20);
+  const frames = [new Uint8Array([1, 2]), new Uint8Array([3]), new Uint8Array([4, 5, 6])].map((f) =>
+    arena.place(f)
+  );
+  // Placed frames, and plain views of the same bytes, join one run alike.
+  out.enqueuePlaced(frames[0]);
+  out.enqueue(frames[1].bytes);
+  out.enqueuePlaced(frames[2]);
+  await out.flushed();
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0].buffer, frames[0].buffer, "the write is a view of the shared buffer");
+  assert.deepEqual([...seen[0]], [1, 2, 3, 4, 5, 6]);
+  assert.equal(out.queuedBytes, 0);
+});
+
+Deno.test("Outbox keeps order when shared and separate frames alternate", async () => {
+  const arena = new FrameArena(1024);
+  const w = new GatedWriter();
+  const out = new Outbox(w, 1 << 20);
+  out.enqueuePlaced(arena.place(new Uint8Array([1])));
+  out.enqueue(new Uint8Array([2]));
+  out.enqueuePlaced(arena.place(new Uint8Array([3])));
+  out.enqueuePlaced(arena.place(new Uint8Array([4])));
+  await w.releaseOne();
+  assert.equal(w.calls.length, 1, "separate runs are still coalesced into one write");
+  assert.deepEqual(w.written, [1, 2, 3, 4]);
+});
+
+Deno.test("Outbox does not grow a run that is being written: frames that follow it go in the next write", async () => {
+  const arena = new FrameArena(1024);
+  const w = new GatedWriter(2);
+  const out = new Outbox(w, 1 << 20);
+  out.enqueuePlaced(arena.place(new Uint8Array([1, 2, 3])));
+  await tick();
+  assert.equal(w.calls.length, 1);
+  // Adjacent in the arena to the run in flight, but queued after its write began.
+  out.enqueuePlaced(arena.place(new Uint8Array([4, 5])));
+  while (w.pending > 0 || out.queuedBytes > 0) await w.releaseOne();
+  assert.deepEqual(w.written, [1, 2, 3, 4, 5]);
+  assert.deepEqual(w.calls.map((c) => [...c]), [[1, 2, 3], [3], [4, 5]]);
+});
+
+Deno.test("Outbox.enqueuePlaced() keeps the byte budget like enqueue()", async () => {
+  const arena = new FrameArena(1024);
+  const w = new GatedWriter();
+  const out = new Outbox(w, 5);
+  assert.equal(out.enqueuePlaced(arena.place(new Uint8Array(3))), true);
+  assert.equal(out.enqueuePlaced(arena.place(new Uint8Array(3))), false, "6 bytes would exceed 5");
+  assert.equal(out.queuedBytes, 3);
+  out.close();
+  assert.equal(out.enqueuePlaced(arena.place(new Uint8Array(1))), false, "closed");
+  await w.releaseOne();
+  await out.flushed();
 });
