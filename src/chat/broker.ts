@@ -1020,6 +1020,9 @@ export class Broker<L> {
 
   /** The room `raw` names if `s` is in it, or the error effects to send instead. */
   #memberRoom(s: Session<L>, raw: string, ref = 0): Room<L> | Effect<L>[] {
+    // Clients name rooms the way the server spelled them: a canonical name needs no normalising.
+    const known = this.#rooms.get(raw);
+    if (known !== undefined && known.members.has(s)) return known;
     const checked = checkRoom(raw);
     if (!checked.ok) {
       return [{

@@ -189,3 +189,23 @@ Deno.test("utf8Length() matches TextEncoder for random strings of UTF-16 code un
     assert.equal(utf8Length(s), encoder.encode(s).byteLength, `seed ${rng.seed}, units ${units}`);
   }
 });
+
+Deno.test("WireReader decodes ASCII and non-ASCII strings alike on both sides of the short-ASCII fast path", () => {
+  for (const n of [0, 1, 255, 256, 257, 1000]) {
+    for (const tail of ["", "é", "\u0000", "\u007f"]) {
+      const text = "x".repeat(Math.max(0, n - utf8Length(tail))) + tail;
+      const w = new WireWriter(0x02).str32(text, "text").finish();
+      const r = new WireReader(w.subarray(5), "TEST");
+      assert.equal(r.str32("text"), text, `${n} bytes ending ${JSON.stringify(tail)}`);
+      r.end();
+    }
+  }
+  // An invalid byte after a run of ASCII still fails, whatever the length.
+  for (const n of [10, 300]) {
+    const bytes = [...Array(n).fill(0x61), 0xff];
+    assertBadFrame(
+      () => reader(0, 0, (n + 1) >> 8, (n + 1) & 0xff, ...bytes).str32("text"),
+      /not valid UTF-8/,
+    );
+  }
+});
