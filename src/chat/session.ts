@@ -71,10 +71,35 @@ export class Session<L> {
   }
 }
 
+/**
+ * A room's connected members, with a version that changes whenever they do:
+ * the network layer keeps a flat list of their outboxes for fan-out and
+ * rebuilds it only when the version moved.
+ */
+export class Members<L> extends Set<Session<L>> {
+  version = 0;
+
+  override add(s: Session<L>): this {
+    if (!this.has(s)) this.version++;
+    return super.add(s);
+  }
+
+  override delete(s: Session<L>): boolean {
+    const had = super.delete(s);
+    if (had) this.version++;
+    return had;
+  }
+
+  override clear(): void {
+    this.version++;
+    super.clear();
+  }
+}
+
 export class Room<L> {
   readonly name: string;
   /** Connected members: every broadcast goes to each of them. */
-  readonly members = new Set<Session<L>>();
+  readonly members = new Members<L>();
   /** Members whose connection dropped and who may resume: listed as online, sent nothing. */
   readonly ghosts = new Set<Session<L>>();
   /** Too large for presence: joins and leaves are not announced, joiners get a count instead of the list. */

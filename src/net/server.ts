@@ -9,7 +9,7 @@
 import { Broker, type BrokerOptions } from "../chat/broker.ts";
 import type { CloseReason } from "../chat/close.ts";
 import type { Effect } from "../chat/effects.ts";
-import type { Session } from "../chat/session.ts";
+import type { Room, Session } from "../chat/session.ts";
 import {
   decodeMessage,
   encodeMessage,
@@ -116,6 +116,9 @@ export class ChatServer {
   #allClosed: (() => void) | null = null;
   // Broadcast frames are copied here once, end to end, so each member's outbox writes a burst as one shared view.
   #arena = new FrameArena();
+  // Each room's members and their outboxes as flat arrays, rebuilt when the membership's version moves:
+  // a fan-out then walks two arrays instead of a Set and two property loads per member.
+  #fanout = new WeakMap<Room<Link>, { version: number; sessions: Session<Link>[]; outboxes: Outbox[] }>();
 
   constructor(options: ServerOptions) {
     this.options = options;
@@ -459,8 +462,11 @@ export class ChatServer {
           break;
         case "broadcast": {
           const placed = this.#arena.place(e.bytes);
-          for (const m of e.room.members) {
-            if (m !== e.except && !m.link.outbox.enqueuePlaced(placed)) (slow ??= []).push(m);
+          const { sessions, outboxes } = this.#fanoutOf(e.room);
+          for (let j = 0; j < sessions.length; j++) {
+            if (sessions[j] !== e.except && !outboxes[j].enqueuePlaced(placed)) {
+              (slow ??= []).push(sessions[j]);
+            }
           }
           break;
         }
@@ -476,6 +482,17 @@ export class ChatServer {
     if (slow) {
       for (const s of slow) this.#perform(this.broker.drop(s, "slow_consumer", Date.now()));
     }
+  }
+
+  #fanoutOf(room: Room<Link>): { sessions: Session<Link>[]; outboxes: Outbox[] } {
+    const members = room.members;
+    let entry = this.#fanout.get(room);
+    if (entry === undefined || entry.version !== members.version) {
+      const sessions = [...members];
+      entry = { version: members.version, sessions, outboxes: sessions.map((m) => m.link.outbox) };
+      this.#fanout.set(room, entry);
+    }
+    return entry;
   }
 
   #beginClose(session: Session<Link>, reason: CloseReason): void {

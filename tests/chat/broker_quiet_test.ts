@@ -132,3 +132,19 @@ Deno.test("Broker with presenceLimit 0 never makes a room quiet", () => {
   const d = deliveries(connect(b, "late", ["hall"], 60).effects);
   assert.deepEqual(types(d.get(users[0])), ["presence"]);
 });
+
+Deno.test("a room's member set changes version on every change of membership, and only then", () => {
+  const { b, users } = hall(2);
+  const members = b.room("hall")!.members;
+  const v0 = members.version;
+  members.add(users[0]);
+  assert.equal(members.version, v0, "adding a member again changes nothing");
+  b.handle(users[0], { type: "send", id: 1, room: "hall", flags: 0, text: "hi" }, 5);
+  assert.equal(members.version, v0, "messages do not touch membership");
+  b.handle(users[0], { type: "leave", room: "hall" }, 6);
+  assert.equal(members.version, v0 + 1);
+  members.delete(users[0]);
+  assert.equal(members.version, v0 + 1, "deleting a non-member changes nothing");
+  connect(b, "u3", ["hall"], 7);
+  assert.equal(members.version, v0 + 2);
+});
