@@ -169,9 +169,11 @@ async function main(): Promise<number> {
   );
 
   const results: RunRecord[] = [];
-  for (const load of loads) {
-    const targets = load.targets.filter((t) => available.includes(t));
-    for (let run = 1; run <= runs; run++) {
+  // Round by round, every load in each: a machine that gets busier or quieter over the 15 minutes then weighs
+  // on every load alike, so comparisons across loads (durable against in-memory) stay fair.
+  for (let run = 1; run <= runs; run++) {
+    for (const load of loads) {
+      const targets = load.targets.filter((t) => available.includes(t));
       for (const target of targets) {
         const flags = [
           "--spawn",
