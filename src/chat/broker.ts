@@ -592,7 +592,7 @@ export class Broker<L> {
         durable: true,
       }];
     }
-    const size = utf8Length(msg.text);
+    const size = textBytes(msg.text, this.options.maxText);
     if (size > this.options.maxText) {
       return [{
         kind: "send",
@@ -663,7 +663,7 @@ export class Broker<L> {
     if (!target || target.state !== "ready") {
       return error(ErrorCode.NO_SUCH_USER, `"${to.value}" is not online`);
     }
-    const size = utf8Length(msg.text);
+    const size = textBytes(msg.text, this.options.maxText);
     if (size > this.options.maxText) {
       return error(ErrorCode.TOO_LARGE, `message text is ${size} bytes, limit ${this.options.maxText}`);
     }
@@ -1116,6 +1116,15 @@ export class Broker<L> {
   #fail(s: Session<L>, code: ErrorCode, message: string, reason: CloseReason, now: number): Effect<L>[] {
     return [{ kind: "send", to: s, bytes: errorFrame(true, code, 0, message) }, ...this.drop(s, reason, now)];
   }
+}
+
+/**
+ * The UTF-8 size of `text` when it may exceed `limit`; otherwise any figure
+ * within the limit. A UTF-16 unit is at most 3 UTF-8 bytes, so most lines
+ * need no counting (counting was 5% of the server at a 20-receiver fan-out).
+ */
+function textBytes(text: string, limit: number): number {
+  return text.length * 3 <= limit ? text.length : utf8Length(text);
 }
 
 function roomFrame<L>(room: Room<L>): Uint8Array {

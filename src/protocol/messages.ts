@@ -10,7 +10,7 @@
 import { ErrorCode, ProtocolError } from "./errors.ts";
 import { type Frame, FrameType, MAGIC } from "./frame.ts";
 import { MAX_HELLO_ROOMS, MAX_MEMBERS_PER_FRAME } from "./limits.ts";
-import { WireReader, WireWriter } from "./wire.ts";
+import { releaseScratch, WireReader, WireWriter } from "./wire.ts";
 
 /** An optional HELLO/WELCOME field: unknown tags are skipped, so later versions can add fields. */
 export interface Extension {
@@ -295,6 +295,16 @@ const PRESENCE_CODES: Record<PresenceEvent, number> = { join: 1, leave: 2, nick:
 
 /** Encodes a message as one complete frame (header included). */
 export function encodeMessage(msg: Message): Uint8Array {
+  try {
+    return encodeFrame(msg);
+  } catch (err) {
+    // A value that does not fit its field left its writer unfinished, holding the shared scratch buffer.
+    releaseScratch();
+    throw err;
+  }
+}
+
+function encodeFrame(msg: Message): Uint8Array {
   switch (msg.type) {
     case "hello": {
       const w = new WireWriter(FrameType.HELLO).bytes(MAGIC).u16(msg.version).str8(msg.name, "name");

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { ProtocolError, utf8Length, WireReader, WireWriter } from "../../src/protocol/mod.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  FrameDecoder,
+  ProtocolError,
+  utf8Length,
+  WireReader,
+  WireWriter,
+} from "../../src/protocol/mod.ts";
 import { Prng } from "../_helpers/prng.ts";
 
 function reader(...bytes: number[]): WireReader {
@@ -208,4 +216,29 @@ Deno.test("WireReader decodes ASCII and non-ASCII strings alike on both sides of
       /not valid UTF-8/,
     );
   }
+});
+
+Deno.test("frames encoded one after another never share or overwrite each other's bytes, small or large", () => {
+  const rng = new Prng(7);
+  const sent: Array<{ text: string; frame: Uint8Array }> = [];
+  // Enough frames to fill several shared slabs, with some too large for one and some needing a bigger scratch.
+  for (let i = 0; i < 3000; i++) {
+    const size = i % 97 === 0 ? 9000 + rng.int(20000) : 20 + rng.int(300);
+    const text = `${i}:` + "é".repeat(size % 7) + "x".repeat(size);
+    sent.push({ text, frame: encodeMessage({ type: "send", id: i + 1, room: "lobby", flags: 0, text }) });
+  }
+  for (const [i, { text, frame }] of sent.entries()) {
+    const frames = new FrameDecoder({ maxFrame: 1 << 20 }).push(frame);
+    assert.equal(frames.length, 1);
+    const msg = decodeMessage(frames[0]);
+    assert.ok(msg.type === "send" && msg.id === i + 1 && msg.text === text, `frame ${i} intact`);
+  }
+});
+
+Deno.test("a frame that fails to encode leaves the encoder working for the next", () => {
+  assert.throws(() => encodeMessage({ type: "join", room: "r".repeat(300) }), RangeError);
+  const a = encodeMessage({ type: "join", room: "a" });
+  const b = encodeMessage({ type: "join", room: "b" });
+  assert.deepEqual([...a], [0, 0, 0, 3, 0x03, 1, 0x61]);
+  assert.deepEqual([...b], [0, 0, 0, 3, 0x03, 1, 0x62]);
 });
