@@ -605,7 +605,7 @@ export class Broker<L> {
         ),
       }];
     }
-    if (msg.text.trim() === "") {
+    if (isBlank(msg.text)) {
       return [{
         kind: "send",
         to: s,
@@ -667,7 +667,7 @@ export class Broker<L> {
     if (size > this.options.maxText) {
       return error(ErrorCode.TOO_LARGE, `message text is ${size} bytes, limit ${this.options.maxText}`);
     }
-    if (msg.text.trim() === "") return error(ErrorCode.INVALID_TEXT, "message text is empty");
+    if (isBlank(msg.text)) return error(ErrorCode.INVALID_TEXT, "message text is empty");
     this.#directReceipts.set(dedupeKey, now);
     if (this.#directReceipts.size > DIRECT_RECEIPTS) {
       this.#directReceipts.delete(this.#directReceipts.keys().next().value!);
@@ -1116,6 +1116,11 @@ export class Broker<L> {
   #fail(s: Session<L>, code: ErrorCode, message: string, reason: CloseReason, now: number): Effect<L>[] {
     return [{ kind: "send", to: s, bytes: errorFrame(true, code, 0, message) }, ...this.drop(s, reason, now)];
   }
+}
+
+/** True when `text` has nothing but whitespace (what trim() removes), found without copying it. */
+function isBlank(text: string): boolean {
+  return !/\S/.test(text);
 }
 
 /**
