@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readBufferSize, sampleStride } from "../../src/bench/generator.ts";
+import { messagesDue, readBufferSize, sampleStride } from "../../src/bench/generator.ts";
 import { chatServeCommand, naiveCommand, natsCommand, redisCommand } from "../../src/bench/spawn.ts";
 import { V8_FLAGS } from "../../src/v8_flags.ts";
 
@@ -11,6 +11,36 @@ Deno.test("readBufferSize() gives large buffers to few connections and small one
     const size = readBufferSize(n);
     assert.ok(size >= 4096 && (size & (size - 1)) === 0, `${n} connections: ${size}`);
   }
+});
+
+Deno.test("messagesDue() paces a sender from its phase, one message per period", () => {
+  assert.equal(messagesDue(0, 10, 0), 1);
+  assert.equal(messagesDue(99, 10, 0), 1);
+  assert.equal(messagesDue(100, 10, 0), 2);
+  assert.equal(messagesDue(0, 10, 0.5), 0);
+  assert.equal(messagesDue(49, 10, 0.5), 0);
+  assert.equal(messagesDue(50, 10, 0.5), 1);
+  assert.equal(messagesDue(10_000, 10, 0.5), 100);
+});
+
+Deno.test("messagesDue() with the generator's phases spreads 100 senders' messages over time", () => {
+  // The chatty load: 100 senders at 10 msg/s, phases i / 100, checked every millisecond.
+  const senders = 100, rate = 10;
+  const sent = new Array<number>(senders).fill(0);
+  let most = 0, total = 0;
+  for (let ms = 0; ms <= 2000; ms++) {
+    let now = 0;
+    for (let i = 0; i < senders; i++) {
+      const due = messagesDue(ms, rate, i / senders);
+      now += due - sent[i];
+      sent[i] = due;
+    }
+    most = Math.max(most, now);
+    total += now;
+  }
+  // Two seconds' worth, plus the phase-0 sender's message due at exactly 2000 ms.
+  assert.equal(total, senders * rate * 2 + 1);
+  assert.ok(most <= 2, `${most} messages became due in one millisecond`);
 });
 
 Deno.test("sampleStride() times at most the given number of receivers, spread over all", () => {
