@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Broker, type BrokerOptions } from "../chat/broker.ts";
+import { Broker, type BrokerOptions, tickInterval } from "../chat/broker.ts";
 import type { CloseReason } from "../chat/close.ts";
 import type { Effect } from "../chat/effects.ts";
 import type { Room, Session } from "../chat/session.ts";
@@ -129,8 +129,10 @@ export class ChatServer {
   /** Binds the listener; throws Deno.errors.AddrInUse when the port is taken. */
   listen(): Deno.NetAddr {
     this.#listener = Deno.listen({ hostname: this.options.host, port: this.options.port, transport: "tcp" });
-    const tickMs = Math.max(20, Math.min(1000, Math.floor(this.broker.heartbeatMs / 2)));
-    this.#timer = setInterval(() => this.#perform(this.broker.tick(Date.now())), tickMs);
+    this.#timer = setInterval(
+      () => this.#perform(this.broker.tick(Date.now())),
+      tickInterval(this.broker.heartbeatMs),
+    );
     this.#pruneTimer = setInterval(() => this.#prune(), PRUNE_EVERY_MS);
     this.#prune();
     return this.#listener.addr as Deno.NetAddr;
