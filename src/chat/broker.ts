@@ -345,7 +345,7 @@ export class Broker<L> {
   /**
    * Periodic work, driven by one shared timer: drops peers silent for longer
    * than the timeout (and handshakes that took too long), and pings peers
-   * that have been quiet for a heartbeat so they can prove they are alive.
+   * that have been quiet for their {@linkcode pingDelay} (then once a heartbeat) so they can prove they are alive.
    */
   tick(now: number): Effect<L>[] {
     const effects: Effect<L>[] = [];
@@ -1122,7 +1122,6 @@ export class Broker<L> {
   }
 }
 
-/** True when `text` has nothing but whitespace (what trim() removes), found without copying it. */
 /** Slots a heartbeat's pings are spread over. */
 const PING_SLOTS = 16;
 
@@ -1144,6 +1143,7 @@ export function tickInterval(heartbeatMs: number): number {
   return Math.max(20, Math.min(1000, Math.floor(heartbeatMs / PING_SLOTS)));
 }
 
+/** True when `text` has nothing but whitespace (what trim() removes), found without copying it. */
 function isBlank(text: string): boolean {
   return !/\S/.test(text);
 }
