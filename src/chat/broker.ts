@@ -345,7 +345,8 @@ export class Broker<L> {
   /**
    * Periodic work, driven by one shared timer: drops peers silent for longer
    * than the timeout (and handshakes that took too long), and pings peers
-   * that have been quiet for their {@linkcode pingDelay} (then once a heartbeat) so they can prove they are alive.
+   * that have been quiet for their {@linkcode pingDelay} (then once a
+   * heartbeat) so they can prove they are alive.
    */
   tick(now: number): Effect<L>[] {
     const effects: Effect<L>[] = [];
