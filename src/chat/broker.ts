@@ -350,7 +350,8 @@ export class Broker<L> {
    */
   tick(now: number): Effect<L>[] {
     const effects: Effect<L>[] = [];
-    const ping = encodeMessage({ type: "ping", token: now >>> 0 });
+    // Encoded on the first ping this check sends: most checks (every heartbeat / 16) send none.
+    let ping: Uint8Array | null = null;
     // Deleting from a Set while iterating it is safe in JavaScript: no copy of thousands of sessions per tick.
     for (const g of this.#ghosts) {
       if (g.ghostUntil <= now) {
@@ -366,6 +367,7 @@ export class Broker<L> {
         s.state === "ready" && silent >= pingDelay(s.id, heartbeat) && now - s.lastPinged >= heartbeat
       ) {
         s.lastPinged = now;
+        ping ??= encodeMessage({ type: "ping", token: now >>> 0 });
         effects.push({ kind: "send", to: s, bytes: ping });
       }
     }
