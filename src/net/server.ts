@@ -27,7 +27,8 @@ import type { Authenticator } from "./auth.ts";
 import type { Logger } from "./log.ts";
 import { FrameArena } from "./arena.ts";
 import { Outbox } from "./outbox.ts";
-import type { TlsAcceptor } from "./tls_server.ts";
+import { rawConn } from "./raw_conn.ts";
+import type { SniffedConn, TlsAcceptor } from "./tls_server.ts";
 import type { StreamConn } from "./tls_stream.ts";
 
 /** Limits on connections per remote address, checked before any protocol work. */
@@ -175,7 +176,12 @@ export class ChatServer {
     if (this.#links.size > 0) await new Promise<void>((r) => this.#allClosed = r);
   }
 
-  async #handle(conn: Deno.TcpConn): Promise<void> {
+  /**
+   * Admits an accepted connection and starts its read loop. The loop gets
+   * the socket as a {@linkcode RawConn} where the runtime allows, and never
+   * the TcpConn: what an idle connection keeps alive is what it needs.
+   */
+  #handle(conn: Deno.TcpConn): void {
     const remote = conn.remoteAddr as Deno.NetAddr;
     const address = `${remote.hostname}:${remote.port}`;
     try {
@@ -188,39 +194,54 @@ export class ChatServer {
     const ip = remote.hostname;
     const refusal = this.#admit(ip, Date.now());
     if (refusal) {
-      // Refused before any protocol work: one error frame, best effort, then close.
-      this.#log.warn(`refused ${address}: ${refusal}`);
-      const bytes = encodeMessage({
-        type: "error",
-        fatal: true,
-        code: ErrorCode.TOO_MANY_CONNECTIONS,
-        ref: 0,
-        message: refusal,
-      });
-      // Bounded, but long enough for a loaded machine: the refusal is the only thing this peer will read.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([conn.write(bytes).catch(() => 0), new Promise((r) => timer = setTimeout(r, 2000))]);
-      clearTimeout(timer);
-      try {
-        conn.close();
-      } catch { /* closed */ }
+      void this.#refuse(conn, address, refusal);
       return;
     }
     const sniffer = this.options.tls?.wrap(conn);
     // The error callback runs only after a write, long after `session` is set below.
-    const link = new Link(sniffer ?? conn, this.options.outboxBytes, (err) => {
+    const link = new Link(sniffer ?? rawConn(conn), this.options.outboxBytes, (err) => {
       this.#perform(this.broker.drop(session, ioCloseReason(err), Date.now()));
     });
     this.#links.add(link);
     const session = this.broker.open(link, address, Date.now());
     this.#log.debug(`connect ${address} #${session.id}`);
+    void this.#readLoop(session, link, ip, sniffer);
+  }
 
-    const decoder = new FrameDecoder({ maxFrame: this.options.maxFrame });
-    // Small while idle (an idle connection holds its buffer in a pending read), larger while a read fills it.
-    let buf = new Uint8Array(READ_BUFFER);
-    let sniffed = NOTHING;
-    let sniffing = true;
+  /** Refused before any protocol work (and already uncounted by #admit): one error frame, best effort, then close. */
+  async #refuse(conn: Deno.TcpConn, address: string, refusal: string): Promise<void> {
+    this.#log.warn(`refused ${address}: ${refusal}`);
+    const bytes = encodeMessage({
+      type: "error",
+      fatal: true,
+      code: ErrorCode.TOO_MANY_CONNECTIONS,
+      ref: 0,
+      message: refusal,
+    });
+    // Bounded, but long enough for a loaded machine: the refusal is the only thing this peer will read.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([conn.write(bytes).catch(() => 0), new Promise((r) => timer = setTimeout(r, 2000))]);
+    clearTimeout(timer);
     try {
+      conn.close();
+    } catch { /* closed */ }
+  }
+
+  /** Reads the connection until it closes: sniffs its first bytes, then feeds frames to the broker. */
+  async #readLoop(
+    session: Session<Link>,
+    link: Link,
+    ip: string,
+    sniffer: SniffedConn | undefined,
+  ): Promise<void> {
+    try {
+      const first = await this.#sniff(session, link, sniffer);
+      if (first === null) return;
+      const decoder = new FrameDecoder({ maxFrame: this.options.maxFrame });
+      const waiting = this.#receive(session, decoder, first);
+      if (waiting) await waiting;
+      // Small while idle (an idle connection holds its buffer in a pending read), larger while a read fills it.
+      let buf = new Uint8Array(READ_BUFFER);
       while (!link.closing) {
         let n: number | null;
         try {
@@ -229,32 +250,11 @@ export class ChatServer {
           if (!link.closing) this.#perform(this.broker.drop(session, ioCloseReason(err), Date.now()));
           break;
         }
-        if (n === null) {
+        if (!n) {
           this.#perform(this.broker.drop(session, "disconnected", Date.now()));
           break;
         }
-        let chunk = buf.subarray(0, n);
-        if (sniffing) {
-          const joined = new Uint8Array(sniffed.byteLength + chunk.byteLength);
-          joined.set(sniffed);
-          joined.set(chunk, sniffed.byteLength);
-          const verdict = sniffHello(joined, this.options.maxFrame);
-          if (verdict === "no") {
-            this.#notChat(session, link);
-            break;
-          }
-          if (verdict === "more") {
-            sniffed = joined.slice(0, SNIFF_SIZE);
-            continue;
-          }
-          if (sniffer && !sniffer.secure && this.options.tls?.required) {
-            this.#tlsRequired(session, link);
-            break;
-          }
-          sniffing = false;
-          chunk = joined;
-        }
-        const waiting = this.#receive(session, decoder, chunk);
+        const waiting = this.#receive(session, decoder, buf.subarray(0, n));
         if (waiting) await waiting;
         if (n === buf.byteLength && buf.byteLength < READ_BUFFER_MAX) {
           buf = new Uint8Array(buf.byteLength * 4);
@@ -264,6 +264,51 @@ export class ChatServer {
       await this.#closeLink(session, link);
       this.#release(ip);
     }
+  }
+
+  /**
+   * Reads until the first bytes say what the peer speaks. Resolves to those
+   * bytes when it is a chat client, or null when the connection is done
+   * with (closed, not chat, plaintext where TLS is required).
+   */
+  async #sniff(
+    session: Session<Link>,
+    link: Link,
+    sniffer: SniffedConn | undefined,
+  ): Promise<Uint8Array | null> {
+    const buf = new Uint8Array(READ_BUFFER);
+    let sniffed = NOTHING;
+    while (!link.closing) {
+      let n: number | null;
+      try {
+        n = await link.conn.read(buf);
+      } catch (err) {
+        if (!link.closing) this.#perform(this.broker.drop(session, ioCloseReason(err), Date.now()));
+        return null;
+      }
+      if (!n) {
+        this.#perform(this.broker.drop(session, "disconnected", Date.now()));
+        return null;
+      }
+      const joined = new Uint8Array(sniffed.byteLength + n);
+      joined.set(sniffed);
+      joined.set(buf.subarray(0, n), sniffed.byteLength);
+      const verdict = sniffHello(joined, this.options.maxFrame);
+      if (verdict === "no") {
+        this.#notChat(session, link);
+        return null;
+      }
+      if (verdict === "more") {
+        sniffed = joined.slice(0, SNIFF_SIZE);
+        continue;
+      }
+      if (sniffer && !sniffer.secure && this.options.tls?.required) {
+        this.#tlsRequired(session, link);
+        return null;
+      }
+      return joined;
+    }
+    return null;
   }
 
   // Open connections and recent connection times per remote address.

@@ -13,6 +13,7 @@ import { Duplex } from "node:stream";
 
 /** A byte stream as the server and client use it: a Deno.Conn, a TLS stream, or a test fake. */
 export interface StreamConn {
+  /** Resolves to the bytes read; null or 0 at the end of the stream (a Deno.Conn says null, a raw one 0). */
   read(buf: Uint8Array): Promise<number | null>;
   write(bytes: Uint8Array): Promise<number>;
   close(): void;
