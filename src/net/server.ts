@@ -28,6 +28,7 @@ import type { Logger } from "./log.ts";
 import { FrameArena } from "./arena.ts";
 import { Outbox } from "./outbox.ts";
 import { rawConn } from "./raw_conn.ts";
+import { ReadSlots } from "./read_slots.ts";
 import type { SniffedConn, TlsAcceptor } from "./tls_server.ts";
 import type { StreamConn } from "./tls_stream.ts";
 
@@ -59,8 +60,8 @@ export interface ServerOptions extends BrokerOptions {
 /**
  * Bytes read per socket read while a connection is quiet: small, because an
  * idle connection holds its buffer in a pending read (10,000 idle clients
- * with 2 KiB each cost 20 MiB). A HELLO or a chat line fits; a read that
- * fills it grows the buffer.
+ * with 2 KiB each cost 20 MiB), and cut from a shared slab (src/net/read_slots.ts).
+ * A HELLO or a chat line fits; a read that fills it grows the buffer.
  */
 const READ_BUFFER = 256;
 
@@ -117,6 +118,8 @@ export class ChatServer {
   #allClosed: (() => void) | null = null;
   // Broadcast frames are copied here once, end to end, so each member's outbox writes a burst as one shared view.
   #arena = new FrameArena();
+  // Every connection's read buffer while it is quiet.
+  #slots = new ReadSlots(READ_BUFFER);
   // Each room's members and their outboxes as flat arrays, rebuilt when the membership's version moves:
   // a fan-out then walks two arrays instead of a Set and two property loads per member.
   #fanout = new WeakMap<Room<Link>, { version: number; sessions: Session<Link>[]; outboxes: Outbox[] }>();
@@ -234,14 +237,16 @@ export class ChatServer {
     ip: string,
     sniffer: SniffedConn | undefined,
   ): Promise<void> {
+    const slot = this.#slots.take();
     try {
-      const first = await this.#sniff(session, link, sniffer);
+      const first = await this.#sniff(session, link, sniffer, slot);
       if (first === null) return;
       const decoder = new FrameDecoder({ maxFrame: this.options.maxFrame });
       const waiting = this.#receive(session, decoder, first);
       if (waiting) await waiting;
-      // Small while idle (an idle connection holds its buffer in a pending read), larger while a read fills it.
-      let buf = new Uint8Array(READ_BUFFER);
+      // A shared slot while idle (an idle connection holds its buffer in a pending read); a buffer of its own,
+      // larger, while reads fill it, and the slot again once they stop.
+      let buf = slot;
       while (!link.closing) {
         let n: number | null;
         try {
@@ -258,9 +263,11 @@ export class ChatServer {
         if (waiting) await waiting;
         if (n === buf.byteLength && buf.byteLength < READ_BUFFER_MAX) {
           buf = new Uint8Array(buf.byteLength * 4);
-        } else if (n < READ_BUFFER / 2 && buf.byteLength > READ_BUFFER) buf = new Uint8Array(READ_BUFFER);
+        } else if (n < READ_BUFFER / 2 && buf !== slot) buf = slot;
       }
     } finally {
+      // No read is pending now: the slot is free for another connection.
+      this.#slots.give(slot);
       await this.#closeLink(session, link);
       this.#release(ip);
     }
@@ -275,8 +282,8 @@ export class ChatServer {
     session: Session<Link>,
     link: Link,
     sniffer: SniffedConn | undefined,
+    buf: Uint8Array,
   ): Promise<Uint8Array | null> {
-    const buf = new Uint8Array(READ_BUFFER);
     let sniffed = NOTHING;
     while (!link.closing) {
       let n: number | null;
