@@ -130,6 +130,11 @@ export class ChatServer {
     this.#log = options.logger;
   }
 
+  /** Read slots held by open connections: one per connection whose read loop runs, none once it ends. */
+  get readSlotsInUse(): number {
+    return this.#slots.inUse;
+  }
+
   /** Binds the listener; throws Deno.errors.AddrInUse when the port is taken. */
   listen(): Deno.NetAddr {
     this.#listener = Deno.listen({ hostname: this.options.host, port: this.options.port, transport: "tcp" });
