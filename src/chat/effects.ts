@@ -1,40 +1,42 @@
 /**
- * What the broker asks the network layer to do. The broker never touches a
- * socket: it returns effects, and the network layer performs them in order,
- * synchronously, right after the call that produced them.
+ * What the broker asks the world to do, as plain values: protocol messages
+ * to send, by session id and room name, and jobs for the message log. The
+ * broker never touches a socket or a store: the runner (src/net/runner.ts)
+ * performs effects in order, encoding each message once, and feeds what
+ * the log answers back to the broker as inputs.
  *
  * @module
  */
 
+import type { ServerMessage } from "../protocol/messages.ts";
 import type { CloseReason } from "./close.ts";
-import type { Room, Session } from "./session.ts";
+import type { AppendJob, ProbeJob, ReadJob } from "./commit.ts";
 
-/** Queue `bytes` (one complete frame) on one session's outbox. */
-export interface SendEffect<L> {
+/** Queue `msg` on session `to`'s outbox. */
+export interface SendEffect {
   kind: "send";
-  to: Session<L>;
-  bytes: Uint8Array;
-  /** Only perform once the store's pending batch has committed (an ACK must mean "on disk"). */
-  durable?: boolean;
+  to: number;
+  msg: ServerMessage;
+  /** The last frame to a session being dropped: queued even past its outbox budget. */
+  final?: boolean;
 }
 
 /**
- * Queue the same `bytes` on every member of `room` (as it is when the effect
- * is performed), except `except`. The frame is encoded once for all of them.
+ * Queue the same `msg` on every connected member of `room` (as it is when
+ * the effect is performed), except session `except` (0: nobody). Encoded once
+ * for all of them.
  */
-export interface BroadcastEffect<L> {
+export interface BroadcastEffect {
   kind: "broadcast";
-  room: Room<L>;
-  bytes: Uint8Array;
-  except: Session<L> | null;
-  /** Only perform once the store's pending batch has committed (nobody sees a message not in history). */
-  durable?: boolean;
+  room: string;
+  msg: ServerMessage;
+  except: number;
 }
 
 /** Flush what is queued for the session, then close its connection. */
-export interface CloseEffect<L> {
+export interface CloseEffect {
   kind: "close";
-  to: Session<L>;
+  to: number;
   reason: CloseReason;
 }
 
@@ -48,10 +50,18 @@ export interface DelayEffect {
  * Hash `password` (slow: scrypt, off the event loop) and then call
  * `Broker.registered(to, hash, now)`: the broker decided /register may go ahead.
  */
-export interface RegisterEffect<L> {
+export interface RegisterEffect {
   kind: "register";
-  to: Session<L>;
+  to: number;
   password: string;
 }
 
-export type Effect<L> = SendEffect<L> | BroadcastEffect<L> | CloseEffect<L> | DelayEffect | RegisterEffect<L>;
+export type Effect =
+  | SendEffect
+  | BroadcastEffect
+  | CloseEffect
+  | DelayEffect
+  | RegisterEffect
+  | AppendJob
+  | ProbeJob
+  | ReadJob;

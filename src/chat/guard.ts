@@ -51,6 +51,16 @@ export class TokenBucket {
     }
     return ++this.#strikes >= FLOOD_STRIKES ? "flood" : "limited";
   }
+
+  /** Gives back the token a message took: it turned out to be a resend of one already stored. */
+  refund(): void {
+    this.#tokens = Math.min(this.options.burst, this.#tokens + 1);
+  }
+
+  /** Takes back a refusal's strike: the refused message turned out to be stored already. */
+  forgive(): void {
+    if (this.#strikes > 0) this.#strikes--;
+  }
 }
 
 /** First penalty after a failed login, doubled per further failure, capped. */

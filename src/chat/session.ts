@@ -1,6 +1,7 @@
 /**
- * The broker's view of a connection and of a room. `link` is whatever the
- * network layer attaches (its connection object); the broker only carries it.
+ * The broker's view of a connection and of a room. A session is known to
+ * the rest of the program by its id only: effects name sessions by id, and
+ * the runner keeps the connection that goes with each.
  *
  * @module
  */
@@ -29,9 +30,8 @@ export interface SessionAuth {
 /** Nothing checked: the default until the network layer reports a password check (shared, never mutated). */
 export const NO_AUTH: Readonly<SessionAuth> = Object.freeze({ password: "none", admin: false });
 
-export class Session<L> {
+export class Session {
   readonly id: number;
-  readonly link: L;
   /** Remote address, for logs. */
   readonly address: string;
   state: SessionState = "handshake";
@@ -39,7 +39,7 @@ export class Session<L> {
   name = "";
   /** Case-folded name: the key for uniqueness and dedupe. */
   key = "";
-  readonly rooms = new Set<Room<L>>();
+  readonly rooms = new Set<Room>();
   readonly connectedAt: number;
   /** Last time any frame arrived from this peer. */
   lastSeen: number;
@@ -62,9 +62,8 @@ export class Session<L> {
   /** For a ghost: why its connection ended, announced with the leave. */
   ghostReason = "";
 
-  constructor(id: number, link: L, address: string, now: number) {
+  constructor(id: number, address: string, now: number) {
     this.id = id;
-    this.link = link;
     this.address = address;
     this.connectedAt = now;
     this.lastSeen = now;
@@ -76,15 +75,15 @@ export class Session<L> {
  * the network layer keeps a flat list of their outboxes for fan-out and
  * rebuilds it only when the version moved.
  */
-export class Members<L> extends Set<Session<L>> {
+export class Members extends Set<Session> {
   version = 0;
 
-  override add(s: Session<L>): this {
+  override add(s: Session): this {
     if (!this.has(s)) this.version++;
     return super.add(s);
   }
 
-  override delete(s: Session<L>): boolean {
+  override delete(s: Session): boolean {
     const had = super.delete(s);
     if (had) this.version++;
     return had;
@@ -96,12 +95,12 @@ export class Members<L> extends Set<Session<L>> {
   }
 }
 
-export class Room<L> {
+export class Room {
   readonly name: string;
   /** Connected members: every broadcast goes to each of them. */
-  readonly members = new Members<L>();
+  readonly members = new Members();
   /** Members whose connection dropped and who may resume: listed as online, sent nothing. */
-  readonly ghosts = new Set<Session<L>>();
+  readonly ghosts = new Set<Session>();
   /** Too large for presence: joins and leaves are not announced, joiners get a count instead of the list. */
   quiet = false;
 

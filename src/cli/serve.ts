@@ -7,7 +7,6 @@
 import { type LogLevel, stderrLogger } from "../net/log.ts";
 import { ChatServer } from "../net/server.ts";
 import { Authenticator } from "../net/auth.ts";
-import type { MessageStore } from "../store/log.ts";
 import { MemoryStore } from "../store/memory.ts";
 import { SqliteStore } from "../store/sqlite.ts";
 import type { Resolved } from "./options.ts";
@@ -150,7 +149,7 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
 }
 
 /** Opens the store the options ask for, or returns the error to report (a bad data dir fails at start, not later). */
-function openStore(o: Resolved, io: ServeIo): MessageStore | Error {
+function openStore(o: Resolved, io: ServeIo): MemoryStore | SqliteStore | Error {
   const retention = {
     maxMessages: o.retentionMessages as number,
     maxAgeMs: (o.retentionDays as number) * 24 * 3600 * 1000,

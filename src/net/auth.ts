@@ -10,7 +10,7 @@
 import { hashPassword, sameSecret, verifyPassword } from "../auth/passwords.ts";
 import type { SessionAuth } from "../chat/session.ts";
 import { ExtensionTag, type Hello, nameKey } from "../protocol/mod.ts";
-import type { UserStore } from "../store/log.ts";
+import type { AccountStore } from "../chat/ports.ts";
 
 /** scrypt checks at once: one per core of a small server; each needs 128 MiB. */
 export const MAX_CONCURRENT_CHECKS = 2;
@@ -22,7 +22,7 @@ export interface AuthOptions {
   serverPassword?: string;
   /** The operator token, when one is configured. */
   adminToken?: string;
-  users: UserStore;
+  users: AccountStore;
 }
 
 const decoder = new TextDecoder();

@@ -4,9 +4,13 @@
  * Frames are queued synchronously; a single drain loop writes everything
  * queued so far as one buffer, looping on partial writes, then takes what
  * arrived meanwhile. Frames that lie end to end in one buffer (a fan-out
- * burst placed by the server's FrameArena) go out as one view, uncopied. A
- * peer that lets more than `budget` bytes pile up is a slow consumer:
- * {@linkcode Outbox.enqueue} refuses and the caller drops it.
+ * burst placed by the server's FrameArena) go out as one view, uncopied.
+ *
+ * A reader is judged by what it fails to drain over time, not by one burst:
+ * the queue may go past its `budget` (it reports when it does, and the
+ * caller drops a peer that stays over it too long), and only past
+ * {@linkcode HARD_FACTOR} times the budget does {@linkcode Outbox.enqueue}
+ * refuse at once, which bounds the memory one peer can hold.
  *
  * @module
  */
@@ -20,6 +24,13 @@ export interface ByteWriter {
 
 /** Default byte budget per connection: seconds of busy-room traffic, yet bounded memory per peer. */
 export const DEFAULT_OUTBOX_BYTES = 1024 * 1024;
+
+/**
+ * How far past its budget a queue may go before frames are refused: room
+ * for a burst produced before anything could be written (a loud room's
+ * batch, a paste), never unbounded.
+ */
+export const HARD_FACTOR = 8;
 
 /** Coalesce at most this many bytes into one write: large enough to amortise syscalls, small enough to copy cheaply. */
 const MAX_BATCH = 256 * 1024;
@@ -75,6 +86,8 @@ class Segment {
 
 export class Outbox {
   readonly budget: number;
+  /** Queued bytes past which frames are refused at once. */
+  readonly limit: number;
   #writer: ByteWriter;
   // Queued runs are #segments[#head..]; taken ones are cleared, and the array is reset when it empties.
   #segments: Segment[] = [];
@@ -87,13 +100,22 @@ export class Outbox {
   #error: unknown = null;
   #idle: Array<() => void> = [];
   #onError: (err: unknown) => void;
+  #over = false;
+  /** Told when the queue goes past its budget (again): the caller watches how long it stays there. */
+  onOver: ((outbox: Outbox) => void) | null = null;
   /** Number of write calls made, for tests and stats. */
   writes = 0;
 
   constructor(writer: ByteWriter, budget = DEFAULT_OUTBOX_BYTES, onError: (err: unknown) => void = () => {}) {
     this.#writer = writer;
     this.budget = budget;
+    this.limit = budget * HARD_FACTOR;
     this.#onError = onError;
+  }
+
+  /** True while more than `budget` bytes are queued. */
+  get over(): boolean {
+    return this.#over;
   }
 
   /** Bytes queued or being written. */
@@ -107,12 +129,12 @@ export class Outbox {
 
   /**
    * Queues one frame. Returns false, queuing nothing, when the frame would
-   * take the queue past its budget (or the outbox is closed). The bytes must
-   * not change until they are written: fan-out shares them between peers.
+   * take the queue past its hard limit (or the outbox is closed). The bytes
+   * must not change until they are written: fan-out shares them between peers.
    */
   enqueue(bytes: Uint8Array): boolean {
     if (this.#closed) return false;
-    if (this.#queued + bytes.byteLength > this.budget) return false;
+    if (this.#queued + bytes.byteLength > this.limit) return false;
     this.#push(bytes);
     return true;
   }
@@ -123,12 +145,13 @@ export class Outbox {
    */
   enqueuePlaced(f: PlacedFrame): boolean {
     const n = f.end - f.start;
-    if (this.#closed || this.#queued + n > this.budget) return false;
+    if (this.#closed || this.#queued + n > this.limit) return false;
     const tail = this.#tail;
     if (tail === null || !tail.extendPlaced(f)) {
       this.#segments.push(this.#tail = new Segment(f.bytes, f.buffer));
     }
     this.#queued += n;
+    if (this.#queued > this.budget && !this.#over) this.#wentOver();
     if (!this.#draining) this.#schedule();
     return true;
   }
@@ -143,7 +166,13 @@ export class Outbox {
     const tail = this.#tail;
     if (tail === null || !tail.extend(bytes)) this.#segments.push(this.#tail = new Segment(bytes));
     this.#queued += bytes.byteLength;
+    if (this.#queued > this.budget && !this.#over) this.#wentOver();
     if (!this.#draining) this.#schedule();
+  }
+
+  #wentOver(): void {
+    this.#over = true;
+    this.onOver?.(this);
   }
 
   /**
@@ -187,6 +216,7 @@ export class Outbox {
           off += await this.#writer.write(off === 0 ? batch : batch.subarray(off));
         }
         this.#queued -= batch.byteLength;
+        if (this.#over && this.#queued <= this.budget) this.#over = false;
       }
     } catch (err) {
       this.#error = err;
@@ -194,6 +224,7 @@ export class Outbox {
       this.#head = 0;
       this.#tail = null;
       this.#queued = 0;
+      this.#over = false;
       this.#closed = true;
       this.#onError(err);
     } finally {

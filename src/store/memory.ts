@@ -5,7 +5,21 @@
  * @module
  */
 
-import type { Account, Ban, MessageStore, Retention, SenderRef, SendReceipt, StoredMessage } from "./log.ts";
+import type {
+  Account,
+  AccountStore,
+  AppendResult,
+  Ban,
+  BanStore,
+  Draft,
+  MessageLog,
+  Page,
+  PageQuery,
+  SenderRef,
+  SendReceipt,
+  StoredMessage,
+} from "../chat/ports.ts";
+import { newStoreId, type Retention } from "./retention.ts";
 
 /** Messages kept per room when no retention is set: enough for history and resume, bounded for memory. */
 export const MEMORY_LOG_PER_ROOM = 10_000;
@@ -18,11 +32,10 @@ interface RoomLog {
   messages: StoredMessage[];
 }
 
-export class MemoryStore implements MessageStore {
+export class MemoryStore implements MessageLog, AccountStore, BanStore {
   readonly durable = false;
   // A memory store dies with the process, so every start is a new store.
-  readonly id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0"))
-    .join("");
+  readonly id = newStoreId();
   #rooms = new Map<string, RoomLog>();
   /** Receipts by sender key, then SEND id: numeric keys, so a lookup builds no string. */
   #receipts = new Map<string, Map<number, SendReceipt>>();
@@ -44,25 +57,29 @@ export class MemoryStore implements MessageStore {
       : MEMORY_LOG_PER_ROOM;
   }
 
-  get staged(): number {
-    return 0;
+  append(drafts: readonly Draft[]): AppendResult[] {
+    return drafts.map((d) => {
+      const prior = this.#receipts.get(d.sender.key)?.get(d.sender.id);
+      if (prior) return { kind: "duplicate", receipt: prior };
+      return { kind: "stored", message: this.#store(d) };
+    });
   }
 
-  lastSeq(room: string): number {
-    return this.#rooms.get(room)?.seq ?? 0;
-  }
-
-  append(message: StoredMessage, sender: SenderRef): void {
-    let r = this.#rooms.get(message.room);
-    if (!r) this.#rooms.set(message.room, r = { seq: 0, messages: [] });
-    if (message.seq !== r.seq + 1) {
-      throw new RangeError(`Cannot append to ${message.room}: seq ${message.seq} does not follow ${r.seq}`);
-    }
-    r.seq = message.seq;
+  #store(d: Draft): StoredMessage {
+    let r = this.#rooms.get(d.room);
+    if (!r) this.#rooms.set(d.room, r = { seq: 0, messages: [] });
+    const message: StoredMessage = {
+      room: d.room,
+      seq: ++r.seq,
+      ts: d.ts,
+      flags: d.flags,
+      from: d.from,
+      text: d.text,
+    };
     r.messages.push(message);
     // Trim in batches so the amortised cost per append stays O(1).
     if (r.messages.length > this.#perRoom * 2) r.messages.splice(0, r.messages.length - this.#perRoom);
-    const { key, id } = sender;
+    const { key, id } = d.sender;
     const receipt = { room: message.room, seq: message.seq, ts: message.ts };
     let mine = this.#receipts.get(key);
     if (!mine) this.#receipts.set(key, mine = new Map());
@@ -71,6 +88,7 @@ export class MemoryStore implements MessageStore {
     this.#receiptCount += mine.size - size;
     this.#receiptOrder.push({ key, id, receipt });
     while (this.#receiptCount > MEMORY_RECEIPTS) this.#evictReceipt();
+    return message;
   }
 
   /** Forgets the oldest receipt (unless its key was receipted again since, which keeps the newer one). */
@@ -90,27 +108,23 @@ export class MemoryStore implements MessageStore {
     }
   }
 
-  commit(): void {}
-
-  receipt(senderKey: string, id: number): SendReceipt | undefined {
-    return this.#receipts.get(senderKey)?.get(id);
+  receipts(refs: readonly SenderRef[]): Array<SendReceipt | undefined> {
+    return refs.map((r) => this.#receipts.get(r.key)?.get(r.id));
   }
 
-  after(room: string, after: number, limit: number): StoredMessage[] {
+  page(room: string, query: PageQuery): Page {
     const r = this.#rooms.get(room);
-    if (!r || limit <= 0) return [];
+    if (!r) return { messages: [], lastSeq: 0 };
     const msgs = r.messages;
-    // Sequences are consecutive, so the index of seq s is s - first seq.
+    // Sequences are consecutive, so the index of seq s is s - first seq; what was trimmed is simply gone.
     const first = msgs.length ? msgs[0].seq : r.seq + 1;
-    const start = Math.max(0, after + 1 - first);
-    return msgs.slice(start, start + limit);
-  }
-
-  recent(room: string, limit: number): StoredMessage[] {
-    const r = this.#rooms.get(room);
-    if (!r || limit <= 0) return [];
-    const keep = Math.min(limit, this.#perRoom);
-    return r.messages.slice(-keep);
+    const upper = query.before > 0 ? Math.min(query.before, r.seq + 1) : r.seq + 1;
+    const lower = query.after + 1;
+    const n = Math.max(0, Math.min(query.limit, upper - lower));
+    const from = query.before > 0 ? upper - n : lower;
+    const start = Math.max(0, from - first);
+    const end = Math.max(0, Math.min(msgs.length, from + n - first));
+    return { messages: msgs.slice(start, end), lastSeq: r.seq };
   }
 
   prune(now: number): number {

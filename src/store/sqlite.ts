@@ -1,23 +1,29 @@
 /**
  * The durable store: SQLite through `node:sqlite`, WAL mode with
- * `synchronous=FULL`, so a committed batch survives a power cut. Messages
- * are staged in memory and written in one transaction per
- * {@linkcode SqliteStore.commit}: one fsync for many messages.
+ * `synchronous=FULL`, so a committed batch survives a power cut. Each
+ * {@linkcode SqliteStore.append} batch is one transaction: one fsync for
+ * many messages.
  *
  * @module
  */
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import {
-  DEFAULT_RECEIPTS_MS,
-  type MessageStore,
-  type Retention,
+  type Account,
+  type AccountStore,
+  type AppendResult,
+  type Ban,
+  type BanStore,
+  type Draft,
+  type MessageLog,
+  type Page,
+  type PageQuery,
   type SenderRef,
   type SendReceipt,
   type StoredMessage,
   StoreError,
-} from "./log.ts";
-import type { Account, Ban } from "./log.ts";
+} from "../chat/ports.ts";
+import { DEFAULT_RECEIPTS_MS, newStoreId, type Retention } from "./retention.ts";
 
 /** Bumped when the schema changes; a newer file is refused rather than misread. */
 const SCHEMA_VERSION = 1;
@@ -41,11 +47,6 @@ CREATE TABLE IF NOT EXISTS bans (
   target TEXT PRIMARY KEY, until INTEGER NOT NULL, reason TEXT NOT NULL, by TEXT NOT NULL, created INTEGER NOT NULL
 ) WITHOUT ROWID;
 `;
-
-interface Staged {
-  message: StoredMessage;
-  sender: SenderRef;
-}
 
 /**
  * Classifies a SQLite failure. node:sqlite under Deno reports only the
@@ -86,14 +87,15 @@ function toMessage(row: Record<string, unknown>): StoredMessage {
   };
 }
 
-export class SqliteStore implements MessageStore {
+/** Larger than any sequence number: "no upper bound" in a page query. */
+const NO_BOUND = Number.MAX_SAFE_INTEGER;
+
+export class SqliteStore implements MessageLog, AccountStore, BanStore {
   readonly durable = true;
   readonly id: string;
   readonly path: string;
   #db: DatabaseSync;
   #retention: Retention;
-  #staged: Staged[] = [];
-  #stagedReceipts = new Map<string, SendReceipt>();
   #seq = new Map<string, number>();
   #q: {
     lastSeq: StatementSync;
@@ -101,8 +103,8 @@ export class SqliteStore implements MessageStore {
     receipt: StatementSync;
     insertReceipt: StatementSync;
     setSeq: StatementSync;
-    after: StatementSync;
-    recent: StatementSync;
+    oldest: StatementSync;
+    newest: StatementSync;
     pruneAge: StatementSync;
     pruneRoom: StatementSync;
     pruneReceipts: StatementSync;
@@ -145,10 +147,7 @@ export class SqliteStore implements MessageStore {
       const idRow = this.#db.prepare("SELECT value FROM meta WHERE key = 'id'").get() as
         | { value: string }
         | undefined;
-      this.id = idRow?.value ??
-        Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join(
-          "",
-        );
+      this.id = idRow?.value ?? newStoreId();
       if (!idRow) this.#db.prepare("INSERT INTO meta (key, value) VALUES ('id', ?)").run(this.id);
       if (row === undefined) {
         this.#db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
@@ -172,11 +171,11 @@ export class SqliteStore implements MessageStore {
         setSeq: this.#db.prepare(
           "INSERT INTO rooms (room, last_seq) VALUES (?, ?) ON CONFLICT (room) DO UPDATE SET last_seq = excluded.last_seq",
         ),
-        after: this.#db.prepare(
-          'SELECT room, seq, ts, flags, sender AS "from", text FROM messages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?',
+        oldest: this.#db.prepare(
+          'SELECT room, seq, ts, flags, sender AS "from", text FROM messages WHERE room = ? AND seq > ? AND seq < ? ORDER BY seq LIMIT ?',
         ),
-        recent: this.#db.prepare(
-          'SELECT * FROM (SELECT room, seq, ts, flags, sender AS "from", text FROM messages WHERE room = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq',
+        newest: this.#db.prepare(
+          'SELECT * FROM (SELECT room, seq, ts, flags, sender AS "from", text FROM messages WHERE room = ? AND seq > ? AND seq < ? ORDER BY seq DESC LIMIT ?) ORDER BY seq',
         ),
         pruneAge: this.#db.prepare("DELETE FROM messages WHERE ts < ?"),
         pruneRoom: this.#db.prepare("DELETE FROM messages WHERE room = ? AND seq <= ?"),
@@ -192,11 +191,7 @@ export class SqliteStore implements MessageStore {
     }
   }
 
-  get staged(): number {
-    return this.#staged.length;
-  }
-
-  lastSeq(room: string): number {
+  #lastSeq(room: string): number {
     let seq = this.#seq.get(room);
     if (seq === undefined) {
       const row = this.#q.lastSeq.get(room) as { last_seq: number } | undefined;
@@ -206,60 +201,84 @@ export class SqliteStore implements MessageStore {
     return seq;
   }
 
-  append(message: StoredMessage, sender: SenderRef): void {
-    const last = this.lastSeq(message.room);
-    if (message.seq !== last + 1) {
-      throw new RangeError(`Cannot append to ${message.room}: seq ${message.seq} does not follow ${last}`);
-    }
-    this.#seq.set(message.room, message.seq);
-    this.#staged.push({ message, sender });
-    this.#stagedReceipts.set(`${sender.key}\u0000${sender.id}`, {
-      room: message.room,
-      seq: message.seq,
-      ts: message.ts,
-    });
-  }
-
-  commit(): void {
-    if (this.#staged.length === 0) return;
-    const batch = this.#staged;
-    this.#staged = [];
-    this.#stagedReceipts.clear();
+  append(drafts: readonly Draft[]): AppendResult[] {
+    const results: AppendResult[] = [];
+    // Receipts made in this batch: a resend inside the batch is a duplicate too.
+    const batch = new Map<string, SendReceipt>();
     const lastByRoom = new Map<string, number>();
+    // Duplicates of messages stored by earlier commits, by index: they stand whatever becomes of this batch.
+    const earlier = new Map<number, SendReceipt>();
     try {
       this.#db.exec("BEGIN IMMEDIATE");
-      for (const { message: m, sender } of batch) {
-        this.#q.insert.run(m.room, m.seq, m.ts, m.flags, m.from, m.text);
-        this.#q.insertReceipt.run(sender.key, sender.id, m.room, m.seq, m.ts);
-        lastByRoom.set(m.room, m.seq);
+      for (const d of drafts) {
+        const ref = `${d.sender.key}\u0000${d.sender.id}`;
+        const inBatch = batch.get(ref);
+        if (inBatch) {
+          results.push({ kind: "duplicate", receipt: inBatch });
+          continue;
+        }
+        const prior = this.#receipt(d.sender);
+        if (prior) {
+          results.push({ kind: "duplicate", receipt: prior });
+          earlier.set(results.length - 1, prior);
+          continue;
+        }
+        const seq = this.#lastSeq(d.room) + 1;
+        this.#seq.set(d.room, seq);
+        lastByRoom.set(d.room, seq);
+        this.#q.insert.run(d.room, seq, d.ts, d.flags, d.from, d.text);
+        this.#q.insertReceipt.run(d.sender.key, d.sender.id, d.room, seq, d.ts);
+        batch.set(ref, { room: d.room, seq, ts: d.ts });
+        results.push({
+          kind: "stored",
+          message: { room: d.room, seq, ts: d.ts, flags: d.flags, from: d.from, text: d.text },
+        });
       }
       for (const [room, seq] of lastByRoom) this.#q.setSeq.run(room, seq);
       this.#db.exec("COMMIT");
+      return results;
     } catch (err) {
       try {
         this.#db.exec("ROLLBACK");
       } catch { /* no transaction left to roll back */ }
-      // Forget the staged sequence numbers: the rooms continue from what is on disk.
-      for (const { message } of batch) this.#seq.delete(message.room);
-      throw storeError(err, `cannot store ${batch.length} message(s)`);
+      // Forget the sequence numbers handed out: the rooms continue from what is on disk.
+      for (const room of lastByRoom.keys()) this.#seq.delete(room);
+      const error = storeError(err, `cannot store ${drafts.length} message(s)`);
+      return drafts.map((_, i): AppendResult => {
+        const receipt = earlier.get(i);
+        return receipt ? { kind: "duplicate", receipt } : { kind: "failed", error };
+      });
     }
   }
 
-  receipt(senderKey: string, id: number): SendReceipt | undefined {
-    const staged = this.#stagedReceipts.get(`${senderKey}\u0000${id}`);
-    if (staged) return staged;
-    const row = this.#q.receipt.get(senderKey, id) as { room: string; seq: number; ts: number } | undefined;
+  #receipt(ref: SenderRef): SendReceipt | undefined {
+    const row = this.#q.receipt.get(ref.key, ref.id) as { room: string; seq: number; ts: number } | undefined;
     return row ? { room: row.room, seq: row.seq, ts: row.ts } : undefined;
   }
 
-  after(room: string, after: number, limit: number): StoredMessage[] {
-    if (limit <= 0) return [];
-    return this.#q.after.all(room, after, limit).map(toMessage);
+  receipts(refs: readonly SenderRef[]): Array<SendReceipt | undefined> {
+    try {
+      return refs.map((r) => this.#receipt(r));
+    } catch (err) {
+      throw storeError(err, "cannot read receipts");
+    }
   }
 
-  recent(room: string, limit: number): StoredMessage[] {
-    if (limit <= 0) return [];
-    return this.#q.recent.all(room, limit).map(toMessage);
+  page(room: string, query: PageQuery): Page {
+    try {
+      const lastSeq = this.#lastSeq(room);
+      if (query.limit <= 0) return { messages: [], lastSeq };
+      const before = query.before > 0 ? query.before : NO_BOUND;
+      const rows = (query.before > 0 ? this.#q.newest : this.#q.oldest).all(
+        room,
+        query.after,
+        before,
+        query.limit,
+      );
+      return { messages: rows.map(toMessage), lastSeq };
+    } catch (err) {
+      throw storeError(err, `cannot read ${room}`);
+    }
   }
 
   prune(now: number): number {

@@ -1,34 +1,165 @@
 /**
- * Test helpers for the pure broker: a broker with small limits, and readers
- * that turn its effects back into decoded messages per recipient.
+ * Test helpers for the pure broker: a broker with small limits whose log
+ * jobs are answered at once through the real {@linkcode CommitQueue} (so a
+ * call returns everything that follows from it, log answers included), and
+ * readers that turn its effects into the messages each session receives.
  */
 
 import { Broker, type BrokerOptions } from "../../src/chat/broker.ts";
+import type { CloseReason } from "../../src/chat/close.ts";
+import { CommitQueue, type LogJob, type LogOutcome } from "../../src/chat/commit.ts";
 import type { Effect } from "../../src/chat/effects.ts";
-import type { Session } from "../../src/chat/session.ts";
 import {
-  type Account,
-  type Ban,
-  type MessageStore,
-  type SenderRef,
-  type SendReceipt,
-  type StoredMessage,
+  type AccountStore,
+  type AppendResult,
+  type BanStore,
+  type Draft,
+  type MessageLog,
   StoreError,
-} from "../../src/store/log.ts";
+} from "../../src/chat/ports.ts";
+import type { Session } from "../../src/chat/session.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import {
   decodeMessage,
+  encodeMessage,
   type Extension,
   ExtensionTag,
   FrameDecoder,
   type Message,
+  type ProtocolError,
+  type ServerMessage,
   type Welcome,
 } from "../../src/protocol/mod.ts";
 
-export type FakeLink = { label: string };
+/** Everything a broker keeps: the message log, accounts and bans. */
+export type Store = MessageLog & AccountStore & BanStore;
 
-export function testBroker(overrides: Partial<BrokerOptions> = {}): Broker<FakeLink> {
-  return new Broker<FakeLink>({
+/** An effect as a test sees it: sessions as objects, and a broadcast with the members it reached. */
+export type TestEffect =
+  | { kind: "send"; to: Session; msg: ServerMessage; final?: boolean }
+  | { kind: "broadcast"; room: string; msg: ServerMessage; except: Session | null; members: Session[] }
+  | { kind: "close"; to: Session; reason: CloseReason }
+  | { kind: "delay"; ms: number }
+  | { kind: "register"; to: Session; password: string };
+
+export interface TestBrokerOptions
+  extends Omit<BrokerOptions, "accounts" | "bans" | "logId">, Partial<Pick<BrokerOptions, "logId">> {
+  store?: Store;
+}
+
+/**
+ * A broker whose every input returns, as {@linkcode TestEffect}s, what it
+ * does at once and what follows once the log answers (with a log that
+ * answers at once: memory, SQLite, or {@linkcode FaultyLog}).
+ */
+export class TestBroker {
+  readonly broker: Broker;
+  readonly store: Store;
+  readonly queue: CommitQueue;
+  #sessions = new Map<number, Session>();
+  #outcomes: LogOutcome[] = [];
+
+  constructor(options: TestBrokerOptions) {
+    this.store = options.store ?? new MemoryStore();
+    this.broker = new Broker({
+      ...options,
+      accounts: this.store,
+      bans: this.store,
+      logId: options.logId ?? this.store.id,
+    });
+    this.queue = new CommitQueue(this.store, (o) => this.#outcomes.push(o), () => {});
+  }
+
+  get options(): Readonly<BrokerOptions> {
+    return this.broker.options;
+  }
+  get heartbeatMs(): number {
+    return this.broker.heartbeatMs;
+  }
+  get online(): number {
+    return this.broker.online;
+  }
+  get sessions(): ReadonlySet<Session> {
+    return this.broker.sessions;
+  }
+  room(name: string) {
+    return this.broker.room(name);
+  }
+
+  open(address: string, now: number): Session {
+    const s = this.broker.open(address, now);
+    this.#sessions.set(s.id, s);
+    return s;
+  }
+  handle(s: Session, msg: Message, now: number): TestEffect[] {
+    return this.settle(this.broker.handle(s, msg as Parameters<Broker["handle"]>[1], now), now);
+  }
+  protocolError(s: Session, err: ProtocolError, now: number): TestEffect[] {
+    return this.settle(this.broker.protocolError(s, err, now), now);
+  }
+  drop(s: Session, reason: CloseReason, now: number, text = ""): TestEffect[] {
+    return this.settle(this.broker.drop(s, reason, now, text), now);
+  }
+  tick(now: number): TestEffect[] {
+    return this.settle(this.broker.tick(now), now);
+  }
+  shutdown(now: number): TestEffect[] {
+    return this.settle(this.broker.shutdown(now), now);
+  }
+  registered(s: Session, hash: string, now: number): TestEffect[] {
+    return this.settle(this.broker.registered(s, hash, now), now);
+  }
+
+  /**
+   * Resolves `effects` as the runner would perform them, in order; log jobs
+   * go to the queue, which runs at the end, and what follows from its
+   * outcomes is appended (and resolved in turn).
+   */
+  settle(effects: Effect[], now: number): TestEffect[] {
+    const out: TestEffect[] = [];
+    let pending = effects;
+    while (pending.length > 0) {
+      for (const e of pending) {
+        const t = this.#resolve(e);
+        if (t) out.push(t);
+      }
+      if (this.queue.run() !== undefined) throw new Error("TestBroker needs a log that answers at once");
+      const outcomes = this.#outcomes;
+      this.#outcomes = [];
+      pending = outcomes.flatMap((o) => this.broker.logged(o, now));
+    }
+    return out;
+  }
+
+  #session(id: number): Session {
+    const s = this.#sessions.get(id);
+    if (!s) throw new Error(`an effect names session #${id}, which this test never opened`);
+    return s;
+  }
+
+  #resolve(e: Effect): TestEffect | null {
+    switch (e.kind) {
+      case "send":
+        return { ...e, to: this.#session(e.to) };
+      case "broadcast": {
+        const members = [...(this.broker.room(e.room)?.members ?? [])];
+        return { ...e, except: e.except ? this.#session(e.except) : null, members };
+      }
+      case "close":
+        return { ...e, to: this.#session(e.to) };
+      case "register":
+        return { ...e, to: this.#session(e.to) };
+      case "delay":
+        return e;
+      default:
+        this.queue.push(e as LogJob);
+        return null;
+    }
+  }
+}
+
+export function testBroker(overrides: Partial<TestBrokerOptions> = {}): TestBroker {
+  return new TestBroker({
     maxClients: 10,
     timeoutMs: 3000,
     maxFrame: 64 * 1024,
@@ -49,19 +180,24 @@ export function decodeFrame(bytes: Uint8Array): Message {
   return decodeMessage(frames[0]);
 }
 
-/** What each session would receive from `effects`, decoded, with closes as {type:"close"}. */
+/**
+ * What each session would receive from `effects`, in order, with closes as
+ * {type:"close"}. Every message goes through the encoder and back, as on the
+ * wire: a message that does not encode fails the test.
+ */
 export function deliveries(
-  effects: Effect<FakeLink>[],
-): Map<Session<FakeLink>, Array<Message | { type: "close"; reason: string }>> {
-  const out = new Map<Session<FakeLink>, Array<Message | { type: "close"; reason: string }>>();
-  const push = (s: Session<FakeLink>, m: Message | { type: "close"; reason: string }) => {
+  effects: TestEffect[],
+): Map<Session, Array<Message | { type: "close"; reason: string }>> {
+  const out = new Map<Session, Array<Message | { type: "close"; reason: string }>>();
+  const push = (s: Session, m: Message | { type: "close"; reason: string }) => {
     if (!out.has(s)) out.set(s, []);
     out.get(s)!.push(m);
   };
   for (const e of effects) {
-    if (e.kind === "send") push(e.to, decodeFrame(e.bytes));
+    if (e.kind === "send") push(e.to, decodeFrame(encodeMessage(e.msg)));
     else if (e.kind === "broadcast") {
-      for (const m of e.room.members) if (m !== e.except) push(m, decodeFrame(e.bytes));
+      const msg = decodeFrame(encodeMessage(e.msg));
+      for (const m of e.members) if (m !== e.except) push(m, msg);
     } else if (e.kind === "close") push(e.to, { type: "close", reason: e.reason });
     // delay and register effects carry no frame: tests look at them in the raw effect list.
   }
@@ -70,86 +206,31 @@ export function deliveries(
 
 /** Opens a session and completes its handshake; returns it and the handshake effects. */
 export function connect(
-  broker: Broker<FakeLink>,
+  broker: TestBroker,
   name: string,
   rooms: string[] = [],
   now = 0,
   extensions: Extension[] = [],
-): { session: Session<FakeLink>; effects: Effect<FakeLink>[] } {
-  const session = broker.open({ label: name }, `127.0.0.1:${1000 + broker.sessions.size}`, now);
+): { session: Session; effects: TestEffect[] } {
+  const session = broker.open(`127.0.0.1:${1000 + broker.sessions.size}`, now);
   const effects = broker.handle(session, { type: "hello", version: 1, name, rooms, extensions }, now);
   return { session, effects };
 }
 
 /** The resume token a welcome in `effects` carried to `session`. */
-export function tokenOf(effects: Effect<FakeLink>[], session: Session<FakeLink>): Uint8Array {
+export function tokenOf(effects: TestEffect[], session: Session): Uint8Array {
   const welcome = deliveries(effects).get(session)!.find((m) => m.type === "welcome") as Welcome;
   return welcome.extensions.find((e) => e.tag === ExtensionTag.RESUME_TOKEN)!.value;
 }
 
-/**
- * A store that stages writes until commit(), like SQLite, over a MemoryStore;
- * `failNext` makes the next commit fail as a full disk would.
- */
-export class StagingStore implements MessageStore {
-  readonly durable = true;
-  readonly id = "00112233445566778899aabbccddeeff";
-  readonly inner = new MemoryStore();
+/** A {@linkcode MemoryStore} whose next append fails (`failNext`), as a full disk would. */
+export class FaultyLog extends MemoryStore {
   failNext = false;
-  #staged: Array<[StoredMessage, SenderRef]> = [];
 
-  get staged(): number {
-    return this.#staged.length;
+  override append(drafts: readonly Draft[]): AppendResult[] {
+    if (!this.failNext) return super.append(drafts);
+    this.failNext = false;
+    const error = new StoreError("full", "disk full");
+    return drafts.map(() => ({ kind: "failed", error }));
   }
-  lastSeq(room: string): number {
-    const staged = this.#staged.filter(([m]) => m.room === room);
-    return staged.length ? staged[staged.length - 1][0].seq : this.inner.lastSeq(room);
-  }
-  append(message: StoredMessage, sender: SenderRef): void {
-    this.#staged.push([message, sender]);
-  }
-  commit(): void {
-    const batch = this.#staged;
-    this.#staged = [];
-    if (this.failNext) {
-      this.failNext = false;
-      throw new StoreError("full", "disk full");
-    }
-    for (const [m, s] of batch) this.inner.append(m, s);
-  }
-  receipt(senderKey: string, id: number): SendReceipt | undefined {
-    const hit = this.#staged.find(([, s]) => s.key === senderKey && s.id === id);
-    return hit ? { room: hit[0].room, seq: hit[0].seq, ts: hit[0].ts } : this.inner.receipt(senderKey, id);
-  }
-  after(room: string, after: number, limit: number): StoredMessage[] {
-    return this.inner.after(room, after, limit);
-  }
-  recent(room: string, limit: number): StoredMessage[] {
-    return this.inner.recent(room, limit);
-  }
-  prune(now: number): number {
-    return this.inner.prune(now);
-  }
-  account(key: string): Account | undefined {
-    return this.inner.account(key);
-  }
-  putAccount(a: Account): void {
-    this.inner.putAccount(a);
-  }
-  removeAccount(key: string): boolean {
-    return this.inner.removeAccount(key);
-  }
-  accounts(): Account[] {
-    return this.inner.accounts();
-  }
-  bans(now: number): Ban[] {
-    return this.inner.bans(now);
-  }
-  putBan(b: Ban): void {
-    this.inner.putBan(b);
-  }
-  removeBan(target: string): boolean {
-    return this.inner.removeBan(target);
-  }
-  close(): void {}
 }

@@ -24,6 +24,7 @@
 
 import { Broker, type BrokerOptions } from "../../src/chat/broker.ts";
 import { CLOSE_REASONS } from "../../src/chat/close.ts";
+import { CommitQueue, type LogOutcome } from "../../src/chat/commit.ts";
 import type { Effect } from "../../src/chat/effects.ts";
 import type { Room, Session, SessionState } from "../../src/chat/session.ts";
 import {
@@ -31,6 +32,7 @@ import {
   checkRoom,
   type ClientMessage,
   decodeMessage,
+  encodeMessage,
   ERROR_CODES,
   type Extension,
   ExtensionTag,
@@ -45,15 +47,9 @@ import {
   WireWriter,
 } from "../../src/protocol/mod.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
-import { StagingStore } from "./effects.ts";
+import { FaultyLog } from "./effects.ts";
 import { GENERATORS, short, str, TYPES, u64 } from "./fuzz_codec.ts";
 import { Prng } from "./prng.ts";
-
-/** What the network layer attaches to a session: enough to tell whether it started closing. */
-interface Link {
-  id: number;
-  closing: boolean;
-}
 
 /** Names that collide by case, normalisation and look-alike letters, or break the rules, plus plain ones. */
 const GOOD_NAMES = [
@@ -98,9 +94,9 @@ type Trail = string[];
 function setup(
   rng: Prng,
   now: number,
-): { broker: Broker<Link>; options: BrokerOptions; staging: StagingStore | null } {
-  const staging = rng.chance(0.5) ? new StagingStore() : null;
-  const store = staging ?? new MemoryStore();
+): { broker: Broker; options: BrokerOptions; store: MemoryStore; faulty: FaultyLog | null } {
+  const faulty = rng.chance(0.5) ? new FaultyLog() : null;
+  const store = faulty ?? new MemoryStore();
   store.putAccount({ name: "alice", key: "alice", hash: "scrypt$fake", admin: false, created: 0 });
   store.putAccount({ name: "root", key: "root", hash: "scrypt$fake", admin: true, created: 0 });
   store.putBan({ target: "name:banned", until: 0, reason: "test", by: "root", created: 0 });
@@ -113,7 +109,9 @@ function setup(
     maxText: 100,
     maxRoomsPerClient: rng.range(1, 4),
     maxRooms: rng.range(2, 8),
-    store,
+    accounts: store,
+    bans: store,
+    logId: store.id,
     historyLimit: rng.pick([0, 3]),
     graceMs: rng.pick([0, 0, 1000]),
     randomBytes: (n) => tokens.bytes(n),
@@ -122,7 +120,7 @@ function setup(
     motd: rng.chance(0.3) ? "welcome" : undefined,
     rate: { perSecond: rng.range(1, 20), burst: rng.range(1, 10) },
   };
-  return { broker: new Broker<Link>(options), options, staging };
+  return { broker: new Broker(options), options, store, faulty };
 }
 
 /** Mostly names and rooms that pass, so sessions get far; sometimes ones that break the rules, or noise. */
@@ -258,10 +256,12 @@ function messageFor(rng: Prng, tokens: Uint8Array[]): ClientMessage | ServerMess
   }
 }
 
-function decode(bytes: Uint8Array): Message {
+/** `msg` as the runner encodes it, decoded again: an effect whose message does not encode fails here. */
+function roundTrip(msg: Message): { msg: Message; size: number } {
+  const bytes = encodeMessage(msg);
   const frames = new FrameDecoder({ maxFrame: 64 * 1024 }).push(bytes);
   if (frames.length !== 1) throw new Error(`an effect carries ${frames.length} frames, not one`);
-  return decodeMessage(frames[0]);
+  return { msg: decodeMessage(frames[0]), size: bytes.byteLength };
 }
 
 /** Frame types only a server sends (PING and PONG go both ways). */
@@ -291,23 +291,28 @@ function check(ok: unknown, message: string): asserts ok {
 /** The driver: the broker, the sessions it was given, and the model of the network layer. */
 class Harness {
   readonly rng: Prng;
-  readonly broker: Broker<Link>;
+  readonly broker: Broker;
   readonly options: BrokerOptions;
-  readonly staging: StagingStore | null;
-  readonly sessions: Session<Link>[] = [];
+  readonly store: MemoryStore;
+  readonly faulty: FaultyLog | null;
+  readonly queue: CommitQueue;
+  readonly sessions: Session[] = [];
   readonly trail: Trail = [];
   /** Frames delivered, by type (errors by code): what the case reached. */
   readonly delivered = new Map<string, number>();
   now: number;
-  #deferred: Effect<Link>[] = [];
-  #registers: Array<{ to: Session<Link>; password: string }> = [];
+  #byId = new Map<number, Session>();
+  /** Sessions whose close was performed: the runner sends them nothing more. */
+  #closing = new Set<Session>();
+  /** Sessions waiting for a read of the log: their input waits, as the connection pipeline holds it. */
+  #held = new Map<Session, number>();
+  #outcomes: LogOutcome[] = [];
+  #jobs = 0;
+  #registers: Array<{ to: Session; password: string }> = [];
   #tokens: Uint8Array[] = [];
   #lastSeq = new Map<string, number>();
-  /**
-   * The recipient's state right after the call that produced a send: a durable ACK waits for the commit
-   * while its sender may meanwhile be closed (the ACK still precedes the close), so that is the state to judge.
-   */
-  #stateAfter = new WeakMap<Effect<Link>, SessionState>();
+  /** The recipient's state right after the call that produced a send: the state to judge its delivery by. */
+  #stateAfter = new WeakMap<Effect, SessionState>();
   /** Every canonical room name the fuzz may have created, to count and inspect the broker's rooms. */
   #roomNames = new Set<string>();
 
@@ -315,21 +320,28 @@ class Harness {
     this.rng = rng;
     // Real time as the base: the broker must agree with itself whichever clock it reads.
     this.now = Date.now();
-    ({ broker: this.broker, options: this.options, staging: this.staging } = setup(rng, this.now));
+    ({ broker: this.broker, options: this.options, store: this.store, faulty: this.faulty } = setup(
+      rng,
+      this.now,
+    ));
+    this.queue = new CommitQueue(this.store, (o) => this.#outcomes.push(o), () => {});
   }
 
   step(): void {
     const rng = this.rng;
     this.now += rng.int(30);
-    const open = this.sessions.filter((s) => s.state === "handshake" || s.state === "ready");
+    const open = this.sessions.filter((s) =>
+      (s.state === "handshake" || s.state === "ready") && !this.#held.has(s)
+    );
     const ready = open.filter((s) => s.state === "ready");
     const handshaking = open.filter((s) => s.state === "handshake");
     const action = rng.int(100);
     if (open.length < 2 || (action < 8 && open.length < 12)) {
       const address = pickAddress(rng);
-      const s = this.broker.open({ id: this.sessions.length + 1, closing: false }, address, this.now);
+      const s = this.broker.open(address, this.now);
       this.sessions.push(s);
-      this.#note(`open #${s.link.id} from ${address}`);
+      this.#byId.set(s.id, s);
+      this.#note(`open #${s.id} from ${address}`);
       return;
     }
     // Mostly the ready ones talk; sometimes one still in the handshake (out of order), or one long gone.
@@ -337,7 +349,7 @@ class Harness {
       ? rng.pick(ready)
       : rng.chance(0.9)
       ? rng.pick(open)
-      : rng.pick(this.sessions);
+      : rng.pick(this.sessions.filter((s) => !this.#held.has(s)));
     if (handshaking.length > 0 && (action < 30 || ready.length === 0)) {
       const s = rng.chance(0.95) ? rng.pick(handshaking) : target;
       // The network layer checks passwords before the broker sees the HELLO; any outcome may come back.
@@ -349,24 +361,47 @@ class Harness {
       const err = new ProtocolError(rng.pick(ERROR_CODES), "fuzz: undecodable frame");
       // The server reports decoding errors for sessions that may have closed earlier in the same read.
       this.#call(
-        `protocolError(#${target.link.id}, ${err.code})`,
+        `protocolError(#${target.id}, ${err.code})`,
         () => this.broker.protocolError(target, err, this.now),
       );
     } else if (action < 82) {
       const reason = rng.pick(CLOSE_REASONS);
       const s = rng.pick(this.sessions);
-      this.#call(`drop(#${s.link.id}, ${reason})`, () => this.broker.drop(s, reason, this.now));
+      this.#call(`drop(#${s.id}, ${reason})`, () => this.broker.drop(s, reason, this.now));
     } else if (action < 88) {
       this.now += rng.pick([10, 500, 1500, 3500, 6000]);
       this.#call(`tick()`, () => this.broker.tick(this.now));
     } else if (action < 95) {
-      if (this.staging && rng.chance(0.2)) this.staging.failNext = true;
-      this.#flush("commit");
+      if (this.faulty && rng.chance(0.2)) this.faulty.failNext = true;
+      this.#runLog();
     } else {
       const pending = this.#registers.splice(rng.int(this.#registers.length + 1), 1)[0];
       if (pending) {
         const { to } = pending;
-        this.#call(`registered(#${to.link.id})`, () => this.broker.registered(to, "scrypt$fuzz", this.now));
+        this.#call(`registered(#${to.id})`, () => this.broker.registered(to, "scrypt$fuzz", this.now));
+      }
+    }
+  }
+
+  /** Lets the log answer every job asked so far, feeding each outcome back to the broker, in order. */
+  #runLog(): void {
+    this.#note(`log runs ${this.#jobs} job(s)`);
+    check(this.queue.run() === undefined, "a memory log answered later");
+    const outcomes = this.#outcomes;
+    this.#outcomes = [];
+    check(outcomes.length === this.#jobs, `${this.#jobs} jobs asked, ${outcomes.length} answered`);
+    this.#jobs = 0;
+    for (const o of outcomes) {
+      const what = o.kind === "append"
+        ? `${o.result.kind} #${o.job.from}`
+        : `${o.kind} #${"to" in o.job ? o.job.to : o.job.from}`;
+      this.#call(`logged(${what})`, () => this.broker.logged(o, this.now));
+      if (o.kind === "read") {
+        const s = this.#byId.get(o.job.to)!;
+        const left = (this.#held.get(s) ?? 0) - 1;
+        check(left >= 0, `a read answered to #${s.id}, which asked none`);
+        if (left === 0) this.#held.delete(s);
+        else this.#held.set(s, left);
       }
     }
   }
@@ -376,55 +411,37 @@ class Harness {
     if (this.trail.length > 30) this.trail.shift();
   }
 
-  #handle(s: Session<Link>, msg: ClientMessage | ServerMessage): void {
+  #handle(s: Session, msg: ClientMessage | ServerMessage): void {
     // Any room a message names may be created by it: remember it, to count and inspect the broker's rooms.
     for (const raw of msg.type === "hello" ? msg.rooms : "room" in msg ? [msg.room] : []) {
       const room = checkRoom(raw);
       if (room.ok) this.#roomNames.add(room.value);
     }
-    // As the server does: whatever is staged commits before a reader of history is handled.
-    if (this.broker.needsCommit(msg)) this.#flush("needsCommit");
     this.#call(
-      `handle(#${s.link.id} ${s.state} ${s.name}, ${JSON.stringify(msg).slice(0, 200)})`,
+      `handle(#${s.id} ${s.state} ${s.name}, ${JSON.stringify(msg).slice(0, 200)})`,
       () => this.broker.handle(s, msg, this.now),
     );
   }
 
-  /** Runs one broker call, checks the batch it returned, and performs it the way the server would. */
-  #call(what: string, fn: () => Effect<Link>[]): void {
+  /** Runs one broker call, checks the batch it returned, and performs it the way the runner would. */
+  #call(what: string, fn: () => Effect[]): void {
     this.#note(what);
-    const before = new Map<Session<Link>, SessionState>(this.sessions.map((s) => [s, s.state]));
+    const before = new Map<Session, SessionState>(this.sessions.map((s) => [s, s.state]));
     const effects = fn();
     this.#checkBatch(effects, before);
-    for (const e of effects) if (e.kind === "send") this.#stateAfter.set(e, e.to.state);
-    this.#perform(effects);
+    for (const e of effects) if (e.kind === "send") this.#stateAfter.set(e, this.#session(e.to).state);
+    this.#apply(effects);
   }
 
-  #perform(effects: Effect<Link>[]): void {
-    if (effects.length === 0) return;
-    if (this.#deferred.length > 0 || this.broker.store.staged > 0) this.#deferred.push(...effects);
-    else this.#apply(effects);
-  }
-
-  #flush(why: string): void {
-    this.#note(`flush (${why})`);
-    const before = new Map<Session<Link>, SessionState>(this.sessions.map((s) => [s, s.state]));
-    const result = this.broker.commit();
-    this.#checkBatch(result.effects, before);
-    for (const e of result.effects) if (e.kind === "send") this.#stateAfter.set(e, e.to.state);
-    const waiting = this.#deferred;
-    this.#deferred = [];
-    this.#apply(
-      result.ok
-        ? waiting
-        : waiting.filter((e) => !((e.kind === "send" || e.kind === "broadcast") && e.durable)),
-    );
-    this.#apply(result.effects);
+  #session(id: number): Session {
+    const s = this.#byId.get(id);
+    check(s !== undefined, `an effect for session #${id}, which was never opened`);
+    return s;
   }
 
   /** Invariants of one batch, as returned (before anything is performed). */
-  #checkBatch(effects: Effect<Link>[], before: Map<Session<Link>, SessionState>): void {
-    const fatal = new Set<Session<Link>>();
+  #checkBatch(effects: Effect[], before: Map<Session, SessionState>): void {
+    const fatal = new Set<Session>();
     let ackSeq: number | null = null;
     let messageSeq: number | null = null;
     for (const e of effects) {
@@ -432,78 +449,95 @@ class Harness {
         check(e.ms >= 0 && Number.isFinite(e.ms), `a delay of ${e.ms} ms`);
         continue;
       }
+      if (e.kind === "append" || e.kind === "probe") continue;
       if (e.kind === "broadcast") {
         check(
-          this.broker.room(e.room.name) === e.room,
-          `a broadcast to room "${e.room.name}" the broker does not hold`,
+          this.broker.room(e.room) !== undefined,
+          `a broadcast to room "${e.room}" the broker does not hold`,
         );
-        const msg = decode(e.bytes);
+        const { msg } = roundTrip(e.msg);
         check(SERVER_TYPES.has(msg.type), `a ${msg.type} broadcast`);
         if (msg.type === "message") messageSeq = msg.seq;
         continue;
       }
-      const prior = before.get(e.to);
-      check(prior !== undefined, `an effect for session ${e.to.id}, which was never opened`);
+      const to = this.#session(e.to);
+      const prior = before.get(to);
       check(
         prior === "handshake" || prior === "ready",
-        `a ${e.kind} for #${e.to.link.id}, which was ${prior} before the call`,
+        `a ${e.kind} for #${to.id}, which was ${prior} before the call`,
       );
       if (e.kind === "send") {
-        check(e.bytes.byteLength <= 4 + this.options.maxFrame, `a frame of ${e.bytes.byteLength} bytes`);
-        const msg = decode(e.bytes);
+        const { msg, size } = roundTrip(e.msg);
+        check(size <= 4 + this.options.maxFrame, `a frame of ${size} bytes`);
         check(SERVER_TYPES.has(msg.type), `a ${msg.type} frame sent to a client`);
-        if (msg.type === "error" && msg.fatal) fatal.add(e.to);
+        if (msg.type === "error" && msg.fatal) fatal.add(to);
         if (msg.type === "ack" && msg.room !== "") ackSeq = msg.seq;
       } else if (e.kind === "close") {
-        fatal.delete(e.to);
+        fatal.delete(to);
       }
     }
-    check(fatal.size === 0, `a fatal error without a close for #${[...fatal].map((s) => s.link.id)}`);
+    check(fatal.size === 0, `a fatal error without a close for #${[...fatal].map((s) => s.id)}`);
     if (ackSeq !== null && messageSeq !== null) {
       check(ackSeq === messageSeq, `ACK seq ${ackSeq}, MESSAGE seq ${messageSeq}`);
     }
   }
 
-  /** Performs effects as src/net/server.ts does, checking who receives what. */
-  #apply(effects: Effect<Link>[]): void {
+  /** Performs effects as src/net/runner.ts does, checking who receives what. */
+  #apply(effects: Effect[]): void {
     for (const e of effects) {
       switch (e.kind) {
         case "delay":
           // The server performs the rest later; order within the batch is what matters here.
           break;
         case "register":
-          this.#registers.push({ to: e.to, password: e.password });
+          this.#registers.push({ to: this.#session(e.to), password: e.password });
           break;
-        case "send":
-          if (!e.to.link.closing) this.#deliver(e.to, decode(e.bytes), this.#stateAfter.get(e));
+        case "send": {
+          const to = this.#session(e.to);
+          if (!this.#closing.has(to)) this.#deliver(to, roundTrip(e.msg).msg, this.#stateAfter.get(e));
           break;
+        }
         case "broadcast": {
-          const msg = decode(e.bytes);
+          const { msg } = roundTrip(e.msg);
           if (msg.type === "message" && (msg.flags & MessageFlags.HISTORY) === 0) {
             const last = this.#lastSeq.get(msg.room) ?? 0;
             check(msg.seq === last + 1, `room "${msg.room}" broadcast seq ${msg.seq} after ${last}`);
             this.#lastSeq.set(msg.room, msg.seq);
           }
-          for (const m of e.room.members) if (m !== e.except) this.#deliver(m, msg, m.state);
+          for (const m of this.broker.room(e.room)?.members ?? []) {
+            if (m.id !== e.except && !this.#closing.has(m)) this.#deliver(m, msg, m.state);
+          }
           break;
         }
         case "close":
-          e.to.link.closing = true;
+          this.#closing.add(this.#session(e.to));
+          break;
+        case "read": {
+          const s = this.#session(e.to);
+          this.#held.set(s, (this.#held.get(s) ?? 0) + 1);
+          this.queue.push(e);
+          this.#jobs++;
+          break;
+        }
+        case "append":
+        case "probe":
+          this.queue.push(e);
+          this.#jobs++;
           break;
       }
     }
   }
 
-  #deliver(to: Session<Link>, msg: Message, state: SessionState | undefined): void {
+  #deliver(to: Session, msg: Message, state: SessionState | undefined): void {
     const kind = msg.type === "error" ? msg.code : msg.type === "notice" ? `notice ${msg.kind}` : msg.type;
     this.delivered.set(kind, (this.delivered.get(kind) ?? 0) + 1);
     if (msg.type !== "error") {
-      check(state === "ready", `a ${msg.type} delivered to #${to.link.id}, which was ${state}`);
+      check(state === "ready", `a ${msg.type} delivered to #${to.id}, which was ${state}`);
     }
     if (msg.type === "message") {
       check(
         this.broker.room(msg.room)?.members.has(to) === true,
-        `a message of room "${msg.room}" delivered to #${to.link.id} ${to.name}, not a member`,
+        `a message of room "${msg.room}" delivered to #${to.id} ${to.name}, not a member`,
       );
     }
     if (msg.type === "welcome") {
@@ -535,11 +569,11 @@ class Harness {
     );
     const keys = new Set<string>();
     const skeletons = new Set<string>();
-    const banned = new Set(b.store.bans(this.now).map((x) => x.target));
+    const banned = new Set(this.store.bans(this.now).map((x) => x.target));
     for (const s of [...ready, ...ghosts]) {
       check(
         checkName(s.name).ok && s.key === nameKey(s.name),
-        `#${s.link.id} holds the name ${JSON.stringify(s.name)}`,
+        `#${s.id} holds the name ${JSON.stringify(s.name)}`,
       );
       check(!keys.has(s.key), `two sessions online as "${s.key}"`);
       keys.add(s.key);
@@ -548,31 +582,31 @@ class Harness {
       skeletons.add(skeleton);
       // A ghost keeps a banned name until its grace period ends (it cannot resume: HELLO checks bans first).
       check(s.state !== "ready" || !banned.has(`name:${s.key}`), `banned name "${s.key}" is online`);
-      check(s.rooms.size <= this.options.maxRoomsPerClient, `#${s.link.id} is in ${s.rooms.size} rooms`);
+      check(s.rooms.size <= this.options.maxRoomsPerClient, `#${s.id} is in ${s.rooms.size} rooms`);
       for (const r of s.rooms) {
         this.#roomNames.add(r.name);
-        check(b.room(r.name) === r, `#${s.link.id} holds room "${r.name}" the broker does not`);
+        check(b.room(r.name) === r, `#${s.id} holds room "${r.name}" the broker does not`);
         const seated = s.state === "ready"
           ? r.members.has(s) && !r.ghosts.has(s)
           : r.ghosts.has(s) && !r.members.has(s);
-        check(seated, `#${s.link.id} (${s.state}) is not seated right in "${r.name}"`);
+        check(seated, `#${s.id} (${s.state}) is not seated right in "${r.name}"`);
       }
     }
     for (const s of this.sessions) {
       if (s.state === "closed" || s.state === "handshake") {
-        check(s.rooms.size === 0, `#${s.link.id} (${s.state}) still holds ${s.rooms.size} rooms`);
+        check(s.rooms.size === 0, `#${s.id} (${s.state}) still holds ${s.rooms.size} rooms`);
       }
     }
     let rooms = 0;
     for (const name of this.#roomNames) {
-      const room: Room<Link> | undefined = b.room(name);
+      const room: Room | undefined = b.room(name);
       if (!room) continue;
       rooms++;
       for (const m of room.members) {
-        check(m.state === "ready" && m.rooms.has(room), `member #${m.link.id} (${m.state}) of "${name}"`);
+        check(m.state === "ready" && m.rooms.has(room), `member #${m.id} (${m.state}) of "${name}"`);
       }
       for (const g of room.ghosts) {
-        check(g.state === "ghost" && g.rooms.has(room), `ghost #${g.link.id} in "${name}"`);
+        check(g.state === "ghost" && g.rooms.has(room), `ghost #${g.id} in "${name}"`);
       }
     }
     check(rooms <= this.options.maxRooms, `${rooms} rooms, over maxRooms ${this.options.maxRooms}`);

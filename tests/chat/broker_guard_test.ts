@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
-import { connect, deliveries, testBroker } from "../_helpers/effects.ts";
+import { connect, deliveries, testBroker, type TestEffect } from "../_helpers/effects.ts";
 import { ErrorCode } from "../../src/protocol/mod.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
-import type { Effect } from "../../src/chat/effects.ts";
 
 type Any = Record<string, unknown> & { type: string };
-type Link = { label: string };
 
 function hello(
   b: ReturnType<typeof testBroker>,
@@ -14,13 +12,13 @@ function hello(
   admin = false,
   addr = "10.0.0.1:1",
 ) {
-  const s = b.open({ label: name }, addr, 0);
+  const s = b.open(addr, 0);
   s.auth = { password: auth, admin };
   const effects = b.handle(s, { type: "hello", version: 1, name, rooms: [], extensions: [] }, 0);
   return { s, effects };
 }
 
-const codeOf = (effects: Effect<Link>[], s: unknown) =>
+const codeOf = (effects: TestEffect[], s: unknown) =>
   ((deliveries(effects).get(s as never) ?? []) as Any[]).find((m) => m.type === "error")?.code;
 
 Deno.test("Broker refuses a registered name without its password, after a growing delay per address", () => {
@@ -85,7 +83,7 @@ Deno.test("Broker rate-limits messages with RATE_LIMITED and drops a sustained f
     s,
   )! as Any[];
   assert.equal(resend[0].type, "ack", "a resend of a stored message is not limited");
-  let last: Effect<Link>[] = [];
+  let last: TestEffect[] = [];
   for (let i = 0; i < 60 && s.state === "ready"; i++) {
     last = b.handle(s, { type: "send", id: id++, room: "lobby", flags: 0, text: "x" }, 0);
   }

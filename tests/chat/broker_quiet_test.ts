@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
-import { connect, deliveries, type FakeLink, testBroker } from "../_helpers/effects.ts";
+import { connect, deliveries, type TestBroker, testBroker } from "../_helpers/effects.ts";
 import type { Session } from "../../src/chat/session.ts";
-import type { Broker } from "../../src/chat/broker.ts";
 
 // Quiet rooms: above `presenceLimit` members a room gets no presence and joiners get a count, not the list.
 
 type Any = Record<string, unknown> & { type: string };
 
 /** A broker with a presence limit of 4 (loud again at 2) and `n` users in "hall", named u1..un. */
-function hall(n: number, overrides = {}): { b: Broker<FakeLink>; users: Session<FakeLink>[] } {
+function hall(n: number, overrides = {}): { b: TestBroker; users: Session[] } {
   const b = testBroker({ presenceLimit: 4, maxClients: 50, ...overrides });
   const users = [];
   for (let i = 1; i <= n; i++) users.push(connect(b, `u${i}`, ["hall"], i).session);

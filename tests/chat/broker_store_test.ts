@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { connect, deliveries, StagingStore, testBroker, tokenOf } from "../_helpers/effects.ts";
+import { connect, deliveries, FaultyLog, testBroker, tokenOf } from "../_helpers/effects.ts";
 import { ErrorCode, ExtensionTag, MessageFlags, WireWriter } from "../../src/protocol/mod.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 
@@ -127,24 +127,32 @@ Deno.test("Broker lets a resume token take over a live stale connection, closing
   assert.notDeepEqual(tokenOf(second.effects, second.session), token, "each welcome carries a fresh token");
 });
 
-Deno.test("Broker marks message and ack durable, and refuses a failed batch with STORAGE_ERROR", () => {
-  const store = new StagingStore();
+Deno.test("Broker acks and delivers only what the log stored, and answers a failed append with STORAGE_ERROR", () => {
+  const store = new FaultyLog();
   const b = testBroker({ store });
   const alice = connect(b, "alice").session;
-  const effects = b.handle(alice, { type: "send", id: 1, room: "lobby", flags: 0, text: "x" }, 0);
-  assert.ok(effects.every((e) => e.kind === "close" || (e as { durable?: boolean }).durable));
-  assert.equal(store.staged, 1);
-  assert.equal(b.needsCommit({ type: "join", room: "dev" }), true);
-  assert.equal(b.needsCommit({ type: "ping", token: 0 }), false);
+  const bob = connect(b, "bob").session;
+  const asked = b.broker.handle(alice, { type: "send", id: 1, room: "lobby", flags: 0, text: "x" }, 0);
+  assert.deepEqual(asked.map((e) => e.kind), ["append"], "nothing is sent before the log answers");
   store.failNext = true;
-  const result = b.commit();
-  assert.equal(result.ok, false);
-  const err = deliveries(result.effects).get(alice)![0] as Msg & { ref: number; fatal: boolean };
+  const failed = deliveries(b.settle(asked, 0));
+  const err = failed.get(alice)![0] as Msg & { ref: number; fatal: boolean };
   assert.deepEqual([err.code, err.ref, err.fatal], [ErrorCode.STORAGE_ERROR, 1, false]);
-  assert.equal(store.lastSeq("lobby"), 0);
-  const retry = deliveries(b.handle(alice, { type: "send", id: 1, room: "lobby", flags: 0, text: "x" }, 1))
-    .get(alice)!;
-  assert.equal((retry[0] as Msg).seq, 1, "the retry is a new message taking seq 1: no gap");
-  assert.equal(b.commit().ok, true);
-  assert.equal(store.inner.lastSeq("lobby"), 1);
+  assert.equal(failed.get(bob), undefined, "nobody sees a message that is not stored");
+  assert.equal(store.page("lobby", { after: 0, before: 0, limit: 10 }).lastSeq, 0);
+  const retry = deliveries(b.handle(alice, { type: "send", id: 1, room: "lobby", flags: 0, text: "x" }, 1));
+  assert.deepEqual(
+    kinds(retry.get(alice) as Msg[]),
+    ["ack", "m1"],
+    "the retry is a new message taking seq 1",
+  );
+  assert.deepEqual(kinds(retry.get(bob) as Msg[]), ["m1"]);
+  const again = deliveries(b.handle(alice, { type: "send", id: 1, room: "lobby", flags: 0, text: "x" }, 2));
+  assert.deepEqual(
+    kinds(again.get(alice) as Msg[]),
+    ["ack"],
+    "a resend is acked with its seq, not delivered",
+  );
+  assert.equal((again.get(alice)![0] as Msg).seq, 1);
+  assert.equal(again.get(bob), undefined);
 });

@@ -99,7 +99,7 @@ Deno.test("Broker.handle() refuses a hello by table: version, name, rooms, full,
       connect(b, "alice");
       if (c.setup > 1) connect(b, "bob");
     }
-    const s = b.open({ label: "x" }, "127.0.0.1:1", 0);
+    const s = b.open("127.0.0.1:1", 0);
     const effects = b.handle(s, {
       type: "hello",
       version: c.hello.version ?? 1,
@@ -264,7 +264,7 @@ Deno.test("Broker.handle() answers PING with PONG and closes on frames out of pl
     type: "pong",
     token: 9,
   }]);
-  const pre = b.open({ label: "x" }, "127.0.0.1:2", 0);
+  const pre = b.open("127.0.0.1:2", 0);
   const got = deliveries(b.handle(pre, { type: "send", id: 1, room: "lobby", flags: 0, text: "x" }, 0)).get(
     pre,
   )!;
@@ -294,7 +294,7 @@ Deno.test("Broker.tick() pings quiet peers and drops silent ones with TIMEOUT an
   const b = testBroker({ timeoutMs: 3000 });
   const alice = connect(b, "alice", [], 0).session;
   const bob = connect(b, "bob", [], 0).session;
-  const pending = b.open({ label: "slowloris" }, "127.0.0.1:9", 0);
+  const pending = b.open("127.0.0.1:9", 0);
   b.handle(bob, { type: "pong", token: 0 }, 2500);
   // A heartbeat is 1000 ms here; a quiet peer is pinged within one and a half.
   const quiet = deliveries(b.tick(1499));

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FrameArena } from "../../src/net/arena.ts";
-import { Outbox } from "../../src/net/outbox.ts";
+import { HARD_FACTOR, Outbox } from "../../src/net/outbox.ts";
 
 /** A writer whose writes complete only when the test releases them, accepting at most `chunk` bytes each. */
 class GatedWriter {
@@ -74,20 +74,35 @@ Deno.test("Outbox loops on partial writes until every byte is out, in order", as
   assert.ok(w.calls.length >= 4, `expected several partial writes, got ${w.calls.length}`);
 });
 
-Deno.test("Outbox.enqueue() refuses a frame that would exceed the byte budget", async () => {
+Deno.test("Outbox goes past its budget for a burst, says so, and refuses only past its hard limit", async () => {
   const w = new GatedWriter();
   const out = new Outbox(w, 10);
+  const over: Outbox[] = [];
+  out.onOver = (o) => over.push(o);
+  assert.equal(out.limit, 10 * HARD_FACTOR);
   assert.equal(out.enqueue(new Uint8Array(6)), true);
   assert.equal(out.enqueue(new Uint8Array(4)), true);
-  assert.equal(out.enqueue(new Uint8Array(1)), false, "11 bytes would exceed 10");
-  assert.equal(out.queuedBytes, 10);
-  out.enqueueFinal(new Uint8Array(5));
-  assert.equal(out.queuedBytes, 15, "the final frame may go over budget");
+  assert.equal(out.over, false, "at the budget is not over it");
+  assert.equal(out.enqueue(new Uint8Array(1)), true, "a burst may go past the budget");
+  assert.equal(out.over, true);
+  assert.deepEqual(over, [out], "told once when it went over");
+  out.enqueue(new Uint8Array(5));
+  assert.equal(over.length, 1, "not again while it stays over");
+  assert.equal(
+    out.enqueue(new Uint8Array(out.limit - out.queuedBytes + 1)),
+    false,
+    "one byte past the hard limit",
+  );
+  assert.equal(out.queuedBytes, 16);
+  out.enqueueFinal(new Uint8Array(out.limit));
+  assert.equal(out.queuedBytes, 16 + out.limit, "the final frame may go past the limit");
   await tick();
   while (w.pending > 0) await w.releaseOne();
   await out.flushed();
-  assert.equal(w.written.length, 15);
-  assert.equal(out.enqueue(new Uint8Array(10)), true, "budget is free again once written");
+  assert.equal(w.written.length, 16 + out.limit);
+  assert.equal(out.over, false, "drained: under the budget again");
+  assert.equal(out.enqueue(new Uint8Array(11)), true);
+  assert.deepEqual(over, [out, out], "told again when it goes over again");
   await w.releaseOne();
 });
 
@@ -191,13 +206,19 @@ Deno.test("Outbox does not grow a run that is being written: frames that follow 
   assert.deepEqual(w.calls.map((c) => [...c]), [[1, 2, 3], [3], [4, 5]]);
 });
 
-Deno.test("Outbox.enqueuePlaced() keeps the byte budget like enqueue()", async () => {
+Deno.test("Outbox.enqueuePlaced() keeps the budget and the hard limit like enqueue()", async () => {
   const arena = new FrameArena(1024);
   const w = new GatedWriter();
   const out = new Outbox(w, 5);
   assert.equal(out.enqueuePlaced(arena.place(new Uint8Array(3))), true);
-  assert.equal(out.enqueuePlaced(arena.place(new Uint8Array(3))), false, "6 bytes would exceed 5");
-  assert.equal(out.queuedBytes, 3);
+  assert.equal(out.enqueuePlaced(arena.place(new Uint8Array(3))), true, "past the budget of 5");
+  assert.equal(out.over, true);
+  assert.equal(
+    out.enqueuePlaced(arena.place(new Uint8Array(35))),
+    false,
+    "41 bytes would exceed the limit of 40",
+  );
+  assert.equal(out.queuedBytes, 6);
   out.close();
   assert.equal(out.enqueuePlaced(arena.place(new Uint8Array(1))), false, "closed");
   await w.releaseOne();

@@ -1,29 +1,30 @@
 import assert from "node:assert/strict";
 import { MEMORY_RECEIPTS, MemoryStore } from "../../src/store/memory.ts";
+import { draft, storeContract } from "./contract.ts";
 
-function append(store: MemoryStore, seq: number, key: string, id: number): void {
-  store.append({ room: "lobby", seq, ts: seq, flags: 0, from: key, text: "hi" }, { key, id });
-}
+storeContract({ name: "MemoryStore", durable: false, open: (retention) => new MemoryStore(retention) });
 
 Deno.test("MemoryStore keeps the newest receipts and forgets the oldest past its limit", () => {
   const store = new MemoryStore();
   const total = MEMORY_RECEIPTS + 10;
-  for (let seq = 1; seq <= total; seq++) append(store, seq, "alice", seq);
-  for (let id = 1; id <= 10; id++) assert.equal(store.receipt("alice", id), undefined, `receipt ${id}`);
-  assert.deepEqual(store.receipt("alice", 11), { room: "lobby", seq: 11, ts: 11 });
-  assert.deepEqual(store.receipt("alice", total), { room: "lobby", seq: total, ts: total });
+  const batch = [];
+  for (let id = 1; id <= total; id++) batch.push(draft("lobby", "alice", id));
+  store.append(batch);
+  const receipts = store.receipts([1, 10, 11, total].map((id) => ({ key: "alice", id })));
+  assert.deepEqual(receipts, [undefined, undefined, { room: "lobby", seq: 11, ts: 11 }, {
+    room: "lobby",
+    seq: total,
+    ts: total,
+  }]);
 });
 
-Deno.test("MemoryStore does not forget a receipt made again when its older copy's turn comes", () => {
-  const store = new MemoryStore();
-  let seq = 0;
-  append(store, ++seq, "bob", 1);
-  for (let id = 1; id <= 10; id++) append(store, ++seq, "carol", id);
-  // The same sender reference again (a resend whose first receipt the caller did not find): it is newer now.
-  append(store, ++seq, "bob", 1);
-  const resent = seq;
-  for (let id = 11; seq < MEMORY_RECEIPTS + 2; id++) append(store, ++seq, "carol", id);
-  assert.deepEqual(store.receipt("bob", 1), { room: "lobby", seq: resent, ts: resent });
-  assert.equal(store.receipt("carol", 1), undefined, "the oldest live receipt went instead");
-  assert.deepEqual(store.receipt("carol", 2), { room: "lobby", seq: 3, ts: 3 });
+Deno.test("MemoryStore keeps a bounded number of messages per room", () => {
+  const store = new MemoryStore({ maxMessages: 5 });
+  const batch = [];
+  for (let id = 1; id <= 20; id++) batch.push(draft("lobby", "alice", id));
+  store.append(batch);
+  const page = store.page("lobby", { after: 0, before: 0, limit: 100 });
+  assert.ok(page.messages.length <= 10, `${page.messages.length} kept, at most twice the cap between trims`);
+  assert.equal(page.messages.at(-1)?.seq, 20);
+  assert.equal(page.lastSeq, 20);
 });

@@ -1,10 +1,21 @@
 import assert from "node:assert/strict";
+import { StoreError } from "../../src/chat/ports.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
-import { StoreError } from "../../src/store/log.ts";
+import { draft, storeContract } from "./contract.ts";
 
-function msg(room: string, seq: number, ts = seq) {
-  return { room, seq, ts, flags: 0, from: "alice", text: `m${seq}` };
-}
+const dirs: string[] = [];
+storeContract({
+  name: "SqliteStore",
+  durable: true,
+  open(retention) {
+    const dir = Deno.makeTempDirSync({ prefix: "chat-store-" });
+    dirs.push(dir);
+    return new SqliteStore(dir, retention);
+  },
+  async dispose() {
+    for (const dir of dirs.splice(0)) await Deno.remove(dir, { recursive: true });
+  },
+});
 
 async function withDir(fn: (dir: string) => void | Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "chat-store-" });
@@ -15,50 +26,42 @@ async function withDir(fn: (dir: string) => void | Promise<void>): Promise<void>
   }
 }
 
+const all = { after: 0, before: 0, limit: 1000 };
+
 Deno.test("SqliteStore keeps messages, sequence numbers and receipts across a reopen", () =>
   withDir((dir) => {
     const a = new SqliteStore(dir);
-    for (let i = 1; i <= 3; i++) a.append(msg("lobby", i), { key: "alice", id: 100 + i });
-    assert.equal(a.staged, 3);
-    assert.equal(a.lastSeq("lobby"), 3, "staged writes count for sequencing");
-    assert.deepEqual(a.recent("lobby", 10), [], "reads see committed messages only");
-    assert.deepEqual(a.receipt("alice", 102), { room: "lobby", seq: 2, ts: 2 }, "staged receipts dedupe too");
-    a.commit();
+    a.append([1, 2, 3].map((i) => draft("lobby", "alice", 100 + i, `m${i}`, i)));
     a.close();
     const b = new SqliteStore(dir);
-    assert.equal(b.lastSeq("lobby"), 3);
-    assert.equal(b.lastSeq("other"), 0);
-    assert.deepEqual(b.receipt("alice", 103), { room: "lobby", seq: 3, ts: 3 });
-    assert.equal(b.receipt("bob", 103), undefined);
-    assert.deepEqual(b.recent("lobby", 2).map((m) => m.seq), [2, 3]);
-    assert.deepEqual(b.after("lobby", 1, 10), [msg("lobby", 2), msg("lobby", 3)]);
+    assert.equal(b.page("lobby", all).lastSeq, 3);
+    assert.equal(b.page("other", all).lastSeq, 0);
+    assert.deepEqual(b.receipts([{ key: "alice", id: 103 }, { key: "bob", id: 103 }]), [
+      { room: "lobby", seq: 3, ts: 3 },
+      undefined,
+    ]);
+    assert.deepEqual(b.page("lobby", { after: 1, before: 0, limit: 10 }).messages.map((m) => m.text), [
+      "m2",
+      "m3",
+    ]);
+    assert.deepEqual(b.append([draft("lobby", "bob", 1)]).map((r) => r.kind === "stored" && r.message.seq), [
+      4,
+    ]);
     b.close();
-  }));
-
-Deno.test("SqliteStore refuses an append that would leave a gap", () =>
-  withDir((dir) => {
-    const s = new SqliteStore(dir);
-    try {
-      assert.throws(() => s.append(msg("lobby", 2), { key: "a", id: 1 }), RangeError);
-    } finally {
-      s.close();
-    }
   }));
 
 Deno.test("SqliteStore retention deletes by age and per-room count but sequences continue", () =>
   withDir((dir) => {
     const s = new SqliteStore(dir, { maxMessages: 5, maxAgeMs: 1000 });
-    for (let i = 1; i <= 10; i++) s.append(msg("lobby", i, i * 100), { key: "a", id: i });
-    s.commit();
+    s.append(Array.from({ length: 10 }, (_, i) => draft("lobby", "a", i + 1, `m${i + 1}`, (i + 1) * 100)));
     assert.equal(s.prune(1000), 5, "seq 1-5 exceed the per-room cap");
-    assert.deepEqual(s.recent("lobby", 50).map((m) => m.seq), [6, 7, 8, 9, 10]);
+    assert.deepEqual(s.page("lobby", all).messages.map((m) => m.seq), [6, 7, 8, 9, 10]);
     assert.equal(s.prune(1750), 2, "ts 600 and 700 are older than 1000 ms");
-    assert.deepEqual(s.after("lobby", 0, 50).map((m) => m.seq), [8, 9, 10]);
-    s.append(msg("lobby", 11, 2000), { key: "a", id: 11 });
-    s.commit();
+    assert.deepEqual(s.page("lobby", all).messages.map((m) => m.seq), [8, 9, 10]);
+    s.append([draft("lobby", "a", 11, "m11", 2000)]);
     s.close();
     const again = new SqliteStore(dir);
-    assert.equal(again.lastSeq("lobby"), 11);
+    assert.equal(again.page("lobby", all).lastSeq, 11);
     again.close();
   }));
 
@@ -82,20 +85,18 @@ Deno.test("SqliteStore refuses a corrupted database file with a clear error", ()
     );
   }));
 
-Deno.test("SqliteStore drops a failed batch and continues sequencing from disk", () =>
+Deno.test("SqliteStore refuses a whole failed batch and continues sequencing from disk", () =>
   withDir((dir) => {
     const s = new SqliteStore(dir);
-    s.append(msg("lobby", 1), { key: "a", id: 1 });
-    s.commit();
-    s.append(msg("lobby", 2), { key: "a", id: 2 });
-    s.append(msg("lobby", 3), { key: "a", id: 3 });
-    assert.equal(s.lastSeq("lobby"), 3);
-    // A closed database fails the commit the way an I/O error would.
+    s.append([draft("lobby", "a", 1)]);
+    // A closed database fails the batch the way an I/O error would.
     s.close();
-    assert.throws(() => s.commit(), StoreError, "a closed database cannot commit");
+    const failed = s.append([draft("lobby", "a", 2), draft("lobby", "a", 3)]);
+    assert.deepEqual(failed.map((r) => r.kind), ["failed", "failed"]);
+    assert.ok(failed[0].kind === "failed" && failed[0].error instanceof StoreError);
     const again = new SqliteStore(dir);
-    assert.equal(again.lastSeq("lobby"), 1, "nothing of the failed batch reached the disk");
-    assert.equal(again.receipt("a", 2), undefined);
+    assert.equal(again.page("lobby", all).lastSeq, 1, "nothing of the failed batch reached the disk");
+    assert.deepEqual(again.receipts([{ key: "a", id: 2 }]), [undefined]);
     again.close();
   }));
 
@@ -104,22 +105,37 @@ Deno.test("SqliteStore reports a full disk as StoreError kind full and keeps wha
     const s = new SqliteStore(dir, {}, { maxBytes: 64 * 1024 });
     try {
       const big = "x".repeat(2000);
-      let seq = 0;
-      let failure: unknown = null;
-      for (let i = 0; i < 200 && failure === null; i++) {
-        s.append({ ...msg("lobby", seq + 1), text: big }, { key: "a", id: seq + 1 });
-        try {
-          s.commit();
-          seq++;
-        } catch (err) {
-          failure = err;
-        }
+      let stored = 0;
+      let failure: StoreError | null = null;
+      for (let i = 1; i <= 200 && failure === null; i++) {
+        const [r] = s.append([draft("lobby", "a", i, big)]);
+        if (r.kind === "stored") stored++;
+        else if (r.kind === "failed") failure = r.error;
       }
       assert.ok(failure instanceof StoreError, `expected a StoreError, got ${failure}`);
-      assert.equal((failure as StoreError).kind, "full");
-      assert.ok(seq > 0);
-      assert.equal(s.lastSeq("lobby"), seq, "the failed message gave its sequence number back");
-      assert.equal(s.recent("lobby", 1000).length, seq);
+      assert.equal(failure.kind, "full");
+      assert.ok(stored > 0);
+      const page = s.page("lobby", all);
+      assert.equal(page.lastSeq, stored, "the failed message gave its sequence number back");
+      assert.equal(page.messages.length, stored);
+    } finally {
+      s.close();
+    }
+  }));
+
+Deno.test("SqliteStore keeps a resend of a committed message a duplicate even when its batch fails", () =>
+  withDir((dir) => {
+    const s = new SqliteStore(dir, {}, { maxBytes: 64 * 1024 });
+    try {
+      s.append([draft("lobby", "a", 1)]);
+      // Fill the store so the next batch fails; the resend in it was stored earlier and stays answered.
+      const big = "x".repeat(4000);
+      let results = s.append([draft("lobby", "a", 1), draft("lobby", "a", 1000, big)]);
+      for (let i = 2; results[1].kind !== "failed" && i < 200; i++) {
+        results = s.append([draft("lobby", "a", 1), draft("lobby", "a", 1000 + i, big)]);
+      }
+      assert.equal(results[1].kind, "failed");
+      assert.deepEqual(results[0], { kind: "duplicate", receipt: { room: "lobby", seq: 1, ts: 1 } });
     } finally {
       s.close();
     }

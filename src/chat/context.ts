@@ -1,0 +1,94 @@
+/**
+ * The broker's state, shared by the modules that each handle one part of
+ * the chat (handshake, names, rooms, messaging, history, moderation,
+ * heartbeat), and the small builders of effects they all use.
+ *
+ * @module
+ */
+
+import type { ErrorCode, ServerMessage } from "../protocol/mod.ts";
+import type { Effect, SendEffect } from "./effects.ts";
+import type { AuthFailures, RateOptions } from "./guard.ts";
+import type { NameRegistry } from "./names.ts";
+import type { AccountStore, BanStore, Page } from "./ports.ts";
+import type { RoomTable } from "./rooms.ts";
+import type { Session } from "./session.ts";
+
+/** Broker settings; the CLI validates them before they get here. */
+export interface BrokerOptions {
+  maxClients: number;
+  /** Silence (ms) after which a peer is dropped; also the handshake deadline. */
+  timeoutMs: number;
+  maxFrame: number;
+  maxText: number;
+  /** Rooms one client may be in at once. */
+  maxRoomsPerClient: number;
+  /** Rooms the server tracks in all: each costs memory for as long as the server runs. */
+  maxRooms: number;
+  /** Registered names. */
+  accounts: AccountStore;
+  /** Bans by name and address. */
+  bans: BanStore;
+  /** The message log's id, sent in WELCOME: a client's sequence numbers only compare within one log. */
+  logId: string;
+  /** Recent messages sent to a client joining a room (0: none). */
+  historyLimit?: number;
+  /** How long an uncleanly dropped user keeps its name and seats before its leave is announced (0: no wait). */
+  graceMs?: number;
+  /** Random bytes for resume tokens; injectable so tests are repeatable. */
+  randomBytes?: (n: number) => Uint8Array;
+  /** Server password mode: an unregistered name needs the server password (checked by the network layer). */
+  requirePassword?: boolean;
+  /** Whether users may register their name with /register. */
+  allowRegister?: boolean;
+  /** Message of the day, sent as a NOTICE after the welcome. */
+  motd?: string;
+  /** Per-client message rate limit. */
+  rate?: RateOptions;
+  /** Members above which a room goes quiet (no presence, a count instead of the member list); 0: never. */
+  presenceLimit?: number;
+}
+
+/** What the broker does with the pages a read brings back (or the error), once the log answers. */
+export type ReadThen = (answer: Page[] | Error, now: number) => Effect[];
+
+/** Everything the broker knows, in one place its modules share. */
+export interface Context {
+  readonly options: Readonly<BrokerOptions>;
+  readonly heartbeatMs: number;
+  readonly historyLimit: number;
+  readonly graceMs: number;
+  readonly presenceLimit: number;
+  readonly randomBytes: (n: number) => Uint8Array;
+  /** Sessions in the handshake or ready: those the heartbeat watches. */
+  readonly sessions: Set<Session>;
+  /** Every session not yet closed (ghosts included), by id: how log answers find their session. */
+  readonly byId: Map<number, Session>;
+  /** Sessions whose connection dropped and who may still resume. */
+  readonly ghosts: Set<Session>;
+  readonly names: NameRegistry;
+  readonly rooms: RoomTable;
+  readonly authFailures: AuthFailures;
+  /** Muted name keys and when each mute ends (Infinity: until lifted). */
+  readonly mutes: Map<string, number>;
+  /** Direct-message ids seen, for dedupe: DMs are not stored, so this in-memory window is their guard. */
+  readonly directReceipts: Map<string, number>;
+  /** Reads asked of the log, by token, and what to do with their answer. */
+  readonly reads: Map<number, ReadThen>;
+  nextReadToken: number;
+}
+
+/** One frame to one session. */
+export function send(to: Session, msg: ServerMessage): SendEffect {
+  return { kind: "send", to: to.id, msg };
+}
+
+/** A non-fatal error answering the frame with id `ref` (0: no id). */
+export function refuse(to: Session, code: ErrorCode, ref: number, message: string): Effect[] {
+  return [{ kind: "send", to: to.id, msg: { type: "error", fatal: false, code, ref, message } }];
+}
+
+/** A fatal error: the last frame before the session's close. */
+export function fatal(to: Session, code: ErrorCode, message: string): SendEffect {
+  return { kind: "send", to: to.id, msg: { type: "error", fatal: true, code, ref: 0, message }, final: true };
+}

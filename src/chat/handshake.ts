@@ -1,0 +1,386 @@
+/**
+ * A session's life: the handshake (checks, resume, welcome), the grace
+ * period of a dropped session (a ghost keeps its name and seats in case it
+ * resumes), and the end of a session, with the leave it announces.
+ *
+ * A HELLO is checked when it arrives; the history of its rooms is then read
+ * from the log, and the checks run again when the log answers (another
+ * session may have taken the name meanwhile) before the welcome is sent.
+ *
+ * @module
+ */
+
+import {
+  checkName,
+  checkRoom,
+  DEFAULT_ROOM,
+  ErrorCode,
+  ExtensionTag,
+  type Hello,
+  nameKey,
+  PROTOCOL_VERSION,
+  type ProtocolError,
+  WireReader,
+} from "../protocol/mod.ts";
+import { hex, unhex } from "../protocol/hex.ts";
+import { type CloseReason, UNCLEAN_CLOSES } from "./close.ts";
+import { type Context, fatal, send } from "./context.ts";
+import type { Effect } from "./effects.ts";
+import { hostOf } from "./guard.ts";
+import { readPages, recentQuery } from "./history.ts";
+import { banOf, banText } from "./moderation.ts";
+import type { Page } from "./ports.ts";
+import { joinRoom, presence, shrank } from "./rooms.ts";
+import type { Room, Session } from "./session.ts";
+
+/** Default grace period: long enough for a reconnect after a blip, short enough that a real leave is shown promptly. */
+export const DEFAULT_GRACE_MS = 5000;
+
+/** Resume token length in bytes: 128 bits cannot be guessed. */
+const TOKEN_BYTES = 16;
+
+/** Maps a close reason to the error code sent with it, for the closes that carry one. */
+const CLOSE_ERROR: Partial<Record<CloseReason, ErrorCode>> = {
+  timeout: ErrorCode.TIMEOUT,
+  slow_consumer: ErrorCode.SLOW_CONSUMER,
+  flood: ErrorCode.RATE_LIMITED,
+  shutdown: ErrorCode.SHUTTING_DOWN,
+};
+
+/** A HELLO that passed every check: what the welcome needs. */
+interface Admission {
+  name: string;
+  key: string;
+  rooms: string[];
+  /** Rooms the client already has messages of, with its last seq: no recent history for them. */
+  since: Map<string, number>;
+  /** The session this one takes over, proven by its resume token. */
+  resumed: Session | null;
+}
+
+export function hello(ctx: Context, s: Session, msg: Hello, now: number): Effect[] {
+  const first = admit(ctx, s, msg, now);
+  if (Array.isArray(first)) return first;
+  const fresh = first.rooms.filter((r) => !first.since.has(r));
+  if (fresh.length === 0) return welcome(ctx, s, first, new Map(), now);
+  const query = recentQuery(ctx);
+  return readPages(ctx, s, fresh.map((room) => ({ room, query })), (answer, later) => {
+    if (s.state !== "handshake") return [];
+    if (answer instanceof Error) {
+      return fail(
+        ctx,
+        s,
+        ErrorCode.STORAGE_ERROR,
+        "cannot read history now; try again later",
+        "io_error",
+        later,
+      );
+    }
+    // The world moved while the log answered: another session may hold the name or the last seat now.
+    const again = admit(ctx, s, msg, later);
+    if (Array.isArray(again)) return again;
+    return welcome(ctx, s, again, new Map(fresh.map((room, i) => [room, answer[i]])), later);
+  });
+}
+
+/** Checks a HELLO: the admission, or the effects that refuse it. */
+function admit(ctx: Context, s: Session, hello: Hello, now: number): Admission | Effect[] {
+  if (hello.version !== PROTOCOL_VERSION) {
+    return fail(
+      ctx,
+      s,
+      ErrorCode.UNSUPPORTED_VERSION,
+      `protocol version ${hello.version} is not supported; this server speaks ${PROTOCOL_VERSION}`,
+      "unsupported_version",
+      now,
+    );
+  }
+  const name = checkName(hello.name);
+  if (!name.ok) return fail(ctx, s, name.code, `Invalid name: ${name.reason}`, "invalid_name", now);
+  const rooms: string[] = [];
+  for (const raw of hello.rooms.length ? hello.rooms : [DEFAULT_ROOM]) {
+    const room = checkRoom(raw);
+    if (!room.ok) return fail(ctx, s, room.code, `Invalid room: ${room.reason}`, "invalid_name", now);
+    if (!rooms.includes(room.value)) rooms.push(room.value);
+  }
+  const limit = ctx.options.maxRoomsPerClient;
+  if (rooms.length > limit) {
+    return fail(
+      ctx,
+      s,
+      ErrorCode.TOO_MANY_ROOMS,
+      `${rooms.length} rooms exceeds the limit of ${limit} per client`,
+      "invalid_name",
+      now,
+    );
+  }
+  let token: string | null;
+  let since: Map<string, number>;
+  try {
+    ({ token, since } = readHelloExtensions(hello));
+  } catch (err) {
+    return protocolFailure(ctx, s, err as ProtocolError, now);
+  }
+  const key = nameKey(name.value);
+  const ip = hostOf(s.address);
+  const ban = banOf(ctx, key, ip, now);
+  if (ban) return fail(ctx, s, ErrorCode.BANNED, banText(ban), "banned", now);
+  // A registered name needs its own password; in server-password mode every other name needs the server's.
+  if (ctx.options.accounts.account(key) !== undefined || ctx.options.requirePassword) {
+    if (s.auth.password !== "ok") {
+      // No hint which part was wrong, and each failure from this address waits longer for its answer.
+      const ms = ctx.authFailures.fail(ip, now);
+      return [
+        { kind: "delay", ms },
+        ...fail(ctx, s, ErrorCode.AUTH_FAILED, "authentication failed", "auth_failed", now),
+      ];
+    }
+    ctx.authFailures.succeed(ip);
+  }
+  const holder = ctx.names.holder(key);
+  // A resume: the same user, proven by the token of the session that holds the name.
+  // The previous token counts too: a WELCOME lost with its connection never reached the client.
+  const resumed = holder !== undefined && token !== null &&
+      ((holder.token !== "" && sameToken(holder.token, token)) ||
+        (holder.prevToken !== "" && sameToken(holder.prevToken, token)))
+    ? holder
+    : null;
+  if (holder && !resumed) {
+    return fail(ctx, s, ErrorCode.NAME_TAKEN, `name "${name.value}" is already online`, "name_taken", now);
+  }
+  const lookalike = ctx.names.lookalike(name.value);
+  if (lookalike && lookalike.key !== key) {
+    return fail(
+      ctx,
+      s,
+      ErrorCode.NAME_TAKEN,
+      `name "${name.value}" looks too much like "${lookalike.name}", who is online`,
+      "name_taken",
+      now,
+    );
+  }
+  if (!resumed && ctx.names.size >= ctx.options.maxClients) {
+    return fail(
+      ctx,
+      s,
+      ErrorCode.SERVER_FULL,
+      `server is full (${ctx.options.maxClients} clients)`,
+      "server_full",
+      now,
+    );
+  }
+  const missing = rooms.filter((r) => !ctx.rooms.get(r)).length;
+  if (ctx.rooms.size + missing > ctx.options.maxRooms) {
+    return fail(
+      ctx,
+      s,
+      ErrorCode.TOO_MANY_ROOMS,
+      "the server holds its maximum number of rooms",
+      "invalid_name",
+      now,
+    );
+  }
+  return { name: name.value, key, rooms, since, resumed };
+}
+
+/** Completes an admitted handshake: takes over a resumed session, welcomes, seats in every room. */
+function welcome(ctx: Context, s: Session, a: Admission, history: Map<string, Page>, now: number): Effect[] {
+  const effects: Effect[] = [];
+  // Seats the resumed session held: taken over silently, without leave/join noise.
+  const held = new Set<Room>();
+  const resumed = a.resumed;
+  if (resumed) {
+    for (const room of resumed.rooms) held.add(room);
+    if (resumed.state === "ready") {
+      // The old connection may still look alive (a silent network): close it, quietly.
+      ctx.sessions.delete(resumed);
+      effects.push({ kind: "close", to: resumed.id, reason: "replaced" });
+    }
+    resumed.state = "closed";
+    ctx.ghosts.delete(resumed);
+    ctx.byId.delete(resumed.id);
+    ctx.names.release(resumed);
+    for (const room of resumed.rooms) {
+      room.members.delete(resumed);
+      room.ghosts.delete(resumed);
+      if (!a.rooms.includes(room.name)) {
+        effects.push(...presence(room, "leave", resumed.name, "left", "", now, null), ...shrank(ctx, room));
+      }
+    }
+    resumed.rooms.clear();
+  }
+
+  s.state = "ready";
+  s.name = a.name;
+  s.key = a.key;
+  s.token = hex(ctx.randomBytes(TOKEN_BYTES));
+  s.prevToken = resumed?.token ?? "";
+  s.admin = s.auth.admin;
+  ctx.names.claim(s);
+  effects.push(send(s, {
+    type: "welcome",
+    version: PROTOCOL_VERSION,
+    name: s.name,
+    heartbeatMs: ctx.heartbeatMs,
+    timeoutMs: ctx.options.timeoutMs,
+    maxFrame: ctx.options.maxFrame,
+    maxText: ctx.options.maxText,
+    rooms: a.rooms,
+    extensions: [
+      { tag: ExtensionTag.RESUME_TOKEN, value: unhex(s.token) },
+      { tag: ExtensionTag.STORE_ID, value: unhex(ctx.options.logId) },
+    ],
+  }));
+  for (const r of a.rooms) {
+    const room = ctx.rooms.open(r);
+    effects.push(...joinRoom(ctx, s, r, now, { history: history.get(r), announce: !held.has(room) }));
+  }
+  if (ctx.options.motd) effects.push(send(s, { type: "notice", kind: "motd", text: ctx.options.motd }));
+  return effects;
+}
+
+/** A frame from `s` could not be decoded. Unknown types are answered and skipped; anything else closes. */
+export function protocolFailure(ctx: Context, s: Session, err: ProtocolError, now: number): Effect[] {
+  // The session may have ended earlier in the same chunk (a bad header after a fatal frame): nothing more to say.
+  if (s.state === "closed" || s.state === "ghost") return [];
+  if (err.code === ErrorCode.UNKNOWN_TYPE && s.state === "ready") {
+    s.lastSeen = now; // a frame arrived: the peer is alive, even if we cannot read it
+    return [
+      send(s, {
+        type: "error",
+        fatal: false,
+        code: err.code,
+        ref: 0,
+        message: `${err.message}; frame ignored`,
+      }),
+    ];
+  }
+  const reason: CloseReason = err.code === ErrorCode.TOO_LARGE ? "too_large" : "bad_frame";
+  return fail(ctx, s, err.code, err.message, reason, now);
+}
+
+/** Sends a fatal error and drops the session. */
+export function fail(
+  ctx: Context,
+  s: Session,
+  code: ErrorCode,
+  message: string,
+  reason: CloseReason,
+  now: number,
+): Effect[] {
+  return [fatal(s, code, message), ...drop(ctx, s, reason, now)];
+}
+
+/**
+ * Ends a session for `reason`: announces the leave to every room it was in
+ * and asks for the connection to be closed. Idempotent. A ready session
+ * that dropped uncleanly becomes a ghost for the grace period instead.
+ */
+export function drop(ctx: Context, s: Session, reason: CloseReason, now: number, text = ""): Effect[] {
+  if (s.state === "closed" || s.state === "ghost") return [];
+  const effects: Effect[] = [];
+  const code = CLOSE_ERROR[reason];
+  if (code) effects.push(fatal(s, code, closeText(reason)));
+  const wasReady = s.state === "ready";
+  ctx.sessions.delete(s);
+  if (wasReady && ctx.graceMs > 0 && UNCLEAN_CLOSES.has(reason)) {
+    // Keep the name and seats for a while: a resume within the grace period makes no leave/join noise.
+    s.state = "ghost";
+    s.ghostUntil = now + ctx.graceMs;
+    s.ghostReason = reason;
+    ctx.ghosts.add(s);
+    for (const room of s.rooms) {
+      room.members.delete(s);
+      room.ghosts.add(s);
+    }
+  } else {
+    s.state = "closed";
+    ctx.byId.delete(s.id);
+    if (wasReady) effects.push(...vacate(ctx, s, reason === "shutdown" ? null : reason, text, now));
+  }
+  effects.push({ kind: "close", to: s.id, reason });
+  return effects;
+}
+
+/** Frees a ready or ghost session's name and seats, announcing the leave unless `reason` is null. */
+export function vacate(ctx: Context, s: Session, reason: string | null, text: string, now: number): Effect[] {
+  const effects: Effect[] = [];
+  ctx.names.release(s);
+  ctx.ghosts.delete(s);
+  ctx.byId.delete(s.id);
+  for (const room of s.rooms) {
+    room.members.delete(s);
+    room.ghosts.delete(s);
+    if (reason === null) continue;
+    effects.push(...presence(room, "leave", s.name, reason, text, now, null), ...shrank(ctx, room));
+  }
+  s.rooms.clear();
+  return effects;
+}
+
+/** Tells everyone the server is stopping and closes every session. */
+export function shutdown(ctx: Context, now: number): Effect[] {
+  const effects: Effect[] = [];
+  for (const s of [...ctx.sessions]) effects.push(...drop(ctx, s, "shutdown", now));
+  for (const g of [...ctx.ghosts]) {
+    g.state = "closed";
+    vacate(ctx, g, null, "", now);
+  }
+  return effects;
+}
+
+/** Announces the leave of every ghost whose grace period is over. */
+export function expireGhosts(ctx: Context, now: number): Effect[] {
+  const effects: Effect[] = [];
+  // Deleting from a Set while iterating it is safe in JavaScript.
+  for (const g of ctx.ghosts) {
+    if (g.ghostUntil <= now) {
+      g.state = "closed";
+      effects.push(...vacate(ctx, g, g.ghostReason, "", now));
+    }
+  }
+  return effects;
+}
+
+/** Reads the HELLO extensions this server understands; unknown tags are skipped. */
+function readHelloExtensions(hello: Hello): { token: string | null; since: Map<string, number> } {
+  let token: string | null = null;
+  const since = new Map<string, number>();
+  for (const ext of hello.extensions) {
+    if (ext.tag === ExtensionTag.RESUME_TOKEN) token = hex(ext.value);
+    else if (ext.tag === ExtensionTag.SINCE) {
+      const r = new WireReader(ext.value, "HELLO SINCE extension");
+      const count = r.u8("count");
+      for (let i = 0; i < count; i++) {
+        const room = checkRoom(r.str8("room"));
+        const seq = r.u64("seq");
+        if (room.ok) since.set(room.value, seq);
+      }
+      r.end();
+    }
+  }
+  return { token, since };
+}
+
+/** Compares two tokens in time independent of where they differ. */
+function sameToken(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+function closeText(reason: CloseReason): string {
+  switch (reason) {
+    case "timeout":
+      return "no frame arrived within the timeout";
+    case "slow_consumer":
+      return "outbound queue overflowed: the client is not reading fast enough";
+    case "flood":
+      return "too many messages too fast for too long";
+    case "shutdown":
+      return "the server is shutting down";
+    default:
+      return reason;
+  }
+}

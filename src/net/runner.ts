@@ -1,0 +1,241 @@
+/**
+ * The effect runner: performs what the broker returns, in order. Messages
+ * are encoded here, once each: a broadcast's frame is placed in the
+ * {@linkcode FrameArena} and the same bytes queued on every member's
+ * outbox; a message sent to many sessions in one batch (a heartbeat's
+ * pings) is encoded once too. Log jobs go to the {@linkcode CommitQueue},
+ * and what the log answers comes back here as the broker's input.
+ *
+ * Readers of the log wait: while a session's read is out, its connection
+ * handles no further frames, so a client's frames are answered in order.
+ *
+ * @module
+ */
+
+import type { Broker } from "../chat/broker.ts";
+import type { CloseReason } from "../chat/close.ts";
+import { CommitQueue, type LogOutcome } from "../chat/commit.ts";
+import type { Effect } from "../chat/effects.ts";
+import type { MessageLog } from "../chat/ports.ts";
+import type { Room } from "../chat/session.ts";
+import { encodeMessage, type ServerMessage } from "../protocol/mod.ts";
+import { FrameArena } from "./arena.ts";
+import type { Logger } from "./log.ts";
+import type { Outbox } from "./outbox.ts";
+
+/** What the runner needs of a connection: its outbox, and how to close it and hold its input. */
+export interface Peer {
+  readonly outbox: Outbox;
+  /** True once the connection started closing: nothing more is queued on it. */
+  readonly closing: boolean;
+  /** Flushes what is queued, then closes, for `reason`. */
+  close(reason: CloseReason): void;
+  /** A read for this peer's session went to the log: hold its input. */
+  hold(): void;
+  /** The read was answered (and its effects performed): go on. */
+  release(): void;
+  /**
+   * Bytes of this peer's messages the log has not answered yet went up (or
+   * down, when negative): a peer with too many waits until they are stored.
+   */
+  charge(bytes: number): void;
+}
+
+/**
+ * How long an outbox may stay over its budget before its peer is dropped as
+ * a slow consumer: a reader that keeps up drains a burst far sooner; one that
+ * does not has had time to show it.
+ */
+export const SLOW_CONSUMER_MS = 5000;
+
+/** What a stored message costs its sender's in-flight count besides its text: the frame around it. */
+const MESSAGE_OVERHEAD = 64;
+
+export interface RunnerOptions {
+  broker: Broker;
+  log: MessageLog;
+  logger: Logger;
+  /** Hashes a /register password (slow, off the event loop); absent: registration effects are ignored. */
+  hash?: (password: string) => Promise<string>;
+  /** Starts a log batch later: setImmediate in the server, so one batch takes a whole burst of input. */
+  schedule?: (run: () => void) => void;
+}
+
+export class Runner {
+  readonly broker: Broker;
+  readonly queue: CommitQueue;
+  #log: Logger;
+  #hash?: (password: string) => Promise<string>;
+  #peers = new Map<number, Peer>();
+  // Broadcast frames are copied here once, end to end, so each member's outbox writes a burst as one shared view.
+  #arena = new FrameArena();
+  // Each room's member outboxes as a flat array, rebuilt when the membership's version moves:
+  // a fan-out then walks one array instead of a Set and a map lookup per member.
+  #fanout = new Map<string, { room: Room; version: number; ids: number[]; outboxes: Outbox[] }>();
+  // The last message a send effect encoded, and its frame: the same message to many sessions is encoded once.
+  #lastMsg: ServerMessage | null = null;
+  #lastBytes: Uint8Array | null = null;
+  // Sessions whose outbox is over its budget, and since when.
+  #overSince = new Map<number, number>();
+
+  constructor(options: RunnerOptions) {
+    this.broker = options.broker;
+    this.#log = options.logger;
+    this.#hash = options.hash;
+    this.queue = new CommitQueue(
+      options.log,
+      (outcome) => this.#logged(outcome),
+      options.schedule ?? ((run) => setImmediate(run)),
+    );
+  }
+
+  /** `peer` carries session `id` from now on. */
+  attach(id: number, peer: Peer): void {
+    this.#peers.set(id, peer);
+    peer.outbox.onOver = () => this.#overSince.set(id, Date.now());
+  }
+
+  detach(id: number): void {
+    this.#peers.delete(id);
+    this.#overSince.delete(id);
+  }
+
+  /**
+   * Periodic work: the broker's heartbeat, then the peers whose outbox has
+   * stayed over its budget for {@linkcode SLOW_CONSUMER_MS} are dropped.
+   */
+  tick(now: number): void {
+    this.perform(this.broker.tick(now));
+    for (const [id, since] of this.#overSince) {
+      const peer = this.#peers.get(id);
+      if (peer === undefined || !peer.outbox.over) this.#overSince.delete(id);
+      else if (now - since >= SLOW_CONSUMER_MS) {
+        this.#overSince.delete(id);
+        const s = this.broker.session(id);
+        if (s) this.perform(this.broker.drop(s, "slow_consumer", now));
+      }
+    }
+  }
+
+  get peers(): number {
+    return this.#peers.size;
+  }
+
+  /** Performs effects now, in order. Overflowing outboxes are collected and dropped after the pass. */
+  perform(effects: Effect[]): void {
+    if (effects.length === 0) return;
+    let slow: number[] | null = null;
+    for (let i = 0; i < effects.length; i++) {
+      const e = effects[i];
+      switch (e.kind) {
+        case "send": {
+          const peer = this.#peers.get(e.to);
+          if (peer === undefined || peer.closing) break;
+          const bytes = this.#encode(e.msg);
+          if (!peer.outbox.enqueue(bytes)) {
+            // A session being dropped still gets its final error frame, even over budget.
+            if (e.final) peer.outbox.enqueueFinal(bytes);
+            else (slow ??= []).push(e.to);
+          }
+          break;
+        }
+        case "broadcast": {
+          const fan = this.#fanoutOf(e.room);
+          if (fan === null) break;
+          const placed = this.#arena.place(encodeMessage(e.msg));
+          const { ids, outboxes } = fan;
+          for (let j = 0; j < ids.length; j++) {
+            if (ids[j] !== e.except && !outboxes[j].enqueuePlaced(placed)) (slow ??= []).push(ids[j]);
+          }
+          break;
+        }
+        case "close":
+          this.#peers.get(e.to)?.close(e.reason);
+          break;
+        case "delay": {
+          // The rest waits: a failed login is answered (and closed) only after its penalty.
+          const rest = effects.slice(i + 1);
+          setTimeout(() => this.perform(rest), e.ms);
+          i = effects.length;
+          break;
+        }
+        case "register": {
+          const { to, password } = e;
+          if (!this.#hash) break;
+          this.#hash(password).then(
+            (hash) => {
+              const s = this.broker.session(to);
+              if (s) this.perform(this.broker.registered(s, hash, Date.now()));
+            },
+            (err) => this.#log.warn(`register #${to}: ${(err as Error).message}`),
+          );
+          break;
+        }
+        case "read":
+          this.#peers.get(e.to)?.hold();
+          this.queue.push(e);
+          break;
+        case "append":
+          this.#peers.get(e.from)?.charge(e.draft.text.length + MESSAGE_OVERHEAD);
+          this.queue.push(e);
+          break;
+        case "probe":
+          this.queue.push(e);
+          break;
+        default: {
+          const never: never = e;
+          throw new TypeError(`unknown effect ${(never as Effect).kind}`);
+        }
+      }
+    }
+    this.#lastMsg = null;
+    this.#lastBytes = null;
+    if (slow) {
+      for (const id of slow) {
+        const s = this.broker.session(id);
+        if (s) this.perform(this.broker.drop(s, "slow_consumer", Date.now()));
+      }
+    }
+  }
+
+  /** Encodes `msg`, or reuses the frame of the message just encoded when it is the same value. */
+  #encode(msg: ServerMessage): Uint8Array {
+    if (msg === this.#lastMsg) return this.#lastBytes!;
+    const bytes = encodeMessage(msg);
+    this.#lastMsg = msg;
+    this.#lastBytes = bytes;
+    return bytes;
+  }
+
+  /** What the log answered, given to the broker; a read's session may go on afterwards. */
+  #logged(outcome: LogOutcome): void {
+    if (outcome.kind === "append" && outcome.result.kind === "failed") {
+      this.#log.error(`store: ${outcome.result.error.message}; the message was refused`);
+    }
+    this.perform(this.broker.logged(outcome, Date.now()));
+    if (outcome.kind === "read") this.#peers.get(outcome.job.to)?.release();
+    else if (outcome.kind === "append") {
+      this.#peers.get(outcome.job.from)?.charge(-(outcome.job.draft.text.length + MESSAGE_OVERHEAD));
+    }
+  }
+
+  #fanoutOf(name: string): { ids: number[]; outboxes: Outbox[] } | null {
+    const room = this.broker.room(name);
+    if (room === undefined) return null;
+    const members = room.members;
+    let entry = this.#fanout.get(name);
+    if (entry === undefined || entry.room !== room || entry.version !== members.version) {
+      const ids: number[] = [];
+      const outboxes: Outbox[] = [];
+      for (const m of members) {
+        const peer = this.#peers.get(m.id);
+        if (peer === undefined) continue;
+        ids.push(m.id);
+        outboxes.push(peer.outbox);
+      }
+      entry = { room, version: members.version, ids, outboxes };
+      this.#fanout.set(name, entry);
+    }
+    return entry;
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The contract every store behind the chat's ports keeps (src/chat/ports.ts):
+ * one suite, run against each implementation by its own test file (memory,
+ * SQLite; the shared log next). Answers are awaited, so a store may give
+ * them at once or later.
+ */
+
+import assert from "node:assert/strict";
+import type {
+  AccountStore,
+  AppendResult,
+  BanStore,
+  Draft,
+  MessageLog,
+  StoredMessage,
+} from "../../src/chat/ports.ts";
+import type { Retention } from "../../src/store/retention.ts";
+
+export type ContractStore = MessageLog & AccountStore & BanStore;
+
+/** Makes a fresh, empty store with `retention`; `dispose` runs after each test. */
+export interface ContractSubject {
+  name: string;
+  durable: boolean;
+  open(retention?: Partial<Retention>): Promise<ContractStore> | ContractStore;
+  dispose?(): Promise<void> | void;
+}
+
+export function draft(room: string, key: string, id: number, text = `${key}:${id}`, ts = id): Draft {
+  return { room, ts, flags: 0, from: key, text, sender: { key, id } };
+}
+
+const seqs = (results: AppendResult[]) =>
+  results.map((r) =>
+    r.kind === "stored" ? r.message.seq : r.kind === "duplicate" ? `dup${r.receipt.seq}` : "failed"
+  );
+
+const texts = (messages: StoredMessage[]) => messages.map((m) => m.text);
+
+export function storeContract(subject: ContractSubject): void {
+  const test = (name: string, fn: (store: ContractStore) => Promise<void> | void) =>
+    Deno.test(`${subject.name} ${name}`, async () => {
+      const store = await subject.open();
+      try {
+        await fn(store);
+      } finally {
+        store.close();
+        await subject.dispose?.();
+      }
+    });
+
+  test("numbers each room's messages 1, 2, 3, ... and echoes what it stored", async (store) => {
+    const results = await store.append([
+      draft("lobby", "alice", 1),
+      draft("dev", "alice", 2),
+      draft("lobby", "bob", 1),
+    ]);
+    assert.deepEqual(seqs(results), [1, 1, 2]);
+    assert.deepEqual(results[2], {
+      kind: "stored",
+      message: { room: "lobby", seq: 2, ts: 1, flags: 0, from: "bob", text: "bob:1" },
+    });
+    assert.deepEqual(seqs(await store.append([draft("lobby", "carol", 7)])), [3], "the next batch goes on");
+  });
+
+  test("answers a resend with the original receipt and stores it once, in a batch or across batches", async (store) => {
+    await store.append([draft("lobby", "alice", 1), draft("lobby", "alice", 2)]);
+    const again = await store.append([
+      draft("lobby", "alice", 2, "resent"),
+      draft("lobby", "bob", 2),
+      draft("lobby", "bob", 2, "twice in one batch"),
+    ]);
+    assert.deepEqual(seqs(again), ["dup2", 3, "dup3"]);
+    assert.deepEqual(again[0], { kind: "duplicate", receipt: { room: "lobby", seq: 2, ts: 2 } });
+    const page = await store.page("lobby", { after: 0, before: 0, limit: 10 });
+    assert.deepEqual(texts(page.messages), ["alice:1", "alice:2", "bob:2"]);
+    assert.equal(page.lastSeq, 3);
+  });
+
+  test("tells which sends it has receipts for, without storing anything", async (store) => {
+    await store.append([draft("lobby", "alice", 5, "x", 50)]);
+    assert.deepEqual(
+      await store.receipts([{ key: "alice", id: 5 }, { key: "alice", id: 6 }, { key: "bob", id: 5 }]),
+      [
+        { room: "lobby", seq: 1, ts: 50 },
+        undefined,
+        undefined,
+      ],
+    );
+    assert.equal((await store.page("lobby", { after: 0, before: 0, limit: 10 })).lastSeq, 1);
+  });
+
+  test("reads pages forwards from a seq and backwards from one, with the room's last seq", async (store) => {
+    await store.append(Array.from({ length: 10 }, (_, i) => draft("lobby", "alice", i + 1)));
+    const page = async (after: number, before: number, limit: number) => {
+      const p = await store.page("lobby", { after, before, limit });
+      return { seqs: p.messages.map((m) => m.seq), lastSeq: p.lastSeq };
+    };
+    assert.deepEqual(await page(3, 0, 4), { seqs: [4, 5, 6, 7], lastSeq: 10 }, "the oldest after 3");
+    assert.deepEqual(await page(7, 0, 500), { seqs: [8, 9, 10], lastSeq: 10 });
+    assert.deepEqual(await page(0, 6, 3), { seqs: [3, 4, 5], lastSeq: 10 }, "the newest below 6");
+    assert.deepEqual(await page(3, 6, 10), { seqs: [4, 5], lastSeq: 10 }, "between 3 and 6");
+    assert.deepEqual(await page(0, Number.MAX_SAFE_INTEGER, 2), { seqs: [9, 10], lastSeq: 10 }, "the newest");
+    assert.deepEqual(
+      await page(0, 0, 0),
+      { seqs: [], lastSeq: 10 },
+      "no messages, still where the room stands",
+    );
+    assert.deepEqual(await store.page("empty", { after: 0, before: 0, limit: 5 }), {
+      messages: [],
+      lastSeq: 0,
+    });
+  });
+
+  test("keeps accounts and bans", (store) => {
+    assert.equal(store.account("alice"), undefined);
+    store.putAccount({ name: "Alice", key: "alice", hash: "h1", admin: false, created: 1 });
+    store.putAccount({ name: "Bob", key: "bob", hash: "h2", admin: true, created: 2 });
+    store.putAccount({ name: "Alice", key: "alice", hash: "h3", admin: false, created: 1 });
+    assert.equal(store.account("alice")?.hash, "h3", "a second put replaces the account");
+    assert.deepEqual(store.accounts().map((a) => a.key), ["alice", "bob"]);
+    assert.equal(store.removeAccount("bob"), true);
+    assert.equal(store.removeAccount("bob"), false);
+    store.putBan({ target: "name:eve", until: 0, reason: "spam", by: "op", created: 1 });
+    store.putBan({ target: "addr:10.0.0.9", until: 100, reason: "", by: "op", created: 1 });
+    assert.deepEqual(store.bans(50).map((b) => b.target).sort(), ["addr:10.0.0.9", "name:eve"]);
+    assert.deepEqual(store.bans(100).map((b) => b.target), ["name:eve"], "a ban ends at its until");
+    assert.equal(store.removeBan("name:eve"), true);
+    assert.equal(store.removeBan("name:eve"), false);
+    assert.deepEqual(store.bans(50).map((b) => b.target), ["addr:10.0.0.9"]);
+  });
+
+  test(`names itself with 16 random bytes and says it is ${subject.durable ? "" : "not "}durable`, (store) => {
+    assert.match(store.id, /^[0-9a-f]{32}$/);
+    assert.equal(store.durable, subject.durable);
+  });
+
+  Deno.test(`${subject.name} keeps the newest messages per room under retention, and sequences go on`, async () => {
+    const store = await subject.open({ maxMessages: 3 });
+    try {
+      // Stamped now: only the per-room cap applies, not the age of receipts.
+      const now = Date.now();
+      await store.append(Array.from({ length: 8 }, (_, i) => draft("lobby", "alice", i + 1, "x", now)));
+      await store.prune(now);
+      const page = await store.page("lobby", { after: 0, before: 0, limit: 50 });
+      assert.deepEqual(page.messages.map((m) => m.seq), [6, 7, 8]);
+      assert.deepEqual(seqs(await store.append([draft("lobby", "alice", 9, "x", now)])), [9]);
+      assert.deepEqual(
+        seqs(await store.append([draft("lobby", "alice", 2, "x", now)])),
+        ["dup2"],
+        "receipts outlive messages",
+      );
+    } finally {
+      store.close();
+      await subject.dispose?.();
+    }
+  });
+}
