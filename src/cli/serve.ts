@@ -6,6 +6,7 @@
 
 import { type LogLevel, stderrLogger } from "../net/log.ts";
 import { ChatServer } from "../net/server.ts";
+import { probeRawConn } from "../net/raw_conn.ts";
 import { Authenticator } from "../net/auth.ts";
 import { MemoryStore } from "../store/memory.ts";
 import { SqliteStore } from "../store/sqlite.ts";
@@ -72,6 +73,8 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     return 1;
   }
   const rate = o.rateLimit as number;
+  // Which socket path connections take: the runtime's own ops once they prove to behave, else Deno.Conn.
+  const path = await probeRawConn(io.env.CHAT_RAW_CONN === "0");
   const server = new ChatServer({
     store,
     tls: tls.acceptor,
@@ -126,6 +129,7 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     }max ${o.maxClients} clients, timeout ${o.timeout} ms, pid ${Deno.pid})`,
   );
   for (const note of tls.notes) logger.info(note);
+  logger.info(`sockets: ${path.raw ? "raw runtime ops" : "Deno.Conn"} (${path.why})`);
   const openWarning =
     secrets.auth.serverPassword === undefined && !/^(127\.|::1$|localhost$)/.test(addr.hostname)
       ? [

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { RawConn, rawConn, resourceId } from "../../src/net/raw_conn.ts";
+import { probeRawConn, RawConn, rawConn, resourceId } from "../../src/net/raw_conn.ts";
 
 /** A connected pair on 127.0.0.1: the accepted side and the dialling side. */
 async function pair(): Promise<{ accepted: Deno.TcpConn; dialled: Deno.TcpConn; close(): void }> {
@@ -32,9 +32,14 @@ async function readAll(conn: Deno.Conn, want: number): Promise<Uint8Array> {
   return out;
 }
 
+// The tests below drive the raw path: decided once here, as `chat serve` does at start.
+await probeRawConn();
+
 // The server's idle memory depends on this path: a runtime upgrade that hides the ops must fail here, not
 // quietly cost every idle connection 1.7 KiB more.
-Deno.test("rawConn takes the raw path on the pinned runtime", async () => {
+Deno.test("rawConn takes the raw path on the pinned runtime, once the probe has seen the ops behave", async () => {
+  const path = await probeRawConn();
+  assert.deepEqual(path, { raw: true, why: "the runtime's socket ops behave as expected" });
   const p = await pair();
   try {
     const raw = rawConn(p.accepted);
@@ -89,11 +94,28 @@ Deno.test("RawConn.close() ends the peer's stream and fails a pending read, as D
   }
 });
 
+Deno.test("probeRawConn(true) keeps the public path: rawConn hands back the TcpConn itself", async () => {
+  try {
+    assert.deepEqual(await probeRawConn(true), { raw: false, why: "turned off (CHAT_RAW_CONN=0)" });
+    const p = await pair();
+    try {
+      assert.equal(rawConn(p.accepted), p.accepted);
+    } finally {
+      p.close();
+    }
+  } finally {
+    await probeRawConn();
+  }
+});
+
 // If the runtime ever closed a socket when its TcpConn is collected, every idle client of the server would be
 // cut off at some GC. A child with --expose-gc collects the TcpConn for certain, and proves it was collected.
 Deno.test("RawConn keeps the socket open after its TcpConn is garbage collected", async () => {
   const script = `
-    import { rawConn } from ${JSON.stringify(new URL("../../src/net/raw_conn.ts", import.meta.url).href)};
+    import { probeRawConn, rawConn } from ${
+    JSON.stringify(new URL("../../src/net/raw_conn.ts", import.meta.url).href)
+  };
+    if (!(await probeRawConn()).raw) throw new Error("no raw path");
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const dialled = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
     let collected = false;
