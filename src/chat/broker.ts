@@ -13,9 +13,9 @@
 import { type ClientMessage, ErrorCode, type ProtocolError, type ServerMessage } from "../protocol/mod.ts";
 import type { CloseReason } from "./close.ts";
 import type { LogOutcome } from "./commit.ts";
-import { type BrokerOptions, type Context, send } from "./context.ts";
+import { type BrokerOptions, type Context, refuse, send } from "./context.ts";
 import type { Effect } from "./effects.ts";
-import { AuthFailures } from "./guard.ts";
+import { AddressBuckets, AuthFailures, ROOM_CREATION_PER_ADDRESS } from "./guard.ts";
 import { DEFAULT_GRACE_MS, drop, fail, hello, protocolFailure, shutdown } from "./handshake.ts";
 import { heartbeatOf, tick } from "./heartbeat.ts";
 import { DEFAULT_HISTORY, fetch, readDone } from "./history.ts";
@@ -51,6 +51,8 @@ export class Broker {
       sessions: new Set(),
       byId: new Map(),
       ghosts: new Set(),
+      transients: new Set(),
+      roomCreations: new AddressBuckets(ROOM_CREATION_PER_ADDRESS),
       names: new NameRegistry(),
       rooms: new RoomTable(),
       authFailures: new AuthFailures(),
@@ -61,9 +63,14 @@ export class Broker {
     };
   }
 
-  /** Names held: sessions that completed the handshake, ghosts included. */
+  /** Names held: sessions that completed the handshake, ghosts included (transient sessions hold none). */
   get online(): number {
     return this.#ctx.names.size;
+  }
+
+  /** Rooms the server holds now: those with someone in them (empty rooms are forgotten). */
+  get rooms(): number {
+    return this.#ctx.rooms.size;
   }
 
   /** Sessions in the handshake or ready. */
@@ -108,7 +115,7 @@ export class Broker {
       case "send":
         return sendMessage(ctx, s, msg, now);
       case "join":
-        return join(ctx, s, msg.room);
+        return join(ctx, s, msg.room, now);
       case "leave":
         return leave(ctx, s, msg.room, now);
       case "who":
@@ -120,10 +127,18 @@ export class Broker {
       case "private":
         return privateMessage(ctx, s, msg, now);
       case "nick":
-        return nick(ctx, s, msg.name, now);
       case "away":
-        return away(s, msg.text, now);
       case "register":
+        if (s.transient) {
+          return refuse(
+            s,
+            ErrorCode.FORBIDDEN,
+            0,
+            `a transient session (chat send, chat tail) cannot ${msg.type}`,
+          );
+        }
+        if (msg.type === "nick") return nick(ctx, s, msg.name, now);
+        if (msg.type === "away") return away(s, msg.text, now);
         return register(ctx, s, msg.password);
       case "moderate":
         return moderate(ctx, s, msg, now);

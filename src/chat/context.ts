@@ -8,7 +8,7 @@
 
 import type { ErrorCode, ServerMessage } from "../protocol/mod.ts";
 import type { Effect, SendEffect } from "./effects.ts";
-import type { AuthFailures, RateOptions } from "./guard.ts";
+import type { AddressBuckets, AuthFailures, RateOptions } from "./guard.ts";
 import type { NameRegistry } from "./names.ts";
 import type { AccountStore, BanStore, Page } from "./ports.ts";
 import type { RoomTable } from "./rooms.ts";
@@ -64,8 +64,12 @@ export interface Context {
   readonly sessions: Set<Session>;
   /** Every session not yet closed (ghosts included), by id: how log answers find their session. */
   readonly byId: Map<number, Session>;
-  /** Sessions whose connection dropped and who may still resume. */
+  /** Sessions whose connection dropped and who may still resume, oldest first. */
   readonly ghosts: Set<Session>;
+  /** Ready transient sessions (`chat send`, `chat tail`): they hold no name but count towards the client limit. */
+  readonly transients: Set<Session>;
+  /** Room creations per address. */
+  readonly roomCreations: AddressBuckets;
   readonly names: NameRegistry;
   readonly rooms: RoomTable;
   readonly authFailures: AuthFailures;

@@ -91,6 +91,40 @@ export class AuthFailures {
   }
 }
 
+/**
+ * Room creation: a client may create this many rooms at once, and this many a
+ * second after; an address (all its clients together) four times as many.
+ * A person opens a few channels, not hundreds; a crawler creating rooms is
+ * slowed to a walk, and empty rooms are forgotten anyway.
+ */
+export const ROOM_CREATION: RateOptions = { perSecond: 0.5, burst: 16 };
+export const ROOM_CREATION_PER_ADDRESS: RateOptions = { perSecond: 2, burst: 64 };
+
+/** A token bucket per address, for at most MAX_TRACKED addresses (the least recently used is forgotten). */
+export class AddressBuckets {
+  readonly options: RateOptions;
+  #by = new Map<string, TokenBucket>();
+
+  constructor(options: RateOptions) {
+    this.options = options;
+  }
+
+  /** Takes a token for `address`: true when it had one. */
+  take(address: string, now: number): boolean {
+    let bucket = this.#by.get(address);
+    if (bucket) this.#by.delete(address);
+    else bucket = new TokenBucket(this.options, now);
+    this.#by.set(address, bucket);
+    if (this.#by.size > MAX_TRACKED) this.#by.delete(this.#by.keys().next().value!);
+    return bucket.take(now) === "ok";
+  }
+
+  /** Gives `address` its token back (the creation did not happen after all). */
+  refund(address: string): void {
+    this.#by.get(address)?.refund();
+  }
+}
+
 /** The IP part of "ip:port" (IPv6 included). */
 export function hostOf(address: string): string {
   const i = address.lastIndexOf(":");

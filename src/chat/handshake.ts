@@ -56,6 +56,10 @@ interface Admission {
   since: Map<string, number>;
   /** The session this one takes over, proven by its resume token. */
   resumed: Session | null;
+  /** A transient session: it holds no name and makes no presence. */
+  transient: boolean;
+  /** The ghost whose seat this session takes, the server being full: its leave is announced now. */
+  evict: Session | null;
 }
 
 export function hello(ctx: Context, s: Session, msg: Hello, now: number): Effect[] {
@@ -116,8 +120,9 @@ function admit(ctx: Context, s: Session, hello: Hello, now: number): Admission |
   }
   let token: string | null;
   let since: Map<string, number>;
+  let transient: boolean;
   try {
-    ({ token, since } = readHelloExtensions(hello));
+    ({ token, since, transient } = readHelloExtensions(hello));
   } catch (err) {
     return protocolFailure(ctx, s, err as ProtocolError, now);
   }
@@ -126,7 +131,8 @@ function admit(ctx: Context, s: Session, hello: Hello, now: number): Admission |
   const ban = banOf(ctx, key, ip, now);
   if (ban) return fail(ctx, s, ErrorCode.BANNED, banText(ban), "banned", now);
   // A registered name needs its own password; in server-password mode every other name needs the server's.
-  if (ctx.options.accounts.account(key) !== undefined || ctx.options.requirePassword) {
+  const registered = ctx.options.accounts.account(key) !== undefined;
+  if (registered || ctx.options.requirePassword) {
     if (s.auth.password !== "ok") {
       // No hint which part was wrong, and each failure from this address waits longer for its answer.
       const ms = ctx.authFailures.fail(ip, now);
@@ -140,12 +146,13 @@ function admit(ctx: Context, s: Session, hello: Hello, now: number): Admission |
   const holder = ctx.names.holder(key);
   // A resume: the same user, proven by the token of the session that holds the name.
   // The previous token counts too: a WELCOME lost with its connection never reached the client.
-  const resumed = holder !== undefined && token !== null &&
+  const resumed = !transient && holder !== undefined && token !== null &&
       ((holder.token !== "" && sameToken(holder.token, token)) ||
         (holder.prevToken !== "" && sameToken(holder.prevToken, token)))
     ? holder
     : null;
-  if (holder && !resumed) {
+  // A transient session may speak under a name someone holds only when it proved the name is its own.
+  if (holder && !resumed && !(transient && registered)) {
     return fail(ctx, s, ErrorCode.NAME_TAKEN, `name "${name.value}" is already online`, "name_taken", now);
   }
   const lookalike = ctx.names.lookalike(name.value);
@@ -159,15 +166,20 @@ function admit(ctx: Context, s: Session, hello: Hello, now: number): Admission |
       now,
     );
   }
-  if (!resumed && ctx.names.size >= ctx.options.maxClients) {
-    return fail(
-      ctx,
-      s,
-      ErrorCode.SERVER_FULL,
-      `server is full (${ctx.options.maxClients} clients)`,
-      "server_full",
-      now,
-    );
+  let evict: Session | null = null;
+  if (!resumed && ctx.names.size + ctx.transients.size >= ctx.options.maxClients) {
+    // Seats held only for a possible resume do not lock newcomers out: the oldest one goes first.
+    evict = ctx.ghosts.values().next().value ?? null;
+    if (!evict) {
+      return fail(
+        ctx,
+        s,
+        ErrorCode.SERVER_FULL,
+        `server is full (${ctx.options.maxClients} clients)`,
+        "server_full",
+        now,
+      );
+    }
   }
   const missing = rooms.filter((r) => !ctx.rooms.get(r)).length;
   if (ctx.rooms.size + missing > ctx.options.maxRooms) {
@@ -180,21 +192,33 @@ function admit(ctx: Context, s: Session, hello: Hello, now: number): Admission |
       now,
     );
   }
-  return { name: name.value, key, rooms, since, resumed };
+  return { name: name.value, key, rooms, since, resumed, transient, evict };
 }
 
 /** Completes an admitted handshake: takes over a resumed session, welcomes, seats in every room. */
 function welcome(ctx: Context, s: Session, a: Admission, history: Map<string, Page>, now: number): Effect[] {
   const effects: Effect[] = [];
+  if (a.evict) {
+    a.evict.state = "closed";
+    effects.push(...vacate(ctx, a.evict, a.evict.ghostReason, "", now));
+  }
   // Seats the resumed session held: taken over silently, without leave/join noise.
   const held = new Set<Room>();
   const resumed = a.resumed;
   if (resumed) {
     for (const room of resumed.rooms) held.add(room);
     if (resumed.state === "ready") {
-      // The old connection may still look alive (a silent network): close it, quietly.
+      // The old connection may still look alive (a silent network), or be another copy of the same client:
+      // it is told, so that it does not take the session back in turn.
       ctx.sessions.delete(resumed);
-      effects.push({ kind: "close", to: resumed.id, reason: "replaced" });
+      effects.push(
+        fatal(
+          resumed,
+          ErrorCode.REPLACED,
+          `replaced by a newer session of ${resumed.name} (from ${hostOf(s.address)})`,
+        ),
+        { kind: "close", to: resumed.id, reason: "replaced" },
+      );
     }
     resumed.state = "closed";
     ctx.ghosts.delete(resumed);
@@ -205,6 +229,7 @@ function welcome(ctx: Context, s: Session, a: Admission, history: Map<string, Pa
       room.ghosts.delete(resumed);
       if (!a.rooms.includes(room.name)) {
         effects.push(...presence(room, "leave", resumed.name, "left", "", now, null), ...shrank(ctx, room));
+        ctx.rooms.forgetIfEmpty(room);
       }
     }
     resumed.rooms.clear();
@@ -216,7 +241,9 @@ function welcome(ctx: Context, s: Session, a: Admission, history: Map<string, Pa
   s.token = hex(ctx.randomBytes(TOKEN_BYTES));
   s.prevToken = resumed?.token ?? "";
   s.admin = s.auth.admin;
-  ctx.names.claim(s);
+  s.transient = a.transient;
+  if (s.transient) ctx.transients.add(s);
+  else ctx.names.claim(s);
   effects.push(send(s, {
     type: "welcome",
     version: PROTOCOL_VERSION,
@@ -283,7 +310,7 @@ export function drop(ctx: Context, s: Session, reason: CloseReason, now: number,
   if (code) effects.push(fatal(s, code, closeText(reason)));
   const wasReady = s.state === "ready";
   ctx.sessions.delete(s);
-  if (wasReady && ctx.graceMs > 0 && UNCLEAN_CLOSES.has(reason)) {
+  if (wasReady && ctx.graceMs > 0 && UNCLEAN_CLOSES.has(reason) && !s.transient) {
     // Keep the name and seats for a while: a resume within the grace period makes no leave/join noise.
     s.state = "ghost";
     s.ghostUntil = now + ctx.graceMs;
@@ -305,14 +332,17 @@ export function drop(ctx: Context, s: Session, reason: CloseReason, now: number,
 /** Frees a ready or ghost session's name and seats, announcing the leave unless `reason` is null. */
 export function vacate(ctx: Context, s: Session, reason: string | null, text: string, now: number): Effect[] {
   const effects: Effect[] = [];
-  ctx.names.release(s);
+  if (s.transient) ctx.transients.delete(s);
+  else ctx.names.release(s);
   ctx.ghosts.delete(s);
   ctx.byId.delete(s.id);
   for (const room of s.rooms) {
     room.members.delete(s);
     room.ghosts.delete(s);
-    if (reason === null) continue;
-    effects.push(...presence(room, "leave", s.name, reason, text, now, null), ...shrank(ctx, room));
+    if (reason !== null && !s.transient) {
+      effects.push(...presence(room, "leave", s.name, reason, text, now, null), ...shrank(ctx, room));
+    }
+    ctx.rooms.forgetIfEmpty(room);
   }
   s.rooms.clear();
   return effects;
@@ -343,11 +373,15 @@ export function expireGhosts(ctx: Context, now: number): Effect[] {
 }
 
 /** Reads the HELLO extensions this server understands; unknown tags are skipped. */
-function readHelloExtensions(hello: Hello): { token: string | null; since: Map<string, number> } {
+function readHelloExtensions(
+  hello: Hello,
+): { token: string | null; since: Map<string, number>; transient: boolean } {
   let token: string | null = null;
+  let transient = false;
   const since = new Map<string, number>();
   for (const ext of hello.extensions) {
-    if (ext.tag === ExtensionTag.RESUME_TOKEN) token = hex(ext.value);
+    if (ext.tag === ExtensionTag.TRANSIENT) transient = true;
+    else if (ext.tag === ExtensionTag.RESUME_TOKEN) token = hex(ext.value);
     else if (ext.tag === ExtensionTag.SINCE) {
       const r = new WireReader(ext.value, "HELLO SINCE extension");
       const count = r.u8("count");
@@ -359,7 +393,7 @@ function readHelloExtensions(hello: Hello): { token: string | null; since: Map<s
       r.end();
     }
   }
-  return { token, since };
+  return { token, since, transient };
 }
 
 /** Compares two tokens in time independent of where they differ. */

@@ -8,6 +8,7 @@
 
 import { checkRoom, ErrorCode, type PresenceEvent, type ServerMessage, utf8Length } from "../protocol/mod.ts";
 import { type Context, refuse, send } from "./context.ts";
+import { hostOf, ROOM_CREATION, TokenBucket } from "./guard.ts";
 import type { BroadcastEffect, Effect } from "./effects.ts";
 import { historyFor, readFailed, readPages, recentQuery } from "./history.ts";
 import { Room, type Session } from "./session.ts";
@@ -49,6 +50,15 @@ export class RoomTable {
     if (!room) this.#rooms.set(name, room = new Room(name));
     return room;
   }
+
+  /**
+   * Forgets `room` once nobody is in it: the table holds only rooms in use,
+   * so JOIN and LEAVE in a loop cannot fill it. Nothing is lost: the log keeps
+   * the room's messages and numbers them on, and a later join opens it again.
+   */
+  forgetIfEmpty(room: Room): void {
+    if (room.empty && this.#rooms.get(room.name) === room) this.#rooms.delete(room.name);
+  }
 }
 
 /** The room `raw` names if `s` is in it, or the error effects to send instead. */
@@ -79,13 +89,31 @@ function joinRefusal(ctx: Context, s: Session, name: string): Effect[] | null {
   return null;
 }
 
-export function join(ctx: Context, s: Session, raw: string): Effect[] {
+/** A room creation by `s` over its own or its address's rate, refused; or null, the creation counted. */
+function creationRefusal(ctx: Context, s: Session, now: number): Effect[] | null {
+  s.roomBucket ??= new TokenBucket(ROOM_CREATION, now);
+  if (s.roomBucket.take(now) !== "ok") {
+    return refuse(
+      s,
+      ErrorCode.RATE_LIMITED,
+      0,
+      "creating rooms too fast; join an existing room or wait a moment",
+    );
+  }
+  if (!ctx.roomCreations.take(hostOf(s.address), now)) {
+    s.roomBucket.refund();
+    return refuse(s, ErrorCode.RATE_LIMITED, 0, "too many rooms created from your address; wait a moment");
+  }
+  return null;
+}
+
+export function join(ctx: Context, s: Session, raw: string, now: number): Effect[] {
   const checked = checkRoom(raw);
   if (!checked.ok) return refuse(s, checked.code, 0, `Invalid room: ${checked.reason}`);
   const name = checked.value;
   const existing = ctx.rooms.get(name);
   if (existing?.members.has(s)) return listFor(ctx, s, existing);
-  const refused = joinRefusal(ctx, s, name);
+  const refused = joinRefusal(ctx, s, name) ?? (existing ? null : creationRefusal(ctx, s, now));
   if (refused) return refused;
   return readPages(ctx, s, [{ room: name, query: recentQuery(ctx) }], (answer, now) => {
     if (s.state !== "ready") return [];
@@ -113,7 +141,7 @@ export function joinRoom(
   s.rooms.add(room);
   const effects = [...grew(ctx, room, s), ...listFor(ctx, s, room)];
   if (how.history) effects.push(...historyFor(s, name, how.history));
-  if (how.announce) effects.push(...presence(room, "join", s.name, "", "", now, s));
+  if (how.announce && !s.transient) effects.push(...presence(room, "join", s.name, "", "", now, s));
   return effects;
 }
 
@@ -130,14 +158,16 @@ export function leave(ctx: Context, s: Session, raw: string, now: number): Effec
     text: "",
     ts: now,
   };
-  const loud = !room.quiet;
+  const heard = !room.quiet && !s.transient;
   room.members.delete(s);
   s.rooms.delete(room);
-  return [
+  const effects: Effect[] = [
     send(s, msg),
-    ...(loud ? [{ kind: "broadcast" as const, room: room.name, msg, except: s.id }] : []),
+    ...(heard ? [{ kind: "broadcast" as const, room: room.name, msg, except: s.id }] : []),
     ...shrank(ctx, room),
   ];
+  ctx.rooms.forgetIfEmpty(room);
+  return effects;
 }
 
 export function who(ctx: Context, s: Session, raw: string): Effect[] {
@@ -156,7 +186,7 @@ function members(ctx: Context, s: Session, room: Room): Effect[] {
   const effects: Effect[] = memberFrames(room, ctx.options.maxFrame).map((msg) => send(s, msg));
   // Away members: the joiner learns their status the way everyone else did, as presence events.
   for (const m of room.members) {
-    if (m.away !== "" && m !== s) effects.push(send(s, awayFrame(room, m)));
+    if (m.away !== "" && m !== s && !m.transient) effects.push(send(s, awayFrame(room, m)));
   }
   return effects;
 }
@@ -249,6 +279,7 @@ function memberFrames(room: Room, maxFrame: number): ServerMessage[] {
     bytes = 0;
   };
   for (const m of [...room.members, ...room.ghosts]) {
+    if (m.transient) continue;
     const size = utf8Length(m.name) + 1;
     if (names.length > 0 && (bytes + size > budget || names.length >= MEMBERS_PER_FRAME)) flush(true);
     names.push(m.name);

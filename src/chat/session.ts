@@ -61,6 +61,13 @@ export class Session {
   ghostUntil = 0;
   /** For a ghost: why its connection ended, announced with the leave. */
   ghostReason = "";
+  /**
+   * A transient session (`chat send`, `chat tail`): it does not hold its name, is not listed as a member,
+   * and its coming and going is not announced.
+   */
+  transient = false;
+  /** Room creations, rate-limited; made with the first room this session creates. */
+  roomBucket: TokenBucket | null = null;
 
   constructor(id: number, address: string, now: number) {
     this.id = id;
@@ -77,20 +84,29 @@ export class Session {
  */
 export class Members extends Set<Session> {
   version = 0;
+  /** Transient members: they receive the room's messages but are not counted or listed. */
+  transients = 0;
 
   override add(s: Session): this {
-    if (!this.has(s)) this.version++;
+    if (!this.has(s)) {
+      this.version++;
+      if (s.transient) this.transients++;
+    }
     return super.add(s);
   }
 
   override delete(s: Session): boolean {
     const had = super.delete(s);
-    if (had) this.version++;
+    if (had) {
+      this.version++;
+      if (s.transient) this.transients--;
+    }
     return had;
   }
 
   override clear(): void {
     this.version++;
+    this.transients = 0;
     super.clear();
   }
 }
@@ -108,8 +124,13 @@ export class Room {
     this.name = name;
   }
 
-  /** Members including those in their grace period: what MEMBERS lists and ROOM counts. */
+  /** Members including those in their grace period, transient ones excepted: what MEMBERS lists and ROOM counts. */
   get size(): number {
-    return this.members.size + this.ghosts.size;
+    return this.members.size - this.members.transients + this.ghosts.size;
+  }
+
+  /** Nobody is in it, not even in a grace period. */
+  get empty(): boolean {
+    return this.members.size === 0 && this.ghosts.size === 0;
   }
 }

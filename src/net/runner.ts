@@ -71,7 +71,8 @@ export class Runner {
   #arena = new FrameArena();
   // Each room's member outboxes as a flat array, rebuilt when the membership's version moves:
   // a fan-out then walks one array instead of a Set and a map lookup per member.
-  #fanout = new Map<string, { room: Room; version: number; ids: number[]; outboxes: Outbox[] }>();
+  // Keyed by the room itself: a room forgotten when it empties takes its entry with it.
+  #fanout = new WeakMap<Room, { version: number; ids: number[]; outboxes: Outbox[] }>();
   // The last message a send effect encoded, and its frame: the same message to many sessions is encoded once.
   #lastMsg: ServerMessage | null = null;
   #lastBytes: Uint8Array | null = null;
@@ -223,8 +224,8 @@ export class Runner {
     const room = this.broker.room(name);
     if (room === undefined) return null;
     const members = room.members;
-    let entry = this.#fanout.get(name);
-    if (entry === undefined || entry.room !== room || entry.version !== members.version) {
+    let entry = this.#fanout.get(room);
+    if (entry === undefined || entry.version !== members.version) {
       const ids: number[] = [];
       const outboxes: Outbox[] = [];
       for (const m of members) {
@@ -233,8 +234,8 @@ export class Runner {
         ids.push(m.id);
         outboxes.push(peer.outbox);
       }
-      entry = { room, version: members.version, ids, outboxes };
-      this.#fanout.set(name, entry);
+      entry = { version: members.version, ids, outboxes };
+      this.#fanout.set(room, entry);
     }
     return entry;
   }

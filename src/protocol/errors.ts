@@ -61,6 +61,8 @@ export const ErrorCode = {
   STORAGE_ERROR: "STORAGE_ERROR",
   /** The server failed internally; the request may be retried. */
   INTERNAL: "INTERNAL",
+  /** A newer connection of the same user resumed this session: this one ends and must not reconnect on its own. */
+  REPLACED: "REPLACED",
 } as const;
 
 /** One of the stable error codes. */

@@ -31,6 +31,11 @@ export const ExtensionTag = {
   PASSWORD: 0x04,
   /** HELLO: the operator token (`chat serve --admin-token-file`), UTF-8. */
   ADMIN_TOKEN: 0x05,
+  /**
+   * HELLO, empty: a transient session (`chat send`, `chat tail`): it does not hold its name (several may share
+   * one), is not listed as a member, and its coming and going is not announced.
+   */
+  TRANSIENT: 0x07,
 } as const;
 
 /** Client to server: first frame of every connection. */

@@ -121,7 +121,9 @@ Deno.test("Broker lets a resume token take over a live stale connection, closing
   assert.equal((deliveries(wrong.effects).get(wrong.session)![0] as Msg).code, ErrorCode.NAME_TAKEN);
   const second = connect(b, "alice", ["lobby", "dev"], 0, [{ tag: ExtensionTag.RESUME_TOKEN, value: token }]);
   const d = deliveries(second.effects);
-  assert.deepEqual(d.get(first.session), [{ type: "close", reason: "replaced" }]);
+  const told = d.get(first.session)!;
+  assert.deepEqual(told.map((m) => m.type === "error" ? (m as Msg).code : m.type), ["REPLACED", "close"]);
+  assert.match((told[0] as { message: string }).message, /replaced by a newer session of alice/);
   assert.equal(d.get(watcher), undefined, "lobby sees neither leave nor join");
   assert.equal(b.online, 2);
   assert.notDeepEqual(tokenOf(second.effects, second.session), token, "each welcome carries a fresh token");
