@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import {
   encodeMessage,
   type Frame,
+  FRAME_NAMES,
   FrameDecoder,
+  FrameType,
   HEADER_SIZE,
   MAX_FRAME_CEILING,
   NOT_CHAT_LINE,
@@ -79,6 +81,13 @@ function assertProtocolError(fn: () => unknown, code: string, message?: RegExp):
     return true;
   });
 }
+
+Deno.test("FRAME_NAMES names every frame type and nothing else", () => {
+  assert.deepStrictEqual(
+    Object.entries(FRAME_NAMES).sort(),
+    Object.entries(FrameType).map(([name, code]) => [String(code), name]).sort(),
+  );
+});
 
 Deno.test("the fixtures hold the frames they claim", () => {
   assert.equal(expected(FIXTURES["a stream of five frames"]).length, 5);

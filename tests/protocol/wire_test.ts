@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import {
-  decodeMessage,
+  decodeClientMessage,
   encodeMessage,
   FrameDecoder,
   ProtocolError,
@@ -230,7 +230,7 @@ Deno.test("frames encoded one after another never share or overwrite each other'
   for (const [i, { text, frame }] of sent.entries()) {
     const frames = new FrameDecoder({ maxFrame: 1 << 20 }).push(frame);
     assert.equal(frames.length, 1);
-    const msg = decodeMessage(frames[0]);
+    const msg = decodeClientMessage(frames[0]);
     assert.ok(msg.type === "send" && msg.id === i + 1 && msg.text === text, `frame ${i} intact`);
   }
 });
