@@ -8,9 +8,9 @@ import {
   FrameType,
   MAX_HELLO_ROOMS,
   type Message,
-  ProtocolError,
 } from "../../src/protocol/mod.ts";
 import { decodeByDirection } from "../_helpers/fuzz_codec.ts";
+import { assertProtocolError as assertCode } from "../_helpers/protocol_error.ts";
 
 const MAGIC = [0x43, 0x48, 0x41, 0x54];
 const LOBBY = [5, 0x6c, 0x6f, 0x62, 0x62, 0x79];
@@ -20,15 +20,6 @@ const WELCOME_LIMITS = [0, 0, 6, 0x82, 0, 0, 0x13, 0x88, 0, 1, 0, 0, 0, 0, 0x10,
 /** Decodes a payload with the decoder of the type's direction. */
 function decode(type: number, ...payload: number[]) {
   return decodeByDirection({ type, payload: new Uint8Array(payload) });
-}
-
-function assertCode(fn: () => unknown, code: string, message?: RegExp): void {
-  assert.throws(fn, (e) => {
-    assert.ok(e instanceof ProtocolError, `expected ProtocolError, got ${e}`);
-    assert.equal(e.code, code);
-    if (message) assert.match(e.message, message);
-    return true;
-  });
 }
 
 /** `n` rooms named "r": count byte, then n str8 fields. */

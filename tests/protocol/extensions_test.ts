@@ -6,9 +6,9 @@ import {
   ExtensionTag,
   FrameType,
   type Hello,
-  ProtocolError,
   type Welcome,
 } from "../../src/protocol/mod.ts";
+import { assertProtocolError } from "../_helpers/protocol_error.ts";
 
 const ascii = (s: string) => [...new TextEncoder().encode(s)];
 const HELLO_HEAD = [...ascii("CHAT"), 0, 1, 5, ...ascii("alice"), 0];
@@ -62,12 +62,7 @@ function welcome(...blocks: number[][]): Welcome {
 }
 
 function assertBadFrame(fn: () => unknown, message: RegExp): void {
-  assert.throws(fn, (e) => {
-    assert.ok(e instanceof ProtocolError, `expected ProtocolError, got ${e}`);
-    assert.equal(e.code, "BAD_FRAME");
-    assert.match(e.message, message);
-    return true;
-  });
+  assertProtocolError(fn, "BAD_FRAME", message);
 }
 
 Deno.test("a HELLO's extensions are read into typed fields in any order, unknown tags kept raw in order", () => {

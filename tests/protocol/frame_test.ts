@@ -8,11 +8,11 @@ import {
   HEADER_SIZE,
   MAX_FRAME_CEILING,
   NOT_CHAT_LINE,
-  ProtocolError,
   SNIFF_SIZE,
   sniffHello,
 } from "../../src/protocol/mod.ts";
 import { Prng } from "../_helpers/prng.ts";
+import { assertProtocolError } from "../_helpers/protocol_error.ts";
 
 /** A frame as plain data, copied out: a decoded payload is only valid until the next push. */
 interface Seen {
@@ -71,15 +71,6 @@ function expected(bytes: Uint8Array): Seen[] {
     at += 4 + length;
   }
   return out;
-}
-
-function assertProtocolError(fn: () => unknown, code: string, message?: RegExp): void {
-  assert.throws(fn, (e) => {
-    assert.ok(e instanceof ProtocolError, `expected ProtocolError, got ${e}`);
-    assert.equal(e.code, code);
-    if (message) assert.match(e.message, message);
-    return true;
-  });
 }
 
 Deno.test("FRAME_NAMES names every frame type and nothing else", () => {

@@ -3,24 +3,19 @@ import {
   decodeClientMessage,
   encodeMessage,
   FrameDecoder,
-  ProtocolError,
   utf8Length,
   WireReader,
   WireWriter,
 } from "../../src/protocol/mod.ts";
 import { Prng } from "../_helpers/prng.ts";
+import { assertProtocolError } from "../_helpers/protocol_error.ts";
 
 function reader(...bytes: number[]): WireReader {
   return new WireReader(new Uint8Array(bytes), "TEST");
 }
 
 function assertBadFrame(fn: () => unknown, message: RegExp): void {
-  assert.throws(fn, (e) => {
-    assert.ok(e instanceof ProtocolError, `expected ProtocolError, got ${e}`);
-    assert.equal(e.code, "BAD_FRAME");
-    assert.match(e.message, message);
-    return true;
-  });
+  assertProtocolError(fn, "BAD_FRAME", message);
 }
 
 /** Invalid UTF-8 sequences, each with a u8 length prefix ready for str8(). */
