@@ -23,8 +23,8 @@ import {
   outputName,
   parseCompileArgs,
   stripAnsi,
-  toHex,
 } from "./compile_plan.ts";
+import { hex } from "../src/protocol/hex.ts";
 
 /** What one `deno` run reports back. */
 export interface DenoResult {
@@ -131,7 +131,7 @@ export function processIo(root: string): CompileIo {
     },
     mkdir: (dir) => Deno.mkdir(dir, { recursive: true }),
     async sha256(path) {
-      return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(path))));
+      return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(path))));
     },
     writeTextFile: (path, text) => Deno.writeTextFile(path, text),
     stdout: (line) => write(Deno.stdout, line),

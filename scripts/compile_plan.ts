@@ -69,11 +69,6 @@ export function checksumLine(hex: string, file: string): string {
   return `${hex}  ${file}`;
 }
 
-/** Lowercase hex of a digest. */
-export function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /** The script's own options. */
 export interface CompileOptions {
   targets: Target[];

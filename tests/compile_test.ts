@@ -19,8 +19,8 @@ import {
   stripAnsi,
   type Target,
   TARGETS,
-  toHex,
 } from "../scripts/compile_plan.ts";
+import { hex } from "../src/protocol/hex.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -133,15 +133,6 @@ Deno.test("checksumLine() writes the sha256sum format: hex, two spaces, file nam
   assert.throws(() => checksumLine(hex.toUpperCase(), "chat"), TypeError);
 });
 
-Deno.test("toHex() renders a SHA-256 digest as 64 lowercase hex digits", async () => {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode("abc"));
-  assert.equal(
-    toHex(new Uint8Array(digest)),
-    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
-  );
-  assert.equal(toHex(new Uint8Array([0, 15, 255])), "000fff");
-});
-
 Deno.test("processIo().sha256() hashes a file's bytes", async () => {
   const dir = await Deno.makeTempDir({ prefix: "chat-compile-test-" });
   try {
@@ -217,7 +208,7 @@ function fakeIo(reply: (args: string[]) => DenoResult) {
       dirs.push(dir);
       return Promise.resolve();
     },
-    sha256: (path) => Promise.resolve(toHex(new TextEncoder().encode(path.slice(-32).padStart(32, "x")))),
+    sha256: (path) => Promise.resolve(hex(new TextEncoder().encode(path.slice(-32).padStart(32, "x")))),
     writeTextFile: (path, text) => {
       files.set(path, text);
       return Promise.resolve();

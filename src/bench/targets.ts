@@ -9,7 +9,7 @@
  */
 
 import {
-  decodeMessage,
+  decodeServerMessage,
   encodeMessage,
   FrameType,
   MAX_FRAME_CEILING,
@@ -209,7 +209,7 @@ export class ChatEndpoint extends Endpoint {
     } else if (type === FrameType.WELCOME) {
       this.joined();
     } else if (type === FrameType.ERROR) {
-      const msg = decodeMessage({ type, payload: buf.subarray(start + 5, end) });
+      const msg = decodeServerMessage({ type, payload: buf.subarray(start + 5, end) });
       if (msg.type === "error") {
         this.fail(`${msg.fatal ? "fatal " : ""}error ${msg.code}: ${msg.message}`);
         // A refused SEND still answers its window slot.

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { type ClientMessage, ErrorCode, type ProtocolError, type ServerMessage } from "../protocol/mod.ts";
+import { type ClientMessage, ErrorCode, type ProtocolError } from "../protocol/mod.ts";
 import type { CloseReason } from "./close.ts";
 import type { LogOutcome } from "./commit.ts";
 import { type BrokerOptions, type Context, refuse, send } from "./context.ts";
@@ -96,7 +96,7 @@ export class Broker {
   }
 
   /** Handles one decoded frame from `s`. */
-  handle(s: Session, msg: ClientMessage | ServerMessage, now: number): Effect[] {
+  handle(s: Session, msg: ClientMessage, now: number): Effect[] {
     const ctx = this.#ctx;
     if (s.state === "closed" || s.state === "ghost") return [];
     s.lastSeen = now;
@@ -147,16 +147,6 @@ export class Broker {
       case "pong":
         return [];
       case "hello":
-      case "welcome":
-      case "message":
-      case "ack":
-      case "presence":
-      case "members":
-      case "room":
-      case "error":
-      case "fetched":
-      case "direct":
-      case "notice":
         return fail(
           ctx,
           s,

@@ -6,7 +6,7 @@
  * @module
  */
 
-/** Message rate limit: `perSecond` sustained, `burst` at once. */
+/** Message rate limit: `perSecond` sustained, `burst` at once; `perSecond` 0 is no limit (`--rate-limit 0`). */
 export interface RateOptions {
   perSecond: number;
   burst: number;
@@ -39,6 +39,7 @@ export class TokenBucket {
   /** "ok" to accept a message now, "limited" to refuse it, "flood" when refusals keep coming. */
   take(now: number): "ok" | "limited" | "flood" {
     const { perSecond, burst } = this.options;
+    if (perSecond === 0) return "ok";
     this.#tokens = Math.min(burst, this.#tokens + ((now - this.#at) / 1000) * perSecond);
     this.#at = now;
     if (this.#tokens >= 1) {

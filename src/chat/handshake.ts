@@ -15,18 +15,17 @@ import {
   checkRoom,
   DEFAULT_ROOM,
   ErrorCode,
-  ExtensionTag,
   type Hello,
+  hex,
   nameKey,
   PROTOCOL_VERSION,
   type ProtocolError,
-  WireReader,
+  unhex,
 } from "../protocol/mod.ts";
-import { hex, unhex } from "../protocol/hex.ts";
 import { type CloseReason, UNCLEAN_CLOSES } from "./close.ts";
 import { type Context, fatal, send } from "./context.ts";
 import type { Effect } from "./effects.ts";
-import { hostOf } from "./guard.ts";
+import { DEFAULT_RATE, hostOf } from "./guard.ts";
 import { readPages, recentQuery } from "./history.ts";
 import { banOf, banText } from "./moderation.ts";
 import type { Page } from "./ports.ts";
@@ -118,14 +117,9 @@ function admit(ctx: Context, s: Session, hello: Hello, now: number): Admission |
       now,
     );
   }
-  let token: string | null;
-  let since: Map<string, number>;
-  let transient: boolean;
-  try {
-    ({ token, since, transient } = readHelloExtensions(hello));
-  } catch (err) {
-    return protocolFailure(ctx, s, err as ProtocolError, now);
-  }
+  const token = hello.resumeToken ? hex(hello.resumeToken) : null;
+  const since = sinceOf(hello);
+  const transient = hello.transient === true;
   const key = nameKey(name.value);
   const ip = hostOf(s.address);
   const ban = banOf(ctx, key, ip, now);
@@ -244,6 +238,7 @@ function welcome(ctx: Context, s: Session, a: Admission, history: Map<string, Pa
   s.transient = a.transient;
   if (s.transient) ctx.transients.add(s);
   else ctx.names.claim(s);
+  const rate = ctx.options.rate ?? DEFAULT_RATE;
   effects.push(send(s, {
     type: "welcome",
     version: PROTOCOL_VERSION,
@@ -253,10 +248,10 @@ function welcome(ctx: Context, s: Session, a: Admission, history: Map<string, Pa
     maxFrame: ctx.options.maxFrame,
     maxText: ctx.options.maxText,
     rooms: a.rooms,
-    extensions: [
-      { tag: ExtensionTag.RESUME_TOKEN, value: unhex(s.token) },
-      { tag: ExtensionTag.STORE_ID, value: unhex(ctx.options.logId) },
-    ],
+    resumeToken: unhex(s.token),
+    storeId: unhex(ctx.options.logId),
+    // perSecond 0 is no limit: nothing to announce.
+    ...(rate.perSecond > 0 ? { rateLimit: { perSecond: rate.perSecond, burst: rate.burst } } : {}),
   }));
   for (const r of a.rooms) {
     const room = ctx.rooms.open(r);
@@ -282,7 +277,12 @@ export function protocolFailure(ctx: Context, s: Session, err: ProtocolError, no
       }),
     ];
   }
-  const reason: CloseReason = err.code === ErrorCode.TOO_LARGE ? "too_large" : "bad_frame";
+  // UNEXPECTED_FRAME: the decoder refused a server-to-client frame type.
+  const reason: CloseReason = err.code === ErrorCode.TOO_LARGE
+    ? "too_large"
+    : err.code === ErrorCode.UNEXPECTED_FRAME
+    ? "unexpected_frame"
+    : "bad_frame";
   return fail(ctx, s, err.code, err.message, reason, now);
 }
 
@@ -372,28 +372,14 @@ export function expireGhosts(ctx: Context, now: number): Effect[] {
   return effects;
 }
 
-/** Reads the HELLO extensions this server understands; unknown tags are skipped. */
-function readHelloExtensions(
-  hello: Hello,
-): { token: string | null; since: Map<string, number>; transient: boolean } {
-  let token: string | null = null;
-  let transient = false;
+/** A HELLO's SINCE by canonical room name; names that break the room rules are ignored. */
+function sinceOf(hello: Hello): Map<string, number> {
   const since = new Map<string, number>();
-  for (const ext of hello.extensions) {
-    if (ext.tag === ExtensionTag.TRANSIENT) transient = true;
-    else if (ext.tag === ExtensionTag.RESUME_TOKEN) token = hex(ext.value);
-    else if (ext.tag === ExtensionTag.SINCE) {
-      const r = new WireReader(ext.value, "HELLO SINCE extension");
-      const count = r.u8("count");
-      for (let i = 0; i < count; i++) {
-        const room = checkRoom(r.str8("room"));
-        const seq = r.u64("seq");
-        if (room.ok) since.set(room.value, seq);
-      }
-      r.end();
-    }
+  for (const [raw, seq] of hello.since ?? []) {
+    const room = checkRoom(raw);
+    if (room.ok) since.set(room.value, seq);
   }
-  return { token, since, transient };
+  return since;
 }
 
 /** Compares two tokens in time independent of where they differ. */

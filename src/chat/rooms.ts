@@ -6,7 +6,14 @@
  * @module
  */
 
-import { checkRoom, ErrorCode, type PresenceEvent, type ServerMessage, utf8Length } from "../protocol/mod.ts";
+import {
+  checkRoom,
+  ErrorCode,
+  MAX_MEMBERS_PER_FRAME,
+  type PresenceEvent,
+  type ServerMessage,
+  utf8Length,
+} from "../protocol/mod.ts";
 import { type Context, refuse, send } from "./context.ts";
 import { hostOf, ROOM_CREATION, TokenBucket } from "./guard.ts";
 import type { BroadcastEffect, Effect } from "./effects.ts";
@@ -25,9 +32,6 @@ export const DEFAULT_PRESENCE_LIMIT = 200;
 export const DEFAULT_MAX_ROOMS_PER_CLIENT = 16;
 /** Default room count: bounded so creating rooms cannot exhaust memory. */
 export const DEFAULT_MAX_ROOMS = 10_000;
-
-/** Names per MEMBERS frame: 400 names of at most 129 bytes fit the default 64 KiB frame. */
-const MEMBERS_PER_FRAME = 400;
 
 /** Bytes kept free in a MEMBERS frame for its room, flags and count fields. */
 const MEMBERS_OVERHEAD = 300;
@@ -281,7 +285,7 @@ function memberFrames(room: Room, maxFrame: number): ServerMessage[] {
   for (const m of [...room.members, ...room.ghosts]) {
     if (m.transient) continue;
     const size = utf8Length(m.name) + 1;
-    if (names.length > 0 && (bytes + size > budget || names.length >= MEMBERS_PER_FRAME)) flush(true);
+    if (names.length > 0 && (bytes + size > budget || names.length >= MAX_MEMBERS_PER_FRAME)) flush(true);
     names.push(m.name);
     bytes += size;
   }

@@ -72,7 +72,6 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     io.stderr(`chat serve: ${tls.message}`);
     return 1;
   }
-  const rate = o.rateLimit as number;
   // Which socket path connections take: the runtime's own ops once they prove to behave, else Deno.Conn.
   const path = await probeRawConn(io.env.CHAT_RAW_CONN === "0");
   const server = new ChatServer({
@@ -82,11 +81,8 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     requirePassword: secrets.auth.serverPassword !== undefined,
     allowRegister: o.allowRegister as boolean,
     motd: secrets.motd,
-    // 0 turns the limit off: an effectively infinite bucket.
-    rate: rate === 0 ? { perSecond: Number.MAX_SAFE_INTEGER, burst: Number.MAX_SAFE_INTEGER } : {
-      perSecond: rate,
-      burst: o.rateBurst as number,
-    },
+    // perSecond 0 turns the limit off (and WELCOME then announces none).
+    rate: { perSecond: o.rateLimit as number, burst: o.rateBurst as number },
     connectionLimits: {
       perAddress: o.maxConnsPerIp as number,
       perMinute: o.connRatePerIp as number,

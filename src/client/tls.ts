@@ -14,7 +14,7 @@
 
 import tls from "node:tls";
 import { derFingerprint, parseFingerprint } from "../net/fingerprint.ts";
-import { decodeMessage, FrameDecoder, MAX_FRAME_CEILING } from "../protocol/mod.ts";
+import { decodeServerMessage, FrameDecoder, MAX_FRAME_CEILING } from "../protocol/mod.ts";
 import { connDuplex, SocketConn, TLS_HANDSHAKE } from "../net/tls_stream.ts";
 import { type ClientConn, ClientError, ClientErrorCode } from "./client.ts";
 import { checkPin, type PinStore, serverKey } from "./pins.ts";
@@ -237,7 +237,7 @@ export function handshakeError(server: string, err: Error | null, answer: Uint8A
 function chatError(bytes: Uint8Array): { code: string; message: string } | null {
   try {
     const [frame] = new FrameDecoder({ maxFrame: MAX_FRAME_CEILING }).push(bytes);
-    const msg = frame ? decodeMessage(frame) : null;
+    const msg = frame ? decodeServerMessage(frame) : null;
     return msg?.type === "error" ? { code: msg.code, message: msg.message } : null;
   } catch {
     return null;

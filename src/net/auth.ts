@@ -9,7 +9,7 @@
 
 import { hashPassword, sameSecret, verifyPassword } from "../auth/passwords.ts";
 import type { SessionAuth } from "../chat/session.ts";
-import { ExtensionTag, type Hello, nameKey } from "../protocol/mod.ts";
+import { type Hello, nameKey } from "../protocol/mod.ts";
 import type { AccountStore } from "../chat/ports.ts";
 
 /** scrypt checks at once: one per core of a small server; each needs 128 MiB. */
@@ -25,8 +25,6 @@ export interface AuthOptions {
   users: AccountStore;
 }
 
-const decoder = new TextDecoder();
-
 export class Authenticator {
   readonly options: AuthOptions;
   #running = 0;
@@ -41,13 +39,13 @@ export class Authenticator {
   /** True when `hello` needs a check at all; open servers skip the async path entirely. */
   needed(hello: Hello): boolean {
     return this.options.serverPassword !== undefined || this.options.adminToken !== undefined ||
-      hello.extensions.some((e) => e.tag === ExtensionTag.PASSWORD) ||
+      hello.password !== undefined ||
       this.options.users.account(nameKey(hello.name.normalize("NFC"))) !== undefined;
   }
 
   async check(hello: Hello): Promise<SessionAuth> {
-    const password = textOf(hello, ExtensionTag.PASSWORD);
-    const token = textOf(hello, ExtensionTag.ADMIN_TOKEN);
+    const password = hello.password ?? null;
+    const token = hello.adminToken ?? null;
     const admin = token !== null && this.options.adminToken !== undefined &&
       sameSecret(token, this.options.adminToken);
     const account = this.options.users.account(nameKey(hello.name.normalize("NFC")));
@@ -85,9 +83,4 @@ export class Authenticator {
       this.#queue.shift()?.();
     }
   }
-}
-
-function textOf(hello: Hello, tag: number): string | null {
-  const ext = hello.extensions.find((e) => e.tag === tag);
-  return ext ? decoder.decode(ext.value) : null;
 }

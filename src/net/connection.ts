@@ -13,7 +13,7 @@ import type { CloseReason } from "../chat/close.ts";
 import type { Effect } from "../chat/effects.ts";
 import type { Session } from "../chat/session.ts";
 import {
-  decodeMessage,
+  decodeClientMessage,
   encodeMessage,
   ErrorCode,
   type Frame,
@@ -284,7 +284,7 @@ export class Connection implements Peer {
       if (s.state !== "handshake" && s.state !== "ready") return;
       let effects: Effect[];
       try {
-        const msg = decodeMessage(frames[i]);
+        const msg = decodeClientMessage(frames[i]);
         if (
           msg.type === "hello" && i !== checked && s.state === "handshake" && this.#options.auth?.needed(msg)
         ) {

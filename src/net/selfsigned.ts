@@ -7,6 +7,8 @@
  * @module
  */
 
+import { hex } from "../protocol/hex.ts";
+
 /** Long enough never to be a chore; a pinned certificate is trusted by fingerprint, not by date. */
 export const SELF_SIGNED_DAYS = 3650;
 
@@ -46,7 +48,7 @@ export async function generateSelfSigned(names: string[], days = SELF_SIGNED_DAY
   serial[0] &= 0x7f; // A serial number is a positive integer.
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: Array.from(serial, (b) => b.toString(16).padStart(2, "0")).join(""),
+    serialNumber: hex(serial),
     name: "CN=chat self-signed",
     notBefore: new Date(now - BACKDATE_MS),
     notAfter: new Date(now + days * 24 * 3600 * 1000),

@@ -42,6 +42,11 @@ export const FrameType = {
 /** One of the frame type codes. */
 export type FrameType = typeof FrameType[keyof typeof FrameType];
 
+/** Names of frame types, for messages and logs. */
+export const FRAME_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(FrameType).map(([k, v]) => [v, k]),
+);
+
 /** "CHAT" in ASCII: the first four payload bytes of every HELLO. */
 export const MAGIC = new Uint8Array([0x43, 0x48, 0x41, 0x54]);
 

@@ -32,8 +32,12 @@ export const MAX_MEDIUM_STRING = 65_535;
 /** Rooms named in one hello: more is a client bug or an attack, not a use case. */
 export const MAX_HELLO_ROOMS = 32;
 
-/** Names in one MEMBERS frame; longer lists are split into several frames. */
-export const MAX_MEMBERS_PER_FRAME = 1000;
+/**
+ * Names in one MEMBERS frame; longer lists are split into several frames. 400
+ * names of at most 129 bytes (32 code points of up to 4 bytes, and a length
+ * byte) fit the default 64 KiB frame; a smaller frame limit splits sooner.
+ */
+export const MAX_MEMBERS_PER_FRAME = 400;
 
 /** Largest integer a u64 field may hold: JavaScript numbers are exact up to 2^53 - 1. */
 export const MAX_U64_SAFE = Number.MAX_SAFE_INTEGER;

@@ -1,50 +1,27 @@
 /**
- * Protocol messages as values, and their payload codec. Each message kind
- * is one member of a discriminated union; {@linkcode encodeMessage} turns a
- * value into a complete frame and {@linkcode decodeMessage} turns a frame
- * from {@linkcode FrameDecoder} back into a value.
+ * Protocol messages as values, and their encoder. Each message kind is one
+ * member of a discriminated union; {@linkcode encodeMessage} turns a value
+ * into a complete frame. Decoding, by direction, is in decode.ts.
  *
  * @module
  */
 
-import { ErrorCode, ProtocolError } from "./errors.ts";
-import { type Frame, FrameType, MAGIC } from "./frame.ts";
-import { MAX_HELLO_ROOMS, MAX_MEMBERS_PER_FRAME } from "./limits.ts";
-import { releaseScratch, WireReader, WireWriter } from "./wire.ts";
+import { FrameType, MAGIC } from "./frame.ts";
+import {
+  type HelloExtensions,
+  type WelcomeExtensions,
+  writeHelloExtensions,
+  writeWelcomeExtensions,
+} from "./extensions.ts";
+import { MAX_MEMBERS_PER_FRAME } from "./limits.ts";
+import { releaseScratch, WireWriter } from "./wire.ts";
 
-/** An optional HELLO/WELCOME field: unknown tags are skipped, so later versions can add fields. */
-export interface Extension {
-  tag: number;
-  value: Uint8Array;
-}
-
-/** Extension tags of HELLO and WELCOME. */
-export const ExtensionTag = {
-  /** HELLO and WELCOME: the secret resume token (16 bytes) that lets a reconnecting client take its name back. */
-  RESUME_TOKEN: 0x01,
-  /** HELLO: rooms the client already has messages of: `count:u8 | (room:str8 | seq:u64)*`. No recent history is sent for them; the client catches up with FETCH. */
-  SINCE: 0x02,
-  /** WELCOME: 16 bytes naming the server's message store. Sequence numbers only compare within one store: a
-   * client whose saved sequences came from another store (the server's data was reset) must forget them. */
-  STORE_ID: 0x03,
-  /** HELLO: a password, UTF-8: the account's password for a registered name, else the server password. */
-  PASSWORD: 0x04,
-  /** HELLO: the operator token (`chat serve --admin-token-file`), UTF-8. */
-  ADMIN_TOKEN: 0x05,
-  /**
-   * HELLO, empty: a transient session (`chat send`, `chat tail`): it does not hold its name (several may share
-   * one), is not listed as a member, and its coming and going is not announced.
-   */
-  TRANSIENT: 0x07,
-} as const;
-
-/** Client to server: first frame of every connection. */
-export interface Hello {
+/** Client to server: first frame of every connection. Its extensions are typed fields (extensions.ts). */
+export interface Hello extends HelloExtensions {
   type: "hello";
   version: number;
   name: string;
   rooms: string[];
-  extensions: Extension[];
 }
 
 /** Bit flags of MESSAGE and SEND. */
@@ -181,7 +158,7 @@ export interface Pong {
 }
 
 /** Server to client: the handshake succeeded. MEMBERS frames for each room follow. */
-export interface Welcome {
+export interface Welcome extends WelcomeExtensions {
   type: "welcome";
   version: number;
   /** The name as the server registered it. */
@@ -194,7 +171,6 @@ export interface Welcome {
   maxText: number;
   /** Canonical names of the rooms joined. */
   rooms: string[];
-  extensions: Extension[];
 }
 
 /** Server to client: a chat message as stored and sequenced. */
@@ -293,9 +269,16 @@ export type ServerMessage =
   | Pong;
 export type Message = ClientMessage | ServerMessage;
 
-const MODERATION_ACTIONS: ModerationAction[] = ["kick", "ban", "unban", "mute", "unmute"];
+/** MODERATE's action codes, from 1. */
+export const MODERATION_ACTIONS: readonly ModerationAction[] = ["kick", "ban", "unban", "mute", "unmute"];
 
-const PRESENCE_EVENTS: Record<number, PresenceEvent> = { 1: "join", 2: "leave", 3: "nick", 4: "away" };
+/** PRESENCE's event codes. */
+export const PRESENCE_EVENTS: Readonly<Record<number, PresenceEvent>> = {
+  1: "join",
+  2: "leave",
+  3: "nick",
+  4: "away",
+};
 const PRESENCE_CODES: Record<PresenceEvent, number> = { join: 1, leave: 2, nick: 3, away: 4 };
 
 /** Encodes a message as one complete frame (header included). */
@@ -315,7 +298,7 @@ function encodeFrame(msg: Message): Uint8Array {
       const w = new WireWriter(FrameType.HELLO).bytes(MAGIC).u16(msg.version).str8(msg.name, "name");
       w.u8(msg.rooms.length);
       for (const r of msg.rooms) w.str8(r, "room");
-      return writeExtensions(w, msg.extensions).finish();
+      return writeHelloExtensions(w, msg).finish();
     }
     case "send":
       return new WireWriter(FrameType.SEND, 24 + msg.text.length * 3)
@@ -362,7 +345,7 @@ function encodeFrame(msg: Message): Uint8Array {
         .u32(msg.heartbeatMs).u32(msg.timeoutMs).u32(msg.maxFrame).u32(msg.maxText);
       w.u8(msg.rooms.length);
       for (const r of msg.rooms) w.str8(r, "room");
-      return writeExtensions(w, msg.extensions).finish();
+      return writeWelcomeExtensions(w, msg).finish();
     }
     case "message":
       return new WireWriter(FrameType.MESSAGE, 64 + msg.text.length * 3)
@@ -396,248 +379,5 @@ function encodeFrame(msg: Message): Uint8Array {
       const never: never = msg;
       throw new TypeError(`Cannot encode message: unknown type ${(never as Message).type}`);
     }
-  }
-}
-
-function writeExtensions(w: WireWriter, exts: Extension[]): WireWriter {
-  for (const e of exts) w.u8(e.tag).u16(e.value.byteLength).bytes(e.value);
-  return w;
-}
-
-function readExtensions(r: WireReader): Extension[] {
-  const out: Extension[] = [];
-  while (r.remaining > 0) {
-    const tag = r.u8("extension tag");
-    const len = r.u16("extension length");
-    // Copy: the payload view dies with the next decoder push.
-    out.push({ tag, value: r.bytes(len, "extension value").slice() });
-  }
-  return out;
-}
-
-function readRooms(r: WireReader): string[] {
-  const count = r.u8("room count");
-  if (count > MAX_HELLO_ROOMS) {
-    throw new ProtocolError(
-      ErrorCode.TOO_MANY_ROOMS,
-      `Cannot decode frame: ${count} rooms exceeds limit ${MAX_HELLO_ROOMS}`,
-    );
-  }
-  const rooms: string[] = [];
-  for (let i = 0; i < count; i++) rooms.push(r.str8("room"));
-  return rooms;
-}
-
-/** Names of frame types, for messages and logs. */
-export const FRAME_NAMES: Record<number, string> = Object.fromEntries(
-  Object.entries(FrameType).map(([k, v]) => [v, k]),
-);
-
-/**
- * Decodes one frame into a message. Throws {@linkcode ProtocolError} with
- * BAD_FRAME for a malformed payload and UNKNOWN_TYPE for an unknown type.
- */
-export function decodeMessage(frame: Frame): Message {
-  const name = FRAME_NAMES[frame.type];
-  if (name === undefined) {
-    throw new ProtocolError(
-      ErrorCode.UNKNOWN_TYPE,
-      `Cannot decode frame: unknown type 0x${frame.type.toString(16).padStart(2, "0")}`,
-    );
-  }
-  const r = new WireReader(frame.payload, name);
-  const msg = decodePayload(frame.type, r);
-  if (msg.type !== "hello" && msg.type !== "welcome") r.end();
-  return msg;
-}
-
-function decodePayload(type: number, r: WireReader): Message {
-  switch (type) {
-    case FrameType.HELLO: {
-      const magic = r.bytes(4, "magic");
-      if (magic.some((b, i) => b !== MAGIC[i])) {
-        throw new ProtocolError(ErrorCode.BAD_FRAME, 'Cannot decode HELLO: magic is not "CHAT"');
-      }
-      const version = r.u16("version");
-      const name = r.str8("name");
-      const rooms = readRooms(r);
-      return { type: "hello", version, name, rooms, extensions: readExtensions(r) };
-    }
-    case FrameType.SEND:
-      return {
-        type: "send",
-        id: r.u64("id"),
-        room: r.str8("room"),
-        flags: r.u8("flags"),
-        text: r.str32("text"),
-      };
-    case FrameType.JOIN:
-      return { type: "join", room: r.str8("room") };
-    case FrameType.LEAVE:
-      return { type: "leave", room: r.str8("room") };
-    case FrameType.WHO:
-      return { type: "who", room: r.str8("room") };
-    case FrameType.BYE:
-      return { type: "bye", reason: r.str16("reason") };
-    case FrameType.FETCH:
-      return {
-        type: "fetch",
-        room: r.str8("room"),
-        after: r.u64("after"),
-        before: r.u64("before"),
-        limit: r.u16("limit"),
-      };
-    case FrameType.FETCHED: {
-      const room = r.str8("room");
-      const count = r.u16("count");
-      const more = r.u8("more");
-      if (more > 1) {
-        throw new ProtocolError(
-          ErrorCode.BAD_FRAME,
-          `Cannot decode FETCHED: more flag ${more} is not 0 or 1`,
-        );
-      }
-      return { type: "fetched", room, count, more: more === 1, lastSeq: r.u64("lastSeq") };
-    }
-    case FrameType.PRIVATE:
-      return {
-        type: "private",
-        id: r.u64("id"),
-        to: r.str8("to"),
-        flags: r.u8("flags"),
-        text: r.str32("text"),
-      };
-    case FrameType.NICK:
-      return { type: "nick", name: r.str8("name") };
-    case FrameType.AWAY:
-      return { type: "away", text: r.str16("text") };
-    case FrameType.REGISTER:
-      return { type: "register", password: r.str16("password") };
-    case FrameType.MODERATE: {
-      const code = r.u8("action");
-      const action = MODERATION_ACTIONS[code - 1];
-      if (action === undefined) {
-        throw new ProtocolError(ErrorCode.BAD_FRAME, `Cannot decode MODERATE: unknown action ${code}`);
-      }
-      return {
-        type: "moderate",
-        action,
-        target: r.str8("target"),
-        durationMs: r.u64("durationMs"),
-        reason: r.str16("reason"),
-      };
-    }
-    case FrameType.NOTICE:
-      return { type: "notice", kind: r.str8("kind"), text: r.str16("text") };
-    case FrameType.DIRECT:
-      return {
-        type: "direct",
-        from: r.str8("from"),
-        to: r.str8("to"),
-        ts: r.u64("ts"),
-        flags: r.u8("flags"),
-        text: r.str32("text"),
-      };
-    case FrameType.PING:
-      return { type: "ping", token: r.u32("token") };
-    case FrameType.PONG:
-      return { type: "pong", token: r.u32("token") };
-    case FrameType.WELCOME: {
-      const version = r.u16("version");
-      const name = r.str8("name");
-      const heartbeatMs = r.u32("heartbeatMs");
-      const timeoutMs = r.u32("timeoutMs");
-      const maxFrame = r.u32("maxFrame");
-      const maxText = r.u32("maxText");
-      const rooms = readRooms(r);
-      return {
-        type: "welcome",
-        version,
-        name,
-        heartbeatMs,
-        timeoutMs,
-        maxFrame,
-        maxText,
-        rooms,
-        extensions: readExtensions(r),
-      };
-    }
-    case FrameType.MESSAGE:
-      return {
-        type: "message",
-        room: r.str8("room"),
-        seq: r.u64("seq"),
-        ts: r.u64("ts"),
-        flags: r.u8("flags"),
-        from: r.str8("from"),
-        text: r.str32("text"),
-      };
-    case FrameType.ACK:
-      return { type: "ack", id: r.u64("id"), room: r.str8("room"), seq: r.u64("seq"), ts: r.u64("ts") };
-    case FrameType.PRESENCE: {
-      const room = r.str8("room");
-      const code = r.u8("event");
-      const event = PRESENCE_EVENTS[code];
-      if (event === undefined) {
-        throw new ProtocolError(ErrorCode.BAD_FRAME, `Cannot decode PRESENCE: unknown event ${code}`);
-      }
-      return {
-        type: "presence",
-        room,
-        event,
-        name: r.str8("name"),
-        reason: r.str8("reason"),
-        text: r.str16("text"),
-        ts: r.u64("ts"),
-      };
-    }
-    case FrameType.MEMBERS: {
-      const room = r.str8("room");
-      const more = r.u8("more");
-      if (more > 1) {
-        throw new ProtocolError(
-          ErrorCode.BAD_FRAME,
-          `Cannot decode MEMBERS: more flag ${more} is not 0 or 1`,
-        );
-      }
-      const count = r.u16("count");
-      // Each name takes at least its length byte: reject counts the payload cannot hold before looping.
-      if (count > r.remaining) {
-        throw new ProtocolError(
-          ErrorCode.BAD_FRAME,
-          `Cannot decode MEMBERS: count ${count} exceeds remaining ${r.remaining} bytes`,
-        );
-      }
-      const names: string[] = [];
-      for (let i = 0; i < count; i++) names.push(r.str8("name"));
-      return { type: "members", room, more: more === 1, names };
-    }
-    case FrameType.ROOM: {
-      const room = r.str8("room");
-      const members = r.u32("members");
-      const quiet = r.u8("quiet");
-      if (quiet > 1) {
-        throw new ProtocolError(ErrorCode.BAD_FRAME, `Cannot decode ROOM: quiet flag ${quiet} is not 0 or 1`);
-      }
-      return { type: "room", room, members, quiet: quiet === 1 };
-    }
-    case FrameType.ERROR: {
-      const fatal = r.u8("fatal");
-      if (fatal > 1) {
-        throw new ProtocolError(
-          ErrorCode.BAD_FRAME,
-          `Cannot decode ERROR: fatal flag ${fatal} is not 0 or 1`,
-        );
-      }
-      return {
-        type: "error",
-        fatal: fatal === 1,
-        code: r.str8("code"),
-        ref: r.u64("ref"),
-        message: r.str16("message"),
-      };
-    }
-    default:
-      throw new ProtocolError(ErrorCode.UNKNOWN_TYPE, `Cannot decode frame: unknown type ${type}`);
   }
 }

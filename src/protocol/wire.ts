@@ -114,6 +114,11 @@ export class WireReader {
     return this.#string(this.u32(field), field);
   }
 
+  /** UTF-8 string running to the end of the bytes (an extension value that is only text). */
+  rest(field: string): string {
+    return this.#string(this.remaining, field);
+  }
+
   /** Fails unless every byte was consumed: v1 frames have no trailing data. */
   end(): void {
     if (this.remaining !== 0) {

@@ -20,12 +20,12 @@ import {
 import type { Session } from "../../src/chat/session.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import {
-  decodeMessage,
+  type ClientMessage,
+  decodeServerMessage,
   encodeMessage,
-  type Extension,
-  ExtensionTag,
   FrameDecoder,
-  type Message,
+  type Hello,
+  type HelloExtensions,
   type ProtocolError,
   type ServerMessage,
   type Welcome,
@@ -91,8 +91,8 @@ export class TestBroker {
     this.#sessions.set(s.id, s);
     return s;
   }
-  handle(s: Session, msg: Message, now: number): TestEffect[] {
-    return this.settle(this.broker.handle(s, msg as Parameters<Broker["handle"]>[1], now), now);
+  handle(s: Session, msg: ClientMessage, now: number): TestEffect[] {
+    return this.settle(this.broker.handle(s, msg, now), now);
   }
   protocolError(s: Session, err: ProtocolError, now: number): TestEffect[] {
     return this.settle(this.broker.protocolError(s, err, now), now);
@@ -173,11 +173,11 @@ export function testBroker(overrides: Partial<TestBrokerOptions> = {}): TestBrok
   });
 }
 
-/** Decodes one complete frame as produced by encodeMessage. */
-export function decodeFrame(bytes: Uint8Array): Message {
+/** Decodes one complete frame as produced by encodeMessage for a client. */
+export function decodeFrame(bytes: Uint8Array): ServerMessage {
   const frames = new FrameDecoder().push(bytes);
   if (frames.length !== 1) throw new Error(`expected one frame, got ${frames.length}`);
-  return decodeMessage(frames[0]);
+  return decodeServerMessage(frames[0]);
 }
 
 /**
@@ -187,9 +187,9 @@ export function decodeFrame(bytes: Uint8Array): Message {
  */
 export function deliveries(
   effects: TestEffect[],
-): Map<Session, Array<Message | { type: "close"; reason: string }>> {
-  const out = new Map<Session, Array<Message | { type: "close"; reason: string }>>();
-  const push = (s: Session, m: Message | { type: "close"; reason: string }) => {
+): Map<Session, Array<ServerMessage | { type: "close"; reason: string }>> {
+  const out = new Map<Session, Array<ServerMessage | { type: "close"; reason: string }>>();
+  const push = (s: Session, m: ServerMessage | { type: "close"; reason: string }) => {
     if (!out.has(s)) out.set(s, []);
     out.get(s)!.push(m);
   };
@@ -210,17 +210,18 @@ export function connect(
   name: string,
   rooms: string[] = [],
   now = 0,
-  extensions: Extension[] = [],
+  extensions: HelloExtensions = {},
 ): { session: Session; effects: TestEffect[] } {
   const session = broker.open(`127.0.0.1:${1000 + broker.sessions.size}`, now);
-  const effects = broker.handle(session, { type: "hello", version: 1, name, rooms, extensions }, now);
+  const hello: Hello = { type: "hello", version: 1, name, rooms, ...extensions };
+  const effects = broker.handle(session, hello, now);
   return { session, effects };
 }
 
 /** The resume token a welcome in `effects` carried to `session`. */
 export function tokenOf(effects: TestEffect[], session: Session): Uint8Array {
   const welcome = deliveries(effects).get(session)!.find((m) => m.type === "welcome") as Welcome;
-  return welcome.extensions.find((e) => e.tag === ExtensionTag.RESUME_TOKEN)!.value;
+  return welcome.resumeToken!;
 }
 
 /** A {@linkcode MemoryStore} whose next append fails (`failNext`), as a full disk would. */

@@ -31,14 +31,13 @@ import {
   checkName,
   checkRoom,
   type ClientMessage,
-  decodeMessage,
+  decodeClientMessage,
+  decodeServerMessage,
   encodeMessage,
   ERROR_CODES,
-  type Extension,
   ExtensionTag,
   FrameDecoder,
   type Hello,
-  type Message,
   MessageFlags,
   nameKey,
   nameSkeleton,
@@ -147,43 +146,71 @@ function since(rng: Prng): Uint8Array {
   }
 }
 
-function helloFor(rng: Prng, tokens: Uint8Array[]): Hello {
-  const extensions: Extension[] = [];
-  for (let n = rng.chance(0.5) ? 0 : rng.range(1, 3); n > 0; n--) {
-    switch (rng.int(7)) {
-      case 6:
-        extensions.push({ tag: ExtensionTag.TRANSIENT, value: new Uint8Array(0) });
-        break;
-      case 0:
-        extensions.push({
-          tag: ExtensionTag.RESUME_TOKEN,
-          value: tokens.length > 0 && rng.chance(0.7) ? rng.pick(tokens) : rng.bytes(rng.pick([16, 3, 0])),
-        });
-        break;
-      case 1:
-        extensions.push({ tag: ExtensionTag.SINCE, value: since(rng) });
-        break;
-      case 2:
-        extensions.push({ tag: ExtensionTag.PASSWORD, value: rng.bytes(rng.int(20)) });
-        break;
-      case 3:
-        extensions.push({ tag: ExtensionTag.ADMIN_TOKEN, value: rng.bytes(rng.int(20)) });
-        break;
-      default:
-        extensions.push({ tag: rng.int(256), value: rng.bytes(rng.int(20)) });
-    }
-  }
+/** A HELLO as the server's decoder hands it over, or the ProtocolError it raises (a malformed SINCE). */
+function helloFor(rng: Prng, tokens: Uint8Array[]): Hello | ProtocolError {
   const rooms = Array.from(
     { length: rng.chance(0.95) ? rng.pick([0, 1, 1, 2, 3]) : rng.pick([5, 40]) },
     () => pickRoom(rng),
   );
-  return {
+  const hello: Hello = {
     type: "hello",
     version: rng.chance(0.97) ? 1 : rng.int(4),
     name: pickName(rng),
     rooms,
-    extensions,
   };
+  let sinceBlock: Uint8Array | null = null;
+  for (let n = rng.chance(0.5) ? 0 : rng.range(1, 3); n > 0; n--) {
+    switch (rng.int(7)) {
+      case 6:
+        hello.transient = true;
+        break;
+      case 0:
+        hello.resumeToken = tokens.length > 0 && rng.chance(0.7)
+          ? rng.pick(tokens)
+          : rng.bytes(rng.pick([16, 3, 0]));
+        break;
+      case 1:
+        sinceBlock = since(rng);
+        break;
+      case 2:
+        hello.password = str(rng, 20);
+        break;
+      case 3:
+        hello.adminToken = str(rng, 20);
+        break;
+      default:
+        // A tag HELLO does not define: the server skips it.
+        (hello.extensions ??= []).push({
+          tag: rng.chance(0.1) ? 0x06 : rng.range(0x08, 0xff),
+          value: rng.bytes(rng.int(20)),
+        });
+    }
+  }
+  return sinceBlock ? withSince(hello, sinceBlock) : hello;
+}
+
+/** `hello` with a raw SINCE block (maybe malformed) appended, through the server's decoder. */
+function withSince(hello: Hello, value: Uint8Array): Hello | ProtocolError {
+  const frame = encodeMessage(hello);
+  const out = new Uint8Array(frame.byteLength + 3 + value.byteLength);
+  out.set(frame);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, out.byteLength - 4);
+  out[frame.byteLength] = ExtensionTag.SINCE;
+  view.setUint16(frame.byteLength + 1, value.byteLength);
+  out.set(value, frame.byteLength + 3);
+  // A frame of type HELLO decodes to a HELLO or not at all.
+  return throughDecoder(out) as Hello | ProtocolError;
+}
+
+/** What the server's decoder makes of one encoded frame: a client message, or the ProtocolError it raises. */
+function throughDecoder(frame: Uint8Array): ClientMessage | ProtocolError {
+  try {
+    return decodeClientMessage({ type: frame[4], payload: frame.subarray(5) });
+  } catch (err) {
+    if (err instanceof ProtocolError) return err;
+    throw err;
+  }
 }
 
 /** How often each kind of client message comes up: mostly chat, rarely the ones that end the session. */
@@ -211,9 +238,12 @@ function weighted<K extends string>(rng: Prng, weights: Readonly<Record<K, numbe
   return entries[entries.length - 1][0];
 }
 
-/** A message a client might send: mostly well typed with hostile values, sometimes anything at all. */
-function messageFor(rng: Prng, tokens: Uint8Array[]): ClientMessage | ServerMessage {
-  if (rng.chance(0.03)) return GENERATORS[rng.pick(TYPES)](rng);
+/**
+ * A message a client might send: mostly well typed with hostile values, sometimes any frame at all (a
+ * server-to-client one too), as the server's decoder hands it over (or the ProtocolError it raises).
+ */
+function messageFor(rng: Prng, tokens: Uint8Array[]): ClientMessage | ProtocolError {
+  if (rng.chance(0.03)) return throughDecoder(encodeMessage(GENERATORS[rng.pick(TYPES)](rng)));
   const id = () => rng.chance(0.8) ? rng.range(1, 30) : u64(rng);
   switch (weighted(rng, KINDS)) {
     case "send":
@@ -259,12 +289,12 @@ function messageFor(rng: Prng, tokens: Uint8Array[]): ClientMessage | ServerMess
   }
 }
 
-/** `msg` as the runner encodes it, decoded again: an effect whose message does not encode fails here. */
-function roundTrip(msg: Message): { msg: Message; size: number } {
+/** `msg` as the runner encodes it, decoded again as a client would: an effect that does not encode fails here. */
+function roundTrip(msg: ServerMessage): { msg: ServerMessage; size: number } {
   const bytes = encodeMessage(msg);
   const frames = new FrameDecoder({ maxFrame: 64 * 1024 }).push(bytes);
   if (frames.length !== 1) throw new Error(`an effect carries ${frames.length} frames, not one`);
-  return { msg: decodeMessage(frames[0]), size: bytes.byteLength };
+  return { msg: decodeServerMessage(frames[0]), size: bytes.byteLength };
 }
 
 /** Frame types only a server sends (PING and PONG go both ways). */
@@ -414,7 +444,11 @@ class Harness {
     if (this.trail.length > 30) this.trail.shift();
   }
 
-  #handle(s: Session, msg: ClientMessage | ServerMessage): void {
+  #handle(s: Session, msg: ClientMessage | ProtocolError): void {
+    if (msg instanceof ProtocolError) {
+      this.#call(`protocolError(#${s.id}, ${msg.code})`, () => this.broker.protocolError(s, msg, this.now));
+      return;
+    }
     // Any room a message names may be created by it: remember it, to count and inspect the broker's rooms.
     for (const raw of msg.type === "hello" ? msg.rooms : "room" in msg ? [msg.room] : []) {
       const room = checkRoom(raw);
@@ -532,7 +566,7 @@ class Harness {
     }
   }
 
-  #deliver(to: Session, msg: Message, state: SessionState | undefined): void {
+  #deliver(to: Session, msg: ServerMessage, state: SessionState | undefined): void {
     const kind = msg.type === "error" ? msg.code : msg.type === "notice" ? `notice ${msg.kind}` : msg.type;
     this.delivered.set(kind, (this.delivered.get(kind) ?? 0) + 1);
     if (msg.type !== "error") {
@@ -545,7 +579,7 @@ class Harness {
       );
     }
     if (msg.type === "welcome") {
-      const token = msg.extensions.find((x) => x.tag === ExtensionTag.RESUME_TOKEN)?.value;
+      const token = msg.resumeToken;
       if (token) this.#tokens.push(token);
       for (const r of msg.rooms) this.#roomNames.add(r);
     }

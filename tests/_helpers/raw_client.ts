@@ -8,23 +8,23 @@
 
 import {
   type ClientMessage,
-  decodeMessage,
+  decodeServerMessage,
   encodeMessage,
   FrameDecoder,
   MAX_FRAME_CEILING,
-  type Message,
   PROTOCOL_VERSION,
   ProtocolError,
+  type ServerMessage,
   type Welcome,
 } from "../../src/protocol/mod.ts";
 import { Changes, tail, WAIT_MS, waitFor } from "./deadline.ts";
 
-type MessageOf<K extends Message["type"]> = Extract<Message, { type: K }>;
+type MessageOf<K extends ServerMessage["type"]> = Extract<ServerMessage, { type: K }>;
 
 export class RawClient implements AsyncDisposable {
   readonly label: string;
   /** Every message decoded from the server, in order. */
-  readonly messages: Message[] = [];
+  readonly messages: ServerMessage[] = [];
   readonly changes = new Changes();
   /** Set when the bytes stopped forming frames (e.g. a text line instead of a frame). */
   decodeError: ProtocolError | null = null;
@@ -103,7 +103,7 @@ export class RawClient implements AsyncDisposable {
    * Waits for the next message of `type` matching `match` after the one the
    * previous call returned.
    */
-  async next<K extends Message["type"]>(
+  async next<K extends ServerMessage["type"]>(
     type: K,
     match: (m: MessageOf<K>) => boolean = () => true,
     timeoutMs = WAIT_MS,
@@ -149,7 +149,7 @@ export class RawClient implements AsyncDisposable {
         this.#chunks.push(chunk);
         if (!this.decodeError) {
           try {
-            for (const frame of this.#decoder.push(chunk)) this.messages.push(decodeMessage(frame));
+            for (const frame of this.#decoder.push(chunk)) this.messages.push(decodeServerMessage(frame));
           } catch (err) {
             if (!(err instanceof ProtocolError)) throw err;
             this.decodeError = err;

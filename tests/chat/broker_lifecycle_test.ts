@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { connect, deliveries, type TestBroker, testBroker } from "../_helpers/effects.ts";
-import { ErrorCode, ExtensionTag } from "../../src/protocol/mod.ts";
+import { connect, deliveries, type TestBroker, testBroker, tokenOf } from "../_helpers/effects.ts";
+import { ErrorCode } from "../../src/protocol/mod.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { ROOM_CREATION } from "../../src/chat/guard.ts";
 
 type Any = Record<string, unknown> & { type: string };
-const TRANSIENT = [{ tag: ExtensionTag.TRANSIENT, value: new Uint8Array(0) }];
+const TRANSIENT = { transient: true };
 const types = (list: unknown[] | undefined) => (list ?? []).map((m) => (m as Any).type);
 const codeOf = (list: unknown[] | undefined) => ((list ?? []) as Any[]).find((m) => m.type === "error")?.code;
 
@@ -41,11 +41,7 @@ Deno.test("Broker still refuses SERVER_FULL when every seat is held by a connect
 Deno.test("Broker tells a live session replaced by a resume of its token, so that it does not fight back", () => {
   const b = testBroker({ graceMs: 1000 });
   const first = connect(b, "alice");
-  const welcome = deliveries(first.effects).get(first.session)![0] as {
-    extensions: Array<{ tag: number; value: Uint8Array }>;
-  };
-  const token = welcome.extensions.find((e) => e.tag === ExtensionTag.RESUME_TOKEN)!;
-  const second = connect(b, "alice", [], 5, [token]);
+  const second = connect(b, "alice", [], 5, { resumeToken: tokenOf(first.effects, first.session) });
   const told = deliveries(second.effects).get(first.session)! as Any[];
   assert.deepEqual(told.map((m) => m.type === "error" ? [m.code, m.fatal] : m.type), [[
     ErrorCode.REPLACED,
@@ -103,10 +99,10 @@ Deno.test("Broker: a transient session may not take or look like an online user'
   assert.equal(codeOf(deliveries(lookalike.effects).get(lookalike.session)), ErrorCode.NAME_TAKEN);
   const carol = b.open("127.0.0.1:5", 0);
   carol.auth = { password: "ok", admin: false };
-  b.handle(carol, { type: "hello", version: 1, name: "carol", rooms: [], extensions: [] }, 0);
+  b.handle(carol, { type: "hello", version: 1, name: "carol", rooms: [] }, 0);
   const bot = b.open("127.0.0.1:6", 0);
   bot.auth = { password: "ok", admin: false };
-  b.handle(bot, { type: "hello", version: 1, name: "carol", rooms: [], extensions: TRANSIENT }, 0);
+  b.handle(bot, { type: "hello", version: 1, name: "carol", rooms: [], ...TRANSIENT }, 0);
   assert.deepEqual(
     [carol.state, bot.state],
     ["ready", "ready"],
@@ -151,7 +147,7 @@ Deno.test("Broker: a JOIN and LEAVE flood neither fills the room table nor stops
   assert.equal(refused, 200 - ROOM_CREATION.burst, "creation is rate-limited past the burst");
   assert.equal(b.room("r0"), undefined);
   assert.equal(b.broker.rooms, 1, "only lobby is held");
-  const other = connect(b, "other", [], 2000, []).session;
+  const other = connect(b, "other", [], 2000).session;
 
   const made = deliveries(b.handle(other, { type: "join", room: "mine" }, 2001)).get(other)!;
   assert.deepEqual(types(made), ["members", "fetched"], "someone else can still create a room");
@@ -162,7 +158,7 @@ Deno.test("Broker limits room creation per address across its clients", () => {
   let created = 0;
   for (let c = 0; c < 8; c++) {
     const s = b.open("10.9.9.9:" + (5000 + c), 0);
-    b.handle(s, { type: "hello", version: 1, name: `u${c}`, rooms: [], extensions: [] }, 0);
+    b.handle(s, { type: "hello", version: 1, name: `u${c}`, rooms: [] }, 0);
     for (let i = 0; i < 20; i++) {
       const got = deliveries(b.handle(s, { type: "join", room: `c${c}r${i}` }, 0)).get(s)!;
       if (codeOf(got) === undefined) created++;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { connect, deliveries, FaultyLog, testBroker, tokenOf } from "../_helpers/effects.ts";
-import { ErrorCode, ExtensionTag, MessageFlags, WireWriter } from "../../src/protocol/mod.ts";
+import { ErrorCode, MessageFlags } from "../../src/protocol/mod.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 
 type Msg = { type: string; seq?: number; flags?: number; text?: string; code?: string };
@@ -10,12 +10,6 @@ function fill(b: ReturnType<typeof testBroker>, room: string, n: number): void {
   const writer = connect(b, `writer${room}`, [room]).session;
   for (let i = 1; i <= n; i++) b.handle(writer, { type: "send", id: i, room, flags: 0, text: `t${i}` }, i);
   b.drop(writer, "quit", n + 1);
-}
-
-function sinceExtension(entries: Array<[string, number]>) {
-  const w = new WireWriter(0).u8(entries.length);
-  for (const [room, seq] of entries) w.str8(room).u64(seq);
-  return { tag: ExtensionTag.SINCE, value: w.finish().subarray(5) };
 }
 
 Deno.test("Broker sends recent history, flagged HISTORY, after the member list on hello and join", () => {
@@ -34,7 +28,7 @@ Deno.test("Broker sends recent history, flagged HISTORY, after the member list o
 Deno.test("Broker skips recent history for rooms a hello names in SINCE", () => {
   const b = testBroker({ store: new MemoryStore(), historyLimit: 10 });
   fill(b, "lobby", 4);
-  const { session, effects } = connect(b, "reader", ["lobby"], 0, [sinceExtension([["lobby", 2]])]);
+  const { session, effects } = connect(b, "reader", ["lobby"], 0, { since: new Map([["lobby", 2]]) });
   assert.deepEqual(kinds(deliveries(effects).get(session)! as Msg[]), ["welcome", "members"]);
 });
 
@@ -92,7 +86,7 @@ Deno.test("Broker holds a dropped user's seat for the grace period and announces
   assert.deepEqual(who.names.sort(), ["alice", "watcher"], "a ghost is still listed as online");
   const stranger = connect(b, "ALICE", [], 300);
   assert.equal((deliveries(stranger.effects).get(stranger.session)![0] as Msg).code, ErrorCode.NAME_TAKEN);
-  const back = connect(b, "alice", [], 400, [{ tag: ExtensionTag.RESUME_TOKEN, value: token }]);
+  const back = connect(b, "alice", [], 400, { resumeToken: token });
   assert.equal(back.session.state, "ready");
   assert.equal(deliveries(back.effects).get(watcher), undefined, "no join either");
   assert.deepEqual(deliveries(b.tick(5000)).get(watcher)?.filter((m) => m.type === "presence") ?? [], []);
@@ -117,9 +111,9 @@ Deno.test("Broker lets a resume token take over a live stale connection, closing
   const watcher = connect(b, "watcher").session;
   const first = connect(b, "alice");
   const token = tokenOf(first.effects, first.session);
-  const wrong = connect(b, "alice", [], 0, [{ tag: ExtensionTag.RESUME_TOKEN, value: new Uint8Array(16) }]);
+  const wrong = connect(b, "alice", [], 0, { resumeToken: new Uint8Array(16) });
   assert.equal((deliveries(wrong.effects).get(wrong.session)![0] as Msg).code, ErrorCode.NAME_TAKEN);
-  const second = connect(b, "alice", ["lobby", "dev"], 0, [{ tag: ExtensionTag.RESUME_TOKEN, value: token }]);
+  const second = connect(b, "alice", ["lobby", "dev"], 0, { resumeToken: token });
   const d = deliveries(second.effects);
   const told = d.get(first.session)!;
   assert.deepEqual(told.map((m) => m.type === "error" ? (m as Msg).code : m.type), ["REPLACED", "close"]);

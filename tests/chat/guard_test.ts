@@ -20,6 +20,11 @@ Deno.test("TokenBucket forgets old refusals after the flood window", () => {
   assert.equal(b.take(20_000), "limited", "a refusal in a new window starts a new count");
 });
 
+Deno.test("TokenBucket with perSecond 0 never limits, however many messages come at once", () => {
+  const b = new TokenBucket({ perSecond: 0, burst: 1 }, 0);
+  for (let i = 0; i < FLOOD_STRIKES * 4; i++) assert.equal(b.take(0), "ok", `message ${i}`);
+});
+
 Deno.test("AuthFailures doubles the delay per failure from one address, and a success resets it", () => {
   const f = new AuthFailures();
   assert.deepEqual([f.fail("1.2.3.4", 0), f.fail("1.2.3.4", 1), f.fail("1.2.3.4", 2)], [500, 1000, 2000]);

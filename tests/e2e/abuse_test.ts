@@ -15,6 +15,7 @@ import {
   encodeMessage,
   FrameType,
   type Hello,
+  hex,
   MAGIC,
   type Message,
   NOT_CHAT_LINE,
@@ -174,10 +175,6 @@ async function memoryOf(pid: number): Promise<{ rss: number; peak: number }> {
   const status = new TextDecoder().decode(out.stdout);
   const mib = (field: "VmRSS" | "VmHWM") => (parseStatusBytes(status, field) ?? NaN) / 2 ** 20;
   return { rss: mib("VmRSS"), peak: mib("VmHWM") };
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** True for the errors a write gets when the server has already closed: expected after a fatal error. */

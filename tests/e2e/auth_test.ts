@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import type { ErrorEvent } from "../../src/client/events.ts";
-import { type Extension, ExtensionTag, PROTOCOL_VERSION } from "../../src/protocol/mod.ts";
+import { type Hello, PROTOCOL_VERSION } from "../../src/protocol/mod.ts";
 import { waitFor } from "../_helpers/deadline.ts";
 import { joinJson, type JoinOptions, type JsonClient } from "../_helpers/json_client.ts";
 import { ChatProcess, runChat, startServer } from "../_helpers/process.ts";
@@ -72,11 +72,14 @@ async function assertRefused(
 }
 
 /** A HELLO with the given password (if any), as a password guesser would send it. */
-function hello(name: string, password?: string) {
-  const extensions: Extension[] = password === undefined
-    ? []
-    : [{ tag: ExtensionTag.PASSWORD, value: new TextEncoder().encode(password) }];
-  return { type: "hello" as const, version: PROTOCOL_VERSION, name, rooms: [], extensions };
+function hello(name: string, password?: string): Hello {
+  return {
+    type: "hello",
+    version: PROTOCOL_VERSION,
+    name,
+    rooms: [],
+    ...(password === undefined ? {} : { password }),
+  };
 }
 
 /** Sends one HELLO on a fresh connection; returns the first answer and how long it took to come. */

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import type { ClientEvent } from "../../src/client/events.ts";
-import { ExtensionTag, type Hello, PROTOCOL_VERSION } from "../../src/protocol/mod.ts";
+import { type Hello, PROTOCOL_VERSION } from "../../src/protocol/mod.ts";
 import {
   assertCompleteLog,
   assertUniqueTexts,
@@ -34,7 +34,7 @@ Deno.test("a client whose connection went silent takes its name back at once wit
   await using proxy = new TcpProxy(server.port);
   await using old = await RawClient.connect(proxy.port, "old connection");
   const welcome = await old.handshake("ghost");
-  const token = welcome.extensions.find((e) => e.tag === ExtensionTag.RESUME_TOKEN)?.value;
+  const token = welcome.resumeToken;
   assert.ok(token, "the welcome carries a resume token");
   await watcher.next("presence", (e) => e.event === "join" && e.name === "ghost");
 
@@ -46,8 +46,7 @@ Deno.test("a client whose connection went silent takes its name back at once wit
 
   const started = Date.now();
   await using back = await RawClient.connect(server.port, "resumed");
-  const resume = [{ tag: ExtensionTag.RESUME_TOKEN, value: token }];
-  await back.send({ type: "hello", version: PROTOCOL_VERSION, name: "ghost", rooms: [], extensions: resume });
+  await back.send({ type: "hello", version: PROTOCOL_VERSION, name: "ghost", rooms: [], resumeToken: token });
   const again = await back.next("welcome");
   const tookMs = Date.now() - started;
   assert.equal(again.name, "ghost");
@@ -139,13 +138,13 @@ Deno.test({
     await using watcher = await joinJson(server.port, "watcher");
     await using first = await RawClient.connect(server.port, "first connection");
     const welcome = await first.handshake("ghost");
-    const token = welcome.extensions.find((e) => e.tag === ExtensionTag.RESUME_TOKEN)!.value;
+    const token = welcome.resumeToken!;
     const hello: Hello = {
       type: "hello",
       version: PROTOCOL_VERSION,
       name: "ghost",
       rooms: [],
-      extensions: [{ tag: ExtensionTag.RESUME_TOKEN, value: token }],
+      resumeToken: token,
     };
     // The resume is taken over by the server, but the connection dies before its WELCOME is read.
     {

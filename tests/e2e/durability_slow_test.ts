@@ -6,12 +6,12 @@
 
 import assert from "node:assert/strict";
 import {
-  decodeMessage,
+  decodeServerMessage,
   encodeMessage,
   FrameDecoder,
   MAX_FRAME_CEILING,
-  type Message,
   PROTOCOL_VERSION,
+  type ServerMessage,
 } from "../../src/protocol/mod.ts";
 import {
   assertCompleteLog,
@@ -67,7 +67,7 @@ async function flood(port: number, name: string, count: number, text: (i: number
       const n = await conn.read(buf);
       if (n === null) throw new Error(`${name}: the server closed the connection after ${acked} acks`);
       for (const frame of decoder.push(buf.subarray(0, n))) {
-        const m = decodeMessage(frame);
+        const m = decodeServerMessage(frame);
         if (m.type === "ack") acked++;
         else if (m.type === "error") throw new Error(`${name}: ${m.code}: ${m.message}`);
         else if (m.type !== "welcome") continue;
@@ -176,12 +176,12 @@ Deno.test("a reader that stops reading is told SLOW_CONSUMER before its connecti
 
   // Read everything the server still flushes (it waits about a second for that) up to the close.
   const decoder = new FrameDecoder({ maxFrame: MAX_FRAME_CEILING });
-  const received: Message[] = [];
+  const received: ServerMessage[] = [];
   const buf = new Uint8Array(256 * 1024);
   for (;;) {
     const n = await lazy.read(buf);
     if (n === null) break;
-    for (const frame of decoder.push(buf.subarray(0, n))) received.push(decodeMessage(frame));
+    for (const frame of decoder.push(buf.subarray(0, n))) received.push(decodeServerMessage(frame));
   }
   const last = received.at(-1);
   assert.ok(last?.type === "error", `the last frame is ${JSON.stringify(last?.type)}`);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { NOT_CHAT_LINE } from "../../src/protocol/mod.ts";
+import { hex, NOT_CHAT_LINE } from "../../src/protocol/mod.ts";
 import { joinJson, type JsonClient } from "../_helpers/json_client.ts";
 import { startServer } from "../_helpers/process.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
@@ -28,8 +28,11 @@ Deno.test("garbage, HTTP, malformed and oversized frames each get an answer and 
   await chat(alice, "before", both);
 
   const noise = crypto.getRandomValues(new Uint8Array(64));
-  const hex = Array.from(noise, (b) => b.toString(16).padStart(2, "0")).join("");
-  assert.equal(await firstBytes(server.port, noise, "noise"), NOT_CHAT_LINE, `answer to random bytes ${hex}`);
+  assert.equal(
+    await firstBytes(server.port, noise, "noise"),
+    NOT_CHAT_LINE,
+    `answer to random bytes ${hex(noise)}`,
+  );
   await chat(bob, "after noise", both);
 
   const http = new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n");

@@ -2,15 +2,17 @@ import assert from "node:assert/strict";
 import {
   encodeMessage,
   type Frame,
+  FRAME_NAMES,
   FrameDecoder,
+  FrameType,
   HEADER_SIZE,
   MAX_FRAME_CEILING,
   NOT_CHAT_LINE,
-  ProtocolError,
   SNIFF_SIZE,
   sniffHello,
 } from "../../src/protocol/mod.ts";
 import { Prng } from "../_helpers/prng.ts";
+import { assertProtocolError } from "../_helpers/protocol_error.ts";
 
 /** A frame as plain data, copied out: a decoded payload is only valid until the next push. */
 interface Seen {
@@ -71,14 +73,12 @@ function expected(bytes: Uint8Array): Seen[] {
   return out;
 }
 
-function assertProtocolError(fn: () => unknown, code: string, message?: RegExp): void {
-  assert.throws(fn, (e) => {
-    assert.ok(e instanceof ProtocolError, `expected ProtocolError, got ${e}`);
-    assert.equal(e.code, code);
-    if (message) assert.match(e.message, message);
-    return true;
-  });
-}
+Deno.test("FRAME_NAMES names every frame type and nothing else", () => {
+  assert.deepStrictEqual(
+    Object.entries(FRAME_NAMES).sort(),
+    Object.entries(FrameType).map(([name, code]) => [String(code), name]).sort(),
+  );
+});
 
 Deno.test("the fixtures hold the frames they claim", () => {
   assert.equal(expected(FIXTURES["a stream of five frames"]).length, 5);

@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import {
-  decodeMessage,
+  decodeClientMessage,
+  decodeServerMessage,
   encodeMessage,
   ERROR_CODES,
   ExtensionTag,
@@ -17,6 +18,7 @@ import {
   ProtocolError,
 } from "../../src/protocol/mod.ts";
 import { CLOSE_REASONS } from "../../src/chat/close.ts";
+import { decodeByDirection } from "../_helpers/fuzz_codec.ts";
 
 /** Bytes from hex; whitespace between digits is ignored. */
 function fromHex(hex: string): Uint8Array {
@@ -50,7 +52,7 @@ const VECTORS: Vector[] = [
     type: FrameType.HELLO,
     // length | type | magic "CHAT" | version | name | room count | room
     hex: "00000014 01 43484154 0001 05 616c696365 01 05 6c6f626279",
-    value: { type: "hello", version: 1, name: "alice", rooms: ["lobby"], extensions: [] },
+    value: { type: "hello", version: 1, name: "alice", rooms: ["lobby"] },
     inDoc: true,
   },
   {
@@ -64,6 +66,24 @@ const VECTORS: Vector[] = [
       name: "bob",
       rooms: [],
       extensions: [{ tag: 0x10, value: new Uint8Array([0xca, 0xfe]) }],
+    },
+  },
+  {
+    name: 'HELLO from "carol" reconnecting, with every HELLO extension, in the order chat join sends them',
+    type: FrameType.HELLO,
+    // ... | PASSWORD "pw" | ADMIN_TOKEN "op" | RESUME_TOKEN 16 bytes | SINCE: count 1, "lobby", seq 12
+    hex: "00000043 01 43484154 0001 05 6361726f6c 01 05 6c6f626279" +
+      " 04 0002 7077 05 0002 6f70 01 0010 000102030405060708090a0b0c0d0e0f" +
+      " 02 000f 01 05 6c6f626279 000000000000000c",
+    value: {
+      type: "hello",
+      version: 1,
+      name: "carol",
+      rooms: ["lobby"],
+      password: "pw",
+      adminToken: "op",
+      resumeToken: Uint8Array.from({ length: 16 }, (_, i) => i),
+      since: new Map([["lobby", 12]]),
     },
   },
   {
@@ -138,7 +158,27 @@ const VECTORS: Vector[] = [
       maxFrame: 65536,
       maxText: 4096,
       rooms: ["lobby"],
-      extensions: [],
+    },
+  },
+  {
+    name: 'WELCOME for "carol" with a resume token, the store id and a rate limit of 50/s, bursts of 500',
+    type: FrameType.WELCOME,
+    // ... | RESUME_TOKEN 16 bytes | STORE_ID 16 bytes | RATE_LIMIT: perSecond u32 50, burst u32 500
+    hex: "00000051 81 0001 05 6361726f6c 00000682 00001388 00010000 00001000 01 05 6c6f626279" +
+      " 01 0010 a0a1a2a3a4a5a6a7a8a9aaabacadaeaf 03 0010 00112233445566778899aabbccddeeff" +
+      " 06 0008 00000032 000001f4",
+    value: {
+      type: "welcome",
+      version: 1,
+      name: "carol",
+      heartbeatMs: 1666,
+      timeoutMs: 5000,
+      maxFrame: 65536,
+      maxText: 4096,
+      rooms: ["lobby"],
+      resumeToken: Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i),
+      storeId: Uint8Array.from({ length: 16 }, (_, i) => i * 0x11),
+      rateLimit: { perSecond: 50, burst: 500 },
     },
   },
   {
@@ -335,12 +375,29 @@ for (const v of VECTORS) {
     assert.equal(toHex(encodeMessage(v.value)), toHex(fromHex(v.hex)));
   });
 
-  Deno.test(`decodeMessage() reads the vector back into its value: ${v.name}`, () => {
+  Deno.test(`the decoder of its direction reads the vector back into its value: ${v.name}`, () => {
     const frame = onlyFrame(fromHex(v.hex));
     assert.equal(frame.type, v.type);
-    assert.deepStrictEqual(decodeMessage(frame), v.value);
+    assert.deepStrictEqual(decodeByDirection(frame), v.value);
   });
 }
+
+Deno.test("the other end's decoder refuses every one-way vector with UNEXPECTED_FRAME; PING and PONG read alike", () => {
+  for (const v of VECTORS) {
+    const frame = onlyFrame(fromHex(v.hex));
+    if (v.type >= 0x40 && v.type < 0x80) {
+      assert.deepStrictEqual(decodeClientMessage(frame), v.value, v.name);
+      assert.deepStrictEqual(decodeServerMessage(frame), v.value, v.name);
+      continue;
+    }
+    const wrong = v.type < 0x40 ? decodeServerMessage : decodeClientMessage;
+    assert.throws(
+      () => wrong(frame),
+      (e) => e instanceof ProtocolError && e.code === "UNEXPECTED_FRAME",
+      v.name,
+    );
+  }
+});
 
 Deno.test("the vectors cover every frame type", () => {
   const covered = new Set(VECTORS.map((v) => v.type));
@@ -348,26 +405,26 @@ Deno.test("the vectors cover every frame type", () => {
   assert.deepStrictEqual(missing, []);
 });
 
-Deno.test("decodeMessage() rejects every vector cut one byte short with BAD_FRAME", () => {
+Deno.test("the decoders reject every vector cut one byte short with BAD_FRAME", () => {
   for (const v of VECTORS) {
     const frame = onlyFrame(fromHex(v.hex));
     const cut = { type: frame.type, payload: frame.payload.subarray(0, frame.payload.byteLength - 1) };
     assert.throws(
-      () => decodeMessage(cut),
+      () => decodeByDirection(cut),
       (e) => e instanceof ProtocolError && e.code === "BAD_FRAME",
       v.name,
     );
   }
 });
 
-Deno.test("decodeMessage() rejects every vector with one byte appended with BAD_FRAME", () => {
+Deno.test("the decoders reject every vector with one byte appended with BAD_FRAME", () => {
   // HELLO and WELCOME read the extra byte as an extension tag with no length: still malformed.
   for (const v of VECTORS) {
     const frame = onlyFrame(fromHex(v.hex));
     const longer = new Uint8Array(frame.payload.byteLength + 1);
     longer.set(frame.payload);
     assert.throws(
-      () => decodeMessage({ type: frame.type, payload: longer }),
+      () => decodeByDirection({ type: frame.type, payload: longer }),
       (e) => e instanceof ProtocolError && e.code === "BAD_FRAME",
       v.name,
     );

@@ -1,26 +1,21 @@
 import assert from "node:assert/strict";
 import {
-  decodeMessage,
+  decodeClientMessage,
   encodeMessage,
   FrameDecoder,
-  ProtocolError,
   utf8Length,
   WireReader,
   WireWriter,
 } from "../../src/protocol/mod.ts";
 import { Prng } from "../_helpers/prng.ts";
+import { assertProtocolError } from "../_helpers/protocol_error.ts";
 
 function reader(...bytes: number[]): WireReader {
   return new WireReader(new Uint8Array(bytes), "TEST");
 }
 
 function assertBadFrame(fn: () => unknown, message: RegExp): void {
-  assert.throws(fn, (e) => {
-    assert.ok(e instanceof ProtocolError, `expected ProtocolError, got ${e}`);
-    assert.equal(e.code, "BAD_FRAME");
-    assert.match(e.message, message);
-    return true;
-  });
+  assertProtocolError(fn, "BAD_FRAME", message);
 }
 
 /** Invalid UTF-8 sequences, each with a u8 length prefix ready for str8(). */
@@ -230,7 +225,7 @@ Deno.test("frames encoded one after another never share or overwrite each other'
   for (const [i, { text, frame }] of sent.entries()) {
     const frames = new FrameDecoder({ maxFrame: 1 << 20 }).push(frame);
     assert.equal(frames.length, 1);
-    const msg = decodeMessage(frames[0]);
+    const msg = decodeClientMessage(frames[0]);
     assert.ok(msg.type === "send" && msg.id === i + 1 && msg.text === text, `frame ${i} intact`);
   }
 });
