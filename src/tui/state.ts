@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { ModerationAction } from "../protocol/messages.ts";
 import { nameKey } from "../protocol/names.ts";
 import type { Completion } from "./complete.ts";
 import { type EditorState, EMPTY_EDITOR } from "./editor.ts";
@@ -36,6 +37,10 @@ export interface ClientPort {
   oldestSeq(room: string): number | undefined;
   /** After the client gave up reconnecting: try again. */
   reconnect(): void;
+  /** Registers the current name with `password`. */
+  register(password: string): void;
+  /** Operators: kick, ban, unban, mute or unmute `target`. */
+  moderate(action: ModerationAction, target: string, durationMs: number, reason: string): void;
 }
 
 /** Window names of direct conversations start with this; room names cannot. */

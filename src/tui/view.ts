@@ -10,7 +10,8 @@
 
 import type { ClientEvent, DirectEvent, MessageEvent, PresenceEvent } from "../client/events.ts";
 import { nameKey } from "../protocol/names.ts";
-import { commandNames, HISTORY_PAGE, requestHistory, runLine } from "./commands.ts";
+import { argumentKind, commandNames, HISTORY_PAGE } from "../client/commands.ts";
+import { requestHistory, runLine } from "./commands.ts";
 import { complete } from "./complete.ts";
 import { cleanInput, editKey, editorWith, EMPTY_EDITOR, insert } from "./editor.ts";
 import { type ChatEntry, type Entry, mentions } from "./entries.ts";
@@ -62,8 +63,9 @@ export const NOTICE_MS = 10_000;
 export function onKey(state: TuiState, key: Key, client: ClientPort, now: number): Outcome {
   if (key.kind === "key" && key.name === "tab" && !key.ctrl && !key.alt) {
     const w = currentWindow(state);
-    // A /msg or /query recipient may be anyone we know of, not only someone in this room.
-    const anyone = /^\/(msg|m|query)\s/i.test(state.editor.text);
+    // A /msg, /query or /kick target may be anyone we know of, not only someone in this room.
+    const before = state.editor.text.slice(0, state.editor.cursor);
+    const anyone = argumentKind(before.slice(0, before.search(/\S*$/))) === "name";
     const c = complete(
       state.editor,
       state.completion,

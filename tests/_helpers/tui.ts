@@ -60,6 +60,12 @@ export class FakeClient implements ClientPort {
   who(room: string): void {
     this.calls.push(`who ${room}`);
   }
+  register(password: string): void {
+    this.calls.push(`register ${password}`);
+  }
+  moderate(action: string, target: string, durationMs: number, reason: string): void {
+    this.calls.push(`${action} ${target} ${durationMs} ${reason}`.trimEnd());
+  }
 }
 
 // deno-lint-ignore no-control-regex -- stripping SGR sequences is the point.

@@ -343,8 +343,8 @@ Deno.test("/help lists every command and the keys", () => {
     assert.ok(help.includes(c), c);
   }
   assert.match(help, /PgUp\/PgDn/);
-  const t = new Tester({ size: { cols: 100, rows: 40 } }).welcome().type("/help\r");
-  assert.match(text(t), /\/join ROOM +join ROOM and show it/);
+  const t = new Tester({ size: { cols: 100, rows: 80 } }).welcome().type("/help\r");
+  assert.match(text(t), /\/join ROOM +join ROOM and make it the current room/);
 });
 
 Deno.test("a direct message opens an @NAME window, rings, and counts as a mention; the first one is announced", () => {
