@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { helpRows } from "../../src/client/commands.ts";
+import { lineHelp } from "../../src/cli/line_mode.ts";
+import { LineTester } from "../_helpers/line_port.ts";
+
+Deno.test("line mode sends text to the current room, // escapes a slash, and blank lines are skipped", () => {
+  const t = new LineTester().lines("hello", "", "  ", "//slash", "/me waves");
+  assert.deepEqual(t.port.calls, ["send lobby: hello", "send lobby: /slash", "send lobby action: waves"]);
+  assert.deepEqual(t.errors, []);
+});
+
+Deno.test("line mode's /help lists the registry's commands, one per line", () => {
+  const t = new LineTester().lines("/help");
+  assert.equal(t.info.length, 1);
+  assert.deepEqual(t.info[0].split("\n").map((l) => l.trim().split(/\s{2,}/)), helpRows());
+  assert.equal(t.info[0], lineHelp());
+});
+
+Deno.test("line mode reports unknown commands and bad arguments with the registry's words, and sends nothing", () => {
+  const t = new LineTester().lines("/jion dev", "/msg bob", "/history 0", "/join no way");
+  assert.deepEqual(t.port.calls, []);
+  assert.equal(t.errors[0], "unknown command /jion (try /help)");
+  assert.equal(t.errors[1], "usage: /msg NAME TEXT");
+  assert.equal(t.errors[2], "usage: /history [N], N from 1 to 500");
+  assert.match(t.errors[3], /^\/join: room may hold only/);
+});
+
+Deno.test("line mode: /query makes a person current, /switch and /leave go back to a room; /rooms lists both", () => {
+  const t = new LineTester(["lobby", "dev"]);
+  t.lines("/query bob first", "second", "/me nods", "/rooms");
+  assert.deepEqual(t.port.calls, ["msg bob: first", "msg bob: second", "msg bob action: nods"]);
+  assert.deepEqual(t.info, ["rooms: lobby, dev, *@bob"]);
+  t.lines("/switch 2", "in dev", "/query bob", "/leave", "back in lobby", "/switch @carol", "/leave @carol");
+  assert.deepEqual(t.port.calls.slice(3), ["send dev: in dev", "send lobby: back in lobby"]);
+  assert.equal(t.view.current, "lobby");
+  t.lines("/switch ops");
+  assert.deepEqual(t.errors, ["/switch: not in that room (joined: lobby, dev)"]);
+});
+
+Deno.test("line mode asks the server for /who, /nick, /away, /history, /register and the operators' commands", () => {
+  const t = new LineTester();
+  t.port.oldest.set("lobby", 40);
+  t.lines(
+    "/who",
+    "/names_are_not_commands",
+    "/nick bert",
+    "/away lunch",
+    "/history 3",
+    "/register s3cret",
+    "/kick bob rude",
+    "/ban bob 2h spam",
+    "/unban bob",
+    "/mute eve 10m",
+    "/unmute eve",
+  );
+  assert.deepEqual(t.port.calls, [
+    "who lobby",
+    "nick bert",
+    "away lunch",
+    "history lobby before 40 limit 3",
+    "register s3cret",
+    "kick bob 0 rude",
+    "ban bob 7200000 spam",
+    "unban bob 0",
+    "mute eve 600000",
+    "unmute eve 0",
+  ]);
+  assert.deepEqual(t.errors, ["unknown command /names_are_not_commands (try /help)"]);
+});
+
+Deno.test("line mode says when a request cannot be sent for want of a connection", () => {
+  const t = new LineTester();
+  t.port.state = "reconnecting";
+  t.lines("/nick bert", "/reconnect", "still queued");
+  assert.deepEqual(t.errors, ["/nick needs a connection to the server; not sent"]);
+  assert.deepEqual(t.info, ["already trying to reconnect"]);
+  assert.deepEqual(t.port.calls, ["send lobby: still queued"], "messages wait in the outbox");
+  t.port.state = "disconnected";
+  t.lines("/reconnect");
+  assert.deepEqual(t.port.calls.at(-1), "reconnect");
+});
+
+Deno.test("line mode: /quit and /exit return the reason; /clear says there is no window", () => {
+  assert.equal(new LineTester().lines("/quit see you").quit, "see you");
+  assert.equal(new LineTester().lines("/exit").quit, "");
+  const t = new LineTester().lines("/clear");
+  assert.deepEqual(t.info, ["/clear: line mode has no window to clear"]);
+});
