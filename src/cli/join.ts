@@ -12,8 +12,8 @@ import { ChatClient, ClientError } from "../client/client.ts";
 import type { ClientEvent } from "../client/events.ts";
 import { checkName } from "../protocol/mod.ts";
 import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
-import { type LineOut, type LineView, runLine } from "./line_mode.ts";
-import { formatLine } from "./lines.ts";
+import { type LineOut, type LineView, lineView, onEvent, runLine } from "./line_mode.ts";
+import { formatLine, joinedLine } from "./lines.ts";
 import { openClientStorage } from "./persist.ts";
 import { readClientSecrets } from "./secrets.ts";
 import { checkedRooms, formatOptions, UsageError } from "./options.ts";
@@ -71,14 +71,16 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
   const rooms = checkedRooms(o.room as string[]);
 
   const json = o.json as boolean;
+  const view = lineView(rooms);
   // The fatal error last printed to stderr: a refused handshake must not print its reason twice.
   let shownFatal: string | null = null;
   const emit = (e: ClientEvent) => {
+    const joined = onEvent(view, e) === "joined";
     if (json) {
       io.stdout(JSON.stringify(e));
       return;
     }
-    const line = formatLine(e, Date.now());
+    const line = joined && e.type === "members" ? joinedLine(e, Date.now()) : formatLine(e, Date.now());
     if (line === null) return;
     if (e.type === "error") {
       io.stderr(`chat join: ${line}`);
@@ -103,7 +105,7 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
     ...tls,
   }, emit);
   try {
-    return await runClient(client, io, rooms, timeoutMs, () => shownFatal);
+    return await runClient(client, io, view, timeoutMs, () => shownFatal);
   } finally {
     storage.close();
   }
@@ -113,7 +115,7 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
 async function runClient(
   client: ChatClient,
   io: JoinIo,
-  rooms: string[],
+  view: LineView,
   timeoutMs: number,
   shownFatal: () => string | null,
 ): Promise<number> {
@@ -149,7 +151,6 @@ async function runClient(
     return 0;
   };
 
-  const view: LineView = { current: rooms[0] };
   const out: LineOut = { info: io.stderr, error: (text) => io.stderr(`chat join: ${text}`) };
   const input = (async (): Promise<number> => {
     for await (const line of io.stdinLines()) {

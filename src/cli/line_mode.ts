@@ -5,17 +5,22 @@
  * src/client/commands.ts, which parses them; this module only performs
  * them, on a narrow {@linkcode LinePort} so tests pass a small fake.
  *
+ * A command that changes the current room takes effect for the very next
+ * line, before the server has answered: the JOIN (or LEAVE) goes out on
+ * the connection before that line's SEND, and the server handles one
+ * connection's frames in order. So the room list here is the front end's
+ * own, changed when the command is typed and corrected by what the server
+ * says (a refused join).
+ *
  * @module
  */
 
-import { type Action, helpRows, parseLine, type Target } from "../client/commands.ts";
-import type { ConnectionState } from "../client/events.ts";
+import { type Action, helpRows, JOIN_REFUSED, parseLine, type Target } from "../client/commands.ts";
+import type { ClientEvent, ConnectionState } from "../client/events.ts";
 import type { ModerationAction } from "../protocol/messages.ts";
 
 /** What line mode needs from ChatClient. Requests return false when there is no connection to send them on. */
 export interface LinePort {
-  /** The rooms joined, as the server last confirmed them. */
-  readonly rooms: readonly string[];
   readonly state: ConnectionState;
   send(text: string, options: { room: string; action?: boolean }): number;
   msg(to: string, text: string, options?: { action?: boolean }): number;
@@ -39,12 +44,58 @@ export interface LineOut {
   error(text: string): void;
 }
 
-/** The front end's own state: where plain lines go, a room or "@" and a person. */
+/** The front end's own state: where plain lines go, and the rooms they may go to. */
 export interface LineView {
+  /** A room, or "@" and a person (after /query). */
   current: string;
+  /** The rooms joined or being joined, in join order. */
+  rooms: string[];
+  /** Rooms asked for with /join and not yet confirmed, in the order asked (the server answers in order). */
+  joining: string[];
 }
 
 const DIRECT = "@";
+
+/** The view at start: in `rooms`, the first one current. */
+export function lineView(rooms: readonly string[]): LineView {
+  return { current: rooms[0] ?? "", rooms: [...rooms], joining: [] };
+}
+
+/**
+ * Keeps the view in step with what the server says. Returns "joined" for
+ * the member list that confirms a /join (plain mode says so in its own words).
+ */
+export function onEvent(view: LineView, e: ClientEvent): "joined" | null {
+  switch (e.type) {
+    case "welcome":
+      view.rooms = [...e.rooms, ...view.joining.filter((r) => !e.rooms.includes(r))];
+      if (!view.current.startsWith(DIRECT) && !view.rooms.includes(view.current)) {
+        view.current = view.rooms[0];
+      }
+      return null;
+    case "members": {
+      // A quiet room's answer has its size instead of a list: a members event all the same.
+      const i = view.joining.indexOf(e.room);
+      if (i < 0) return null;
+      view.joining.splice(i, 1);
+      return "joined";
+    }
+    case "error": {
+      if (e.ref !== undefined || !JOIN_REFUSED.has(e.code) || view.joining.length === 0) return null;
+      drop(view, view.joining.shift()!);
+      return null;
+    }
+    default:
+      return null;
+  }
+}
+
+/** Takes `room` out of the view; the current room moves to the first one left. */
+function drop(view: LineView, room: string): void {
+  view.rooms = view.rooms.filter((r) => r !== room);
+  view.joining = view.joining.filter((r) => r !== room);
+  if (view.current === room) view.current = view.rooms[0] ?? "";
+}
 
 /** The /help text of line mode: the registry's rows. */
 export function lineHelp(): string {
@@ -54,8 +105,8 @@ export function lineHelp(): string {
 }
 
 /** The conversations line mode can make current, in /rooms order: the rooms, then the person talked to. */
-function places(port: LinePort, view: LineView): string[] {
-  return view.current.startsWith(DIRECT) ? [...port.rooms, view.current] : [...port.rooms];
+function places(view: LineView): string[] {
+  return view.current.startsWith(DIRECT) ? [...view.rooms, view.current] : [...view.rooms];
 }
 
 /** The place `target` names among `places`, or null. */
@@ -93,10 +144,10 @@ export function runLine(line: string, port: LinePort, view: LineView, out: LineO
   }
 }
 
-/** The room plain lines go to now (a room the client is in), or null in a direct conversation. */
-function currentRoom(port: LinePort, view: LineView): string | null {
+/** The room plain lines go to now, or null in a direct conversation or when in no room. */
+function currentRoom(view: LineView): string | null {
   if (view.current.startsWith(DIRECT)) return null;
-  return port.rooms.includes(view.current) ? view.current : port.rooms[0] ?? null;
+  return view.rooms.includes(view.current) ? view.current : view.rooms[0] ?? null;
 }
 
 function say(text: string, action: boolean, port: LinePort, view: LineView, out: LineOut): void {
@@ -104,7 +155,7 @@ function say(text: string, action: boolean, port: LinePort, view: LineView, out:
     port.msg(view.current.slice(DIRECT.length), text, { action });
     return;
   }
-  const room = currentRoom(port, view);
+  const room = currentRoom(view);
   if (room === null) out.error("not in any room: /join ROOM first");
   else port.send(text, { room, action });
 }
@@ -120,40 +171,49 @@ function perform(action: Action, port: LinePort, view: LineView, out: LineOut): 
       out.info(lineHelp());
       return null;
     case "who": {
-      const room = action.room ?? currentRoom(port, view);
+      const room = action.room ?? currentRoom(view);
       if (room === null) {
         out.error(`/who: talking to ${view.current.slice(DIRECT.length)}; /who ROOM lists a room`);
       } else sent(port.who(room), "who", out);
       return null;
     }
     case "join":
-      if (port.join(action.room)) view.current = action.room;
-      else sent(false, "join", out);
+      if (view.rooms.includes(action.room)) {
+        view.current = action.room;
+      } else if (port.join(action.room)) {
+        view.rooms.push(action.room);
+        view.joining.push(action.room);
+        view.current = action.room;
+      } else {
+        sent(false, "join", out);
+      }
       return null;
     case "leave": {
       const target = action.target
-        ? resolve(action.target, places(port, view))
+        ? resolve(action.target, places(view))
         : view.current.startsWith(DIRECT)
         ? view.current
-        : currentRoom(port, view);
+        : currentRoom(view);
       if (target === null) {
-        out.error(`/leave: not in that room (joined: ${port.rooms.join(", ")})`);
+        out.error(`/leave: not in that room (joined: ${view.rooms.join(", ")})`);
       } else if (target.startsWith(DIRECT)) {
         // A conversation with a person is only local: back to the rooms.
-        if (view.current === target) view.current = port.rooms[0] ?? "";
+        if (view.current === target) view.current = view.rooms[0] ?? "";
+      } else if (port.leave(target)) {
+        drop(view, target);
       } else {
-        sent(port.leave(target), "leave", out);
+        sent(false, "leave", out);
       }
       return null;
     }
     case "rooms": {
-      const here = view.current.startsWith(DIRECT) ? view.current : currentRoom(port, view);
-      out.info(`rooms: ${places(port, view).map((r) => (r === here ? `*${r}` : r)).join(", ")}`);
+      const here = view.current.startsWith(DIRECT) ? view.current : currentRoom(view);
+      out.info(`rooms: ${places(view).map((r) => (r === here ? `*${r}` : r)).join(", ")}`);
       return null;
     }
     case "switch": {
-      const target = resolve(action.target, places(port, view));
-      if (target === null) out.error(`/switch: not in that room (joined: ${port.rooms.join(", ")})`);
+      const target = resolve(action.target, places(view));
+      if (target === null) out.error(`/switch: not in that room (joined: ${view.rooms.join(", ")})`);
       else view.current = target;
       return null;
     }
@@ -174,7 +234,7 @@ function perform(action: Action, port: LinePort, view: LineView, out: LineOut): 
       sent(port.away(action.text), "away", out);
       return null;
     case "history": {
-      const room = currentRoom(port, view);
+      const room = currentRoom(view);
       if (room === null) out.error("/history works in a room you are in (direct messages are not stored)");
       else sent(port.history(room, port.oldestSeq(room) ?? 0, action.count), "history", out);
       return null;

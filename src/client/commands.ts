@@ -11,6 +11,7 @@
  */
 
 import { parseDuration } from "../chat/guard.ts";
+import { ErrorCode } from "../protocol/errors.ts";
 import { MAX_FETCH } from "../protocol/limits.ts";
 import type { ModerationAction } from "../protocol/messages.ts";
 import { checkName, checkRoom } from "../protocol/names.ts";
@@ -19,6 +20,12 @@ import { checkName, checkRoom } from "../protocol/names.ts";
 export const HISTORY_PAGE = 50;
 /** The most /history asks for at once: the server's cap on one FETCH. */
 export const MAX_HISTORY_PAGE = MAX_FETCH;
+
+/**
+ * The errors a JOIN is refused with (they carry no ref): the server answers in order, so each one is the
+ * answer to the oldest join not yet confirmed.
+ */
+export const JOIN_REFUSED: ReadonlySet<string> = new Set([ErrorCode.TOO_MANY_ROOMS, ErrorCode.INVALID_ROOM]);
 
 /** A window or conversation named in a command: a room, a person ("@bob"), or a window number. */
 export type Target =

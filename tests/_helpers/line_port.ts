@@ -7,18 +7,14 @@
  */
 
 import type { ConnectionState } from "../../src/client/events.ts";
-import { type LineOut, type LineView, runLine } from "../../src/cli/line_mode.ts";
+import { type LineOut, type LineView, lineView, runLine } from "../../src/cli/line_mode.ts";
 
 export class FakeLinePort {
   calls: string[] = [];
-  rooms: string[];
   state: ConnectionState = "connected";
   oldest = new Map<string, number>();
   #id = 0;
 
-  constructor(rooms: string[] = ["lobby"]) {
-    this.rooms = [...rooms];
-  }
   #request(call: string): boolean {
     if (this.state !== "connected") return false;
     this.calls.push(call);
@@ -77,8 +73,8 @@ export class LineTester {
   };
 
   constructor(rooms: string[] = ["lobby"]) {
-    this.port = new FakeLinePort(rooms);
-    this.view = { current: rooms[0] };
+    this.port = new FakeLinePort();
+    this.view = lineView(rooms);
   }
 
   /** Feeds each line as stdin would. */

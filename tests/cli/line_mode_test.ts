@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { helpRows } from "../../src/client/commands.ts";
-import { lineHelp } from "../../src/cli/line_mode.ts";
+import { lineHelp, onEvent } from "../../src/cli/line_mode.ts";
+import { joinedLine } from "../../src/cli/lines.ts";
+import { T0 } from "../_helpers/tui.ts";
 import { LineTester } from "../_helpers/line_port.ts";
 
 Deno.test("line mode sends text to the current room, // escapes a slash, and blank lines are skipped", () => {
@@ -85,4 +87,61 @@ Deno.test("line mode: /quit and /exit return the reason; /clear says there is no
   assert.equal(new LineTester().lines("/exit").quit, "");
   const t = new LineTester().lines("/clear");
   assert.deepEqual(t.info, ["/clear: line mode has no window to clear"]);
+});
+
+Deno.test("line mode: the line after /join goes to the new room at once, before the server has answered", () => {
+  const t = new LineTester().lines(
+    "/join #Ops",
+    "first line for ops",
+    "/join lobby",
+    "back",
+    "/switch ops",
+    "again",
+  );
+  assert.deepEqual(t.port.calls, [
+    "join ops",
+    "send ops: first line for ops",
+    "send lobby: back",
+    "send ops: again",
+  ], "a room already in the list is only switched to");
+  assert.deepEqual(t.view.rooms, ["lobby", "ops"]);
+  assert.equal(onEvent(t.view, { type: "members", room: "ops", online: ["alice"] }), "joined");
+  assert.equal(onEvent(t.view, { type: "members", room: "ops", online: ["alice"] }), null, "a /who answer");
+  assert.deepEqual(t.view.joining, []);
+});
+
+Deno.test("line mode: /leave takes effect at once; a refused /join puts the current room back", () => {
+  const t = new LineTester(["lobby", "dev"]).lines("/switch dev", "/leave", "after leaving");
+  assert.deepEqual(t.port.calls, ["leave dev", "send lobby: after leaving"]);
+  t.lines("/join ops", "/join ops2", "to ops2");
+  onEvent(t.view, { type: "error", code: "TOO_MANY_ROOMS", message: "already in 2 rooms", fatal: false });
+  assert.deepEqual(t.view.rooms, ["lobby", "ops2"], "the oldest join not yet confirmed is the one refused");
+  onEvent(t.view, { type: "error", code: "TOO_MANY_ROOMS", message: "already in 2 rooms", fatal: false });
+  t.lines("where now");
+  assert.equal(t.port.calls.at(-1), "send lobby: where now");
+  assert.deepEqual(t.view.rooms, ["lobby"]);
+});
+
+Deno.test("line mode: a welcome after a reconnect keeps the joins still on their way", () => {
+  const t = new LineTester().lines("/join ops");
+  onEvent(t.view, {
+    type: "welcome",
+    name: "alice",
+    room: "lobby",
+    rooms: ["lobby"],
+    online: [],
+    server: "s",
+    reconnected: true,
+  });
+  assert.deepEqual(t.view.rooms, ["lobby", "ops"]);
+  assert.equal(t.view.current, "ops");
+});
+
+Deno.test("joinedLine() says that a /join was confirmed, with who is there", () => {
+  const line = joinedLine({ room: "ops", online: ["bot1", "carol"] }, T0);
+  assert.equal(line, "09:30:00 #ops -- you joined #ops; online (2): bot1, carol");
+  assert.match(
+    joinedLine({ room: "big", online: [], members: 900, quiet: true }, T0),
+    /you joined #big; 900 members/,
+  );
 });
