@@ -15,6 +15,7 @@ import type { ChatEntry } from "./entries.ts";
 import {
   addEntry,
   type ClientPort,
+  closeWindow,
   currentWindow,
   DIRECT_PREFIX,
   directPeer,
@@ -222,9 +223,13 @@ export function perform(ctx: CommandContext, action: Action): CommandResult {
         showWindow(state, i);
         return DONE;
       }
-      state.switchTo = action.room;
+      // The room is current at once: the next line typed goes there, after the JOIN on the same connection.
+      const w = windowFor(state, action.room);
+      w.joined = true;
+      w.joining = true;
+      showWindow(state, state.windows.indexOf(w));
       client.join(action.room);
-      notify(state, `joining #${action.room}...`, now);
+      notify(state, `joining #${action.room}...`, now, "info", w);
       return DONE;
     }
     case "leave": {
@@ -234,18 +239,22 @@ export function perform(ctx: CommandContext, action: Action): CommandResult {
         closeDirect(state, i);
         return DONE;
       }
+      if (w && !w.joined) {
+        // Left already (or its join was refused): nothing to tell the server, just close it.
+        closeWindow(state, w.room);
+        return DONE;
+      }
       if (state.connection.state !== "connected") {
         return failed(ctx, "/leave needs a connection to the server; try again once connected");
       }
-      if (!w || !w.joined) {
-        return failed(
-          ctx,
-          `/leave: not in room ${
-            action.target ? targetText(action.target) : `#${currentWindow(state).room}`
-          }`,
-        );
-      }
+      if (!w) return failed(ctx, `/leave: no window ${targetText(action.target!)}`);
       client.leave(w.room);
+      // Like a join, a leave takes effect at once; the window closes when the server confirms it.
+      w.joined = false;
+      w.joining = false;
+      if (i === state.current && state.windows.length > 1) {
+        showWindow(state, i + 1 < state.windows.length ? i + 1 : i - 1);
+      }
       return DONE;
     }
     case "rooms":

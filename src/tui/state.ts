@@ -73,6 +73,11 @@ export interface Window {
   below: number;
   /** False after leaving the room (the last window stays, so there is somewhere to type /join). */
   joined: boolean;
+  /**
+   * Joined with /join and not yet confirmed by the server. The window is shown and typed in at once: the
+   * JOIN goes out before what is typed next, and the server handles a connection's frames in order.
+   */
+  joining: boolean;
   /** Chat entries shown, by the message's sequence number: a copy of one of them from the server is skipped. */
   bySeq: Map<number, ChatEntry>;
   /** The `before` of the first /history asked for: older history messages are put in seq order, not appended. */
@@ -100,8 +105,6 @@ export interface TuiState {
   editor: EditorState;
   history: HistoryState;
   completion: Completion | null;
-  /** Rooms asked for with /join and not yet confirmed: the window to show once they are. */
-  switchTo: string | null;
   /** Rooms asked about with /who, whose next member list is printed. */
   whoAsked: Set<string>;
   /** Window of each message sent and not yet acknowledged, by ChatClient id. */
@@ -139,7 +142,6 @@ export function createState(o: StateOptions): TuiState {
     editor: EMPTY_EDITOR,
     history: historyOf(o.history ?? []),
     completion: null,
-    switchTo: null,
     whoAsked: new Set(),
     sent: new Map(),
     away: new Map(),
@@ -161,6 +163,7 @@ function newWindow(room: string): Window {
     scroll: 0,
     below: 0,
     joined: true,
+    joining: false,
     bySeq: new Map(),
     historyBefore: 0,
     historyAsked: 0,

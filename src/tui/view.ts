@@ -10,7 +10,7 @@
 
 import type { ClientEvent, DirectEvent, MessageEvent, PresenceEvent } from "../client/events.ts";
 import { nameKey } from "../protocol/names.ts";
-import { argumentKind, commandNames, HISTORY_PAGE } from "../client/commands.ts";
+import { argumentKind, commandNames, HISTORY_PAGE, JOIN_REFUSED } from "../client/commands.ts";
 import { requestHistory, runLine } from "./commands.ts";
 import { complete } from "./complete.ts";
 import { cleanInput, editKey, editorWith, EMPTY_EDITOR, insert } from "./editor.ts";
@@ -319,7 +319,12 @@ export function onEvent(
     case "welcome": {
       state.me = e.name;
       state.connection = { state: "connected" };
-      for (const w of state.windows) if (directPeer(w) === null) w.joined = e.rooms.includes(w.room);
+      for (const w of state.windows) {
+        if (directPeer(w) !== null) continue;
+        w.joined = e.rooms.includes(w.room);
+        // A join lost with the old connection is not coming: the window shows as left, to /join again.
+        if (!w.joined) w.joining = false;
+      }
       for (const room of e.rooms) windowFor(state, room);
       const first = state.windows.find((w) => w.room === e.room)!;
       first.members = [...e.online];
@@ -371,9 +376,10 @@ export function onEvent(
       return {};
     }
     case "members": {
-      const existed = state.windows.some((w) => w.room === e.room && w.joined);
+      const existed = state.windows.some((w) => w.room === e.room && w.joined && !w.joining);
       const w = windowFor(state, e.room);
       w.joined = true;
+      w.joining = false;
       w.members = [...e.online];
       // A list answers /who in a quiet room too: the room stays quiet, with a fresh size.
       if (e.quiet || !w.quiet || !state.whoAsked.has(e.room)) setQuiet(w, e);
@@ -391,10 +397,6 @@ export function onEvent(
         );
       } else if (!existed) {
         memberNotice(state, w, e.room, `you joined #${e.room}; online (${e.online.length}): `, e.online, now);
-      }
-      if (state.switchTo === e.room) {
-        state.switchTo = null;
-        showWindow(state, state.windows.indexOf(w));
       }
       return {};
     }
@@ -444,8 +446,15 @@ export function onEvent(
         state.sent.delete(e.ref);
         const sent = findSent(w, e.ref);
         if (sent) replaceEntry(w, sent, { ...sent, delivery: "refused", error: `${e.code}: ${e.message}` });
-      } else {
-        state.switchTo = null;
+      } else if (JOIN_REFUSED.has(e.code)) {
+        // The server answers in order: the oldest join still on its way is the one refused.
+        const w = state.windows.find((x) => x.joining);
+        if (w) {
+          w.joining = false;
+          w.joined = false;
+          notify(state, `could not join #${w.room}: ${e.code}: ${e.message}`, now, "error", w);
+          return {};
+        }
       }
       notify(
         state,
@@ -548,6 +557,8 @@ function onJoinLeave(state: TuiState, e: PresenceEvent, now: number): Outcome {
   }
   w.members = w.members.filter((n) => n !== e.name);
   if (isMe(state, e.name) && e.reason === "left") {
+    // Joined again before the leave was confirmed: the window stays for the new join.
+    if (w.joining) return {};
     closeWindow(state, e.room);
     notify(state, `you left #${e.room}`, now);
     return {};

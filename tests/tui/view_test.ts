@@ -602,3 +602,48 @@ Deno.test("a quiet room shows its size, says why joins are not shown, and keeps 
   assert.match(text(t), /#town has 201 members: a quiet room/);
   assert.match(t.statusLine(), /#town \(201 members, quiet\)/);
 });
+
+Deno.test("the line typed right after /join goes to the new room, before the server has confirmed the join", () => {
+  const t = new Tester({ size: { cols: 80, rows: 10 } }).welcome();
+  t.type("/join ops\rfirst line for ops\r");
+  assert.deepEqual(t.client.calls, ["join ops", "send ops: first line for ops"]);
+  assert.equal(t.inputLine(), "[#ops]");
+  assert.match(text(t), /joining #ops\.\.\.\n.*<alice> first line for ops \(pending\)/);
+  t.event({ type: "members", room: "ops", online: ["alice", "carol"] });
+  assert.match(text(t), /you joined #ops; online \(2\): alice, carol/);
+  assert.match(t.statusLine(), /2:#ops \(2 online\)/);
+  t.event({ type: "ack", id: 1, room: "ops", seq: 1, ts: t.now });
+  assert.match(text(t), /<alice> first line for ops$/m);
+});
+
+Deno.test("a refused /join is said in its window, which then takes no text; /leave closes it", () => {
+  const t = new Tester({ size: { cols: 90, rows: 10 } }).welcome();
+  t.type("/join ops\r");
+  t.event({ type: "error", code: "TOO_MANY_ROOMS", message: "already in 1 rooms, the limit", fatal: false });
+  assert.match(text(t), /could not join #ops: TOO_MANY_ROOMS: already in 1 rooms, the limit/);
+  assert.equal(t.inputLine(), "[#ops (left)]");
+  t.type("lost?\r");
+  assert.match(text(t), /you are not in #ops: \/join a room first/);
+  t.type("\x15/leave\r");
+  assert.deepEqual(t.state.windows.map((w) => w.room), ["lobby"]);
+  assert.deepEqual(t.client.calls, ["join ops"]);
+});
+
+Deno.test("/leave takes effect at once: the next line goes to the window shown next; the server's word closes it", () => {
+  const t = new Tester({ rooms: ["lobby", "dev", "ops"], size: { cols: 80, rows: 10 } }).welcome();
+  t.type("\x1b2/leave\rstraight after\r");
+  assert.deepEqual(t.client.calls, ["leave dev", "send ops: straight after"]);
+  assert.equal(t.inputLine(), "[#ops]");
+  t.event({
+    type: "presence",
+    room: "dev",
+    event: "leave",
+    name: "alice",
+    reason: "left",
+    text: "",
+    ts: t.now,
+  });
+  assert.deepEqual(t.state.windows.map((w) => w.room), ["lobby", "ops"]);
+  assert.equal(t.inputLine(), "[#ops]");
+  assert.match(text(t), /you left #dev/);
+});
