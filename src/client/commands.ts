@@ -77,6 +77,11 @@ export interface CommandSpec {
   online: boolean;
   /** What Tab completes after the command name. */
   arg?: ArgKind;
+  /**
+   * A line that is this command without its slash ("msg carol hi") gets a second look before it is sent
+   * as a message: sent to the room, it would make public what was meant for one person, or a password.
+   */
+  guarded: boolean;
   /** Turns the text after the command name (trimmed) into an action. */
   parse(arg: string): Parsed;
 }
@@ -146,6 +151,7 @@ interface Entry {
   operator?: boolean;
   online?: boolean;
   arg?: ArgKind;
+  guarded?: boolean;
   parse(arg: string, usage: string): Parsed;
 }
 
@@ -170,6 +176,7 @@ const ENTRIES: readonly Entry[] = [
   },
   {
     name: "join",
+    guarded: true,
     usage: "/join ROOM",
     help: "join ROOM and make it the current room",
     online: true,
@@ -220,6 +227,7 @@ const ENTRIES: readonly Entry[] = [
     // Direct messages go to a window per person ("@bob"), as irssi's query windows and WeeChat's private
     // buffers do: a window of its own keeps the conversation together and is answered by typing in it.
     name: "msg",
+    guarded: true,
     aliases: ["m"],
     usage: "/msg NAME TEXT",
     help: "send a direct message; it shows in the @NAME window, where typing replies",
@@ -228,6 +236,7 @@ const ENTRIES: readonly Entry[] = [
   },
   {
     name: "query",
+    guarded: true,
     usage: "/query NAME [TEXT]",
     help: "make the @NAME window current, so what you type goes to NAME; with TEXT, send it too",
     arg: "name",
@@ -235,6 +244,7 @@ const ENTRIES: readonly Entry[] = [
   },
   {
     name: "nick",
+    guarded: true,
     usage: "/nick NEWNAME",
     help: "change your name",
     online: true,
@@ -265,6 +275,7 @@ const ENTRIES: readonly Entry[] = [
   },
   {
     name: "register",
+    guarded: true,
     usage: "/register PASSWORD",
     help: "register your name with PASSWORD (servers with --allow-register)",
     online: true,
@@ -343,6 +354,7 @@ export const COMMANDS: readonly CommandSpec[] = ENTRIES.map((e) => ({
   help: e.help,
   operator: e.operator ?? false,
   online: e.online ?? false,
+  guarded: e.guarded ?? false,
   ...(e.arg ? { arg: e.arg } : {}),
   parse: (arg: string) => e.parse(arg.trim(), e.usage),
 }));
@@ -379,6 +391,17 @@ export function parseLine(line: string): Line {
   return parsed.ok
     ? { kind: "command", command, action: parsed.action }
     : { kind: "invalid", command, error: parsed.error };
+}
+
+/**
+ * The command `text` looks like when it lost its slash (an Escape typed just before "/" used to eat it):
+ * its first word names a guarded command and the rest is valid for it, as in "msg carol hi" or "join ops".
+ * Ordinary sentences ("join us for lunch", "nick is here") do not parse, so they pass.
+ */
+export function lostSlash(text: string): CommandSpec | undefined {
+  const [word, rest] = firstWord(text.trim());
+  const command = findCommand(word);
+  return command?.guarded && command.parse(rest).ok ? command : undefined;
 }
 
 /** The usage and help of each command for /help and the README, operators' marked, and the // escape last. */

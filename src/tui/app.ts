@@ -21,7 +21,7 @@ import { type Key, KeyDecoder } from "./keys.ts";
 import { diffFrames, type Frame, renderFrame } from "./render.ts";
 import { createState, notify, type TuiState } from "./state.ts";
 import type { Terminal } from "./terminal.ts";
-import { onEvent, onKey, type Outcome, resize, showEarlier } from "./view.ts";
+import { ALT_KEYS, onEvent, onKey, type Outcome, resize, showEarlier } from "./view.ts";
 
 /** What survives a restart, for one name on one server: the journal, and the transcript writer. */
 export interface TuiStorage {
@@ -291,7 +291,7 @@ export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<
   }));
   const tick = setInterval(safely(() => paint?.()), 1000);
   let escTimer: ReturnType<typeof setTimeout> | undefined;
-  const decoder = new KeyDecoder();
+  const decoder = new KeyDecoder({ altKeys: ALT_KEYS });
   let quitting = false;
   const applyKeys = (keys: Key[]) => {
     for (const key of keys) {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Action, helpRows, parseLine, type Target } from "../client/commands.ts";
+import { type Action, helpRows, lostSlash, parseLine, type Target } from "../client/commands.ts";
 import type { PendingSend } from "../client/journal.ts";
 import { MessageFlags } from "../protocol/messages.ts";
 import { nameKey } from "../protocol/names.ts";
@@ -397,11 +397,25 @@ export function helpText(): string {
 /** Runs one submitted line: a command, or text to send. */
 export function runLine(ctx: CommandContext, line: string): CommandResult {
   const parsed = parseLine(line);
+  const confirmed = ctx.state.unslashed === line;
+  ctx.state.unslashed = null;
   switch (parsed.kind) {
     case "empty":
       return DONE;
-    case "text":
+    case "text": {
+      const like = line.startsWith("/") ? undefined : lostSlash(line);
+      if (like && !confirmed) {
+        ctx.state.unslashed = line;
+        const w = currentWindow(ctx.state);
+        const where = directPeer(w) === null ? `#${w.room}` : w.room;
+        return failed(
+          ctx,
+          `this looks like /${like.name} without its slash: Enter sends it to ${where} as a message anyway; ` +
+            "Ctrl-A and / make it the command",
+        );
+      }
       return sendText(ctx, parsed.text);
+    }
     case "unknown":
       return failed(ctx, `unknown command /${parsed.name} (try /help)`);
     case "invalid":

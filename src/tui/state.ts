@@ -105,6 +105,8 @@ export interface TuiState {
   editor: EditorState;
   history: HistoryState;
   completion: Completion | null;
+  /** A line that looked like a command without its slash, refused once: the same line again is sent. */
+  unslashed: string | null;
   /** Rooms asked about with /who, whose next member list is printed. */
   whoAsked: Set<string>;
   /** Window of each message sent and not yet acknowledged, by ChatClient id. */
@@ -142,6 +144,7 @@ export function createState(o: StateOptions): TuiState {
     editor: EMPTY_EDITOR,
     history: historyOf(o.history ?? []),
     completion: null,
+    unslashed: null,
     whoAsked: new Set(),
     sent: new Map(),
     away: new Map(),

@@ -56,6 +56,13 @@ export interface Outcome {
   submitted?: string;
 }
 
+/**
+ * The characters that make an Alt key after ESC: Alt-0..9 show a window, and the editor's Alt-B, Alt-F
+ * and Alt-D. The key decoder reads ESC and any other character as Escape and then that character, so a
+ * quick Escape and "/" keeps its slash.
+ */
+export const ALT_KEYS: ReadonlySet<string> = new Set([..."0123456789", ..."bfd"]);
+
 /** How long the status line shows a notice such as "reconnected". */
 export const NOTICE_MS = 10_000;
 

@@ -15,7 +15,7 @@ import { KeyDecoder } from "../../src/tui/keys.ts";
 import { diffFrames, type Frame, renderFrame } from "../../src/tui/render.ts";
 import { type ClientPort, createState, type StateOptions, type TuiState } from "../../src/tui/state.ts";
 import { graphemes, graphemeWidth } from "../../src/tui/width.ts";
-import { onEvent, onKey, type Outcome } from "../../src/tui/view.ts";
+import { ALT_KEYS, onEvent, onKey, type Outcome } from "../../src/tui/view.ts";
 
 /** A ChatClient stand-in: ids count up from 1, every call is recorded. */
 export class FakeClient implements ClientPort {
@@ -82,7 +82,8 @@ export const T0 = new Date(2026, 0, 2, 9, 30, 0).getTime();
 export class Tester {
   readonly state: TuiState;
   readonly client = new FakeClient();
-  readonly decoder = new KeyDecoder();
+  // The decoder as the app sets it up: only the Alt keys the client binds.
+  readonly decoder = new KeyDecoder({ altKeys: ALT_KEYS });
   now = T0;
   outcomes: Outcome[] = [];
   /** The last sequence number message() used, per room: each message gets the next one unless given. */

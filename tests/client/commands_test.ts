@@ -6,6 +6,7 @@ import {
   findCommand,
   helpRows,
   type Line,
+  lostSlash,
   parseLine,
 } from "../../src/client/commands.ts";
 
@@ -124,4 +125,26 @@ Deno.test("argumentKind() says what Tab completes after a command name", () => {
   assert.equal(argumentKind("/nick "), undefined);
   assert.equal(argumentKind("/msg bob "), undefined, "only the first argument");
   assert.equal(argumentKind("hello "), undefined);
+});
+
+Deno.test("lostSlash() spots a guarded command that lost its slash, and lets ordinary sentences pass", () => {
+  assert.equal(lostSlash("msg carol hi carol, the numbers are in")?.name, "msg");
+  assert.equal(lostSlash("Msg carol hi")?.name, "msg", "any case");
+  assert.equal(lostSlash("join ops")?.name, "join");
+  assert.equal(lostSlash("nick x")?.name, "nick");
+  assert.equal(lostSlash("register hunter2")?.name, "register");
+  assert.equal(lostSlash("query bob")?.name, "query");
+  for (
+    const text of [
+      "join us for lunch",
+      "nick is here",
+      "me too",
+      "msg",
+      "hello there",
+      "who is in?",
+      "quit it",
+    ]
+  ) {
+    assert.equal(lostSlash(text), undefined, text);
+  }
 });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { T0, Tester } from "../_helpers/tui.ts";
 import { backlogEntries } from "../../src/tui/backlog.ts";
 import { helpText } from "../../src/tui/commands.ts";
-import { showEarlier } from "../../src/tui/view.ts";
+import { ALT_KEYS, showEarlier } from "../../src/tui/view.ts";
 
 const text = (t: Tester) => t.screen().join("\n");
 
@@ -646,4 +646,49 @@ Deno.test("/leave takes effect at once: the next line goes to the window shown n
   assert.deepEqual(t.state.windows.map((w) => w.room), ["lobby", "ops"]);
   assert.equal(t.inputLine(), "[#ops]");
   assert.match(text(t), /you left #dev/);
+});
+
+Deno.test("Escape and then a quick '/msg' keeps its slash: the direct message stays private", () => {
+  const t = new Tester({ size: { cols: 90, rows: 10 } }).welcome();
+  t.type("\x1b/msg carol hi carol\r");
+  assert.deepEqual(t.client.calls, ["msg carol: hi carol"]);
+});
+
+Deno.test("a line that is a command without its slash is not sent until Enter is pressed again on it", () => {
+  const t = new Tester({ size: { cols: 120, rows: 10 } }).welcome();
+  t.type("msg carol hi carol, the numbers\r");
+  assert.deepEqual(t.client.calls, []);
+  assert.match(
+    text(t),
+    /this looks like \/msg without its slash: Enter sends it to #lobby as a message anyway; Ctrl-A and \/ make it/,
+  );
+  assert.equal(t.inputLine(), "[#lobby] msg carol hi carol, the numbers", "kept on the input line");
+  t.type("\x01/\r");
+  assert.deepEqual(t.client.calls, ["msg carol: hi carol, the numbers"], "fixed with Ctrl-A and /");
+  t.type("join ops\r");
+  assert.deepEqual(t.client.calls.length, 1);
+  t.type("\r");
+  assert.deepEqual(t.client.calls.at(-1), "send lobby: join ops", "the same line again is sent as it is");
+  t.type("nick x\r\x15nick y\r");
+  assert.equal(t.client.calls.length, 2, "another line is asked about again");
+  t.type("\x15join us for lunch\r");
+  assert.deepEqual(
+    t.client.calls.at(-1),
+    "send lobby: join us for lunch",
+    "an ordinary sentence goes at once",
+  );
+});
+
+Deno.test("every Alt key the decoder is told about does something", () => {
+  const t = new Tester({ rooms: ["lobby", "dev"], size: { cols: 60, rows: 8 } }).welcome();
+  t.type("one two");
+  t.type("\x1bb");
+  assert.equal(t.state.editor.cursor, 4, "Alt-B");
+  t.type("\x1bf");
+  assert.equal(t.state.editor.cursor, 7, "Alt-F");
+  t.type("\x1bb\x1bd");
+  assert.equal(t.state.editor.text, "one ", "Alt-D");
+  t.type("\x1b2");
+  assert.equal(t.state.current, 1, "Alt-2");
+  assert.deepEqual([...ALT_KEYS].sort(), [..."0123456789bdf"].sort());
 });
