@@ -10,11 +10,14 @@
 
 import { ChatClient, ClientError } from "../client/client.ts";
 import type { ClientEvent } from "../client/events.ts";
+import type { Prefs } from "../client/prefs.ts";
 import { checkName } from "../protocol/mod.ts";
 import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
-import { type LineOut, type LineView, lineView, onEvent, runLine } from "./line_mode.ts";
+import { type LineOut, runLine } from "./line_mode.ts";
+import { type LineView, lineView, onEvent, shown } from "./line_view.ts";
 import { formatLine, joinedLine } from "./lines.ts";
 import { openClientStorage } from "./persist.ts";
+import { prefsPath, prefsStore } from "./prefs_file.ts";
 import { readClientSecrets } from "./secrets.ts";
 import { checkedRooms, formatOptions, UsageError } from "./options.ts";
 import { ALL_CONFIG_KEYS, JOIN_SPECS } from "./specs.ts";
@@ -71,11 +74,15 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
   const rooms = checkedRooms(o.room as string[]);
 
   const json = o.json as boolean;
-  const view = lineView(rooms);
+  const prefs = prefsStore(prefsPath(io.env, o.host as string, o.port as number, name.value));
+  const loaded = prefs.load();
+  if (loaded.warning) io.stderr(`chat join: warning: ${loaded.warning}`);
+  const view = lineView(rooms, name.value, loaded.prefs);
   // The fatal error last printed to stderr: a refused handshake must not print its reason twice.
   let shownFatal: string | null = null;
   const emit = (e: ClientEvent) => {
     const joined = onEvent(view, e) === "joined";
+    if (!shown(view, e, json)) return;
     if (json) {
       io.stdout(JSON.stringify(e));
       return;
@@ -105,7 +112,7 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
     ...tls,
   }, emit);
   try {
-    return await runClient(client, io, view, timeoutMs, () => shownFatal);
+    return await runClient(client, io, view, (p) => prefs.save(p), timeoutMs, () => shownFatal);
   } finally {
     storage.close();
   }
@@ -116,6 +123,7 @@ async function runClient(
   client: ChatClient,
   io: JoinIo,
   view: LineView,
+  savePrefs: (p: Prefs) => void,
   timeoutMs: number,
   shownFatal: () => string | null,
 ): Promise<number> {
@@ -151,7 +159,7 @@ async function runClient(
     return 0;
   };
 
-  const out: LineOut = { info: io.stderr, error: (text) => io.stderr(`chat join: ${text}`) };
+  const out: LineOut = { info: io.stderr, error: (text) => io.stderr(`chat join: ${text}`), savePrefs };
   const input = (async (): Promise<number> => {
     for await (const line of io.stdinLines()) {
       const result = runLine(line, client, view, out);

@@ -8,16 +8,36 @@
  * A command that changes the current room takes effect for the very next
  * line, before the server has answered: the JOIN (or LEAVE) goes out on
  * the connection before that line's SEND, and the server handles one
- * connection's frames in order. So the room list here is the front end's
- * own, changed when the command is typed and corrected by what the server
- * says (a refused join).
+ * connection's frames in order. So the room list (in line_view.ts) is the
+ * front end's own, changed when the command is typed and corrected by what
+ * the server says (a refused join).
  *
  * @module
  */
 
-import { type Action, helpRows, JOIN_REFUSED, parseLine, type Target } from "../client/commands.ts";
-import type { ClientEvent, ConnectionState } from "../client/events.ts";
+import {
+  type Action,
+  ALL_ROOMS,
+  helpRows,
+  notSupported,
+  parseLine,
+  type Target,
+} from "../client/commands.ts";
+import type { ConnectionState } from "../client/events.ts";
+import { lastlog, lastlogHeading } from "../client/lastlog.ts";
+import {
+  describeIgnored,
+  describeJoins,
+  isIgnored,
+  type Prefs,
+  withIgnored,
+  withJoins,
+} from "../client/prefs.ts";
+import { whoisText } from "../client/whois.ts";
 import type { ModerationAction } from "../protocol/messages.ts";
+import { nameKey } from "../protocol/names.ts";
+import { DIRECT, dropRoom, type LineView } from "./line_view.ts";
+import { formatLine } from "./lines.ts";
 
 /** What line mode needs from ChatClient. Requests return false when there is no connection to send them on. */
 export interface LinePort {
@@ -34,6 +54,8 @@ export interface LinePort {
   moderate(action: ModerationAction, target: string, durationMs: number, reason: string): boolean;
   reconnect(): void;
   oldestSeq(room: string): number | undefined;
+  /** Members of `room` as the server last listed them (none in a quiet room). */
+  members(room: string): readonly string[];
 }
 
 /** Where command output goes: both to stderr, so stdout carries only events. */
@@ -42,59 +64,8 @@ export interface LineOut {
   info(text: string): void;
   /** What went wrong with a line. */
   error(text: string): void;
-}
-
-/** The front end's own state: where plain lines go, and the rooms they may go to. */
-export interface LineView {
-  /** A room, or "@" and a person (after /query). */
-  current: string;
-  /** The rooms joined or being joined, in join order. */
-  rooms: string[];
-  /** Rooms asked for with /join and not yet confirmed, in the order asked (the server answers in order). */
-  joining: string[];
-}
-
-const DIRECT = "@";
-
-/** The view at start: in `rooms`, the first one current. */
-export function lineView(rooms: readonly string[]): LineView {
-  return { current: rooms[0] ?? "", rooms: [...rooms], joining: [] };
-}
-
-/**
- * Keeps the view in step with what the server says. Returns "joined" for
- * the member list that confirms a /join (plain mode says so in its own words).
- */
-export function onEvent(view: LineView, e: ClientEvent): "joined" | null {
-  switch (e.type) {
-    case "welcome":
-      view.rooms = [...e.rooms, ...view.joining.filter((r) => !e.rooms.includes(r))];
-      if (!view.current.startsWith(DIRECT) && !view.rooms.includes(view.current)) {
-        view.current = view.rooms[0];
-      }
-      return null;
-    case "members": {
-      // A quiet room's answer has its size instead of a list: a members event all the same.
-      const i = view.joining.indexOf(e.room);
-      if (i < 0) return null;
-      view.joining.splice(i, 1);
-      return "joined";
-    }
-    case "error": {
-      if (e.ref !== undefined || !JOIN_REFUSED.has(e.code) || view.joining.length === 0) return null;
-      drop(view, view.joining.shift()!);
-      return null;
-    }
-    default:
-      return null;
-  }
-}
-
-/** Takes `room` out of the view; the current room moves to the first one left. */
-function drop(view: LineView, room: string): void {
-  view.rooms = view.rooms.filter((r) => r !== room);
-  view.joining = view.joining.filter((r) => r !== room);
-  if (view.current === room) view.current = view.rooms[0] ?? "";
+  /** Keeps changed preferences (/ignore, /joins) across restarts; throws an Error saying what failed. */
+  savePrefs(p: Prefs): void;
 }
 
 /** The /help text of line mode: the registry's rows. */
@@ -174,6 +145,8 @@ function perform(action: Action, port: LinePort, view: LineView, out: LineOut): 
       const room = action.room ?? currentRoom(view);
       if (room === null) {
         out.error(`/who: talking to ${view.current.slice(DIRECT.length)}; /who ROOM lists a room`);
+      } else if (!view.rooms.includes(room)) {
+        out.error(`/who #${room}: ${notSupported("asking about a room you are not in")} (/join it first)`);
       } else sent(port.who(room), "who", out);
       return null;
     }
@@ -200,7 +173,7 @@ function perform(action: Action, port: LinePort, view: LineView, out: LineOut): 
         // A conversation with a person is only local: back to the rooms.
         if (view.current === target) view.current = view.rooms[0] ?? "";
       } else if (port.leave(target)) {
-        drop(view, target);
+        dropRoom(view, target);
       } else {
         sent(false, "leave", out);
       }
@@ -254,9 +227,71 @@ function perform(action: Action, port: LinePort, view: LineView, out: LineOut): 
       return null;
     case "quit":
       return action.reason;
+    case "whois":
+      out.info(whoisText(action.name, {
+        me: view.me,
+        rooms: view.rooms.map((room) => ({ room, members: port.members(room), quiet: view.quiet.has(room) })),
+        away: (n) => (nameKey(n) === nameKey(view.me) ? view.myAway : view.away.get(nameKey(n)) ?? ""),
+      }));
+      return null;
+    case "lastlog": {
+      const where = view.current.startsWith(DIRECT) ? view.current : currentRoom(view) ?? "";
+      const found = lastlog(view.scrollback.get(where) ?? [], action.text);
+      const label = where.startsWith(DIRECT) ? where : `#${where}`;
+      out.info(
+        [lastlogHeading(action.text, label, found), ...found.shown.map((e) => `  ${formatLine(e, e.ts)}`)]
+          .join("\n"),
+      );
+      return null;
+    }
+    case "ignore":
+      if (action.name === undefined) out.info(describeIgnored(view.prefs));
+      else if (nameKey(action.name) === nameKey(view.me)) out.error("/ignore: you cannot ignore yourself");
+      else {
+        keep(view, withIgnored(view.prefs, action.name, true), out);
+        out.info(`ignoring ${action.name}: their messages and direct messages are not shown`);
+      }
+      return null;
+    case "unignore":
+      if (!isIgnored(view.prefs, action.name)) out.error(`/unignore: ${action.name} is not ignored`);
+      else {
+        keep(view, withIgnored(view.prefs, action.name, false), out);
+        out.info(`no longer ignoring ${action.name}`);
+      }
+      return null;
+    case "joins": {
+      if (action.hide === undefined) {
+        out.info(describeJoins(view.prefs));
+        return null;
+      }
+      const room = action.room ?? currentRoom(view) ?? ALL_ROOMS;
+      keep(view, withJoins(view.prefs, action.hide, room === ALL_ROOMS ? null : room), out);
+      out.info(
+        `join and leave lines are ${action.hide ? "hidden" : "shown"} ${
+          room === ALL_ROOMS ? "in every room" : `in #${room}`
+        }${action.hide ? " (--json still prints them)" : ""}`,
+      );
+      return null;
+    }
+    case "list":
+      out.error(`/list: ${notSupported("listing rooms")}`);
+      return null;
+    case "topic":
+      out.error(`/topic: ${notSupported("room topics")}`);
+      return null;
     default: {
       const never: never = action;
       return never;
     }
+  }
+}
+
+/** Takes the changed preferences, and keeps them on disk (a failure is said, the change holds for now). */
+function keep(view: LineView, prefs: Prefs, out: LineOut): void {
+  view.prefs = prefs;
+  try {
+    out.savePrefs(prefs);
+  } catch (err) {
+    out.error(`cannot keep this across restarts: ${(err as Error).message}`);
   }
 }

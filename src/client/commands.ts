@@ -56,7 +56,31 @@ export type Action =
   | { kind: "moderate"; action: ModerationAction; target: string; durationMs: number; reason: string }
   | { kind: "reconnect" }
   | { kind: "clear" }
-  | { kind: "quit"; reason: string };
+  | { kind: "quit"; reason: string }
+  /** What this client knows of a user. */
+  | { kind: "whois"; name: string }
+  /** Search the current window's scrollback. */
+  | { kind: "lastlog"; text: string }
+  /** Ignore `name`; none: list who is ignored. */
+  | { kind: "ignore"; name?: string }
+  | { kind: "unignore"; name: string }
+  /** Show or hide join and leave lines in `room` ("*": everywhere); no `hide`: say what is hidden. */
+  | { kind: "joins"; hide?: boolean; room?: string }
+  /** Needs the server: public rooms with their sizes. */
+  | { kind: "list" }
+  /** Needs the server: the current room's topic; with text, set it. */
+  | { kind: "topic"; text: string };
+
+/** Capabilities a command needs from the server, beyond protocol version 1. */
+export type ServerFeature = "list" | "topic" | "who-any-room";
+
+/** What a front end says when the server cannot do what a command asks. */
+export function notSupported(what: string): string {
+  return `${what} is not supported by this server yet`;
+}
+
+/** Every room, in /joins. */
+export const ALL_ROOMS = "*";
 
 /** The outcome of parsing a command's arguments: an action, or what is wrong, in words for the user. */
 export type Parsed = { ok: true; action: Action } | { ok: false; error: string };
@@ -82,6 +106,8 @@ export interface CommandSpec {
    * as a message: sent to the room, it would make public what was meant for one person, or a password.
    */
   guarded: boolean;
+  /** A capability the server must have; no server announces one yet, so front ends say it is missing. */
+  needs?: ServerFeature;
   /** Turns the text after the command name (trimmed) into an action. */
   parse(arg: string): Parsed;
 }
@@ -152,6 +178,7 @@ interface Entry {
   online?: boolean;
   arg?: ArgKind;
   guarded?: boolean;
+  needs?: ServerFeature;
   parse(arg: string, usage: string): Parsed;
 }
 
@@ -164,6 +191,8 @@ const ENTRIES: readonly Entry[] = [
   },
   {
     name: "who",
+    // /w is /who in irssi and WeeChat alike (their /whois is /wi), and /names is IRC's word for it.
+    aliases: ["names", "w"],
     usage: "/who [ROOM]",
     help: "who is online in ROOM (default: the current room), with away messages",
     online: true,
@@ -177,6 +206,7 @@ const ENTRIES: readonly Entry[] = [
   {
     name: "join",
     guarded: true,
+    aliases: ["j"],
     usage: "/join ROOM",
     help: "join ROOM and make it the current room",
     online: true,
@@ -189,7 +219,7 @@ const ENTRIES: readonly Entry[] = [
   },
   {
     name: "leave",
-    aliases: ["part"],
+    aliases: ["part", "close"],
     usage: "/leave [ROOM|@NAME]",
     help: "leave ROOM (default: the current room); @NAME closes that direct-message window",
     arg: "target",
@@ -237,6 +267,7 @@ const ENTRIES: readonly Entry[] = [
   {
     name: "query",
     guarded: true,
+    aliases: ["q"],
     usage: "/query NAME [TEXT]",
     help: "make the @NAME window current, so what you type goes to NAME; with TEXT, send it too",
     arg: "name",
@@ -260,6 +291,13 @@ const ENTRIES: readonly Entry[] = [
     help: "set an away message, shown in /who and to people who message you; without TEXT, you are back",
     online: true,
     parse: (arg) => ok({ kind: "away", text: arg }),
+  },
+  {
+    name: "back",
+    usage: "/back",
+    help: "you are back: clears your away message (as /away without TEXT)",
+    online: true,
+    parse: () => ok({ kind: "away", text: "" }),
   },
   {
     name: "history",
@@ -326,6 +364,79 @@ const ENTRIES: readonly Entry[] = [
     parse: (arg, usage) => moderation("unmute", usage, arg),
   },
   {
+    name: "whois",
+    aliases: ["wi"],
+    usage: "/whois NAME",
+    help: "what this client knows of NAME: the rooms you share, the away message",
+    arg: "name",
+    parse: (arg, usage) => {
+      if (arg === "") return fail(`usage: ${usage}`);
+      const name = nameArg(arg);
+      return name.ok ? ok({ kind: "whois", name: name.value }) : fail(`/whois: ${name.reason}`);
+    },
+  },
+  {
+    name: "lastlog",
+    usage: "/lastlog TEXT",
+    help: "show the messages in the current window's scrollback that contain TEXT, or are from TEXT",
+    parse: (arg, usage) => (arg === "" ? fail(`usage: ${usage}`) : ok({ kind: "lastlog", text: arg })),
+  },
+  {
+    name: "ignore",
+    usage: "/ignore [NAME]",
+    help: "hide NAME's messages and direct messages, kept across restarts; without NAME, list who is ignored",
+    arg: "name",
+    parse: (arg) => {
+      if (arg === "") return ok({ kind: "ignore" });
+      const name = nameArg(arg);
+      return name.ok ? ok({ kind: "ignore", name: name.value }) : fail(`/ignore: ${name.reason}`);
+    },
+  },
+  {
+    name: "unignore",
+    usage: "/unignore NAME",
+    help: "show NAME's messages again",
+    arg: "name",
+    parse: (arg, usage) => {
+      if (arg === "") return fail(`usage: ${usage}`);
+      const name = nameArg(arg);
+      return name.ok ? ok({ kind: "unignore", name: name.value }) : fail(`/unignore: ${name.reason}`);
+    },
+  },
+  {
+    name: "joins",
+    usage: "/joins [show|hide] [ROOM|*]",
+    help: "show or hide join and leave lines in ROOM (default: this room; *: all), kept across restarts",
+    arg: "room",
+    parse: (arg, usage) => {
+      const words = arg.split(/\s+/).filter((w) => w !== "");
+      if (words.length === 0) return ok({ kind: "joins" });
+      const verb = words[0].toLowerCase();
+      if ((verb !== "show" && verb !== "hide") || words.length > 2) return fail(`usage: ${usage}`);
+      const hide = verb === "hide";
+      if (words.length === 1) return ok({ kind: "joins", hide });
+      if (words[1] === ALL_ROOMS) return ok({ kind: "joins", hide, room: ALL_ROOMS });
+      const room = roomArg(words[1]);
+      return room.ok ? ok({ kind: "joins", hide, room: room.value }) : fail(`/joins: ${room.reason}`);
+    },
+  },
+  {
+    name: "list",
+    usage: "/list",
+    help: "list the public rooms and how many are in each (needs a server that supports it)",
+    online: true,
+    needs: "list",
+    parse: () => ok({ kind: "list" }),
+  },
+  {
+    name: "topic",
+    usage: "/topic [TEXT]",
+    help: "show the current room's topic; with TEXT, set it (needs a server that supports it)",
+    online: true,
+    needs: "topic",
+    parse: (arg) => ok({ kind: "topic", text: arg }),
+  },
+  {
     name: "reconnect",
     usage: "/reconnect",
     help: "after the client gave up reconnecting, try again",
@@ -356,6 +467,7 @@ export const COMMANDS: readonly CommandSpec[] = ENTRIES.map((e) => ({
   online: e.online ?? false,
   guarded: e.guarded ?? false,
   ...(e.arg ? { arg: e.arg } : {}),
+  ...(e.needs ? { needs: e.needs } : {}),
   parse: (arg: string) => e.parse(arg.trim(), e.usage),
 }));
 

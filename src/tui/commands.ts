@@ -7,11 +7,22 @@
  * @module
  */
 
-import { type Action, helpRows, lostSlash, parseLine, type Target } from "../client/commands.ts";
+import {
+  type Action,
+  ALL_ROOMS,
+  helpRows,
+  lostSlash,
+  notSupported,
+  parseLine,
+  type Target,
+} from "../client/commands.ts";
+import { lastlog, lastlogHeading } from "../client/lastlog.ts";
+import { describeIgnored, describeJoins, isIgnored, withIgnored, withJoins } from "../client/prefs.ts";
+import { type Known, whoisText } from "../client/whois.ts";
 import type { PendingSend } from "../client/journal.ts";
 import { MessageFlags } from "../protocol/messages.ts";
 import { nameKey } from "../protocol/names.ts";
-import type { ChatEntry } from "./entries.ts";
+import { type ChatEntry, clock } from "./entries.ts";
 import {
   addEntry,
   type ClientPort,
@@ -38,14 +49,30 @@ export interface CommandContext {
 
 /** What running a line asks of the caller. */
 export type CommandResult =
-  /** Done; clear the input line. */
-  | { kind: "done" }
+  /** Done; clear the input line (and, with `savePrefs`, keep the changed `state.prefs` on disk). */
+  | { kind: "done"; savePrefs?: true }
   /** Not done (e.g. a command that needs the server while there is none): keep the input line. */
   | { kind: "keep" }
   | { kind: "quit"; reason: string };
 
 const DONE: CommandResult = { kind: "done" };
 const KEEP: CommandResult = { kind: "keep" };
+const SAVE: CommandResult = { kind: "done", savePrefs: true };
+
+/** What /whois reads from the state: the rooms joined with their members, and away messages. */
+function known(state: TuiState): Known {
+  return {
+    me: state.me,
+    rooms: state.windows.filter((w) => w.joined && directPeer(w) === null).map((w) => ({
+      room: w.room,
+      members: w.members,
+      quiet: w.quiet,
+    })),
+    away: (
+      name,
+    ) => (nameKey(name) === nameKey(state.me) ? state.myAway : state.away.get(nameKey(name)) ?? ""),
+  };
+}
 
 /**
  * Shows a message this client sent (or restored from the journal) as
@@ -213,6 +240,14 @@ export function perform(ctx: CommandContext, action: Action): CommandResult {
         return DONE;
       }
       const room = action.room ?? currentWindow(state).room;
+      if (!state.windows.some((w) => w.room === room && w.joined)) {
+        return failed(
+          ctx,
+          `/who #${room}: ${
+            notSupported("asking about a room you are not in")
+          } (/join it to see who is there)`,
+        );
+      }
       state.whoAsked.add(room);
       client.who(room);
       return DONE;
@@ -329,6 +364,63 @@ export function perform(ctx: CommandContext, action: Action): CommandResult {
     }
     case "quit":
       return { kind: "quit", reason: action.reason };
+    case "whois":
+      notify(state, whoisText(action.name, known(state)), now);
+      return DONE;
+    case "lastlog": {
+      const w = currentWindow(state);
+      const lines = w.entries.filter((e): e is ChatEntry => e.kind === "chat");
+      const found = lastlog(lines, action.text);
+      const where = directPeer(w) === null ? `#${w.room}` : w.room;
+      notify(
+        state,
+        [
+          lastlogHeading(action.text, where, found),
+          ...found.shown.map((e) => `  ${clock(e.ts)} ${e.action ? `* ${e.from}` : `<${e.from}>`} ${e.text}`),
+        ].join("\n"),
+        now,
+      );
+      return DONE;
+    }
+    case "ignore":
+      if (action.name === undefined) {
+        notify(state, describeIgnored(state.prefs), now);
+        return DONE;
+      }
+      if (nameKey(action.name) === nameKey(state.me)) {
+        return failed(ctx, "/ignore: you cannot ignore yourself");
+      }
+      state.prefs = withIgnored(state.prefs, action.name, true);
+      notify(state, `ignoring ${action.name}: their messages and direct messages are not shown`, now);
+      return SAVE;
+    case "unignore":
+      if (!isIgnored(state.prefs, action.name)) {
+        return failed(ctx, `/unignore: ${action.name} is not ignored`);
+      }
+      state.prefs = withIgnored(state.prefs, action.name, false);
+      notify(state, `no longer ignoring ${action.name}`, now);
+      return SAVE;
+    case "joins": {
+      if (action.hide === undefined) {
+        notify(state, describeJoins(state.prefs), now);
+        return DONE;
+      }
+      const w = currentWindow(state);
+      const room = action.room ?? (directPeer(w) === null ? w.room : ALL_ROOMS);
+      state.prefs = withJoins(state.prefs, action.hide, room === ALL_ROOMS ? null : room);
+      notify(
+        state,
+        `join and leave lines are ${action.hide ? "hidden" : "shown"} ${
+          room === ALL_ROOMS ? "in every room" : `in #${room}`
+        }`,
+        now,
+      );
+      return SAVE;
+    }
+    case "list":
+      return failed(ctx, `/list: ${notSupported("listing rooms")}`);
+    case "topic":
+      return failed(ctx, `/topic: ${notSupported("room topics")}`);
     default: {
       const never: never = action;
       return never;
@@ -371,7 +463,10 @@ function sendDirect(ctx: CommandContext, to: string, text: string): CommandResul
 export const KEY_HELP: ReadonlyArray<[string, string]> = [
   ["Enter", "send; Alt-Enter inserts a newline, pasting several lines sends one message"],
   ["Enter on an empty line", "reconnect, once the client has given up (offline)"],
-  ["Tab", "complete a nickname or command (again for the next match)"],
+  [
+    "Tab",
+    "complete a nickname, a command, or a room (after /join, /who, /leave, or #); again for the next match",
+  ],
   ["Up/Down", "input history"],
   ["PgUp/PgDn", "scroll back (PgUp at the top fetches older messages); Esc jumps to the newest"],
   ["Alt-1..9, Ctrl-N/P", "show room 1..9, next/previous room"],

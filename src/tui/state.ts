@@ -9,6 +9,7 @@
  * @module
  */
 
+import { DEFAULT_PREFS, type Prefs } from "../client/prefs.ts";
 import type { ModerationAction } from "../protocol/messages.ts";
 import { nameKey } from "../protocol/names.ts";
 import type { Completion } from "./complete.ts";
@@ -105,6 +106,10 @@ export interface TuiState {
   editor: EditorState;
   history: HistoryState;
   completion: Completion | null;
+  /** Who is ignored and where join and leave lines are hidden (loaded and saved by the app). */
+  prefs: Prefs;
+  /** Every room this session has had a window for: what Tab completes after /join. */
+  knownRooms: Set<string>;
   /** A line that looked like a command without its slash, refused once: the same line again is sent. */
   unslashed: string | null;
   /** Rooms asked about with /who, whose next member list is printed. */
@@ -129,6 +134,7 @@ export interface StateOptions {
   colour: boolean;
   size: Size;
   history?: readonly string[];
+  prefs?: Prefs;
 }
 
 export function createState(o: StateOptions): TuiState {
@@ -144,6 +150,8 @@ export function createState(o: StateOptions): TuiState {
     editor: EMPTY_EDITOR,
     history: historyOf(o.history ?? []),
     completion: null,
+    prefs: o.prefs ?? DEFAULT_PREFS,
+    knownRooms: new Set(o.rooms),
     unslashed: null,
     whoAsked: new Set(),
     sent: new Map(),
@@ -208,6 +216,7 @@ export function windowFor(state: TuiState, room: string): Window {
     // A window kept only as a place to type in is reused for the next room.
     const idle = state.windows.length === 1 && !state.windows[0].joined ? state.windows[0] : null;
     w = newWindow(room);
+    state.knownRooms.add(room);
     if (idle) state.windows[0] = w;
     else state.windows.push(w);
   }

@@ -15,6 +15,7 @@ import { requestHistory, runLine } from "./commands.ts";
 import { complete } from "./complete.ts";
 import { cleanInput, editKey, editorWith, EMPTY_EDITOR, insert } from "./editor.ts";
 import { type ChatEntry, type Entry, mentions } from "./entries.ts";
+import { isIgnored, joinsHidden, type Prefs } from "../client/prefs.ts";
 import { historyAdd, historyDown, historyUp } from "./history.ts";
 import type { Key } from "./keys.ts";
 import {
@@ -54,6 +55,8 @@ export interface Outcome {
   suspend?: boolean;
   /** A line was submitted: append it to the history file. */
   submitted?: string;
+  /** The user's preferences changed (/ignore, /joins): keep them on disk. */
+  prefs?: Prefs;
 }
 
 /**
@@ -70,13 +73,23 @@ export const NOTICE_MS = 10_000;
 export function onKey(state: TuiState, key: Key, client: ClientPort, now: number): Outcome {
   if (key.kind === "key" && key.name === "tab" && !key.ctrl && !key.alt) {
     const w = currentWindow(state);
-    // A /msg, /query or /kick target may be anyone we know of, not only someone in this room.
     const before = state.editor.text.slice(0, state.editor.cursor);
-    const anyone = argumentKind(before.slice(0, before.search(/\S*$/))) === "name";
+    const arg = argumentKind(before.slice(0, before.search(/\S*$/)));
+    const rooms = [...state.knownRooms].sort();
+    const peers = state.windows.flatMap((x) => directPeer(x) ?? []).map((p) => `@${p}`);
+    // After /join, /who and the like: rooms; after /switch or /leave also people's windows; after /msg,
+    // /query, /kick: anyone we know of, not only someone in this room.
+    const words = arg === "room"
+      ? rooms
+      : arg === "target"
+      ? [...rooms, ...peers]
+      : arg === "name"
+      ? allNicks(state, w)
+      : completionNicks(state, w);
     const c = complete(
       state.editor,
       state.completion,
-      { commands: commandNames(), nicks: anyone ? allNicks(state, w) : completionNicks(state, w) },
+      { commands: commandNames(), nicks: words, rooms },
       key.shift,
     );
     if (c) {
@@ -174,6 +187,7 @@ function submit(state: TuiState, client: ClientPort, now: number): Outcome {
   if (result.kind !== "keep") state.editor = EMPTY_EDITOR;
   const out: Outcome = { submitted: line };
   if (result.kind === "quit") out.quit = { reason: result.reason, code: 0 };
+  if (result.kind === "done" && result.savePrefs) out.prefs = state.prefs;
   return out;
 }
 
@@ -479,6 +493,7 @@ export function onEvent(
 }
 
 function onMessage(state: TuiState, e: MessageEvent): Outcome {
+  if (isIgnored(state.prefs, e.from) && !isMe(state, e.from)) return {};
   const w = windowFor(state, e.room);
   const shown = w.bySeq.get(e.seq);
   if (shown && sameMessage(shown, e)) return {};
@@ -508,6 +523,7 @@ function onMessage(state: TuiState, e: MessageEvent): Outcome {
 
 function onDirect(state: TuiState, e: DirectEvent, now: number): Outcome {
   const mine = isMe(state, e.from);
+  if (!mine && isIgnored(state.prefs, e.from)) return {};
   const peer = mine ? e.to : e.from;
   const existed = findDirect(state, peer) !== undefined;
   const w = directWindow(state, peer);
@@ -555,11 +571,13 @@ function onJoinLeave(state: TuiState, e: PresenceEvent, now: number): Outcome {
     reason: e.reason,
     text: e.text,
   };
+  // /joins hide: the member list stays current, the line is not shown.
+  const shown = !joinsHidden(state.prefs, e.room);
   if (e.event === "join") {
     // A new session starts out present: whatever away message we knew was the old one's.
     state.away.delete(nameKey(e.name));
     if (!w.members.includes(e.name)) w.members.push(e.name);
-    addEntry(state, w, entry);
+    if (shown) addEntry(state, w, entry);
     return {};
   }
   w.members = w.members.filter((n) => n !== e.name);
@@ -570,7 +588,7 @@ function onJoinLeave(state: TuiState, e: PresenceEvent, now: number): Outcome {
     notify(state, `you left #${e.room}`, now);
     return {};
   }
-  addEntry(state, w, entry);
+  if (shown) addEntry(state, w, entry);
   return {};
 }
 

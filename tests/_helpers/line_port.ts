@@ -7,7 +7,9 @@
  */
 
 import type { ConnectionState } from "../../src/client/events.ts";
-import { type LineOut, type LineView, lineView, runLine } from "../../src/cli/line_mode.ts";
+import type { Prefs } from "../../src/client/prefs.ts";
+import { type LineOut, runLine } from "../../src/cli/line_mode.ts";
+import { type LineView, lineView } from "../../src/cli/line_view.ts";
 
 export class FakeLinePort {
   calls: string[] = [];
@@ -58,6 +60,11 @@ export class FakeLinePort {
   oldestSeq(room: string): number | undefined {
     return this.oldest.get(room);
   }
+  /** What members() answers, per room. */
+  lists = new Map<string, string[]>();
+  members(room: string): readonly string[] {
+    return this.lists.get(room) ?? [];
+  }
 }
 
 /** Line mode on a fake client: type lines, read what it asked and printed. */
@@ -67,14 +74,17 @@ export class LineTester {
   info: string[] = [];
   errors: string[] = [];
   quit: string | null = null;
+  /** Every preference set saved, in order. */
+  saved: Prefs[] = [];
   readonly out: LineOut = {
     info: (text) => this.info.push(text),
     error: (text) => this.errors.push(text),
+    savePrefs: (p) => this.saved.push(p),
   };
 
   constructor(rooms: string[] = ["lobby"]) {
     this.port = new FakeLinePort();
-    this.view = lineView(rooms);
+    this.view = lineView(rooms, "alice");
   }
 
   /** Feeds each line as stdin would. */

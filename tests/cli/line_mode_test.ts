@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { helpRows } from "../../src/client/commands.ts";
-import { lineHelp, onEvent } from "../../src/cli/line_mode.ts";
+import { lineHelp } from "../../src/cli/line_mode.ts";
+import { onEvent, shown } from "../../src/cli/line_view.ts";
 import { joinedLine } from "../../src/cli/lines.ts";
 import { T0 } from "../_helpers/tui.ts";
 import { LineTester } from "../_helpers/line_port.ts";
@@ -144,4 +145,93 @@ Deno.test("joinedLine() says that a /join was confirmed, with who is there", () 
     joinedLine({ room: "big", online: [], members: 900, quiet: true }, T0),
     /you joined #big; 900 members/,
   );
+});
+
+Deno.test("line mode: /ignore hides messages and direct messages of a person in every line mode, and saves the list", () => {
+  const t = new LineTester().lines("/ignore mallory");
+  assert.deepEqual(t.saved.map((p) => p.ignored), [["mallory"]]);
+  const from = (who: string) => ({
+    type: "message" as const,
+    room: "lobby",
+    seq: 1,
+    ts: T0,
+    from: who,
+    text: "hi",
+    action: false,
+    history: false,
+  });
+  const dm = { type: "direct" as const, from: "Mallory", to: "alice", ts: T0, text: "psst", action: false };
+  for (const json of [false, true]) {
+    assert.equal(shown(t.view, from("MALLORY"), json), false);
+    assert.equal(shown(t.view, dm, json), false);
+    assert.equal(shown(t.view, from("bob"), json), true);
+  }
+  t.lines("/ignore", "/ignore alice", "/unignore mallory", "/unignore mallory");
+  assert.deepEqual(t.info.slice(1, 2), ["ignored: mallory (/unignore NAME shows them again)"]);
+  assert.deepEqual(t.errors, ["/ignore: you cannot ignore yourself", "/unignore: mallory is not ignored"]);
+  assert.equal(shown(t.view, from("mallory"), false), true);
+});
+
+Deno.test("line mode: /joins hide keeps join and leave lines out of --plain, and --json prints them still", () => {
+  const t = new LineTester(["lobby", "dev"]).lines("/joins hide");
+  const presence = (room: string, event: "join" | "leave" | "away") => ({
+    type: "presence" as const,
+    room,
+    event,
+    name: "bob",
+    reason: "",
+    text: "",
+    ts: T0,
+  });
+  assert.equal(shown(t.view, presence("lobby", "join"), false), false);
+  assert.equal(shown(t.view, presence("lobby", "leave"), false), false);
+  assert.equal(shown(t.view, presence("lobby", "away"), false), true, "only joins and leaves");
+  assert.equal(shown(t.view, presence("dev", "join"), false), true, "only in the current room");
+  assert.equal(shown(t.view, presence("lobby", "join"), true), true, "--json");
+  t.lines("/joins hide *", "/joins");
+  assert.equal(shown(t.view, presence("dev", "join"), false), false);
+  assert.equal(t.info.at(-1), "join and leave lines are hidden in every room");
+  assert.equal(t.saved.length, 2);
+});
+
+Deno.test("line mode: /whois from member lists and presence, /lastlog from the messages seen in this room", () => {
+  const t = new LineTester(["lobby"]);
+  t.port.lists.set("lobby", ["alice", "bob"]);
+  onEvent(t.view, {
+    type: "presence",
+    room: "lobby",
+    event: "away",
+    name: "bob",
+    reason: "",
+    text: "lunch",
+    ts: T0,
+  });
+  for (const [seq, text] of [[1, "the deploy is at 11"], [2, "coffee?"], [3, "deploy done"]] as const) {
+    onEvent(t.view, {
+      type: "message",
+      room: "lobby",
+      seq,
+      ts: T0,
+      from: "bob",
+      text,
+      action: false,
+      history: false,
+    });
+  }
+  t.lines("/whois bob", "/lastlog DEPLOY");
+  assert.equal(t.info[0], "bob: in #lobby; away: lunch");
+  assert.equal(
+    t.info[1],
+    'lastlog: 2 line(s) in #lobby match "DEPLOY":\n  09:30:00 #lobby <bob> the deploy is at 11\n  09:30:00 #lobby <bob> deploy done',
+  );
+});
+
+Deno.test("line mode: /list, /topic and /who for a room you are not in say the server does not support them yet", () => {
+  const t = new LineTester().lines("/list", "/topic", "/who ops", "/back", "/j ops", "/w ops");
+  assert.deepEqual(t.errors, [
+    "/list: listing rooms is not supported by this server yet",
+    "/topic: room topics is not supported by this server yet",
+    "/who #ops: asking about a room you are not in is not supported by this server yet (/join it first)",
+  ]);
+  assert.deepEqual(t.port.calls, ["away ", "join ops", "who ops"]);
 });

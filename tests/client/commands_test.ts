@@ -7,6 +7,7 @@ import {
   helpRows,
   type Line,
   lostSlash,
+  notSupported,
   parseLine,
 } from "../../src/client/commands.ts";
 
@@ -147,4 +148,36 @@ Deno.test("lostSlash() spots a guarded command that lost its slash, and lets ord
   ) {
     assert.equal(lostSlash(text), undefined, text);
   }
+});
+
+Deno.test("the commands people type from habit: /j, /w, /names, /close, /q, /wi and /back", () => {
+  assert.deepEqual(parsed("/j ops"), { kind: "join", room: "ops" });
+  assert.deepEqual(parsed("/w"), { kind: "who" });
+  assert.deepEqual(parsed("/names #dev"), { kind: "who", room: "dev" });
+  assert.deepEqual(parsed("/close"), { kind: "leave" });
+  assert.deepEqual(parsed("/q bob"), { kind: "query", to: "bob", text: "" });
+  assert.deepEqual(parsed("/wi @bob"), { kind: "whois", name: "bob" });
+  assert.deepEqual(parsed("/back"), { kind: "away", text: "" });
+});
+
+Deno.test("parseLine() reads /whois, /lastlog, /ignore, /unignore and /joins", () => {
+  assert.deepEqual(parsed("/whois"), { error: "usage: /whois NAME" });
+  assert.deepEqual(parsed("/lastlog deploy at 11"), { kind: "lastlog", text: "deploy at 11" });
+  assert.deepEqual(parsed("/lastlog"), { error: "usage: /lastlog TEXT" });
+  assert.deepEqual(parsed("/ignore"), { kind: "ignore" });
+  assert.deepEqual(parsed("/ignore Bob"), { kind: "ignore", name: "Bob" });
+  assert.deepEqual(parsed("/unignore"), { error: "usage: /unignore NAME" });
+  assert.deepEqual(parsed("/joins"), { kind: "joins" });
+  assert.deepEqual(parsed("/joins hide"), { kind: "joins", hide: true });
+  assert.deepEqual(parsed("/joins SHOW #Dev"), { kind: "joins", hide: false, room: "dev" });
+  assert.deepEqual(parsed("/joins hide *"), { kind: "joins", hide: true, room: "*" });
+  assert.deepEqual(parsed("/joins off"), { error: "usage: /joins [show|hide] [ROOM|*]" });
+});
+
+Deno.test("/list and /topic are in the registry, marked as needing a server that supports them", () => {
+  assert.deepEqual(parsed("/list"), { kind: "list" });
+  assert.deepEqual(parsed("/topic release on friday"), { kind: "topic", text: "release on friday" });
+  assert.equal(findCommand("list")?.needs, "list");
+  assert.equal(findCommand("topic")?.needs, "topic");
+  assert.equal(notSupported("listing rooms"), "listing rooms is not supported by this server yet");
 });

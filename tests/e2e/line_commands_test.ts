@@ -78,3 +78,37 @@ Deno.test("chat join --plain prints a line when a /join is confirmed", async () 
   );
   assert.ok(bot.stdout.lines.some((l) => / #ops <bot3> hello ops$/.test(l)), bot.describe());
 });
+
+Deno.test("/ignore and /joins hide, typed in one chat join, hold in the next one with the same state dir", async () => {
+  await using server = await startServer();
+  const state = await Deno.makeTempDir({ prefix: "chat-e2e-state-" });
+  try {
+    const env = { XDG_STATE_HOME: state };
+    const first = new ChatProcess(
+      ["join", "--plain", "--host", "127.0.0.1", "--port", String(server.port), "--name", "alice"],
+      { label: "alice 1", env },
+    );
+    await first.write("/ignore mallory\n/joins hide\n");
+    await first.closeStdin();
+    assert.equal((await first.exit()).code, 0, first.describe());
+    await first[Symbol.asyncDispose]();
+
+    await using alice = new ChatProcess(
+      ["join", "--plain", "--host", "127.0.0.1", "--port", String(server.port), "--name", "alice"],
+      { label: "alice 2", env },
+    );
+    await alice.stdout.next((l) => l.includes("connected to"), "alice connected");
+    await using mallory = await joinJson(server.port, "mallory");
+    await mallory.say("buy my stuff");
+    await mallory.say("/msg alice psst");
+    await mallory.next("ack", (a) => a.room === "");
+    await using bob = await joinJson(server.port, "bob");
+    await bob.say("hello alice");
+    await alice.stdout.next((l) => l.endsWith("<bob> hello alice"), "bob's message");
+    const out = alice.stdout.lines.join("\n");
+    assert.doesNotMatch(out, /buy my stuff|psst/, "mallory is still ignored");
+    assert.doesNotMatch(out, /joined/, "joins are still hidden in #lobby");
+  } finally {
+    await Deno.remove(state, { recursive: true });
+  }
+});

@@ -692,3 +692,119 @@ Deno.test("every Alt key the decoder is told about does something", () => {
   assert.equal(t.state.current, 1, "Alt-2");
   assert.deepEqual([...ALT_KEYS].sort(), [..."0123456789bdf"].sort());
 });
+
+Deno.test("/ignore hides someone's room messages and direct messages, and asks the app to keep the list", () => {
+  const t = new Tester({ size: { cols: 100, rows: 12 } }).welcome(["alice", "bob", "mallory"]);
+  t.type("/ignore Mallory\r");
+  assert.deepEqual(t.outcomes.at(-1)?.prefs?.ignored, ["Mallory"], "the changed preferences, to save");
+  assert.match(text(t), /ignoring Mallory: their messages and direct messages are not shown/);
+  t.message("mallory", "buy my stuff");
+  t.event({ type: "direct", from: "mallory", to: "alice", ts: t.now, text: "psst", action: false });
+  t.message("bob", "hello");
+  assert.doesNotMatch(text(t), /buy my stuff|psst/);
+  assert.match(text(t), /<bob> hello/);
+  assert.deepEqual(t.state.windows.map((w) => w.room), ["lobby"], "no window for an ignored person");
+  assert.ok(t.outcomes.every((o) => !o.bell));
+  t.type("/ignore\r");
+  assert.match(text(t), /ignored: Mallory \(\/unignore NAME shows them again\)/);
+  t.type("/ignore alice\r");
+  assert.match(text(t), /\/ignore: you cannot ignore yourself/);
+  t.type("\x15/unignore mallory\r");
+  assert.deepEqual(t.outcomes.at(-1)?.prefs?.ignored, []);
+  t.message("mallory", "back again");
+  assert.match(text(t), /<mallory> back again/);
+  t.type("/unignore mallory\r");
+  assert.match(text(t), /\/unignore: mallory is not ignored/);
+});
+
+Deno.test("/joins hide keeps join and leave lines out of a room (or every room), while the member list stays current", () => {
+  const t = new Tester({ rooms: ["lobby", "dev"], size: { cols: 100, rows: 12 } }).welcome(["alice"]);
+  const join = (name: string, room: string) =>
+    t.event({ type: "presence", room, event: "join", name, reason: "", text: "", ts: t.now });
+  t.type("/joins hide\r");
+  assert.match(text(t), /join and leave lines are hidden in #lobby/);
+  assert.equal(t.outcomes.at(-1)?.prefs?.joins.rooms.lobby, true);
+  join("bob", "lobby");
+  assert.doesNotMatch(text(t), /bob joined/);
+  assert.match(t.statusLine(), /2 online/);
+  join("carol", "dev");
+  t.type("\x1b2");
+  assert.match(text(t), /carol joined/, "other rooms still show them");
+  t.type("/joins hide *\r/joins\r");
+  assert.match(text(t), /join and leave lines are hidden in every room$/m);
+  join("dave", "dev");
+  assert.doesNotMatch(text(t), /dave joined/);
+});
+
+Deno.test("/whois answers from the member lists and away messages the client has", () => {
+  const t = new Tester({ rooms: ["lobby", "dev"], size: { cols: 120, rows: 12 } }).welcome(["alice", "bob"]);
+  t.event({ type: "members", room: "dev", online: ["alice", "bob", "carol"] });
+  t.event({
+    type: "presence",
+    room: "lobby",
+    event: "away",
+    name: "bob",
+    reason: "",
+    text: "lunch",
+    ts: t.now,
+  });
+  t.type("/whois bob\r");
+  assert.match(text(t), /bob: in #lobby, #dev; away: lunch/);
+  t.type("/wi zed\r");
+  assert.match(text(t), /zed is in none of your rooms; this server cannot tell more yet \(no WHOIS\)/);
+});
+
+Deno.test("/lastlog shows the lines of the window that match, newest last", () => {
+  const t = new Tester({ size: { cols: 100, rows: 14 } }).welcome();
+  t.message("bob", "the deploy is at 11");
+  t.message("carol", "coffee?");
+  t.message("bob", "Deploy done");
+  t.type("/lastlog deploy\r");
+  const s = t.screen();
+  const head = s.findIndex((l) => l.includes('lastlog: 2 line(s) in #lobby match "deploy":'));
+  assert.ok(head >= 0, s.join("\n"));
+  assert.match(s[head + 1], /^ +09:30 <bob> the deploy is at 11$/);
+  assert.match(s[head + 2], /^ +09:30 <bob> Deploy done$/);
+  t.type("/lastlog nothing\r");
+  assert.match(text(t), /lastlog: nothing in #lobby matches "nothing"/);
+});
+
+Deno.test("/list, /topic and /who for a room you are not in say the server does not support them yet", () => {
+  const t = new Tester({ size: { cols: 120, rows: 12 } }).welcome();
+  t.type("/list\r");
+  assert.match(text(t), /\/list: listing rooms is not supported by this server yet/);
+  t.type("\x15/topic\r");
+  assert.match(text(t), /\/topic: room topics is not supported by this server yet/);
+  t.type("\x15/who ops\r");
+  assert.match(text(t), /\/who #ops: asking about a room you are not in is not supported by this server yet/);
+  assert.deepEqual(t.client.calls, []);
+});
+
+Deno.test("a command that fails stays on the input line: unknown, bad arguments, or refused", () => {
+  const t = new Tester({ size: { cols: 120, rows: 12 } }).welcome();
+  for (
+    const line of ["/jion ops", "/join no way", "/me", "/who a b", "/switch nowhere", "/list", "/msg bob"]
+  ) {
+    t.type(`\x15${line}\r`);
+    assert.equal(t.inputLine(), `[#lobby] ${line}`, line);
+  }
+  assert.deepEqual(t.client.calls, []);
+});
+
+Deno.test("Tab completes rooms after /join, /part and /who, and any word starting with #", () => {
+  const t = new Tester({ rooms: ["lobby", "dev", "design"], size: { cols: 100, rows: 10 } }).welcome();
+  t.type("/join d\t");
+  assert.equal(t.inputLine(), "[#lobby] /join design");
+  t.type("\t");
+  assert.equal(t.inputLine(), "[#lobby] /join dev", "again for the next match");
+  t.type("\x15/part lo\t");
+  assert.equal(t.inputLine(), "[#lobby] /part lobby");
+  t.type("\x15/w de\t\t");
+  assert.equal(t.inputLine(), "[#lobby] /w dev");
+  t.type("\x15see #de\t");
+  assert.equal(t.inputLine(), "[#lobby] see #design");
+  t.type("\x15#lo\t");
+  assert.equal(t.inputLine(), "[#lobby] #lobby", "no ': ' after a room at the start");
+  t.type("\x15/query bob\r\x1b1/switch @b\t");
+  assert.equal(t.inputLine(), "[#lobby] /switch @bob");
+});
