@@ -114,6 +114,24 @@ export class Tester {
     return this;
   }
 
+  /** A presence event in `room`: `name` joined, left (`reason`), went away or changed name (`text`). */
+  presence(
+    room: string,
+    event: "join" | "leave" | "away" | "nick",
+    name: string,
+    extra: { reason?: string; text?: string } = {},
+  ): this {
+    return this.event({
+      type: "presence",
+      room,
+      event,
+      name,
+      reason: extra.reason ?? "",
+      text: extra.text ?? "",
+      ts: this.now,
+    });
+  }
+
   /** The standard start: connected to #lobby with `online` there. */
   welcome(online: string[] = ["alice", "bob"]): this {
     return this.event({ type: "status", state: "connected", server: this.state.server })

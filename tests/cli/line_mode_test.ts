@@ -1,10 +1,16 @@
 import assert from "node:assert/strict";
 import { helpRows } from "../../src/client/commands.ts";
+import type { ClientEvent } from "../../src/client/events.ts";
 import { lineHelp } from "../../src/cli/line_mode.ts";
 import { onEvent, shown } from "../../src/cli/line_view.ts";
 import { joinedLine } from "../../src/cli/lines.ts";
 import { T0 } from "../_helpers/tui.ts";
 import { LineTester } from "../_helpers/line_port.ts";
+
+/** A presence event of bob's in `room`. */
+function presence(room: string, event: "join" | "leave" | "away", text = ""): ClientEvent {
+  return { type: "presence", room, event, name: "bob", reason: "", text, ts: T0 };
+}
 
 Deno.test("line mode sends text to the current room, // escapes a slash, and blank lines are skipped", () => {
   const t = new LineTester().lines("hello", "", "  ", "//slash", "/me waves");
@@ -174,15 +180,6 @@ Deno.test("line mode: /ignore hides messages and direct messages of a person in 
 
 Deno.test("line mode: /joins hide keeps join and leave lines out of --plain, and --json prints them still", () => {
   const t = new LineTester(["lobby", "dev"]).lines("/joins hide");
-  const presence = (room: string, event: "join" | "leave" | "away") => ({
-    type: "presence" as const,
-    room,
-    event,
-    name: "bob",
-    reason: "",
-    text: "",
-    ts: T0,
-  });
   assert.equal(shown(t.view, presence("lobby", "join"), false), false);
   assert.equal(shown(t.view, presence("lobby", "leave"), false), false);
   assert.equal(shown(t.view, presence("lobby", "away"), false), true, "only joins and leaves");
@@ -197,15 +194,7 @@ Deno.test("line mode: /joins hide keeps join and leave lines out of --plain, and
 Deno.test("line mode: /whois from member lists and presence, /lastlog from the messages seen in this room", () => {
   const t = new LineTester(["lobby"]);
   t.port.lists.set("lobby", ["alice", "bob"]);
-  onEvent(t.view, {
-    type: "presence",
-    room: "lobby",
-    event: "away",
-    name: "bob",
-    reason: "",
-    text: "lunch",
-    ts: T0,
-  });
+  onEvent(t.view, presence("lobby", "away", "lunch"));
   for (const [seq, text] of [[1, "the deploy is at 11"], [2, "coffee?"], [3, "deploy done"]] as const) {
     onEvent(t.view, {
       type: "message",

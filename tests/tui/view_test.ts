@@ -634,15 +634,7 @@ Deno.test("/leave takes effect at once: the next line goes to the window shown n
   t.type("\x1b2/leave\rstraight after\r");
   assert.deepEqual(t.client.calls, ["leave dev", "send ops: straight after"]);
   assert.equal(t.inputLine(), "[#ops]");
-  t.event({
-    type: "presence",
-    room: "dev",
-    event: "leave",
-    name: "alice",
-    reason: "left",
-    text: "",
-    ts: t.now,
-  });
+  t.presence("dev", "leave", "alice", { reason: "left" });
   assert.deepEqual(t.state.windows.map((w) => w.room), ["lobby", "ops"]);
   assert.equal(t.inputLine(), "[#ops]");
   assert.match(text(t), /you left #dev/);
@@ -719,8 +711,7 @@ Deno.test("/ignore hides someone's room messages and direct messages, and asks t
 
 Deno.test("/joins hide keeps join and leave lines out of a room (or every room), while the member list stays current", () => {
   const t = new Tester({ rooms: ["lobby", "dev"], size: { cols: 100, rows: 12 } }).welcome(["alice"]);
-  const join = (name: string, room: string) =>
-    t.event({ type: "presence", room, event: "join", name, reason: "", text: "", ts: t.now });
+  const join = (name: string, room: string) => t.presence(room, "join", name);
   t.type("/joins hide\r");
   assert.match(text(t), /join and leave lines are hidden in #lobby/);
   assert.equal(t.outcomes.at(-1)?.prefs?.joins.rooms.lobby, true);
@@ -739,15 +730,7 @@ Deno.test("/joins hide keeps join and leave lines out of a room (or every room),
 Deno.test("/whois answers from the member lists and away messages the client has", () => {
   const t = new Tester({ rooms: ["lobby", "dev"], size: { cols: 120, rows: 12 } }).welcome(["alice", "bob"]);
   t.event({ type: "members", room: "dev", online: ["alice", "bob", "carol"] });
-  t.event({
-    type: "presence",
-    room: "lobby",
-    event: "away",
-    name: "bob",
-    reason: "",
-    text: "lunch",
-    ts: t.now,
-  });
+  t.presence("lobby", "away", "bob", { text: "lunch" });
   t.type("/whois bob\r");
   assert.match(text(t), /bob: in #lobby, #dev; away: lunch/);
   t.type("/wi zed\r");
