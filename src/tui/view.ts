@@ -289,7 +289,10 @@ function sameMessage(shown: ChatEntry, m: { ts: number; from: string }): boolean
 
 /** Shows the transcript of earlier sessions at the top of `w`, marked as earlier. */
 export function showEarlier(state: TuiState, w: Window, entries: readonly Entry[]): void {
-  for (const e of entries) addEntry(state, w, e);
+  for (const e of entries) {
+    if (e.kind === "chat" && !e.mine && isIgnored(state.prefs, e.from)) continue;
+    addEntry(state, w, e);
+  }
 }
 
 /**

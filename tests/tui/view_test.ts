@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { T0, Tester } from "../_helpers/tui.ts";
 import { backlogEntries } from "../../src/tui/backlog.ts";
+import { DEFAULT_PREFS, withIgnored } from "../../src/client/prefs.ts";
 import { helpText } from "../../src/tui/commands.ts";
 import { ALT_KEYS, showEarlier } from "../../src/tui/view.ts";
 
@@ -790,4 +791,19 @@ Deno.test("Tab completes rooms after /join, /part and /who, and any word startin
   assert.equal(t.inputLine(), "[#lobby] #lobby", "no ': ' after a room at the start");
   t.type("\x15/query bob\r\x1b1/switch @b\t");
   assert.equal(t.inputLine(), "[#lobby] /switch @bob");
+});
+
+Deno.test("earlier messages of someone ignored are not shown from the transcript either", () => {
+  const t = new Tester({ size: { cols: 60, rows: 12 }, prefs: withIgnored(DEFAULT_PREFS, "mallory", true) });
+  showEarlier(
+    t.state,
+    t.state.windows[0],
+    backlogEntries([
+      { room: "lobby", seq: 7, ts: T0 - 120_000, from: "Mallory", text: "buy my stuff", action: false },
+      { room: "lobby", seq: 8, ts: T0 - 60_000, from: "bob", text: "morning", action: false },
+    ], "alice"),
+  );
+  const s = text(t.welcome());
+  assert.match(s, /<bob> morning/);
+  assert.doesNotMatch(s, /buy my stuff/);
 });
