@@ -5,6 +5,7 @@
  * @module
  */
 
+import { COMMANDS, helpRows, SLASH_ESCAPE } from "../client/commands.ts";
 import type { OptionSpec } from "./options.ts";
 
 /** The header row of every flag table. */
@@ -40,4 +41,20 @@ export function parseTable(text: string): string[][] {
   return rows.slice(2).map((l) =>
     l.trim().replace(/^\||\|$/g, "").split(/(?<!\\)\|/).map((c) => c.trim().replaceAll("\\|", "|"))
   );
+}
+
+/** The header row of the slash-command table. */
+export const COMMAND_TABLE_HEADER = ["Command", "Also", "What it does"];
+
+/** One row per command of the registry (usage, aliases, help), then the // escape. */
+export function commandRows(): string[][] {
+  const help = new Map(helpRows());
+  return [
+    ...COMMANDS.map((c) => [
+      `\`${c.usage}\``,
+      c.aliases.map((a) => `\`/${a}\``).join(", "),
+      help.get(c.usage)!,
+    ]),
+    [`\`${SLASH_ESCAPE[0]}\``, "", SLASH_ESCAPE[1]],
+  ];
 }

@@ -10,12 +10,15 @@
 
 import { ChatClient, ClientError } from "../client/client.ts";
 import type { ClientEvent } from "../client/events.ts";
-import { checkName, checkRoom, type ModerationAction } from "../protocol/mod.ts";
+import type { Prefs } from "../client/prefs.ts";
+import { checkName } from "../protocol/mod.ts";
 import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
-import { formatLine } from "./lines.ts";
+import { type LineOut, runLine } from "./line_mode.ts";
+import { type LineView, lineView, onEvent, shown } from "./line_view.ts";
+import { formatLine, joinedLine } from "./lines.ts";
 import { openClientStorage } from "./persist.ts";
+import { prefsPath, prefsStore } from "./prefs_file.ts";
 import { readClientSecrets } from "./secrets.ts";
-import { parseDuration } from "../chat/guard.ts";
 import { checkedRooms, formatOptions, UsageError } from "./options.ts";
 import { ALL_CONFIG_KEYS, JOIN_SPECS } from "./specs.ts";
 import { clientTls } from "./tls.ts";
@@ -42,29 +45,6 @@ ${formatOptions([...JOIN_SPECS, CONFIG_SPEC, HELP_SPEC])}
 Exit codes: 0 done (every message acknowledged), 1 connection refused or
 lost, refused by the server, or messages not confirmed, 2 bad usage,
 130/143 interrupted by SIGINT/SIGTERM.`;
-
-/** Commands understood on stdin; /help prints this list. */
-export const LINE_COMMANDS: ReadonlyArray<[string, string]> = [
-  ["/help", "list commands"],
-  ["/who [ROOM]", "who is online in ROOM (default: current room)"],
-  ["/join ROOM", "join ROOM and make it current"],
-  ["/leave [ROOM]", "leave ROOM (default: current room)"],
-  ["/switch ROOM", "make a joined ROOM current"],
-  ["/rooms", "list joined rooms"],
-  ["/me ACTION", "send an action: * you ACTION"],
-  ["/msg NAME TEXT", "send a direct message to NAME"],
-  ["/nick NEWNAME", "change your name"],
-  ["/away [TEXT]", "set an away message; without TEXT, you are back"],
-  ["/register PASSWORD", "register your name (when the server allows it)"],
-  ["/kick NAME [REASON]", "operators: disconnect NAME"],
-  ["/ban NAME|ADDR [DURATION] [REASON]", "operators: ban (DURATION like 30m, 2h, 7d; none: until unbanned)"],
-  ["/unban NAME|ADDR", "operators: lift a ban"],
-  ["/mute NAME [DURATION] [REASON]", "operators: refuse NAME's messages for a while"],
-  ["/unmute NAME", "operators: lift a mute"],
-  ["/history [N]", "fetch the N (default 50) messages before the oldest seen in the current room"],
-  ["/quit [REASON]", "wait for acknowledgements, say goodbye and exit"],
-  ["//TEXT", "send TEXT starting with a single /"],
-];
 
 export interface JoinIo extends CommandIo {
   stdout(line: string): void;
@@ -94,14 +74,20 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
   const rooms = checkedRooms(o.room as string[]);
 
   const json = o.json as boolean;
+  const prefs = prefsStore(prefsPath(io.env, o.host as string, o.port as number, name.value));
+  const loaded = prefs.load();
+  if (loaded.warning) io.stderr(`chat join: warning: ${loaded.warning}`);
+  const view = lineView(rooms, name.value, loaded.prefs);
   // The fatal error last printed to stderr: a refused handshake must not print its reason twice.
   let shownFatal: string | null = null;
   const emit = (e: ClientEvent) => {
+    const joined = onEvent(view, e) === "joined";
+    if (!shown(view, e, json)) return;
     if (json) {
       io.stdout(JSON.stringify(e));
       return;
     }
-    const line = formatLine(e, Date.now());
+    const line = joined && e.type === "members" ? joinedLine(e, Date.now()) : formatLine(e, Date.now());
     if (line === null) return;
     if (e.type === "error") {
       io.stderr(`chat join: ${line}`);
@@ -126,7 +112,7 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
     ...tls,
   }, emit);
   try {
-    return await runClient(client, io, rooms, timeoutMs, () => shownFatal);
+    return await runClient(client, io, view, (p) => prefs.save(p), timeoutMs, () => shownFatal);
   } finally {
     storage.close();
   }
@@ -136,7 +122,8 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
 async function runClient(
   client: ChatClient,
   io: JoinIo,
-  rooms: string[],
+  view: LineView,
+  savePrefs: (p: Prefs) => void,
   timeoutMs: number,
   shownFatal: () => string | null,
 ): Promise<number> {
@@ -172,10 +159,10 @@ async function runClient(
     return 0;
   };
 
-  const view: View = { current: rooms[0] };
+  const out: LineOut = { info: io.stderr, error: (text) => io.stderr(`chat join: ${text}`), savePrefs };
   const input = (async (): Promise<number> => {
     for await (const line of io.stdinLines()) {
-      const result = runLine(line, client, io, view);
+      const result = runLine(line, client, view, out);
       if (result !== null) return await finish(result);
     }
     return await finish("");
@@ -189,110 +176,4 @@ async function runClient(
   });
   const interrupted = stopped.then(interrupt);
   return await Promise.race([input, lost, interrupted]);
-}
-
-/** The front end's own state: which room plain lines go to. */
-interface View {
-  current: string;
-}
-
-/** Handles one input line. Returns a quit reason when the line asks to quit, otherwise null. */
-function runLine(line: string, client: ChatClient, io: JoinIo, view: View): string | null {
-  const current = () => (client.rooms.includes(view.current) ? view.current : client.rooms[0]);
-  const text = line.replace(/\r$/, "");
-  if (text.trim() === "") return null;
-  if (!text.startsWith("/") || text.startsWith("//")) {
-    client.send(text.startsWith("//") ? text.slice(1) : text, { room: current() });
-    return null;
-  }
-  const [command, ...rest] = text.slice(1).split(" ");
-  const arg = rest.join(" ").trim();
-  switch (command.toLowerCase()) {
-    case "quit":
-    case "exit":
-      return arg;
-    case "help":
-      io.stderr(LINE_COMMANDS.map(([c, h]) => `  ${c.padEnd(16)}${h}`).join("\n"));
-      return null;
-    case "who":
-      client.who(arg || current());
-      return null;
-    case "me":
-      if (arg) client.send(arg, { room: current(), action: true });
-      else io.stderr("chat join: /me needs an action");
-      return null;
-    case "msg": {
-      const [to, ...words] = arg.split(" ");
-      const body = words.join(" ").trim();
-      if (!to || !body) io.stderr("chat join: usage: /msg NAME TEXT");
-      else client.msg(to, body);
-      return null;
-    }
-    case "register":
-      if (!arg) io.stderr("chat join: usage: /register PASSWORD");
-      else client.register(arg);
-      return null;
-    case "kick":
-    case "ban":
-    case "unban":
-    case "mute":
-    case "unmute": {
-      const [target, ...more] = arg.split(" ").filter((w) => w !== "");
-      if (!target) {
-        io.stderr(
-          `chat join: usage: /${command} NAME${
-            command === "ban" || command === "unban" ? "|ADDRESS" : ""
-          } ...`,
-        );
-        return null;
-      }
-      // An optional duration first (ban, mute), then the reason.
-      const duration = command === "ban" || command === "mute" ? parseDuration(more[0] ?? "") : null;
-      const reason = (duration !== null ? more.slice(1) : more).join(" ");
-      client.moderate(command.toLowerCase() as ModerationAction, target, duration ?? 0, reason);
-      return null;
-    }
-    case "nick":
-      if (!arg) io.stderr("chat join: usage: /nick NEWNAME");
-      else client.nick(arg);
-      return null;
-    case "away":
-      client.away(arg);
-      return null;
-    case "history": {
-      const n = arg === "" ? 50 : Number(arg);
-      if (!Number.isInteger(n) || n < 1) io.stderr("chat join: usage: /history [N]");
-      else client.history(current(), oldestSeen(client, current()), n);
-      return null;
-    }
-    case "join": {
-      const room = checkRoom(arg);
-      if (!room.ok) io.stderr(`chat join: /join: ${room.reason}`);
-      else {
-        client.join(room.value);
-        view.current = room.value;
-      }
-      return null;
-    }
-    case "leave":
-      client.leave(arg || current());
-      return null;
-    case "switch": {
-      const room = checkRoom(arg);
-      if (room.ok && client.rooms.includes(room.value)) view.current = room.value;
-      else io.stderr(`chat join: /switch: not in room "${arg}" (joined: ${client.rooms.join(", ")})`);
-      return null;
-    }
-    case "rooms":
-      io.stderr(`rooms: ${client.rooms.map((r) => (r === current() ? `*${r}` : r)).join(", ")}`);
-      return null;
-    default:
-      io.stderr(`chat join: unknown command /${command} (try /help)`);
-      return null;
-  }
-}
-
-/** Before which sequence /history fetches: the oldest message passed on in `room` so far, or the newest. */
-function oldestSeen(client: ChatClient, room: string): number {
-  return client.oldestSeq(room) ?? 0;
 }

@@ -25,6 +25,14 @@ function who(e: { online: string[]; members?: number; quiet?: true }): string {
     : `online (${e.online.length}): ${e.online.map(s).join(", ")}`;
 }
 
+/** The line that says a /join was confirmed, in place of the member list's own line. */
+export function joinedLine(
+  e: { room: string; online: string[]; members?: number; quiet?: true },
+  now: number,
+): string {
+  return `${clock(now)} #${s(e.room)} -- you joined #${s(e.room)}; ${who(e)}`;
+}
+
 /**
  * The line for `e`, or null for events plain mode does not show (acks,
  * "connected", which the welcome line covers). Errors are rendered too, but

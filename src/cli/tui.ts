@@ -18,6 +18,7 @@ import type { Resolved } from "./options.ts";
 import { UsageError } from "./options.ts";
 import { dataDir, type Env, stateDir } from "./paths.ts";
 import { openClientStorage } from "./persist.ts";
+import { prefsPath, prefsStore } from "./prefs_file.ts";
 import { clientTls } from "./tls.ts";
 
 export interface TuiCliIo {
@@ -68,6 +69,7 @@ export async function joinTui(o: Resolved, io: TuiCliIo): Promise<number> {
       historyPath: dir ? `${dir}/${historyFileName(`${host}:${port}`)}` : undefined,
       // The same journal and transcript as the line mode: a message typed in either survives a restart of both.
       storage: (name) => openClientStorage(io.env, host, port, name),
+      prefs: (name) => prefsStore(prefsPath(io.env, host, port, name)),
       transcript: (room) => (data ? readTranscript(transcriptDir(data, host, port), room) : []),
       ...(await readClientSecrets(o, {
         env: io.env,

@@ -10,6 +10,7 @@
 import { ChatClient, ClientError, type ClientOptions } from "../client/client.ts";
 import type { ClientEvent, MessageEvent } from "../client/events.ts";
 import { FileJournal, type Journal } from "../client/journal.ts";
+import type { PrefsStore } from "../client/prefs.ts";
 import type { TranscriptEntry } from "../client/transcript.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { checkName } from "../protocol/names.ts";
@@ -21,7 +22,7 @@ import { type Key, KeyDecoder } from "./keys.ts";
 import { diffFrames, type Frame, renderFrame } from "./render.ts";
 import { createState, notify, type TuiState } from "./state.ts";
 import type { Terminal } from "./terminal.ts";
-import { onEvent, onKey, type Outcome, resize, showEarlier } from "./view.ts";
+import { ALT_KEYS, onEvent, onKey, type Outcome, resize, showEarlier } from "./view.ts";
 
 /** What survives a restart, for one name on one server: the journal, and the transcript writer. */
 export interface TuiStorage {
@@ -46,6 +47,8 @@ export interface TuiOptions {
   historyPath?: string;
   /** Opens the storage of `name` (once the name is known); none keeps everything in memory. */
   storage?: (name: string) => TuiStorage;
+  /** Where `name`'s preferences (/ignore, /joins) are kept; none keeps them in memory only. */
+  prefs?: (name: string) => PrefsStore;
   /** The local transcript of `room` on this server, oldest first; none shows no earlier messages. */
   transcript?: (room: string) => readonly TranscriptEntry[];
   /** Opens the connection (TLS with --tls); none: plain TCP. */
@@ -164,6 +167,7 @@ export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<
   let state!: TuiState;
   let client!: ChatClient;
   let storage: TuiStorage | null = null;
+  let prefs: PrefsStore | null = null;
   let paint: (() => void) | null = null;
   let bells = 0;
   const handle = (out: Outcome) => {
@@ -220,8 +224,18 @@ export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<
       name = asked;
     }
     storage = o.storage?.(name) ?? null;
+    prefs = o.prefs?.(name) ?? null;
+    const loaded = prefs?.load();
     const now = Date.now();
-    state = createState({ me: name, server, rooms: o.rooms, colour: o.colour, size: term.size(), history });
+    state = createState({
+      me: name,
+      server,
+      rooms: o.rooms,
+      colour: o.colour,
+      size: term.size(),
+      history,
+      ...(loaded ? { prefs: loaded.prefs } : {}),
+    });
     const unreadable = loadEarlier(state, o);
     client = new ChatClient({
       host: o.host,
@@ -235,7 +249,7 @@ export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<
       ...(password !== undefined ? { password } : {}),
       ...(o.adminToken !== undefined ? { adminToken: o.adminToken } : {}),
     }, emit);
-    for (const warning of [storage?.warning, unreadable]) {
+    for (const warning of [storage?.warning, unreadable, loaded?.warning]) {
       if (warning) notify(state, `warning: ${warning}`, now, "error");
     }
     showRestored(state, client.outbox, now);
@@ -291,7 +305,7 @@ export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<
   }));
   const tick = setInterval(safely(() => paint?.()), 1000);
   let escTimer: ReturnType<typeof setTimeout> | undefined;
-  const decoder = new KeyDecoder();
+  const decoder = new KeyDecoder({ altKeys: ALT_KEYS });
   let quitting = false;
   const applyKeys = (keys: Key[]) => {
     for (const key of keys) {
@@ -300,6 +314,13 @@ export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<
       const out = onKey(state, key, client, Date.now());
       handle(out);
       if (out.submitted !== undefined) historyFile.save(out.submitted, state.history.entries);
+      if (out.prefs) {
+        try {
+          prefs?.save(out.prefs);
+        } catch (err) {
+          notify(state, `cannot keep this across restarts: ${(err as Error).message}`, Date.now(), "error");
+        }
+      }
       if (out.redraw) prev = null;
       if (out.suspend) {
         term.suspend();

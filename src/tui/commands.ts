@@ -1,19 +1,32 @@
 /**
- * The slash commands of the terminal client, as a registry: /help and Tab
- * completion are generated from it, and a new command (/msg, /nick, /away)
- * is one more entry. Each command works on the state and the narrow
- * {@linkcode ClientPort}, so tests run them with a fake client.
+ * What the terminal client does with each command of the registry in
+ * src/client/commands.ts (which parses them, lists them for /help and
+ * names them for Tab): {@linkcode perform} applies one action to the state
+ * and the narrow {@linkcode ClientPort}, so tests run it with a fake client.
  *
  * @module
  */
 
+import {
+  type Action,
+  ALL_ROOMS,
+  helpRows,
+  lostSlash,
+  notSupported,
+  parseLine,
+  type Target,
+} from "../client/commands.ts";
+import { lastlog, lastlogHeading } from "../client/lastlog.ts";
+import { describeIgnored, describeJoins, isIgnored, withIgnored, withJoins } from "../client/prefs.ts";
+import { type Known, whoisText } from "../client/whois.ts";
 import type { PendingSend } from "../client/journal.ts";
 import { MessageFlags } from "../protocol/messages.ts";
-import { checkName, checkRoom, nameKey } from "../protocol/names.ts";
-import type { ChatEntry } from "./entries.ts";
+import { nameKey } from "../protocol/names.ts";
+import { type ChatEntry, clock } from "./entries.ts";
 import {
   addEntry,
   type ClientPort,
+  closeWindow,
   currentWindow,
   DIRECT_PREFIX,
   directPeer,
@@ -36,29 +49,30 @@ export interface CommandContext {
 
 /** What running a line asks of the caller. */
 export type CommandResult =
-  /** Done; clear the input line. */
-  | { kind: "done" }
+  /** Done; clear the input line (and, with `savePrefs`, keep the changed `state.prefs` on disk). */
+  | { kind: "done"; savePrefs?: true }
   /** Not done (e.g. a command that needs the server while there is none): keep the input line. */
   | { kind: "keep" }
   | { kind: "quit"; reason: string };
 
-export interface Command {
-  name: string;
-  aliases?: readonly string[];
-  /** Shown in /help: "/join ROOM". */
-  usage: string;
-  help: string;
-  /** Needs a live connection: ChatClient drops requests made while disconnected. */
-  online?: boolean;
-  run(ctx: CommandContext, arg: string): CommandResult;
-}
-
 const DONE: CommandResult = { kind: "done" };
+const KEEP: CommandResult = { kind: "keep" };
+const SAVE: CommandResult = { kind: "done", savePrefs: true };
 
-/** Messages /history fetches when no N is given. */
-export const HISTORY_PAGE = 50;
-/** The most /history asks for at once (the server's cap on one FETCH). */
-export const MAX_HISTORY_PAGE = 500;
+/** What /whois reads from the state: the rooms joined with their members, and away messages. */
+function known(state: TuiState): Known {
+  return {
+    me: state.me,
+    rooms: state.windows.filter((w) => w.joined && directPeer(w) === null).map((w) => ({
+      room: w.room,
+      members: w.members,
+      quiet: w.quiet,
+    })),
+    away: (
+      name,
+    ) => (nameKey(name) === nameKey(state.me) ? state.myAway : state.away.get(nameKey(name)) ?? ""),
+  };
+}
 
 /**
  * Shows a message this client sent (or restored from the journal) as
@@ -124,7 +138,7 @@ export function sendText(ctx: CommandContext, text: string, action = false): Com
   const w = currentWindow(state);
   if (!w.joined) {
     notify(state, `you are not in #${w.room}: /join a room first`, now, "error");
-    return { kind: "keep" };
+    return KEEP;
   }
   const peer = directPeer(w);
   const id = peer !== null ? client.msg(peer, text, { action }) : client.send(text, { room: w.room, action });
@@ -166,23 +180,27 @@ export function requestHistory(
   return true;
 }
 
-/** A room argument: "#Dev" and "dev" name the same room. */
-function roomArg(arg: string): ReturnType<typeof checkRoom> {
-  return checkRoom(arg.trim().replace(/^#/, ""));
+/** The window `target` names, or -1. */
+function findWindow(state: TuiState, target: Target): number {
+  switch (target.kind) {
+    case "index":
+      return target.index >= 1 && target.index <= state.windows.length ? target.index - 1 : -1;
+    case "peer": {
+      const w = findDirect(state, target.name);
+      return w ? state.windows.indexOf(w) : -1;
+    }
+    case "room":
+      return state.windows.findIndex((w) => w.room === target.room);
+  }
 }
 
-function findWindow(state: TuiState, arg: string): number {
-  const a = arg.trim();
-  if (/^\d+$/.test(a)) {
-    const i = Number(a) - 1;
-    return i >= 0 && i < state.windows.length ? i : -1;
-  }
-  if (a.startsWith("@")) {
-    const w = findDirect(state, a.slice(1));
-    return w ? state.windows.indexOf(w) : -1;
-  }
-  const room = roomArg(a);
-  return room.ok ? state.windows.findIndex((w) => w.room === room.value) : -1;
+/** How a target was written, for messages. */
+function targetText(target: Target): string {
+  return target.kind === "index"
+    ? String(target.index)
+    : target.kind === "peer"
+    ? `@${target.name}`
+    : `#${target.room}`;
 }
 
 function describeWindow(w: Window, i: number, current: boolean): string {
@@ -197,24 +215,22 @@ function describeWindow(w: Window, i: number, current: boolean): string {
   return `${current ? "*" : " "}${i + 1}: #${w.room} (${bits.join(", ")})`;
 }
 
-export const COMMANDS: readonly Command[] = [
-  {
-    name: "help",
-    usage: "/help",
-    help: "list commands and keys",
-    run: ({ state, now }) => {
+/** Says what went wrong and keeps the line, so it can be fixed rather than typed again. */
+function failed(ctx: CommandContext, text: string): CommandResult {
+  notify(ctx.state, text, ctx.now, "error");
+  return KEEP;
+}
+
+/** Performs one parsed command. */
+export function perform(ctx: CommandContext, action: Action): CommandResult {
+  const { state, client, now } = ctx;
+  switch (action.kind) {
+    case "help":
       notify(state, helpText(), now);
       return DONE;
-    },
-  },
-  {
-    name: "who",
-    usage: "/who [ROOM]",
-    help: "who is online in ROOM (default: this room), with away messages",
-    online: true,
-    run: ({ state, client, now }, arg) => {
+    case "who": {
       const peer = directPeer(currentWindow(state));
-      if (!arg && peer !== null) {
+      if (action.room === undefined && peer !== null) {
         const away = state.away.get(nameKey(peer));
         notify(
           state,
@@ -223,198 +239,113 @@ export const COMMANDS: readonly Command[] = [
         );
         return DONE;
       }
-      const room = arg ? roomArg(arg) : { ok: true as const, value: currentWindow(state).room };
-      if (!room.ok) {
-        notify(state, `/who: ${room.reason}`, now, "error");
-        return DONE;
+      const room = action.room ?? currentWindow(state).room;
+      if (!state.windows.some((w) => w.room === room && w.joined)) {
+        return failed(
+          ctx,
+          `/who #${room}: ${
+            notSupported("asking about a room you are not in")
+          } (/join it to see who is there)`,
+        );
       }
-      state.whoAsked.add(room.value);
-      client.who(room.value);
+      state.whoAsked.add(room);
+      client.who(room);
       return DONE;
-    },
-  },
-  {
-    name: "join",
-    usage: "/join ROOM",
-    help: "join ROOM and show it",
-    online: true,
-    run: ({ state, client, now }, arg) => {
-      if (!arg) {
-        notify(state, "usage: /join ROOM", now, "error");
-        return DONE;
-      }
-      const room = roomArg(arg);
-      if (!room.ok) {
-        notify(state, `/join: ${room.reason}`, now, "error");
-        return DONE;
-      }
-      const i = state.windows.findIndex((w) => w.room === room.value && w.joined);
+    }
+    case "join": {
+      const i = state.windows.findIndex((w) => w.room === action.room && w.joined);
       if (i >= 0) {
         showWindow(state, i);
         return DONE;
       }
-      state.switchTo = room.value;
-      client.join(room.value);
-      notify(state, `joining #${room.value}...`, now);
+      // The room is current at once: the next line typed goes there, after the JOIN on the same connection.
+      const w = windowFor(state, action.room);
+      w.joined = true;
+      w.joining = true;
+      showWindow(state, state.windows.indexOf(w));
+      client.join(action.room);
+      notify(state, `joining #${action.room}...`, now, "info", w);
       return DONE;
-    },
-  },
-  {
-    name: "leave",
-    aliases: ["part"],
-    usage: "/leave [ROOM|@NAME]",
-    help: "leave ROOM (default: this room); in a direct-message window, close it",
-    run: ({ state, client, now }, arg) => {
-      const i = arg ? findWindow(state, arg) : state.current;
+    }
+    case "leave": {
+      const i = action.target ? findWindow(state, action.target) : state.current;
       const w = state.windows[i];
       if (w && directPeer(w) !== null) {
         closeDirect(state, i);
         return DONE;
       }
-      if (state.connection.state !== "connected") {
-        notify(state, "/leave needs a connection to the server; try again once connected", now, "error");
-        return { kind: "keep" };
-      }
-      if (!w || !w.joined) {
-        notify(
-          state,
-          `/leave: not in room ${arg ? `"${arg}"` : `#${currentWindow(state).room}`}`,
-          now,
-          "error",
-        );
+      if (w && !w.joined) {
+        // Left already (or its join was refused): nothing to tell the server, just close it.
+        closeWindow(state, w.room);
         return DONE;
       }
+      if (state.connection.state !== "connected") {
+        return failed(ctx, "/leave needs a connection to the server; try again once connected");
+      }
+      if (!w) return failed(ctx, `/leave: no window ${targetText(action.target!)}`);
       client.leave(w.room);
+      // Like a join, a leave takes effect at once; the window closes when the server confirms it.
+      w.joined = false;
+      w.joining = false;
+      if (i === state.current && state.windows.length > 1) {
+        showWindow(state, i + 1 < state.windows.length ? i + 1 : i - 1);
+      }
       return DONE;
-    },
-  },
-  {
-    name: "rooms",
-    usage: "/rooms",
-    help: "list your windows (Alt-number shows one)",
-    run: ({ state, now }) => {
+    }
+    case "rooms":
       notify(
         state,
         ["rooms:", ...state.windows.map((w, i) => describeWindow(w, i, i === state.current))].join("\n"),
         now,
       );
       return DONE;
-    },
-  },
-  {
-    name: "switch",
-    aliases: ["window"],
-    usage: "/switch ROOM|@NAME|N",
-    help: "show a window (also Alt-1..Alt-9, Ctrl-N/Ctrl-P)",
-    run: ({ state, now }, arg) => {
-      const i = findWindow(state, arg);
+    case "switch": {
+      const i = findWindow(state, action.target);
       if (i < 0) {
-        notify(
-          state,
-          `/switch: not in room "${arg}" (rooms: ${state.windows.map((w) => `#${w.room}`).join(", ")})`,
-          now,
-          "error",
+        return failed(
+          ctx,
+          `/switch: no window ${targetText(action.target)} (windows: ${
+            state.windows.map((w) => (directPeer(w) === null ? `#${w.room}` : w.room)).join(", ")
+          })`,
         );
-      } else showWindow(state, i);
+      }
+      showWindow(state, i);
       return DONE;
-    },
-  },
-  {
-    name: "me",
-    usage: "/me ACTION",
-    help: "send an action: * you ACTION",
-    run: (ctx, arg) => {
-      if (!arg) {
-        notify(ctx.state, "usage: /me ACTION", ctx.now, "error");
-        return DONE;
-      }
-      return sendText(ctx, arg, true);
-    },
-  },
-  {
-    // Direct messages go to a window per person ("@bob"), as irssi's query windows and WeeChat's private
-    // buffers do: someone who lives in a busy room all day would lose a private line in its scroll, while a
-    // window of its own keeps the conversation together, shows in the status line as activity (counted like
-    // a mention, with the bell), and is answered by typing in it, with no /msg to repeat.
-    name: "msg",
-    aliases: ["m"],
-    usage: "/msg NAME TEXT",
-    help: "send a direct message; it shows in the @NAME window, where typing replies",
-    run: (ctx, arg) => {
-      const to = nameAndText(ctx, arg, "/msg NAME TEXT", true);
-      return to ? sendDirect(ctx, to.name, to.text) : { kind: "keep" };
-    },
-  },
-  {
-    name: "query",
-    usage: "/query NAME [TEXT]",
-    help: "open (and show) the @NAME window; with TEXT, send it too",
-    run: (ctx, arg) => {
-      const to = nameAndText(ctx, arg, "/query NAME [TEXT]", false);
-      if (!to) return { kind: "keep" };
-      const w = directWindow(ctx.state, to.name);
-      showWindow(ctx.state, ctx.state.windows.indexOf(w));
-      return to.text ? sendText(ctx, to.text) : DONE;
-    },
-  },
-  {
-    name: "nick",
-    usage: "/nick NEWNAME",
-    help: "change your name",
-    online: true,
-    run: ({ state, client, now }, arg) => {
-      if (!arg) {
-        notify(state, "usage: /nick NEWNAME", now, "error");
-        return { kind: "keep" };
-      }
-      const name = checkName(arg);
-      if (!name.ok) {
-        notify(state, `/nick: ${name.reason}`, now, "error");
-        return { kind: "keep" };
-      }
-      client.nick(name.value);
+    }
+    case "me":
+      return sendText(ctx, action.text, true);
+    case "msg":
+      return sendDirect(ctx, action.to, action.text);
+    case "query": {
+      const w = directWindow(state, action.to);
+      showWindow(state, state.windows.indexOf(w));
+      return action.text ? sendText(ctx, action.text) : DONE;
+    }
+    case "nick":
+      client.nick(action.name);
       return DONE;
-    },
-  },
-  {
-    name: "away",
-    usage: "/away [TEXT]",
-    help: "set an away message, shown in /who and to people who message you; without TEXT, you are back",
-    online: true,
-    run: ({ state, client, now }, arg) => {
-      if (arg === "" && state.myAway === "") {
+    case "away":
+      if (action.text === "" && state.myAway === "") {
         notify(state, "you are not away (/away TEXT sets an away message)", now);
         return DONE;
       }
-      client.away(arg);
+      client.away(action.text);
       return DONE;
-    },
-  },
-  {
-    name: "history",
-    usage: "/history [N]",
-    help: `fetch N (default ${HISTORY_PAGE}) older messages of this room into the scrollback`,
-    online: true,
-    run: ({ state, client, now }, arg) => {
-      const n = arg === "" ? HISTORY_PAGE : Number(arg);
-      if (!Number.isInteger(n) || n < 1 || n > MAX_HISTORY_PAGE) {
-        notify(state, `usage: /history [N], N from 1 to ${MAX_HISTORY_PAGE}`, now, "error");
-        return { kind: "keep" };
-      }
+    case "history": {
       const w = currentWindow(state);
       if (directPeer(w) !== null || !w.joined) {
-        notify(state, "/history works in a room you are in (direct messages are not stored)", now, "error");
-        return DONE;
+        return failed(ctx, "/history works in a room you are in (direct messages are not stored)");
       }
-      requestHistory(state, client, w, n, now);
+      requestHistory(state, client, w, action.count, now);
       return DONE;
-    },
-  },
-  {
-    name: "reconnect",
-    usage: "/reconnect",
-    help: "after the client gave up reconnecting, try again",
-    run: ({ state, client, now }) => {
+    }
+    case "register":
+      client.register(action.password);
+      return DONE;
+    case "moderate":
+      client.moderate(action.action, action.target, action.durationMs, action.reason);
+      return DONE;
+    case "reconnect": {
       const c = state.connection;
       if (c.state !== "offline") {
         notify(state, c.state === "connected" ? "already connected" : "already trying to reconnect", now);
@@ -422,29 +353,80 @@ export const COMMANDS: readonly Command[] = [
       }
       client.reconnect();
       return DONE;
-    },
-  },
-  {
-    name: "clear",
-    usage: "/clear",
-    help: "clear this window",
-    run: ({ state }) => {
+    }
+    case "clear": {
       const w = currentWindow(state);
       w.entries = [];
       w.marker = null;
       w.scroll = 0;
       w.below = 0;
       return DONE;
-    },
-  },
-  {
-    name: "quit",
-    aliases: ["exit"],
-    usage: "/quit [REASON]",
-    help: "say goodbye (with REASON) and exit",
-    run: (_ctx, arg) => ({ kind: "quit", reason: arg }),
-  },
-];
+    }
+    case "quit":
+      return { kind: "quit", reason: action.reason };
+    case "whois":
+      notify(state, whoisText(action.name, known(state)), now);
+      return DONE;
+    case "lastlog": {
+      const w = currentWindow(state);
+      const lines = w.entries.filter((e): e is ChatEntry => e.kind === "chat");
+      const found = lastlog(lines, action.text);
+      const where = directPeer(w) === null ? `#${w.room}` : w.room;
+      notify(
+        state,
+        [
+          lastlogHeading(action.text, where, found),
+          ...found.shown.map((e) => `  ${clock(e.ts)} ${e.action ? `* ${e.from}` : `<${e.from}>`} ${e.text}`),
+        ].join("\n"),
+        now,
+      );
+      return DONE;
+    }
+    case "ignore":
+      if (action.name === undefined) {
+        notify(state, describeIgnored(state.prefs), now);
+        return DONE;
+      }
+      if (nameKey(action.name) === nameKey(state.me)) {
+        return failed(ctx, "/ignore: you cannot ignore yourself");
+      }
+      state.prefs = withIgnored(state.prefs, action.name, true);
+      notify(state, `ignoring ${action.name}: their messages and direct messages are not shown`, now);
+      return SAVE;
+    case "unignore":
+      if (!isIgnored(state.prefs, action.name)) {
+        return failed(ctx, `/unignore: ${action.name} is not ignored`);
+      }
+      state.prefs = withIgnored(state.prefs, action.name, false);
+      notify(state, `no longer ignoring ${action.name}`, now);
+      return SAVE;
+    case "joins": {
+      if (action.hide === undefined) {
+        notify(state, describeJoins(state.prefs), now);
+        return DONE;
+      }
+      const w = currentWindow(state);
+      const room = action.room ?? (directPeer(w) === null ? w.room : ALL_ROOMS);
+      state.prefs = withJoins(state.prefs, action.hide, room === ALL_ROOMS ? null : room);
+      notify(
+        state,
+        `join and leave lines are ${action.hide ? "hidden" : "shown"} ${
+          room === ALL_ROOMS ? "in every room" : `in #${room}`
+        }`,
+        now,
+      );
+      return SAVE;
+    }
+    case "list":
+      return failed(ctx, `/list: ${notSupported("listing rooms")}`);
+    case "topic":
+      return failed(ctx, `/topic: ${notSupported("room topics")}`);
+    default: {
+      const never: never = action;
+      return never;
+    }
+  }
+}
 
 /** Closes the direct-message window at `i`: nothing to tell the server, the conversation is only local. */
 function closeDirect(state: TuiState, i: number): void {
@@ -458,26 +440,6 @@ function closeDirect(state: TuiState, i: number): void {
     w.unread = 0;
     w.mentions = 0;
   }
-}
-
-/** Splits "NAME TEXT" and checks NAME against the server's rules; reports what is wrong. */
-function nameAndText(
-  ctx: CommandContext,
-  arg: string,
-  usage: string,
-  needText: boolean,
-): { name: string; text: string } | null {
-  const m = arg.match(/^(\S+)\s*([\s\S]*)$/);
-  if (!m || (needText && m[2].trim() === "")) {
-    notify(ctx.state, `usage: ${usage}`, ctx.now, "error");
-    return null;
-  }
-  const name = checkName(m[1].replace(/^@/, "").replace(/:$/, ""));
-  if (!name.ok) {
-    notify(ctx.state, `${usage.split(" ")[0]}: ${name.reason}`, ctx.now, "error");
-    return null;
-  }
-  return { name: name.value, text: m[2].trim() };
 }
 
 /**
@@ -501,7 +463,10 @@ function sendDirect(ctx: CommandContext, to: string, text: string): CommandResul
 export const KEY_HELP: ReadonlyArray<[string, string]> = [
   ["Enter", "send; Alt-Enter inserts a newline, pasting several lines sends one message"],
   ["Enter on an empty line", "reconnect, once the client has given up (offline)"],
-  ["Tab", "complete a nickname or command (again for the next match)"],
+  [
+    "Tab",
+    "complete a nickname, a command, or a room (after /join, /who, /leave, or #); again for the next match",
+  ],
   ["Up/Down", "input history"],
   ["PgUp/PgDn", "scroll back (PgUp at the top fetches older messages); Esc jumps to the newest"],
   ["Alt-1..9, Ctrl-N/P", "show room 1..9, next/previous room"],
@@ -512,12 +477,9 @@ export const KEY_HELP: ReadonlyArray<[string, string]> = [
   ["Ctrl-C, Ctrl-D", "quit (Ctrl-D on an empty line)"],
 ];
 
-/** The /help text, generated from the registries. */
+/** The /help text: the command registry's rows, then the keys. */
 export function helpText(): string {
-  const rows: Array<[string, string]> = [
-    ...COMMANDS.map((c): [string, string] => [c.usage, c.help]),
-    ["//TEXT", "send TEXT starting with a single /"],
-  ];
+  const rows = helpRows();
   const w = Math.max(...rows.map(([u]) => u.length), ...KEY_HELP.map(([k]) => k.length)) + 2;
   return [
     "commands:",
@@ -527,33 +489,39 @@ export function helpText(): string {
   ].join("\n");
 }
 
-/** Command names for completion, with their slash. */
-export function commandNames(): string[] {
-  return COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])]).map((n) => `/${n}`).sort();
-}
-
 /** Runs one submitted line: a command, or text to send. */
 export function runLine(ctx: CommandContext, line: string): CommandResult {
-  if (line.trim() === "") return DONE;
-  if (!line.startsWith("/") || line.startsWith("//")) {
-    return sendText(ctx, line.startsWith("//") ? line.slice(1) : line);
+  const parsed = parseLine(line);
+  const confirmed = ctx.state.unslashed === line;
+  ctx.state.unslashed = null;
+  switch (parsed.kind) {
+    case "empty":
+      return DONE;
+    case "text": {
+      const like = line.startsWith("/") ? undefined : lostSlash(line);
+      if (like && !confirmed) {
+        ctx.state.unslashed = line;
+        const w = currentWindow(ctx.state);
+        const where = directPeer(w) === null ? `#${w.room}` : w.room;
+        return failed(
+          ctx,
+          `this looks like /${like.name} without its slash: Enter sends it to ${where} as a message anyway; ` +
+            "Ctrl-A and / make it the command",
+        );
+      }
+      return sendText(ctx, parsed.text);
+    }
+    case "unknown":
+      return failed(ctx, `unknown command /${parsed.name} (try /help)`);
+    case "invalid":
+      return failed(ctx, parsed.error);
+    case "command":
+      if (parsed.command.online && ctx.state.connection.state !== "connected") {
+        return failed(
+          ctx,
+          `/${parsed.command.name} needs a connection to the server; try again once connected`,
+        );
+      }
+      return perform(ctx, parsed.action);
   }
-  const m = line.slice(1).match(/^(\S*)\s*([\s\S]*)$/)!;
-  const name = m[1].toLowerCase();
-  const arg = m[2].trim();
-  const command = COMMANDS.find((c) => c.name === name || c.aliases?.includes(name));
-  if (!command) {
-    notify(ctx.state, `unknown command /${name} (try /help)`, ctx.now, "error");
-    return { kind: "keep" };
-  }
-  if (command.online && ctx.state.connection.state !== "connected") {
-    notify(
-      ctx.state,
-      `/${command.name} needs a connection to the server; try again once connected`,
-      ctx.now,
-      "error",
-    );
-    return { kind: "keep" };
-  }
-  return command.run(ctx, arg);
 }

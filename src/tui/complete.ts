@@ -1,6 +1,7 @@
 /**
  * Tab completion of the word before the cursor: a command name when the
- * line starts with "/", otherwise a nickname of someone in the room. Tab
+ * line starts with "/", a room for a word starting with "#", otherwise a
+ * nickname of someone in the room (or what the command takes). Tab
  * again cycles through the matches (Shift-Tab backwards). A nickname
  * completed at the start of the line gets ": " after it, as in IRC.
  *
@@ -22,12 +23,19 @@ export interface Completion {
 export interface CompletionSource {
   /** Command names with their slash ("/join"). */
   commands: readonly string[];
-  /** Nicknames in the current room, most relevant first. */
+  /** Nicknames in the current room, most relevant first (or what the command before the word takes). */
   nicks: readonly string[];
+  /** Room names, without "#": a word starting with "#" completes to one. */
+  rooms?: readonly string[];
 }
 
 function fold(s: string): string {
   return s.normalize("NFC").toLowerCase();
+}
+
+/** What follows a completed word: ": " after a nickname that starts the line (IRC's address), else a space. */
+function suffixOf(word: string, start: number, isCommand: boolean): string {
+  return isCommand || start > 0 || word.startsWith("#") ? " " : ": ";
 }
 
 function apply(
@@ -38,7 +46,7 @@ function apply(
   isCommand: boolean,
 ): Completion {
   const word = candidates[index];
-  const suffix = isCommand ? " " : start === 0 ? ": " : " ";
+  const suffix = suffixOf(word, start, isCommand);
   // Replace from `start` to the cursor; keep what follows the cursor.
   const before = editor.text.slice(0, start) + word + suffix;
   const after = editor.text.slice(editor.cursor).replace(/^ /, "");
@@ -65,7 +73,7 @@ export function complete(
     // Rebuild from the text before completion: strip the previous word and its suffix.
     const prevWord = previous.candidates[previous.index];
     const isCommand = prevWord.startsWith("/") && previous.start === 0;
-    const suffix = isCommand ? " " : previous.start === 0 ? ": " : " ";
+    const suffix = suffixOf(prevWord, previous.start, isCommand);
     const end = previous.start + prevWord.length + suffix.length;
     const base: EditorState = {
       ...editor,
@@ -79,9 +87,13 @@ export function complete(
   const prefix = head.slice(start);
   if (prefix === "") return null;
   const isCommand = start === 0 && prefix.startsWith("/");
-  const pool = isCommand ? source.commands : source.nicks;
+  const isRoom = !isCommand && prefix.startsWith("#");
+  const pool = isCommand ? source.commands : isRoom ? (source.rooms ?? []).map((r) => `#${r}`) : source.nicks;
+  // "@car" completes to carol (the @ is dropped), and to "@carol" where the pool holds windows of people.
   const want = fold(prefix.replace(/^@/, ""));
-  const candidates = pool.filter((c) => fold(c).startsWith(isCommand ? fold(prefix) : want));
+  const candidates = pool.filter((c) =>
+    fold(c).startsWith(fold(prefix)) || (!isCommand && !isRoom && fold(c).startsWith(want))
+  );
   if (candidates.length === 0) return null;
   return apply(editor, start, candidates, backwards ? candidates.length - 1 : 0, isCommand);
 }

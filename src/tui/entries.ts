@@ -91,7 +91,8 @@ function highlight(text: string, me: string, base: Style | undefined, style: Sty
   return out;
 }
 
-function clock(ms: number): string {
+/** "09:30": the time shown in front of every line. */
+export function clock(ms: number): string {
   const d = new Date(ms);
   return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
 }

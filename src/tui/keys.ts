@@ -8,6 +8,12 @@
  * rest is still in flight), so it stays pending until more bytes arrive or
  * the caller gives up waiting and calls {@linkcode KeyDecoder.flush}.
  *
+ * ESC followed by a character is Alt and that character (meta sends an ESC
+ * prefix), but also what a quick Escape and then a key look like. Given the
+ * Alt keys its caller binds, the decoder reads any other character after
+ * ESC as the Escape key and then that character: Escape and then "/" must
+ * not become an Alt-/ that nothing handles and that eats the slash.
+ *
  * @module
  */
 
@@ -123,7 +129,7 @@ type Parsed =
   | { done: true; length: number; key: Key | null };
 
 /** Parses the escape sequence at the start of `s` (which starts with ESC). */
-function parseEscape(s: string): Parsed {
+function parseEscape(s: string, isAlt: (ch: string) => boolean): Parsed {
   if (s.length < 2) return { done: false };
   const second = s[1];
   if (second === "[" || second === "O") {
@@ -133,8 +139,10 @@ function parseEscape(s: string): Parsed {
       const c = s.charCodeAt(i);
       if (c >= 0x40 && c <= 0x7e) break;
       if (c < 0x20 || c > 0x3f) {
-        // Not a sequence after all: take ESC + bracket as Alt-[ and go on from here.
-        return { done: true, length: 2, key: key(second, { alt: true }) };
+        // Not a sequence after all: ESC + bracket as Alt-[ (or Escape, then the bracket), and go on from here.
+        return isAlt(second)
+          ? { done: true, length: 2, key: key(second, { alt: true }) }
+          : { done: true, length: 1, key: key("escape") };
       }
       i++;
     }
@@ -158,7 +166,7 @@ function parseEscape(s: string): Parsed {
   if (second === "\x1b") {
     // ESC ESC [ C: some terminals send Alt-arrow as ESC before the arrow's own sequence.
     if (s.length >= 3 && (s[2] === "[" || s[2] === "O")) {
-      const inner = parseEscape(s.slice(1));
+      const inner = parseEscape(s.slice(1), isAlt);
       if (!inner.done) return inner;
       const k = inner.key && inner.key.kind === "key" ? { ...inner.key, alt: true } : inner.key;
       return { done: true, length: inner.length + 1, key: k };
@@ -166,11 +174,22 @@ function parseEscape(s: string): Parsed {
     if (s.length < 3) return { done: false };
     return { done: true, length: 1, key: key("escape") };
   }
-  // Alt + one character (meta sends ESC prefix).
+  // Alt + one character (meta sends ESC prefix), if the caller binds it; else Escape, then the character.
   const cp = s.codePointAt(1)!;
   const len = 1 + (cp > 0xffff ? 2 : 1);
   if (cp < 0x20 || cp === 0x7f) return { done: true, length: 2, key: controlKey(cp, true) };
-  return { done: true, length: len, key: key(String.fromCodePoint(cp), { alt: true }) };
+  const ch = String.fromCodePoint(cp);
+  if (!isAlt(ch)) return { done: true, length: 1, key: key("escape") };
+  return { done: true, length: len, key: key(ch, { alt: true }) };
+}
+
+export interface KeyDecoderOptions {
+  /**
+   * The characters that make an Alt key after ESC (Alt-b, Alt-1). Others
+   * after ESC are the Escape key and then the character. Default: every
+   * character is an Alt key.
+   */
+  altKeys?: ReadonlySet<string>;
 }
 
 /** Decodes raw terminal input into {@linkcode Key} values. */
@@ -178,6 +197,12 @@ export class KeyDecoder {
   #utf8 = new TextDecoder("utf-8", { fatal: false });
   #rest = "";
   #paste: string | null = null;
+  readonly #isAlt: (ch: string) => boolean;
+
+  constructor(options: KeyDecoderOptions = {}) {
+    const alt = options.altKeys;
+    this.#isAlt = alt ? (ch) => alt.has(ch) : () => true;
+  }
 
   /** True when input is held back waiting for more (e.g. a lone ESC). */
   get pending(): boolean {
@@ -244,7 +269,7 @@ export class KeyDecoder {
           this.#rest = s;
           return keys;
         }
-        const parsed = parseEscape(s);
+        const parsed = parseEscape(s, this.#isAlt);
         if (!parsed.done) {
           this.#rest = s;
           return keys;

@@ -9,6 +9,8 @@
  * @module
  */
 
+import { DEFAULT_PREFS, type Prefs } from "../client/prefs.ts";
+import type { ModerationAction } from "../protocol/messages.ts";
 import { nameKey } from "../protocol/names.ts";
 import type { Completion } from "./complete.ts";
 import { type EditorState, EMPTY_EDITOR } from "./editor.ts";
@@ -36,6 +38,10 @@ export interface ClientPort {
   oldestSeq(room: string): number | undefined;
   /** After the client gave up reconnecting: try again. */
   reconnect(): void;
+  /** Registers the current name with `password`. */
+  register(password: string): void;
+  /** Operators: kick, ban, unban, mute or unmute `target`. */
+  moderate(action: ModerationAction, target: string, durationMs: number, reason: string): void;
 }
 
 /** Window names of direct conversations start with this; room names cannot. */
@@ -68,6 +74,11 @@ export interface Window {
   below: number;
   /** False after leaving the room (the last window stays, so there is somewhere to type /join). */
   joined: boolean;
+  /**
+   * Joined with /join and not yet confirmed by the server. The window is shown and typed in at once: the
+   * JOIN goes out before what is typed next, and the server handles a connection's frames in order.
+   */
+  joining: boolean;
   /** Chat entries shown, by the message's sequence number: a copy of one of them from the server is skipped. */
   bySeq: Map<number, ChatEntry>;
   /** The `before` of the first /history asked for: older history messages are put in seq order, not appended. */
@@ -95,8 +106,12 @@ export interface TuiState {
   editor: EditorState;
   history: HistoryState;
   completion: Completion | null;
-  /** Rooms asked for with /join and not yet confirmed: the window to show once they are. */
-  switchTo: string | null;
+  /** Who is ignored and where join and leave lines are hidden (loaded and saved by the app). */
+  prefs: Prefs;
+  /** Every room this session has had a window for: what Tab completes after /join. */
+  knownRooms: Set<string>;
+  /** A line that looked like a command without its slash, refused once: the same line again is sent. */
+  unslashed: string | null;
   /** Rooms asked about with /who, whose next member list is printed. */
   whoAsked: Set<string>;
   /** Window of each message sent and not yet acknowledged, by ChatClient id. */
@@ -119,6 +134,7 @@ export interface StateOptions {
   colour: boolean;
   size: Size;
   history?: readonly string[];
+  prefs?: Prefs;
 }
 
 export function createState(o: StateOptions): TuiState {
@@ -134,7 +150,9 @@ export function createState(o: StateOptions): TuiState {
     editor: EMPTY_EDITOR,
     history: historyOf(o.history ?? []),
     completion: null,
-    switchTo: null,
+    prefs: o.prefs ?? DEFAULT_PREFS,
+    knownRooms: new Set(o.rooms),
+    unslashed: null,
     whoAsked: new Set(),
     sent: new Map(),
     away: new Map(),
@@ -156,6 +174,7 @@ function newWindow(room: string): Window {
     scroll: 0,
     below: 0,
     joined: true,
+    joining: false,
     bySeq: new Map(),
     historyBefore: 0,
     historyAsked: 0,
@@ -197,6 +216,7 @@ export function windowFor(state: TuiState, room: string): Window {
     // A window kept only as a place to type in is reused for the next room.
     const idle = state.windows.length === 1 && !state.windows[0].joined ? state.windows[0] : null;
     w = newWindow(room);
+    state.knownRooms.add(room);
     if (idle) state.windows[0] = w;
     else state.windows.push(w);
   }

@@ -10,10 +10,12 @@
 
 import type { ClientEvent, DirectEvent, MessageEvent, PresenceEvent } from "../client/events.ts";
 import { nameKey } from "../protocol/names.ts";
-import { commandNames, HISTORY_PAGE, requestHistory, runLine } from "./commands.ts";
+import { argumentKind, commandNames, HISTORY_PAGE, JOIN_REFUSED } from "../client/commands.ts";
+import { requestHistory, runLine } from "./commands.ts";
 import { complete } from "./complete.ts";
 import { cleanInput, editKey, editorWith, EMPTY_EDITOR, insert } from "./editor.ts";
 import { type ChatEntry, type Entry, mentions } from "./entries.ts";
+import { isIgnored, joinsHidden, type Prefs } from "../client/prefs.ts";
 import { historyAdd, historyDown, historyUp } from "./history.ts";
 import type { Key } from "./keys.ts";
 import {
@@ -53,7 +55,16 @@ export interface Outcome {
   suspend?: boolean;
   /** A line was submitted: append it to the history file. */
   submitted?: string;
+  /** The user's preferences changed (/ignore, /joins): keep them on disk. */
+  prefs?: Prefs;
 }
+
+/**
+ * The characters that make an Alt key after ESC: Alt-0..9 show a window, and the editor's Alt-B, Alt-F
+ * and Alt-D. The key decoder reads ESC and any other character as Escape and then that character, so a
+ * quick Escape and "/" keeps its slash.
+ */
+export const ALT_KEYS: ReadonlySet<string> = new Set([..."0123456789", ..."bfd"]);
 
 /** How long the status line shows a notice such as "reconnected". */
 export const NOTICE_MS = 10_000;
@@ -62,12 +73,23 @@ export const NOTICE_MS = 10_000;
 export function onKey(state: TuiState, key: Key, client: ClientPort, now: number): Outcome {
   if (key.kind === "key" && key.name === "tab" && !key.ctrl && !key.alt) {
     const w = currentWindow(state);
-    // A /msg or /query recipient may be anyone we know of, not only someone in this room.
-    const anyone = /^\/(msg|m|query)\s/i.test(state.editor.text);
+    const before = state.editor.text.slice(0, state.editor.cursor);
+    const arg = argumentKind(before.slice(0, before.search(/\S*$/)));
+    const rooms = [...state.knownRooms].sort();
+    const peers = state.windows.flatMap((x) => directPeer(x) ?? []).map((p) => `@${p}`);
+    // After /join, /who and the like: rooms; after /switch or /leave also people's windows; after /msg,
+    // /query, /kick: anyone we know of, not only someone in this room.
+    const words = arg === "room"
+      ? rooms
+      : arg === "target"
+      ? [...rooms, ...peers]
+      : arg === "name"
+      ? allNicks(state, w)
+      : completionNicks(state, w);
     const c = complete(
       state.editor,
       state.completion,
-      { commands: commandNames(), nicks: anyone ? allNicks(state, w) : completionNicks(state, w) },
+      { commands: commandNames(), nicks: words, rooms },
       key.shift,
     );
     if (c) {
@@ -165,6 +187,7 @@ function submit(state: TuiState, client: ClientPort, now: number): Outcome {
   if (result.kind !== "keep") state.editor = EMPTY_EDITOR;
   const out: Outcome = { submitted: line };
   if (result.kind === "quit") out.quit = { reason: result.reason, code: 0 };
+  if (result.kind === "done" && result.savePrefs) out.prefs = state.prefs;
   return out;
 }
 
@@ -266,7 +289,10 @@ function sameMessage(shown: ChatEntry, m: { ts: number; from: string }): boolean
 
 /** Shows the transcript of earlier sessions at the top of `w`, marked as earlier. */
 export function showEarlier(state: TuiState, w: Window, entries: readonly Entry[]): void {
-  for (const e of entries) addEntry(state, w, e);
+  for (const e of entries) {
+    if (e.kind === "chat" && !e.mine && isIgnored(state.prefs, e.from)) continue;
+    addEntry(state, w, e);
+  }
 }
 
 /**
@@ -317,7 +343,12 @@ export function onEvent(
     case "welcome": {
       state.me = e.name;
       state.connection = { state: "connected" };
-      for (const w of state.windows) if (directPeer(w) === null) w.joined = e.rooms.includes(w.room);
+      for (const w of state.windows) {
+        if (directPeer(w) !== null) continue;
+        w.joined = e.rooms.includes(w.room);
+        // A join lost with the old connection is not coming: the window shows as left, to /join again.
+        if (!w.joined) w.joining = false;
+      }
       for (const room of e.rooms) windowFor(state, room);
       const first = state.windows.find((w) => w.room === e.room)!;
       first.members = [...e.online];
@@ -369,9 +400,10 @@ export function onEvent(
       return {};
     }
     case "members": {
-      const existed = state.windows.some((w) => w.room === e.room && w.joined);
+      const existed = state.windows.some((w) => w.room === e.room && w.joined && !w.joining);
       const w = windowFor(state, e.room);
       w.joined = true;
+      w.joining = false;
       w.members = [...e.online];
       // A list answers /who in a quiet room too: the room stays quiet, with a fresh size.
       if (e.quiet || !w.quiet || !state.whoAsked.has(e.room)) setQuiet(w, e);
@@ -389,10 +421,6 @@ export function onEvent(
         );
       } else if (!existed) {
         memberNotice(state, w, e.room, `you joined #${e.room}; online (${e.online.length}): `, e.online, now);
-      }
-      if (state.switchTo === e.room) {
-        state.switchTo = null;
-        showWindow(state, state.windows.indexOf(w));
       }
       return {};
     }
@@ -442,8 +470,15 @@ export function onEvent(
         state.sent.delete(e.ref);
         const sent = findSent(w, e.ref);
         if (sent) replaceEntry(w, sent, { ...sent, delivery: "refused", error: `${e.code}: ${e.message}` });
-      } else {
-        state.switchTo = null;
+      } else if (JOIN_REFUSED.has(e.code)) {
+        // The server answers in order: the oldest join still on its way is the one refused.
+        const w = state.windows.find((x) => x.joining);
+        if (w) {
+          w.joining = false;
+          w.joined = false;
+          notify(state, `could not join #${w.room}: ${e.code}: ${e.message}`, now, "error", w);
+          return {};
+        }
       }
       notify(
         state,
@@ -461,6 +496,7 @@ export function onEvent(
 }
 
 function onMessage(state: TuiState, e: MessageEvent): Outcome {
+  if (isIgnored(state.prefs, e.from) && !isMe(state, e.from)) return {};
   const w = windowFor(state, e.room);
   const shown = w.bySeq.get(e.seq);
   if (shown && sameMessage(shown, e)) return {};
@@ -490,6 +526,7 @@ function onMessage(state: TuiState, e: MessageEvent): Outcome {
 
 function onDirect(state: TuiState, e: DirectEvent, now: number): Outcome {
   const mine = isMe(state, e.from);
+  if (!mine && isIgnored(state.prefs, e.from)) return {};
   const peer = mine ? e.to : e.from;
   const existed = findDirect(state, peer) !== undefined;
   const w = directWindow(state, peer);
@@ -537,20 +574,24 @@ function onJoinLeave(state: TuiState, e: PresenceEvent, now: number): Outcome {
     reason: e.reason,
     text: e.text,
   };
+  // /joins hide: the member list stays current, the line is not shown.
+  const shown = !joinsHidden(state.prefs, e.room);
   if (e.event === "join") {
     // A new session starts out present: whatever away message we knew was the old one's.
     state.away.delete(nameKey(e.name));
     if (!w.members.includes(e.name)) w.members.push(e.name);
-    addEntry(state, w, entry);
+    if (shown) addEntry(state, w, entry);
     return {};
   }
   w.members = w.members.filter((n) => n !== e.name);
   if (isMe(state, e.name) && e.reason === "left") {
+    // Joined again before the leave was confirmed: the window stays for the new join.
+    if (w.joining) return {};
     closeWindow(state, e.room);
     notify(state, `you left #${e.room}`, now);
     return {};
   }
-  addEntry(state, w, entry);
+  if (shown) addEntry(state, w, entry);
   return {};
 }
 

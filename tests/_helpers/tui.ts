@@ -15,7 +15,7 @@ import { KeyDecoder } from "../../src/tui/keys.ts";
 import { diffFrames, type Frame, renderFrame } from "../../src/tui/render.ts";
 import { type ClientPort, createState, type StateOptions, type TuiState } from "../../src/tui/state.ts";
 import { graphemes, graphemeWidth } from "../../src/tui/width.ts";
-import { onEvent, onKey, type Outcome } from "../../src/tui/view.ts";
+import { ALT_KEYS, onEvent, onKey, type Outcome } from "../../src/tui/view.ts";
 
 /** A ChatClient stand-in: ids count up from 1, every call is recorded. */
 export class FakeClient implements ClientPort {
@@ -60,6 +60,12 @@ export class FakeClient implements ClientPort {
   who(room: string): void {
     this.calls.push(`who ${room}`);
   }
+  register(password: string): void {
+    this.calls.push(`register ${password}`);
+  }
+  moderate(action: string, target: string, durationMs: number, reason: string): void {
+    this.calls.push(`${action} ${target} ${durationMs} ${reason}`.trimEnd());
+  }
 }
 
 // deno-lint-ignore no-control-regex -- stripping SGR sequences is the point.
@@ -76,7 +82,8 @@ export const T0 = new Date(2026, 0, 2, 9, 30, 0).getTime();
 export class Tester {
   readonly state: TuiState;
   readonly client = new FakeClient();
-  readonly decoder = new KeyDecoder();
+  // The decoder as the app sets it up: only the Alt keys the client binds.
+  readonly decoder = new KeyDecoder({ altKeys: ALT_KEYS });
   now = T0;
   outcomes: Outcome[] = [];
   /** The last sequence number message() used, per room: each message gets the next one unless given. */
@@ -105,6 +112,24 @@ export class Tester {
   event(e: ClientEvent): this {
     this.outcomes.push(onEvent(this.state, e, this.now, this.client));
     return this;
+  }
+
+  /** A presence event in `room`: `name` joined, left (`reason`), went away or changed name (`text`). */
+  presence(
+    room: string,
+    event: "join" | "leave" | "away" | "nick",
+    name: string,
+    extra: { reason?: string; text?: string } = {},
+  ): this {
+    return this.event({
+      type: "presence",
+      room,
+      event,
+      name,
+      reason: extra.reason ?? "",
+      text: extra.text ?? "",
+      ts: this.now,
+    });
   }
 
   /** The standard start: connected to #lobby with `online` there. */

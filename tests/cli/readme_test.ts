@@ -1,6 +1,24 @@
 import assert from "node:assert/strict";
-import { FLAG_TABLE_HEADER, flagRows, markdownTable, parseTable } from "../../src/cli/doc.ts";
+import {
+  COMMAND_TABLE_HEADER,
+  commandRows,
+  FLAG_TABLE_HEADER,
+  flagRows,
+  markdownTable,
+  parseTable,
+} from "../../src/cli/doc.ts";
 import { README_TABLES } from "../../src/cli/specs.ts";
+import { KEY_HELP } from "../../src/tui/commands.ts";
+
+/** The rows of the table between `<!-- tag -->` and `<!-- /tag -->`. */
+function tableAt(tag: string): string[][] {
+  const open = `<!-- ${tag} -->`;
+  const close = `<!-- /${tag} -->`;
+  const start = readme.indexOf(open);
+  const end = readme.indexOf(close);
+  assert.ok(start >= 0 && end > start, `README.md lacks ${open} ... ${close}`);
+  return parseTable(readme.slice(start + open.length, end));
+}
 
 const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
 
@@ -17,6 +35,16 @@ Deno.test("README.md carries a flag table for every command, identical to --help
       `README's ${command} table drifted: run scripts/readme_tables.ts`,
     );
   }
+});
+
+Deno.test("README.md's command table is the command registry, and its key table the terminal client's keys", () => {
+  assert.deepEqual(
+    tableAt("commands"),
+    commandRows(),
+    "README's command table drifted: run scripts/readme_tables.ts",
+  );
+  assert.deepEqual(tableAt("keys"), KEY_HELP.map(([k, h]) => [k, h]), "README's key table drifted");
+  assert.equal(COMMAND_TABLE_HEADER.length, 3);
 });
 
 Deno.test("parseTable() reads back what markdownTable() writes, escaped pipes included", () => {

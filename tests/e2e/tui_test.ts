@@ -271,6 +271,12 @@ Deno.test("the terminal client keeps the input line intact while messages arrive
   await tmux.press("Enter");
   await tmux.waitRow(/-- online in #lobby \(2\): (alice, bob|bob, alice)/);
 
+  // Escape and a command in one burst, as a quick typist sends them: the slash survives, the message stays private.
+  await tmux.press("Escape", "/msg bob psst, just for you", "Enter");
+  const dm = await bob.next("direct", (d) => d.from === "alice");
+  assert.equal(dm.text, "psst, just for you");
+  assert.ok(!bob.messages().some((m) => m.text.includes("psst")), "nothing of it went to #lobby");
+
   // A message full of escape sequences: shown as visible placeholders, and it changes nothing else.
   await bob.say("evil \x1b[2J\x1b[H\x1b[31mRED\x1b]0;pwned\x07\x1b[10;1Hgotcha \u202eesrever");
   await tmux.waitRow(/<bob> evil ␛\[2J␛\[H␛\[31mRED␛\]0;pwned␇␛\[10;1Hgotcha �esrever/);

@@ -3,6 +3,7 @@ import { joinJson } from "../_helpers/json_client.ts";
 import { startServer } from "../_helpers/process.ts";
 import { FakeTerminal } from "../_helpers/tui.ts";
 import { FileJournal, MemoryJournal, replay } from "../../src/client/journal.ts";
+import { prefsStore } from "../../src/cli/prefs_file.ts";
 import { guarded, runTui, type TuiOptions } from "../../src/tui/app.ts";
 import { historyFileName, parseHistory } from "../../src/tui/history.ts";
 
@@ -265,4 +266,43 @@ Deno.test("runTui() restores the terminal and fails when painting an event throw
   await bob.say("anything that needs painting");
   await assert.rejects(running, /terminal write failed/);
   assert.deepEqual([term.entered, term.restored], [1, 1]);
+});
+
+Deno.test("runTui() keeps /ignore across restarts in the preferences store", async () => {
+  await using server = await startServer();
+  const dir = await Deno.makeTempDir({ prefix: "chat-tui-prefs-" });
+  try {
+    const options: TuiOptions = {
+      host: "127.0.0.1",
+      port: server.port,
+      name: "alice",
+      rooms: ["lobby"],
+      timeoutMs: 5000,
+      reconnectAttempts: 3,
+      colour: false,
+      prefs: (name) => prefsStore(`${dir}/${name}.json`),
+    };
+    const term = new FakeTerminal(80, 10);
+    const first = runTui(options, io(), term);
+    await term.waitRow(/^ connected/);
+    term.type("/ignore mallory\r");
+    await term.waitRow(/ignoring mallory/);
+    term.type("/quit\r");
+    assert.equal(await first, 0);
+
+    await using mallory = await joinJson(server.port, "mallory");
+    await using bob = await joinJson(server.port, "bob");
+    const again = new FakeTerminal(80, 10);
+    const second = runTui(options, io(), again);
+    await again.waitRow(/^ connected/);
+    await mallory.say("buy my stuff");
+    await mallory.next("ack");
+    await bob.say("hello alice");
+    await again.waitRow(/<bob> hello alice$/);
+    assert.ok(!again.screen.text().some((r) => r.includes("buy my stuff")), again.screen.text().join("\n"));
+    again.type("\x03");
+    assert.equal(await second, 130);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

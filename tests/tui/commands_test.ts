@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Tester } from "../_helpers/tui.ts";
-import { commandNames, helpText, KEY_HELP, showRestored } from "../../src/tui/commands.ts";
+import { commandNames } from "../../src/client/commands.ts";
+import { helpText, KEY_HELP, showRestored } from "../../src/tui/commands.ts";
 
 const text = (t: Tester) => t.screen().join("\n");
 

@@ -87,6 +87,37 @@ Deno.test("KeyDecoder.push() reads Alt as an ESC prefix: Alt-b, Alt-f, Alt-digit
   assert.deepEqual(decode("\x1bé"), [k("é", { alt: true })]);
 });
 
+Deno.test("KeyDecoder with the Alt keys its caller binds: ESC then '/' is Escape and a slash, in one read or two", () => {
+  const altKeys = new Set(["b", "1"]);
+  const line = "\x1b/msg carol hi carol\r";
+  const want = [k("escape"), { kind: "text", text: "/msg carol hi carol" }, k("enter")];
+  assert.deepEqual(new KeyDecoder({ altKeys }).push(enc.encode(line)), want, "in one read");
+  const bytes = enc.encode(line);
+  for (let cut = 1; cut < bytes.length; cut++) {
+    const d = new KeyDecoder({ altKeys });
+    assert.deepEqual(
+      merged([...d.push(bytes.subarray(0, cut)), ...d.push(bytes.subarray(cut))]),
+      want,
+      `cut ${cut}`,
+    );
+  }
+  // ESC alone, given up on (the app waits 40 ms), then the slash: the same keys.
+  const d = new KeyDecoder({ altKeys });
+  assert.deepEqual([...d.push(enc.encode("\x1b")), ...d.flush(), ...d.push(enc.encode("/x"))], [
+    k("escape"),
+    { kind: "text", text: "/x" },
+  ]);
+  // Bound Alt keys still work; unbound ones keep their character; sequences are untouched.
+  assert.deepEqual(new KeyDecoder({ altKeys }).push(enc.encode("\x1bb\x1b1\x1bz\x1b[A\x1b\r")), [
+    k("b", { alt: true }),
+    k("1", { alt: true }),
+    k("escape"),
+    { kind: "text", text: "z" },
+    k("up"),
+    k("enter", { alt: true }),
+  ]);
+});
+
 Deno.test("KeyDecoder.push() drops unknown sequences whole instead of typing their bytes", () => {
   assert.deepEqual(decode("a\x1b[?1;2cb"), [{ kind: "text", text: "a" }, { kind: "text", text: "b" }]);
   assert.deepEqual(decode("\x1b[99~x"), [{ kind: "text", text: "x" }]);

@@ -2,8 +2,9 @@
 import assert from "node:assert/strict";
 import { T0, Tester } from "../_helpers/tui.ts";
 import { backlogEntries } from "../../src/tui/backlog.ts";
+import { DEFAULT_PREFS, withIgnored } from "../../src/client/prefs.ts";
 import { helpText } from "../../src/tui/commands.ts";
-import { showEarlier } from "../../src/tui/view.ts";
+import { ALT_KEYS, showEarlier } from "../../src/tui/view.ts";
 
 const text = (t: Tester) => t.screen().join("\n");
 
@@ -343,8 +344,8 @@ Deno.test("/help lists every command and the keys", () => {
     assert.ok(help.includes(c), c);
   }
   assert.match(help, /PgUp\/PgDn/);
-  const t = new Tester({ size: { cols: 100, rows: 40 } }).welcome().type("/help\r");
-  assert.match(text(t), /\/join ROOM +join ROOM and show it/);
+  const t = new Tester({ size: { cols: 100, rows: 80 } }).welcome().type("/help\r");
+  assert.match(text(t), /\/join ROOM +join ROOM and make it the current room/);
 });
 
 Deno.test("a direct message opens an @NAME window, rings, and counts as a mention; the first one is announced", () => {
@@ -601,4 +602,208 @@ Deno.test("a quiet room shows its size, says why joins are not shown, and keeps 
   t.event({ type: "room", room: "town", members: 201, quiet: true });
   assert.match(text(t), /#town has 201 members: a quiet room/);
   assert.match(t.statusLine(), /#town \(201 members, quiet\)/);
+});
+
+Deno.test("the line typed right after /join goes to the new room, before the server has confirmed the join", () => {
+  const t = new Tester({ size: { cols: 80, rows: 10 } }).welcome();
+  t.type("/join ops\rfirst line for ops\r");
+  assert.deepEqual(t.client.calls, ["join ops", "send ops: first line for ops"]);
+  assert.equal(t.inputLine(), "[#ops]");
+  assert.match(text(t), /joining #ops\.\.\.\n.*<alice> first line for ops \(pending\)/);
+  t.event({ type: "members", room: "ops", online: ["alice", "carol"] });
+  assert.match(text(t), /you joined #ops; online \(2\): alice, carol/);
+  assert.match(t.statusLine(), /2:#ops \(2 online\)/);
+  t.event({ type: "ack", id: 1, room: "ops", seq: 1, ts: t.now });
+  assert.match(text(t), /<alice> first line for ops$/m);
+});
+
+Deno.test("a refused /join is said in its window, which then takes no text; /leave closes it", () => {
+  const t = new Tester({ size: { cols: 90, rows: 10 } }).welcome();
+  t.type("/join ops\r");
+  t.event({ type: "error", code: "TOO_MANY_ROOMS", message: "already in 1 rooms, the limit", fatal: false });
+  assert.match(text(t), /could not join #ops: TOO_MANY_ROOMS: already in 1 rooms, the limit/);
+  assert.equal(t.inputLine(), "[#ops (left)]");
+  t.type("lost?\r");
+  assert.match(text(t), /you are not in #ops: \/join a room first/);
+  t.type("\x15/leave\r");
+  assert.deepEqual(t.state.windows.map((w) => w.room), ["lobby"]);
+  assert.deepEqual(t.client.calls, ["join ops"]);
+});
+
+Deno.test("/leave takes effect at once: the next line goes to the window shown next; the server's word closes it", () => {
+  const t = new Tester({ rooms: ["lobby", "dev", "ops"], size: { cols: 80, rows: 10 } }).welcome();
+  t.type("\x1b2/leave\rstraight after\r");
+  assert.deepEqual(t.client.calls, ["leave dev", "send ops: straight after"]);
+  assert.equal(t.inputLine(), "[#ops]");
+  t.presence("dev", "leave", "alice", { reason: "left" });
+  assert.deepEqual(t.state.windows.map((w) => w.room), ["lobby", "ops"]);
+  assert.equal(t.inputLine(), "[#ops]");
+  assert.match(text(t), /you left #dev/);
+});
+
+Deno.test("Escape and then a quick '/msg' keeps its slash: the direct message stays private", () => {
+  const t = new Tester({ size: { cols: 90, rows: 10 } }).welcome();
+  t.type("\x1b/msg carol hi carol\r");
+  assert.deepEqual(t.client.calls, ["msg carol: hi carol"]);
+});
+
+Deno.test("a line that is a command without its slash is not sent until Enter is pressed again on it", () => {
+  const t = new Tester({ size: { cols: 120, rows: 10 } }).welcome();
+  t.type("msg carol hi carol, the numbers\r");
+  assert.deepEqual(t.client.calls, []);
+  assert.match(
+    text(t),
+    /this looks like \/msg without its slash: Enter sends it to #lobby as a message anyway; Ctrl-A and \/ make it/,
+  );
+  assert.equal(t.inputLine(), "[#lobby] msg carol hi carol, the numbers", "kept on the input line");
+  t.type("\x01/\r");
+  assert.deepEqual(t.client.calls, ["msg carol: hi carol, the numbers"], "fixed with Ctrl-A and /");
+  t.type("join ops\r");
+  assert.deepEqual(t.client.calls.length, 1);
+  t.type("\r");
+  assert.deepEqual(t.client.calls.at(-1), "send lobby: join ops", "the same line again is sent as it is");
+  t.type("nick x\r\x15nick y\r");
+  assert.equal(t.client.calls.length, 2, "another line is asked about again");
+  t.type("\x15join us for lunch\r");
+  assert.deepEqual(
+    t.client.calls.at(-1),
+    "send lobby: join us for lunch",
+    "an ordinary sentence goes at once",
+  );
+});
+
+Deno.test("every Alt key the decoder is told about does something", () => {
+  const t = new Tester({ rooms: ["lobby", "dev"], size: { cols: 60, rows: 8 } }).welcome();
+  t.type("one two");
+  t.type("\x1bb");
+  assert.equal(t.state.editor.cursor, 4, "Alt-B");
+  t.type("\x1bf");
+  assert.equal(t.state.editor.cursor, 7, "Alt-F");
+  t.type("\x1bb\x1bd");
+  assert.equal(t.state.editor.text, "one ", "Alt-D");
+  t.type("\x1b2");
+  assert.equal(t.state.current, 1, "Alt-2");
+  assert.deepEqual([...ALT_KEYS].sort(), [..."0123456789bdf"].sort());
+});
+
+Deno.test("/ignore hides someone's room messages and direct messages, and asks the app to keep the list", () => {
+  const t = new Tester({ size: { cols: 100, rows: 12 } }).welcome(["alice", "bob", "mallory"]);
+  t.type("/ignore Mallory\r");
+  assert.deepEqual(t.outcomes.at(-1)?.prefs?.ignored, ["Mallory"], "the changed preferences, to save");
+  assert.match(text(t), /ignoring Mallory: their messages and direct messages are not shown/);
+  t.message("mallory", "buy my stuff");
+  t.event({ type: "direct", from: "mallory", to: "alice", ts: t.now, text: "psst", action: false });
+  t.message("bob", "hello");
+  assert.doesNotMatch(text(t), /buy my stuff|psst/);
+  assert.match(text(t), /<bob> hello/);
+  assert.deepEqual(t.state.windows.map((w) => w.room), ["lobby"], "no window for an ignored person");
+  assert.ok(t.outcomes.every((o) => !o.bell));
+  t.type("/ignore\r");
+  assert.match(text(t), /ignored: Mallory \(\/unignore NAME shows them again\)/);
+  t.type("/ignore alice\r");
+  assert.match(text(t), /\/ignore: you cannot ignore yourself/);
+  t.type("\x15/unignore mallory\r");
+  assert.deepEqual(t.outcomes.at(-1)?.prefs?.ignored, []);
+  t.message("mallory", "back again");
+  assert.match(text(t), /<mallory> back again/);
+  t.type("/unignore mallory\r");
+  assert.match(text(t), /\/unignore: mallory is not ignored/);
+});
+
+Deno.test("/joins hide keeps join and leave lines out of a room (or every room), while the member list stays current", () => {
+  const t = new Tester({ rooms: ["lobby", "dev"], size: { cols: 100, rows: 12 } }).welcome(["alice"]);
+  const join = (name: string, room: string) => t.presence(room, "join", name);
+  t.type("/joins hide\r");
+  assert.match(text(t), /join and leave lines are hidden in #lobby/);
+  assert.equal(t.outcomes.at(-1)?.prefs?.joins.rooms.lobby, true);
+  join("bob", "lobby");
+  assert.doesNotMatch(text(t), /bob joined/);
+  assert.match(t.statusLine(), /2 online/);
+  join("carol", "dev");
+  t.type("\x1b2");
+  assert.match(text(t), /carol joined/, "other rooms still show them");
+  t.type("/joins hide *\r/joins\r");
+  assert.match(text(t), /join and leave lines are hidden in every room$/m);
+  join("dave", "dev");
+  assert.doesNotMatch(text(t), /dave joined/);
+});
+
+Deno.test("/whois answers from the member lists and away messages the client has", () => {
+  const t = new Tester({ rooms: ["lobby", "dev"], size: { cols: 120, rows: 12 } }).welcome(["alice", "bob"]);
+  t.event({ type: "members", room: "dev", online: ["alice", "bob", "carol"] });
+  t.presence("lobby", "away", "bob", { text: "lunch" });
+  t.type("/whois bob\r");
+  assert.match(text(t), /bob: in #lobby, #dev; away: lunch/);
+  t.type("/wi zed\r");
+  assert.match(text(t), /zed is in none of your rooms; this server cannot tell more yet \(no WHOIS\)/);
+});
+
+Deno.test("/lastlog shows the lines of the window that match, newest last", () => {
+  const t = new Tester({ size: { cols: 100, rows: 14 } }).welcome();
+  t.message("bob", "the deploy is at 11");
+  t.message("carol", "coffee?");
+  t.message("bob", "Deploy done");
+  t.type("/lastlog deploy\r");
+  const s = t.screen();
+  const head = s.findIndex((l) => l.includes('lastlog: 2 line(s) in #lobby match "deploy":'));
+  assert.ok(head >= 0, s.join("\n"));
+  assert.match(s[head + 1], /^ +09:30 <bob> the deploy is at 11$/);
+  assert.match(s[head + 2], /^ +09:30 <bob> Deploy done$/);
+  t.type("/lastlog nothing\r");
+  assert.match(text(t), /lastlog: nothing in #lobby matches "nothing"/);
+});
+
+Deno.test("/list, /topic and /who for a room you are not in say the server does not support them yet", () => {
+  const t = new Tester({ size: { cols: 120, rows: 12 } }).welcome();
+  t.type("/list\r");
+  assert.match(text(t), /\/list: listing rooms is not supported by this server yet/);
+  t.type("\x15/topic\r");
+  assert.match(text(t), /\/topic: room topics is not supported by this server yet/);
+  t.type("\x15/who ops\r");
+  assert.match(text(t), /\/who #ops: asking about a room you are not in is not supported by this server yet/);
+  assert.deepEqual(t.client.calls, []);
+});
+
+Deno.test("a command that fails stays on the input line: unknown, bad arguments, or refused", () => {
+  const t = new Tester({ size: { cols: 120, rows: 12 } }).welcome();
+  for (
+    const line of ["/jion ops", "/join no way", "/me", "/who a b", "/switch nowhere", "/list", "/msg bob"]
+  ) {
+    t.type(`\x15${line}\r`);
+    assert.equal(t.inputLine(), `[#lobby] ${line}`, line);
+  }
+  assert.deepEqual(t.client.calls, []);
+});
+
+Deno.test("Tab completes rooms after /join, /part and /who, and any word starting with #", () => {
+  const t = new Tester({ rooms: ["lobby", "dev", "design"], size: { cols: 100, rows: 10 } }).welcome();
+  t.type("/join d\t");
+  assert.equal(t.inputLine(), "[#lobby] /join design");
+  t.type("\t");
+  assert.equal(t.inputLine(), "[#lobby] /join dev", "again for the next match");
+  t.type("\x15/part lo\t");
+  assert.equal(t.inputLine(), "[#lobby] /part lobby");
+  t.type("\x15/w de\t\t");
+  assert.equal(t.inputLine(), "[#lobby] /w dev");
+  t.type("\x15see #de\t");
+  assert.equal(t.inputLine(), "[#lobby] see #design");
+  t.type("\x15#lo\t");
+  assert.equal(t.inputLine(), "[#lobby] #lobby", "no ': ' after a room at the start");
+  t.type("\x15/query bob\r\x1b1/switch @b\t");
+  assert.equal(t.inputLine(), "[#lobby] /switch @bob");
+});
+
+Deno.test("earlier messages of someone ignored are not shown from the transcript either", () => {
+  const t = new Tester({ size: { cols: 60, rows: 12 }, prefs: withIgnored(DEFAULT_PREFS, "mallory", true) });
+  showEarlier(
+    t.state,
+    t.state.windows[0],
+    backlogEntries([
+      { room: "lobby", seq: 7, ts: T0 - 120_000, from: "Mallory", text: "buy my stuff", action: false },
+      { room: "lobby", seq: 8, ts: T0 - 60_000, from: "bob", text: "morning", action: false },
+    ], "alice"),
+  );
+  const s = text(t.welcome());
+  assert.match(s, /<bob> morning/);
+  assert.doesNotMatch(s, /buy my stuff/);
 });
