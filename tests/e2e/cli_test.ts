@@ -64,6 +64,13 @@ Deno.test("invalid values from a flag, the environment or the config file exit 2
     const cases: Array<{ args: string[]; env?: Record<string, string>; named: RegExp }> = [
       { args: ["serve", "--port", "70000"], named: /--port must be at most 65535/ },
       { args: ["serve", "--timeout", "abc"], named: /--timeout must be an integer/ },
+      // A negative number is a value like any other, not "ambiguous" (parseArgs' own words).
+      { args: ["serve", "--port", "-1"], named: /^chat serve: --port must be at least 0, got -1 \(run/ },
+      {
+        args: ["join", "--name", "alice", "--timeout", "-5"],
+        named: /--timeout must be at least 100, got -5/,
+      },
+      { args: ["history", "--limit", "-1"], named: /--limit must be at least 0, got -1/ },
       { args: ["join", "--name", "alice", "--port", "0"], named: /--port must be at least 1/ },
       { args: ["serve"], env: { PORT: "x" }, named: /\bPORT must be an integer/ },
       { args: ["serve"], env: { CHAT_LOG_LEVEL: "loud" }, named: /CHAT_LOG_LEVEL must be one of/ },
