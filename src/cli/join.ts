@@ -10,16 +10,16 @@
 
 import { ChatClient, ClientError } from "../client/client.ts";
 import type { ClientEvent } from "../client/events.ts";
-import { checkName, checkRoom, type ModerationAction } from "../protocol/mod.ts";
+import { checkName, checkRoom, ErrorCode, type ModerationAction } from "../protocol/mod.ts";
 import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
 import { formatLine } from "./lines.ts";
 import { openClientStorage } from "./persist.ts";
-import { readClientSecrets } from "./secrets.ts";
+import { authFailedHint, readClientSecrets } from "./secrets.ts";
 import { parseDuration } from "../chat/guard.ts";
 import { checkedRooms, formatOptions, UsageError } from "./options.ts";
 import { ALL_CONFIG_KEYS, JOIN_SPECS } from "./specs.ts";
 import { clientTls } from "./tls.ts";
-import { joinTui, wantsTui } from "./tui.ts";
+import { fullScreenRefusal, joinTui, wantsTui } from "./tui.ts";
 
 export const JOIN_HELP = `Usage: chat join --name NAME [options]
 
@@ -86,7 +86,11 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
   }
   const o = cmd.options;
   if (o.plain && o.json) throw new UsageError("--plain and --json cannot be combined");
-  if (wantsTui(o, io)) return await joinTui(o, io);
+  if (wantsTui(o, io)) {
+    const refusal = fullScreenRefusal(io.env);
+    if (refusal === null) return await joinTui(o, io);
+    io.stderr(`chat join: ${refusal}`);
+  }
   const rawName = o.name as string | undefined;
   if (rawName === undefined || rawName === "") throw new UsageError("--name is required (or set CHAT_NAME)");
   const name = checkName(rawName);
@@ -96,7 +100,12 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
   const json = o.json as boolean;
   // The fatal error last printed to stderr: a refused handshake must not print its reason twice.
   let shownFatal: string | null = null;
-  const emit = (e: ClientEvent) => {
+  // What to do next, after a refusal whose cause is on this side.
+  const hint = (code: string | undefined) =>
+    code === ErrorCode.AUTH_FAILED ? authFailedHint(o, io.env) : null;
+  const emit = (event: ClientEvent) => {
+    // Whether the connection is encrypted is known here, where TLS was chosen: every welcome says it.
+    const e = event.type === "welcome" ? { ...event, tls: encrypted } : event;
     if (json) {
       io.stdout(JSON.stringify(e));
       return;
@@ -105,12 +114,17 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
     if (line === null) return;
     if (e.type === "error") {
       io.stderr(`chat join: ${line}`);
-      if (e.fatal) shownFatal = `${e.code}: ${e.message}`;
+      if (e.fatal) {
+        shownFatal = `${e.code}: ${e.message}`;
+        const h = hint(e.code);
+        if (h) io.stderr(`chat join: ${h}`);
+      }
     } else io.stdout(line);
   };
   const timeoutMs = o.timeout as number;
   const secrets = await readClientSecrets(o, io);
   const tls = await clientTls(o, io, (line) => io.stderr(`chat join: ${line}`));
+  const encrypted = tls.connect !== undefined;
   const storage = openClientStorage(io.env, o.host as string, o.port as number, name.value);
   if (storage.warning) io.stderr(`chat join: warning: ${storage.warning}`);
   const client = new ChatClient({
@@ -126,7 +140,7 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
     ...tls,
   }, emit);
   try {
-    return await runClient(client, io, rooms, timeoutMs, () => shownFatal);
+    return await runClient(client, io, rooms, timeoutMs, () => shownFatal, hint);
   } finally {
     storage.close();
   }
@@ -139,6 +153,7 @@ async function runClient(
   rooms: string[],
   timeoutMs: number,
   shownFatal: () => string | null,
+  hint: (code: string | undefined) => string | null,
 ): Promise<number> {
   // Listen for signals before connecting: once the welcome is printed, a SIGINT or SIGTERM must quit
   // cleanly (BYE, exit 130/143), not take the default action because no listener is there yet.
@@ -152,7 +167,11 @@ async function runClient(
     if (signal !== null) return await interrupt(signal);
   } catch (err) {
     if (!(err instanceof ClientError)) throw err;
-    if (shownFatal() !== `${err.code}: ${err.message}`) io.stderr(`chat join: ${err.code}: ${err.message}`);
+    if (shownFatal() !== `${err.code}: ${err.message}`) {
+      io.stderr(`chat join: ${err.code}: ${err.message}`);
+      const h = hint(err.code);
+      if (h) io.stderr(`chat join: ${h}`);
+    }
     return 1;
   }
 

@@ -50,6 +50,10 @@ export interface TuiOptions {
   transcript?: (room: string) => readonly TranscriptEntry[];
   /** Opens the connection (TLS with --tls); none: plain TCP. */
   connect?: ClientOptions["connect"];
+  /** True when `connect` opens TLS connections: the status line says so. */
+  tls?: boolean;
+  /** Registers where lines from `connect` go (a certificate pinned on first use): the current window. */
+  onNotice?: (show: (line: string) => void) => void;
   /** Sent in the HELLO: account or server password, and operator token. */
   password?: string;
   adminToken?: string;
@@ -211,6 +215,10 @@ export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<
   // The transcript is written from ChatClient's read loop too: the same guard.
   const record = guarded((m: MessageEvent) => storage?.onMessage(m), onFault);
 
+  o.onNotice?.((line) => {
+    notify(state, line, Date.now());
+    schedule();
+  });
   let password = o.password;
   // Connect before taking over the screen, so a refusal is an ordinary error message.
   for (;;) {
@@ -221,7 +229,16 @@ export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<
     }
     storage = o.storage?.(name) ?? null;
     const now = Date.now();
-    state = createState({ me: name, server, rooms: o.rooms, colour: o.colour, size: term.size(), history });
+    // The status line ends with the server: "(TLS)" there says the connection is encrypted.
+    const label = o.tls ? `${server} (TLS)` : server;
+    state = createState({
+      me: name,
+      server: label,
+      rooms: o.rooms,
+      colour: o.colour,
+      size: term.size(),
+      history,
+    });
     const unreadable = loadEarlier(state, o);
     client = new ChatClient({
       host: o.host,
