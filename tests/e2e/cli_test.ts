@@ -56,6 +56,29 @@ Deno.test("chat serve on a port already taken prints one error line and exits 1"
   }
 });
 
+Deno.test("chat serve refuses a message of the day too long for one NOTICE, at start, in one line", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-e2e-" });
+  try {
+    await Deno.writeTextFile(`${dir}/motd`, "é".repeat(40_000));
+    const r = await runChat([
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--ephemeral",
+      "--motd",
+      `${dir}/motd`,
+    ]);
+    assert.equal(r.code, 1, r.output);
+    assertOneLine(r.stderr, [
+      /^chat serve: --motd \S+ holds 80000 bytes, more than the 65535 a NOTICE carries$/,
+    ], "stderr");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("invalid values from a flag, the environment or the config file exit 2 naming their source", async () => {
   const dir = await Deno.makeTempDir({ prefix: "chat-e2e-" });
   try {
