@@ -21,7 +21,7 @@ import { ALL_CONFIG_KEYS, JOIN_SPECS } from "./specs.ts";
 import { clientTls } from "./tls.ts";
 import { fullScreenRefusal, joinTui, wantsTui } from "./tui.ts";
 
-export const JOIN_HELP = `Usage: chat join --name NAME [options]
+export const JOIN_HELP = `Usage: chat join [--name NAME] [options]
 
 Joins a chat server. Each line read from stdin is sent as a message to the
 current room; lines starting with "/" are commands (/help lists them). On
@@ -29,8 +29,9 @@ end of input, waits until every message sent is acknowledged by the server,
 then exits.
 
 When stdin and stdout are both a terminal and neither --plain nor --json is
-given, runs the interactive client instead (asking for a name if --name is
-missing; /help inside lists its commands and keys).
+given, runs the full-screen client instead (asking for a name if --name is
+missing; /help inside lists its commands and keys). The line modes need
+--name (or CHAT_NAME).
 
 Output: with --json, one JSON object per event on stdout (see
 docs/PROTOCOL.md, "JSON lines"); otherwise one timestamped line per event.

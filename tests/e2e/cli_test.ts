@@ -14,7 +14,7 @@ Deno.test("chat --help lists the commands and exits 0", async () => {
   const r = await runChat(["--help"]);
   assert.equal(r.code, 0, r.output);
   const text = r.stdout.join("\n");
-  for (const word of ["serve", "join", "--help", "--version"]) {
+  for (const word of ["serve", "join", "full-screen client", "--help", "--version"]) {
     assert.ok(text.includes(word), `${word} in:\n${text}`);
   }
 });
