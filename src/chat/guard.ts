@@ -131,15 +131,3 @@ export function hostOf(address: string): string {
   const i = address.lastIndexOf(":");
   return i < 0 ? address : address.slice(0, i);
 }
-
-/**
- * Parses a moderation duration: "90s", "15m", "2h", "7d", "1w" or plain
- * milliseconds. Returns null when it is not one.
- */
-export function parseDuration(text: string): number | null {
-  const m = text.trim().match(/^(\d+)(ms|s|m|h|d|w)?$/);
-  if (!m) return null;
-  const unit = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 }[(m[2] ?? "ms") as "ms"];
-  const n = Number(m[1]) * unit;
-  return Number.isSafeInteger(n) ? n : null;
-}

@@ -67,9 +67,14 @@ export async function parseCommand(
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: parseOptions, strict: true, allowPositionals: true });
+    parsed = parseArgs({
+      args: attachNegativeNumbers(argv, table),
+      options: parseOptions,
+      strict: true,
+      allowPositionals: true,
+    });
   } catch (err) {
-    throw new UsageError(describeParseError(err as Error));
+    throw new UsageError(describeParseError(err as Error, table));
   }
   if (parsed.values.help) return { help: true, options: {}, positionals: [] };
   if (!allowPositionals && parsed.positionals.length > 0) {
@@ -107,9 +112,49 @@ function defaultConfigPath(env: Env): string | undefined {
   return dir && `${dir}/config.json`;
 }
 
+/**
+ * Glues a negative number to the flag before it (`--port -1` and `-p -1` become
+ * `--port=-1`). parseArgs refuses a separate value that starts with "-" as
+ * ambiguous, since it might be a flag; no flag starts with a digit, so here it
+ * is a value, and it then gets the same range message as any other bad number.
+ */
+export function attachNegativeNumbers(argv: readonly string[], specs: readonly OptionSpec[]): string[] {
+  const takesValue = new Map<string, string>();
+  for (const s of specs) {
+    if (s.type === "bool") continue;
+    takesValue.set(`--${s.flag}`, s.flag);
+    if (s.short) takesValue.set(`-${s.short}`, s.flag);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const flag = takesValue.get(arg);
+    const next = argv[i + 1];
+    if (flag !== undefined && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`--${flag}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
 /** Turns node:util parseArgs errors into one line naming the flag. */
-function describeParseError(err: Error): string {
+function describeParseError(err: Error, specs: readonly OptionSpec[]): string {
   const m = err.message;
+  const ambiguous = m.match(/Option '([^']+)' argument is ambiguous/);
+  if (ambiguous) {
+    // "--name --json": most likely a forgotten value; a value that really starts with "-" needs "=".
+    const typed = ambiguous[1];
+    const spec = specs.find((s) => `--${s.flag}` === typed || `-${s.short}` === typed);
+    const long = spec ? `--${spec.flag}` : typed;
+    return `flag ${long} needs a value; one that starts with "-" is written ${long}=VALUE`;
+  }
   const unknown = m.match(/Unknown option '([^']+)'/);
   if (unknown) return `unknown flag ${unknown[1]}`;
   const missing = m.match(/Option '([^']+?)(?: <value>)?' argument missing/);

@@ -21,10 +21,12 @@ from a server, kept in $XDG_DATA_HOME/chat/transcripts. Oldest first.
 Options:
 ${formatOptions([...HISTORY_SPECS, CONFIG_SPEC, HELP_SPEC])}
 
-Exit codes: 0 printed (possibly nothing), 2 bad usage.`;
+Exit codes: 0 printed (possibly nothing, when no message matched), 1 no
+transcript of that server (or no message of that --room in it), 2 bad usage.`;
 
 export interface HistoryIo extends CommandIo {
   stdout(line: string): void;
+  stderr(line: string): void;
 }
 
 export async function history(argv: string[], io: HistoryIo): Promise<number> {
@@ -52,7 +54,14 @@ export async function history(argv: string[], io: HistoryIo): Promise<number> {
     since = t;
   }
   const grep = (o.grep as string | undefined)?.toLowerCase();
-  const entries = readTranscript(transcriptDir(`${base}`, o.host as string, o.port as number), room)
+  const server = `${o.host}:${o.port}`;
+  const dir = transcriptDir(`${base}`, o.host as string, o.port as number);
+  const missing = missingTranscript(dir, server, room);
+  if (missing) {
+    io.stderr(`chat history: ${missing}`);
+    return 1;
+  }
+  const entries = readTranscript(dir, room)
     .filter((e) =>
       e.ts >= since &&
       (grep === undefined || e.text.toLowerCase().includes(grep) || e.from.toLowerCase() === grep)
@@ -63,4 +72,32 @@ export async function history(argv: string[], io: HistoryIo): Promise<number> {
     else io.stdout(formatLine({ type: "message", ...e, history: false }, now)!);
   }
   return 0;
+}
+
+/**
+ * Null when the transcript of `server` in `dir` holds messages (of `room`,
+ * when given); otherwise what to say: a mistyped server or room must not look
+ * like a transcript in which nothing matched.
+ */
+function missingTranscript(dir: string, server: string, room: string | undefined): string | null {
+  if (readTranscript(dir, room).length > 0) return null;
+  const rooms = [...new Set(readTranscript(dir).map((e) => e.room))].sort();
+  if (room !== undefined && rooms.length > 0) {
+    return `no messages of #${room} in the transcript of ${server} (rooms in it: ${
+      rooms.map((r) => `#${r}`).join(", ")
+    })`;
+  }
+  const parent = dir.slice(0, dir.lastIndexOf("/"));
+  let known: string[] = [];
+  try {
+    // Directory names are HOST_PORT (see transcriptDir): shown as HOST:PORT.
+    known = [...Deno.readDirSync(parent)].filter((e) => e.isDirectory).map((e) =>
+      e.name.replace(/_(\d+)$/, ":$1")
+    )
+      .sort();
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return `no transcript for ${server} in ${parent}: clients on this machine have received no message from it` +
+    (known.length ? ` (transcripts exist for ${known.join(", ")}: choose one with --host and --port)` : "");
 }

@@ -11,20 +11,20 @@
 import { ChatClient, ClientError } from "../client/client.ts";
 import type { ClientEvent } from "../client/events.ts";
 import type { Prefs } from "../client/prefs.ts";
-import { checkName } from "../protocol/mod.ts";
+import { checkName, ErrorCode } from "../protocol/mod.ts";
 import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
 import { type LineOut, runLine } from "./line_mode.ts";
 import { type LineView, lineView, onEvent, shown } from "./line_view.ts";
 import { formatLine, joinedLine } from "./lines.ts";
 import { openClientStorage } from "./persist.ts";
 import { prefsPath, prefsStore } from "./prefs_file.ts";
-import { readClientSecrets } from "./secrets.ts";
+import { authFailedHint, readClientSecrets } from "./secrets.ts";
 import { checkedRooms, formatOptions, UsageError } from "./options.ts";
 import { ALL_CONFIG_KEYS, JOIN_SPECS } from "./specs.ts";
 import { clientTls } from "./tls.ts";
-import { joinTui, wantsTui } from "./tui.ts";
+import { fullScreenRefusal, joinTui, wantsTui } from "./tui.ts";
 
-export const JOIN_HELP = `Usage: chat join --name NAME [options]
+export const JOIN_HELP = `Usage: chat join [--name NAME] [options]
 
 Joins a chat server. Each line read from stdin is sent as a message to the
 current room; lines starting with "/" are commands (/help lists them). On
@@ -32,8 +32,9 @@ end of input, waits until every message sent is acknowledged by the server,
 then exits.
 
 When stdin and stdout are both a terminal and neither --plain nor --json is
-given, runs the interactive client instead (asking for a name if --name is
-missing; /help inside lists its commands and keys).
+given, runs the full-screen client instead (asking for a name if --name is
+missing; /help inside lists its commands and keys). The line modes need
+--name (or CHAT_NAME).
 
 Output: with --json, one JSON object per event on stdout (see
 docs/PROTOCOL.md, "JSON lines"); otherwise one timestamped line per event.
@@ -66,7 +67,11 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
   }
   const o = cmd.options;
   if (o.plain && o.json) throw new UsageError("--plain and --json cannot be combined");
-  if (wantsTui(o, io)) return await joinTui(o, io);
+  if (wantsTui(o, io)) {
+    const refusal = fullScreenRefusal(io.env);
+    if (refusal === null) return await joinTui(o, io);
+    io.stderr(`chat join: ${refusal}`);
+  }
   const rawName = o.name as string | undefined;
   if (rawName === undefined || rawName === "") throw new UsageError("--name is required (or set CHAT_NAME)");
   const name = checkName(rawName);
@@ -80,7 +85,12 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
   const view = lineView(rooms, name.value, loaded.prefs);
   // The fatal error last printed to stderr: a refused handshake must not print its reason twice.
   let shownFatal: string | null = null;
-  const emit = (e: ClientEvent) => {
+  // What to do next, after a refusal whose cause is on this side.
+  const hint = (code: string | undefined) =>
+    code === ErrorCode.AUTH_FAILED ? authFailedHint(o, io.env) : null;
+  const emit = (event: ClientEvent) => {
+    // Whether the connection is encrypted is known here, where TLS was chosen: every welcome says it.
+    const e = event.type === "welcome" ? { ...event, tls: encrypted } : event;
     const joined = onEvent(view, e) === "joined";
     if (!shown(view, e, json)) return;
     if (json) {
@@ -91,12 +101,17 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
     if (line === null) return;
     if (e.type === "error") {
       io.stderr(`chat join: ${line}`);
-      if (e.fatal) shownFatal = `${e.code}: ${e.message}`;
+      if (e.fatal) {
+        shownFatal = `${e.code}: ${e.message}`;
+        const h = hint(e.code);
+        if (h) io.stderr(`chat join: ${h}`);
+      }
     } else io.stdout(line);
   };
   const timeoutMs = o.timeout as number;
   const secrets = await readClientSecrets(o, io);
   const tls = await clientTls(o, io, (line) => io.stderr(`chat join: ${line}`));
+  const encrypted = tls.connect !== undefined;
   const storage = openClientStorage(io.env, o.host as string, o.port as number, name.value);
   if (storage.warning) io.stderr(`chat join: warning: ${storage.warning}`);
   const client = new ChatClient({
@@ -112,7 +127,7 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
     ...tls,
   }, emit);
   try {
-    return await runClient(client, io, view, (p) => prefs.save(p), timeoutMs, () => shownFatal);
+    return await runClient(client, io, view, (p) => prefs.save(p), timeoutMs, () => shownFatal, hint);
   } finally {
     storage.close();
   }
@@ -126,6 +141,7 @@ async function runClient(
   savePrefs: (p: Prefs) => void,
   timeoutMs: number,
   shownFatal: () => string | null,
+  hint: (code: string | undefined) => string | null,
 ): Promise<number> {
   // Listen for signals before connecting: once the welcome is printed, a SIGINT or SIGTERM must quit
   // cleanly (BYE, exit 130/143), not take the default action because no listener is there yet.
@@ -139,7 +155,11 @@ async function runClient(
     if (signal !== null) return await interrupt(signal);
   } catch (err) {
     if (!(err instanceof ClientError)) throw err;
-    if (shownFatal() !== `${err.code}: ${err.message}`) io.stderr(`chat join: ${err.code}: ${err.message}`);
+    if (shownFatal() !== `${err.code}: ${err.message}`) {
+      io.stderr(`chat join: ${err.code}: ${err.message}`);
+      const h = hint(err.code);
+      if (h) io.stderr(`chat join: ${h}`);
+    }
     return 1;
   }
 

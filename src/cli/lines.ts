@@ -65,9 +65,9 @@ export function formatLine(e: ClientEvent, now: number): string | null {
         ? `${clock(e.ts)} [${s(e.from)} -> ${s(e.to)}] * ${s(e.from)} ${s(e.text)}`
         : `${clock(e.ts)} [${s(e.from)} -> ${s(e.to)}] ${s(e.text)}`;
     case "welcome":
-      return `${clock(now)} -- ${e.reconnected ? "reconnected" : "connected"} to ${e.server} as ${
-        s(e.name)
-      } in #${s(e.room)}; ${who(e)}`;
+      return `${clock(now)} -- ${e.reconnected ? "reconnected" : "connected"} to ${e.server}${
+        e.tls ? " over TLS" : ""
+      } as ${s(e.name)} in #${s(e.room)}; ${who(e)}`;
     case "members":
       return `${clock(now)} #${s(e.room)} -- ${who(e)}`;
     case "room":

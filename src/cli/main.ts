@@ -21,7 +21,8 @@ Usage: chat <command> [options]
 
 Commands:
   serve    run a chat server
-  join     join a server (plain lines, or JSON lines with --json)
+  join     join a server: a full-screen client on a terminal, plain lines
+           in a pipe or with --plain, JSON lines with --json
   send     send one message and wait until the server has stored it
   tail     follow a room and print each message once, from a saved cursor
   history  print the local transcript of a server

@@ -45,6 +45,25 @@ export async function readClientSecrets(
 }
 
 /**
+ * What to do after AUTH_FAILED. The server's answer is the same whatever was
+ * wrong (it does not tell a guesser which names are registered), but the
+ * client knows whether it gave a password, and from where.
+ */
+export function authFailedHint(o: Resolved, env: Env): string {
+  const given = o.passwordFile !== undefined
+    ? `the password in --password-file ${o.passwordFile}`
+    : env.CHAT_PASSWORD
+    ? "the password in CHAT_PASSWORD"
+    : o.askPassword
+    ? "the password typed"
+    : null;
+  return given === null
+    ? "the server wants a password (its server password, or the one your name was registered with): " +
+      "give it with --ask-password (asked without echo), --password-file FILE or CHAT_PASSWORD"
+    : `${given} was refused: it must be the server password, or the one your name was registered with`;
+}
+
+/**
  * Asks for a secret on the terminal without echoing it. Returns null when
  * stdin is not a terminal or the user ends input (Ctrl-C, Ctrl-D).
  */

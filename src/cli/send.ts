@@ -7,10 +7,10 @@
 
 import { ChatClient, ClientError } from "../client/client.ts";
 import type { ClientEvent } from "../client/events.ts";
-import { checkName, checkRoom } from "../protocol/mod.ts";
+import { checkName, checkRoom, ErrorCode } from "../protocol/mod.ts";
 import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
 import { formatOptions, UsageError } from "./options.ts";
-import { readClientSecrets } from "./secrets.ts";
+import { authFailedHint, readClientSecrets } from "./secrets.ts";
 import { ALL_CONFIG_KEYS, SEND_SPECS } from "./specs.ts";
 import { clientTls } from "./tls.ts";
 
@@ -69,6 +69,7 @@ export async function send(argv: string[], io: SendIo): Promise<number> {
   } catch (err) {
     if (!(err instanceof ClientError)) throw err;
     io.stderr(`chat send: ${err.code}: ${err.message}`);
+    if (err.code === ErrorCode.AUTH_FAILED) io.stderr(`chat send: ${authFailedHint(o, io.env)}`);
     return 1;
   }
   id = client.send(text, { room: room.value, action: o.action as boolean });

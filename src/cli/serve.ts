@@ -5,6 +5,7 @@
  */
 
 import { type LogLevel, stderrLogger } from "../net/log.ts";
+import { MAX_MEDIUM_STRING, utf8Length } from "../protocol/mod.ts";
 import { ChatServer } from "../net/server.ts";
 import { probeRawConn } from "../net/raw_conn.ts";
 import { Authenticator } from "../net/auth.ts";
@@ -197,6 +198,13 @@ async function readSecrets(
       out.motd = (await io.readTextFile(o.motd as string)).trimEnd();
     } catch (err) {
       return new Error(`cannot read --motd ${o.motd}: ${(err as Error).message}`);
+    }
+    // It travels as one NOTICE text (a u16 length): a longer one failed every HELLO as an internal error.
+    const bytes = utf8Length(out.motd);
+    if (bytes > MAX_MEDIUM_STRING) {
+      return new Error(
+        `--motd ${o.motd} holds ${bytes} bytes, more than the ${MAX_MEDIUM_STRING} a NOTICE carries`,
+      );
     }
   }
   return out;

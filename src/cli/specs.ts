@@ -407,7 +407,8 @@ export const JOIN_SPECS: readonly OptionSpec[] = [
     env: "CHAT_NAME",
     type: "string",
     value: "NAME",
-    help: "your name (required): 1-32 letters, digits, '_', '-', '.'",
+    help:
+      "your name: 1-32 letters, digits, '_', '-', '.'; the full-screen client asks for it when missing, the line modes need it",
   },
   {
     key: "host",

@@ -8,11 +8,11 @@
 
 import { ChatClient, ClientError } from "../client/client.ts";
 import { FileJournal, type Journal, journalKey, MemoryJournal } from "../client/journal.ts";
-import { checkName, checkRoom, nameKey } from "../protocol/mod.ts";
+import { checkName, checkRoom, ErrorCode, nameKey } from "../protocol/mod.ts";
 import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
 import { formatLine } from "./lines.ts";
 import { formatOptions, UsageError } from "./options.ts";
-import { readClientSecrets } from "./secrets.ts";
+import { authFailedHint, readClientSecrets } from "./secrets.ts";
 import { stateDir } from "./paths.ts";
 import { ALL_CONFIG_KEYS, TAIL_SPECS } from "./specs.ts";
 import { clientTls } from "./tls.ts";
@@ -102,6 +102,7 @@ export async function tail(argv: string[], io: TailIo): Promise<number> {
     journal.close();
     if (!(err instanceof ClientError)) throw err;
     if (shownFatal !== `${err.code}: ${err.message}`) io.stderr(`chat tail: ${err.code}: ${err.message}`);
+    if (err.code === ErrorCode.AUTH_FAILED) io.stderr(`chat tail: ${authFailedHint(o, io.env)}`);
     return 1;
   }
   const lost = client.done.then((exit) => {

@@ -38,6 +38,17 @@ export function wantsTui(o: Resolved, io: Pick<TuiCliIo, "isTerminal">): boolean
   return !o.plain && !o.json && io.isTerminal?.() === true;
 }
 
+/**
+ * Why this terminal cannot run the full-screen client, or null when it can.
+ * TERM=dumb (Emacs shell buffers, some CI consoles) moves no cursor and
+ * clears no screen: the client falls back to line mode and says so.
+ */
+export function fullScreenRefusal(env: Env): string | null {
+  return env.TERM === "dumb"
+    ? "TERM=dumb: this terminal cannot show the full-screen client; using line mode (as with --plain)"
+    : null;
+}
+
 /** Colour unless --no-color or a non-empty NO_COLOR (https://no-color.org). */
 export function colourWanted(o: Resolved, env: Env): boolean {
   return !o.noColor && !(env.NO_COLOR !== undefined && env.NO_COLOR !== "");
@@ -57,6 +68,18 @@ export async function joinTui(o: Resolved, io: TuiCliIo): Promise<number> {
   const port = o.port as number;
   const dir = stateDir(io.env);
   const data = dataDir(io.env);
+  const files = {
+    env: io.env,
+    readTextFile: (path: string) => io.readTextFile?.(path) ?? Deno.readTextFile(path),
+  };
+  const secrets = await readClientSecrets(o, files);
+  // A certificate pinned on first use is reported during the first connect, just before the full screen
+  // covers stderr: the line goes to stderr (seen again after exit) and into the client's window.
+  let show: ((line: string) => void) | undefined;
+  const tls = await clientTls(o, files, (line) => {
+    io.stderr(`chat join: ${line}`);
+    show?.(line);
+  });
   return await runTui(
     {
       host,
@@ -71,16 +94,15 @@ export async function joinTui(o: Resolved, io: TuiCliIo): Promise<number> {
       storage: (name) => openClientStorage(io.env, host, port, name),
       prefs: (name) => prefsStore(prefsPath(io.env, host, port, name)),
       transcript: (room) => (data ? readTranscript(transcriptDir(data, host, port), room) : []),
-      ...(await readClientSecrets(o, {
-        env: io.env,
-        readTextFile: (path) => io.readTextFile?.(path) ?? Deno.readTextFile(path),
-      })),
-      askPassword: () => promptHidden("Password: "),
-      ...(await clientTls(
-        o,
-        { env: io.env, readTextFile: (path) => io.readTextFile?.(path) ?? Deno.readTextFile(path) },
-        (line) => io.stderr(`chat join: ${line}`),
-      )),
+      ...secrets,
+      // Asked after AUTH_FAILED: say which password, and how to give up.
+      askPassword: () =>
+        promptHidden(
+          "Password (the server's, or the one your name was registered with; Enter alone gives up): ",
+        ),
+      ...tls,
+      tls: tls.connect !== undefined,
+      onNotice: (f) => show = f,
     },
     io,
     io.terminal?.() ?? processTerminal(),

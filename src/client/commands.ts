@@ -10,7 +10,6 @@
  * @module
  */
 
-import { parseDuration } from "../chat/guard.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { MAX_FETCH } from "../protocol/limits.ts";
 import type { ModerationAction } from "../protocol/messages.ts";
@@ -533,4 +532,16 @@ export function commandNames(): string[] {
 export function argumentKind(lineBeforeWord: string): ArgKind | undefined {
   const m = lineBeforeWord.match(/^\/(\S+)\s+$/);
   return m ? findCommand(m[1])?.arg : undefined;
+}
+
+/**
+ * Parses a moderation duration: "90s", "15m", "2h", "7d", "1w" or plain
+ * milliseconds. Returns null when it is not one.
+ */
+export function parseDuration(text: string): number | null {
+  const m = text.trim().match(/^(\d+)(ms|s|m|h|d|w)?$/);
+  if (!m) return null;
+  const unit = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 }[(m[2] ?? "ms") as "ms"];
+  const n = Number(m[1]) * unit;
+  return Number.isSafeInteger(n) ? n : null;
 }

@@ -36,6 +36,11 @@ export interface WelcomeEvent {
   members?: number;
   /** Only for a quiet `room`: true. */
   quiet?: true;
+  /**
+   * Added by `chat join`: true when the connection is encrypted (TLS, from
+   * --tls, --ca or --tofu), false when it is plaintext.
+   */
+  tls?: boolean;
 }
 
 export interface MessageEvent {

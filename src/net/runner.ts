@@ -132,6 +132,10 @@ export class Runner {
         case "send": {
           const peer = this.#peers.get(e.to);
           if (peer === undefined || peer.closing) break;
+          // One line per session, as its disconnect has: the welcome is where it gets its name.
+          if (e.msg.type === "welcome") {
+            this.#log.info(`connect ${e.msg.name} (${this.broker.session(e.to)?.address})`);
+          }
           const bytes = this.#encode(e.msg);
           if (!peer.outbox.enqueue(bytes)) {
             // A session being dropped still gets its final error frame, even over budget.

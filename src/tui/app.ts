@@ -53,6 +53,10 @@ export interface TuiOptions {
   transcript?: (room: string) => readonly TranscriptEntry[];
   /** Opens the connection (TLS with --tls); none: plain TCP. */
   connect?: ClientOptions["connect"];
+  /** True when `connect` opens TLS connections: the status line says so. */
+  tls?: boolean;
+  /** Registers where lines from `connect` go (a certificate pinned on first use): the current window. */
+  onNotice?: (show: (line: string) => void) => void;
   /** Sent in the HELLO: account or server password, and operator token. */
   password?: string;
   adminToken?: string;
@@ -215,6 +219,10 @@ export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<
   // The transcript is written from ChatClient's read loop too: the same guard.
   const record = guarded((m: MessageEvent) => storage?.onMessage(m), onFault);
 
+  o.onNotice?.((line) => {
+    notify(state, line, Date.now());
+    schedule();
+  });
   let password = o.password;
   // Connect before taking over the screen, so a refusal is an ordinary error message.
   for (;;) {
@@ -227,9 +235,11 @@ export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<
     prefs = o.prefs?.(name) ?? null;
     const loaded = prefs?.load();
     const now = Date.now();
+    // The status line ends with the server: "(TLS)" there says the connection is encrypted.
+    const label = o.tls ? `${server} (TLS)` : server;
     state = createState({
       me: name,
-      server,
+      server: label,
       rooms: o.rooms,
       colour: o.colour,
       size: term.size(),

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { AuthFailures, FLOOD_STRIKES, hostOf, parseDuration, TokenBucket } from "../../src/chat/guard.ts";
+import { AuthFailures, FLOOD_STRIKES, hostOf, TokenBucket } from "../../src/chat/guard.ts";
+import { parseDuration } from "../../src/client/commands.ts";
 
 Deno.test("TokenBucket allows a burst, then the sustained rate, then calls a long flood a flood", () => {
   const b = new TokenBucket({ perSecond: 2, burst: 3 }, 0);
@@ -36,7 +37,7 @@ Deno.test("AuthFailures doubles the delay per failure from one address, and a su
   assert.equal(f.fail("5.6.7.8", 3 + 16 * 60_000), 500, "forgotten after a quiet quarter hour");
 });
 
-Deno.test("hostOf() and parseDuration() read addresses and durations", () => {
+Deno.test("hostOf() reads addresses, and the client's parseDuration() durations", () => {
   assert.equal(hostOf("127.0.0.1:5000"), "127.0.0.1");
   assert.equal(hostOf("::1:5000"), "::1");
   assert.deepEqual(

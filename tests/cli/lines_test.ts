@@ -93,3 +93,27 @@ Deno.test("formatLine() gives a quiet room's size instead of its member list, an
     "03:04:05 #town -- 100 members: joins and leaves are shown again",
   );
 });
+
+Deno.test("formatLine() says 'over TLS' in the welcome of an encrypted connection, and nothing for plaintext", () => {
+  const welcome = {
+    type: "welcome" as const,
+    name: "alice",
+    room: "lobby",
+    rooms: ["lobby"],
+    online: ["alice"],
+    server: "h:1",
+    reconnected: false,
+  };
+  assert.equal(
+    formatLine({ ...welcome, tls: true }, ts),
+    "03:04:05 -- connected to h:1 over TLS as alice in #lobby; online (1): alice",
+  );
+  assert.equal(
+    formatLine({ ...welcome, reconnected: true, tls: true }, ts),
+    "03:04:05 -- reconnected to h:1 over TLS as alice in #lobby; online (1): alice",
+  );
+  assert.equal(
+    formatLine({ ...welcome, tls: false }, ts),
+    "03:04:05 -- connected to h:1 as alice in #lobby; online (1): alice",
+  );
+});

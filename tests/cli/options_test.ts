@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
-import { ALL_CONFIG_KEYS, JOIN_SPECS, SERVE_SPECS } from "../../src/cli/specs.ts";
+import {
+  ALL_CONFIG_KEYS,
+  BENCH_SPECS,
+  HISTORY_SPECS,
+  JOIN_SPECS,
+  SEND_SPECS,
+  SERVE_SPECS,
+  TAIL_SPECS,
+} from "../../src/cli/specs.ts";
 import { configFor, resolveOptions, UsageError } from "../../src/cli/options.ts";
-import { parseCommand } from "../../src/cli/command.ts";
+import { attachNegativeNumbers, parseCommand } from "../../src/cli/command.ts";
 
 const noEnv = {};
 
@@ -123,4 +131,58 @@ Deno.test("parseCommand() rejects unknown flags, missing values and stray argume
   await assert.rejects(parse(["--port"]), /--port needs a value/);
   await assert.rejects(parse(["extra"]), /unexpected argument "extra"/);
   assert.equal((await parse(["-h"])).help, true);
+});
+
+Deno.test("a negative number after a flag gets the range message, whichever command and spelling", async () => {
+  const io = { env: {}, readTextFile: () => Promise.reject(new Deno.errors.NotFound("x")) };
+  const cases: Array<[string, typeof SERVE_SPECS, string[], RegExp]> = [
+    ["serve", SERVE_SPECS, ["--port", "-1"], /^--port must be at least 0, got -1$/],
+    ["serve", SERVE_SPECS, ["-p", "-1"], /^--port must be at least 0, got -1$/],
+    ["serve", SERVE_SPECS, ["--max-clients", "-3"], /^--max-clients must be at least 1, got -3$/],
+    ["serve", SERVE_SPECS, ["--timeout", "-100"], /^--timeout must be at least 100, got -100$/],
+    ["serve", SERVE_SPECS, ["--history", "-1.5"], /^--history must be an integer, got "-1.5"$/],
+    ["join", JOIN_SPECS, ["--name", "alice", "--port", "-80"], /^--port must be at least 1, got -80$/],
+    ["join", JOIN_SPECS, ["--reconnect-attempts", "-2"], /^--reconnect-attempts must be at least 0, got -2$/],
+    ["history", HISTORY_SPECS, ["--limit", "-10"], /^--limit must be at least 0, got -10$/],
+    ["send", SEND_SPECS, ["--timeout", "-1", "hello"], /^--timeout must be at least 100, got -1$/],
+    ["tail", TAIL_SPECS, ["--since", "-4"], /^--since must be at least 0, got -4$/],
+    ["bench", BENCH_SPECS, ["--clients", "-2"], /^--clients must be at least 0, got -2$/],
+  ];
+  for (const [command, specs, argv, message] of cases) {
+    const positionals = command === "send";
+    const err = await parseCommand(command, argv, specs, ALL_CONFIG_KEYS, io, positionals).then(
+      () => undefined,
+      (e) => e,
+    );
+    assert.ok(err instanceof UsageError, `${command} ${argv.join(" ")}: ${err}`);
+    assert.match(err.message, message, `${command} ${argv.join(" ")}`);
+  }
+});
+
+Deno.test("a value that starts with '-' but is no number asks for the value, and how to write one", async () => {
+  const io = { env: {}, readTextFile: () => Promise.reject(new Deno.errors.NotFound("x")) };
+  await assert.rejects(
+    parseCommand("join", ["--name", "--json"], JOIN_SPECS, ALL_CONFIG_KEYS, io),
+    /^UsageError: flag --name needs a value; one that starts with "-" is written --name=VALUE$/,
+  );
+  await assert.rejects(
+    parseCommand("history", ["--grep", "-v"], HISTORY_SPECS, ALL_CONFIG_KEYS, io),
+    /flag --grep needs a value/,
+  );
+  await assert.rejects(
+    parseCommand("serve", ["-p", "-x"], SERVE_SPECS, ALL_CONFIG_KEYS, io),
+    /flag --port needs a value; one that starts with "-" is written --port=VALUE/,
+  );
+});
+
+Deno.test("attachNegativeNumbers() glues only numbers to flags that take a value, and stops at --", () => {
+  assert.deepEqual(attachNegativeNumbers(["--port", "-1", "-p", "-2"], SERVE_SPECS), [
+    "--port=-1",
+    "--port=-2",
+  ]);
+  // A boolean flag takes no value: what follows stays an argument of its own.
+  assert.deepEqual(attachNegativeNumbers(["--ephemeral", "-1"], SERVE_SPECS), ["--ephemeral", "-1"]);
+  assert.deepEqual(attachNegativeNumbers(["--host", "-x"], SERVE_SPECS), ["--host", "-x"]);
+  assert.deepEqual(attachNegativeNumbers(["--", "--timeout", "-1"], SEND_SPECS), ["--", "--timeout", "-1"]);
+  assert.deepEqual(attachNegativeNumbers(["--port=-1"], SERVE_SPECS), ["--port=-1"]);
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startServer } from "../_helpers/process.ts";
 import { FakeTerminal } from "../_helpers/tui.ts";
-import { colourWanted, joinTui, wantsTui } from "../../src/cli/tui.ts";
+import { colourWanted, fullScreenRefusal, joinTui, wantsTui } from "../../src/cli/tui.ts";
 import { UsageError } from "../../src/cli/options.ts";
 
 Deno.test("wantsTui() runs the interactive client only on a terminal and without --plain or --json", () => {
@@ -16,6 +16,12 @@ Deno.test("wantsTui() runs the interactive client only on a terminal and without
     false,
     "an io without a terminal check is line mode",
   );
+});
+
+Deno.test("fullScreenRefusal() refuses only TERM=dumb, and says line mode is used", () => {
+  assert.match(fullScreenRefusal({ TERM: "dumb" }) ?? "", /^TERM=dumb: .*using line mode/);
+  assert.equal(fullScreenRefusal({ TERM: "xterm-256color" }), null);
+  assert.equal(fullScreenRefusal({}), null);
 });
 
 Deno.test("colourWanted() is off with --no-color or a non-empty NO_COLOR", () => {

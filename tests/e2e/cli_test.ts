@@ -14,7 +14,7 @@ Deno.test("chat --help lists the commands and exits 0", async () => {
   const r = await runChat(["--help"]);
   assert.equal(r.code, 0, r.output);
   const text = r.stdout.join("\n");
-  for (const word of ["serve", "join", "--help", "--version"]) {
+  for (const word of ["serve", "join", "full-screen client", "--help", "--version"]) {
     assert.ok(text.includes(word), `${word} in:\n${text}`);
   }
 });
@@ -56,6 +56,29 @@ Deno.test("chat serve on a port already taken prints one error line and exits 1"
   }
 });
 
+Deno.test("chat serve refuses a message of the day too long for one NOTICE, at start, in one line", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-e2e-" });
+  try {
+    await Deno.writeTextFile(`${dir}/motd`, "é".repeat(40_000));
+    const r = await runChat([
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--ephemeral",
+      "--motd",
+      `${dir}/motd`,
+    ]);
+    assert.equal(r.code, 1, r.output);
+    assertOneLine(r.stderr, [
+      /^chat serve: --motd \S+ holds 80000 bytes, more than the 65535 a NOTICE carries$/,
+    ], "stderr");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("invalid values from a flag, the environment or the config file exit 2 naming their source", async () => {
   const dir = await Deno.makeTempDir({ prefix: "chat-e2e-" });
   try {
@@ -64,6 +87,13 @@ Deno.test("invalid values from a flag, the environment or the config file exit 2
     const cases: Array<{ args: string[]; env?: Record<string, string>; named: RegExp }> = [
       { args: ["serve", "--port", "70000"], named: /--port must be at most 65535/ },
       { args: ["serve", "--timeout", "abc"], named: /--timeout must be an integer/ },
+      // A negative number is a value like any other, not "ambiguous" (parseArgs' own words).
+      { args: ["serve", "--port", "-1"], named: /^chat serve: --port must be at least 0, got -1 \(run/ },
+      {
+        args: ["join", "--name", "alice", "--timeout", "-5"],
+        named: /--timeout must be at least 100, got -5/,
+      },
+      { args: ["history", "--limit", "-1"], named: /--limit must be at least 0, got -1/ },
       { args: ["join", "--name", "alice", "--port", "0"], named: /--port must be at least 1/ },
       { args: ["serve"], env: { PORT: "x" }, named: /\bPORT must be an integer/ },
       { args: ["serve"], env: { CHAT_LOG_LEVEL: "loud" }, named: /CHAT_LOG_LEVEL must be one of/ },

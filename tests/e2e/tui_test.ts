@@ -45,7 +45,11 @@ class Tmux implements AsyncDisposable {
    * XDG data and state live under `home` (default: a directory of this
    * session), so a test can start a client again on what another left.
    */
-  static async start(port: number, args: string[], options: { home?: string } = {}): Promise<Tmux> {
+  static async start(
+    port: number,
+    args: string[],
+    options: { home?: string; env?: Record<string, string> } = {},
+  ): Promise<Tmux> {
     const missing = tmuxMissing();
     if (missing) {
       throw new Error(
@@ -70,6 +74,8 @@ class Tmux implements AsyncDisposable {
     await Deno.writeTextFile(
       `${dir}/run.sh`,
       [
+        // Set in the pane itself: tmux gives a pane its own TERM, whatever the server's environment says.
+        ...Object.entries(options.env ?? {}).map(([k, v]) => `export ${k}=${shellQuote(v)}`),
         // The inner shell writes its pid, then becomes `deno`: the pid file names the client process itself.
         `sh -c 'echo $$ > "$0"; exec "$@"' ${shellQuote(`${dir}/chat.pid`)} ${quoted}`,
         `echo "EXIT=$?"`,
@@ -527,4 +533,38 @@ Deno.test("a client killed mid-typing delivers, when started again, what it sent
     await Deno.remove(data, { recursive: true });
     await Deno.remove(home, { recursive: true });
   }
+});
+
+Deno.test("on TERM=dumb, chat join says once that it uses line mode, and works as a line client", async () => {
+  await using server = await startServer();
+  await using bob = await joinJson(server.port, "bob");
+  await using tmux = await Tmux.start(server.port, ["--name", "alice"], { env: { TERM: "dumb" } });
+  await tmux.waitRow(
+    /^chat join: TERM=dumb: this terminal cannot show the full-screen client; using line mode/,
+  );
+  await tmux.waitRow(/ -- connected to 127\.0\.0\.1:\d+ as alice in #lobby; online \(2\): bob, alice$/);
+  assert.equal(await tmux.display("#{alternate_on}"), "0", "no full screen");
+  await tmux.type("hello from a dumb terminal");
+  await tmux.press("Enter");
+  await bob.next("message", (m) => m.from === "alice" && m.text === "hello from a dumb terminal");
+  const rows = await tmux.screen();
+  assert.equal(rows.filter((r) => r.includes("TERM=dumb")).length, 1, rows.join("\n"));
+  // Ctrl-D ends the input: every message was acknowledged, so it exits 0.
+  await tmux.press("C-d");
+  await tmux.assertRestored(0);
+});
+
+Deno.test("the terminal client shows an encrypted connection in the status line, and a certificate pinned on first use in its window", async () => {
+  await using server = await startServer(["--tls-self-signed", "--ephemeral"]);
+  await using tmux = await Tmux.start(server.port, ["--name", "alice", "--tofu"]);
+  const status = await tmux.waitFor(
+    (rows) => /^ connected \|/.test(Tmux.status(rows)) && Tmux.status(rows),
+    "connected",
+  );
+  assert.match(status.trimEnd(), new RegExp(`\\| 127\\.0\\.0\\.1:${server.port} \\(TLS\\)$`));
+  await tmux.waitRow(
+    new RegExp(`-- trusting 127\\.0\\.0\\.1:${server.port} on first use: its certificate's SHA-256`),
+  );
+  await tmux.press("C-c");
+  await tmux.assertRestored(130);
 });

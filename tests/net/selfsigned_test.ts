@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
 import { leafFingerprint, pemBlocks } from "../../src/net/fingerprint.ts";
 import { certificateNames, generateSelfSigned } from "../../src/net/selfsigned.ts";
 
@@ -56,4 +57,22 @@ Deno.test("a generated certificate serves TLS and verifies, as its own CA, for e
     listener.close();
     await serving.catch(() => {});
   }
+});
+
+Deno.test("a generated certificate holds what a TLS server certificate needs, as an independent parser reads it", async () => {
+  const before = Date.now();
+  const { cert } = await generateSelfSigned(certificateNames("fe80::1:2"), 30);
+  const x = new X509Certificate(cert);
+  assert.equal(x.subject, "CN=chat self-signed");
+  assert.equal(x.issuer, "CN=chat self-signed");
+  assert.equal(x.subjectAltName, "DNS:localhost, IP Address:127.0.0.1, IP Address:::1, IP Address:fe80::1:2");
+  assert.equal(x.ca, false);
+  assert.deepEqual(x.keyUsage, ["DigitalSignature"]);
+  assert.ok(x.verify(x.publicKey), "signed by its own key");
+  const from = Date.parse(x.validFrom);
+  const to = Date.parse(x.validTo);
+  // Backdated a day, valid `days` after now; the text form has whole seconds.
+  assert.ok(Math.abs(from - (before - 24 * 3600 * 1000)) < 60_000, x.validFrom);
+  assert.ok(Math.abs(to - (before + 30 * 24 * 3600 * 1000)) < 60_000, x.validTo);
+  assert.match(x.serialNumber, /^[0-9A-F]+$/);
 });
