@@ -18,6 +18,7 @@
 
 import type { AppendResult, Draft, MessageLog, Page, PageQuery, SenderRef, SendReceipt } from "./ports.ts";
 import { StoreError } from "./ports.ts";
+import type { ErrorCode } from "../protocol/errors.ts";
 
 /** Store `draft`, sent by session `from` (its SEND id is `draft.sender.id`). */
 export interface AppendJob {
@@ -28,15 +29,16 @@ export interface AppendJob {
 
 /**
  * Look up whether `sender`'s message was stored before, without storing it:
- * asked for a SEND that a mute or the rate limit refused, since a resend of
- * a stored message costs nothing. `verdict` is what was decided, applied if
- * the message was not stored before.
+ * asked for a SEND the broker refuses (a mute, the rate limit, a text the
+ * limits no longer allow), since a resend of a stored message is always
+ * acknowledged and costs nothing. `refusal` is what the sender gets if the
+ * message was not stored before: an error, or "flood" (it is dropped).
  */
 export interface ProbeJob {
   kind: "probe";
   sender: SenderRef;
   from: number;
-  verdict: "limited" | "flood" | "muted";
+  refusal: { code: ErrorCode; message: string } | "flood";
 }
 
 /** Read pages of rooms for session `to`; `token` names what the broker does with them. */
@@ -178,7 +180,7 @@ export class CommitQueue {
             this.#deliver({ kind: "probe", job: slice[k], receipt: receipts[k] });
           }
         },
-        // A probe that cannot be answered counts as "not stored": the rate limit's verdict stands.
+        // A probe that cannot be answered counts as "not stored": the refusal stands.
         () => {
           for (const job of slice) this.#deliver({ kind: "probe", job, receipt: undefined });
         },

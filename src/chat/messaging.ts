@@ -17,7 +17,7 @@ import {
   type Send,
   utf8Length,
 } from "../protocol/mod.ts";
-import type { LogOutcome } from "./commit.ts";
+import type { LogOutcome, ProbeJob } from "./commit.ts";
 import { type Context, refuse, send } from "./context.ts";
 import type { Effect } from "./effects.ts";
 import { DEFAULT_RATE, TokenBucket } from "./guard.ts";
@@ -44,28 +44,38 @@ function textBytes(text: string, limit: number): number {
   return text.length * 3 <= limit ? text.length : utf8Length(text);
 }
 
-/** Why a text of a message with id `ref` is refused (too large, blank), or null. */
-function textRefusal(ctx: Context, s: Session, text: string, ref: number): Effect[] | null {
+/** Why the text of a message is refused (too large, blank), or null. */
+function textRefusal(ctx: Context, text: string): { code: ErrorCode; message: string } | null {
   const size = textBytes(text, ctx.options.maxText);
   if (size > ctx.options.maxText) {
-    return refuse(s, ErrorCode.TOO_LARGE, ref, `message text is ${size} bytes, limit ${ctx.options.maxText}`);
+    return {
+      code: ErrorCode.TOO_LARGE,
+      message: `message text is ${size} bytes, limit ${ctx.options.maxText}`,
+    };
   }
-  if (isBlank(text)) return refuse(s, ErrorCode.INVALID_TEXT, ref, "message text is empty");
+  if (isBlank(text)) return { code: ErrorCode.INVALID_TEXT, message: "message text is empty" };
   return null;
 }
+
+const RATE_TEXT = "too many messages too fast; this one was dropped, retry later";
 
 export function sendMessage(ctx: Context, s: Session, msg: Send, now: number): Effect[] {
   if (msg.id === 0) return fail(ctx, s, ErrorCode.BAD_FRAME, "SEND id must not be 0", "bad_frame", now);
   const room = memberRoom(ctx, s, msg.room, msg.id);
   if (Array.isArray(room)) return room;
-  const refused = textRefusal(ctx, s, msg.text, msg.id);
-  if (refused) return refused;
   const sender = { key: s.key, id: msg.id };
-  // Refused by a mute or the rate limit: unless the log already has it (a resend costs nothing), say so.
-  if (mutedText(ctx, s, now) !== null) return [{ kind: "probe", sender, from: s.id, verdict: "muted" }];
+  // Refused by the text limits, a mute or the rate limit: unless the log has it already (a resend is always
+  // acknowledged, and costs nothing), the sender is told why. The log answers that.
+  const probe = (refusal: ProbeJob["refusal"]): Effect[] => [{ kind: "probe", sender, from: s.id, refusal }];
+  const refused = textRefusal(ctx, msg.text);
+  if (refused) return probe(refused);
+  const muted = mutedText(ctx, s, now);
+  if (muted !== null) return probe({ code: ErrorCode.MUTED, message: muted });
   s.bucket ??= new TokenBucket(ctx.options.rate ?? DEFAULT_RATE, now);
   const verdict = s.bucket.take(now);
-  if (verdict !== "ok") return [{ kind: "probe", sender, from: s.id, verdict }];
+  if (verdict !== "ok") {
+    return probe(verdict === "flood" ? "flood" : { code: ErrorCode.RATE_LIMITED, message: RATE_TEXT });
+  }
   return [{
     kind: "append",
     draft: {
@@ -90,21 +100,13 @@ export function logged(
   const ready = s !== undefined && s.state === "ready";
   if (outcome.kind === "probe") {
     if (!ready) return [];
-    const { sender, verdict } = outcome.job;
+    const { sender, refusal } = outcome.job;
     if (outcome.receipt) {
-      s.bucket?.forgive();
+      if (refusal !== "flood" && refusal.code === ErrorCode.RATE_LIMITED) s.bucket?.forgive();
       return [send(s, { type: "ack", id: sender.id, ...outcome.receipt })];
     }
-    if (verdict === "flood") return drop(ctx, s, "flood", now, "sending too fast");
-    if (verdict === "muted") {
-      return refuse(s, ErrorCode.MUTED, sender.id, mutedText(ctx, s, now) ?? "you are muted");
-    }
-    return refuse(
-      s,
-      ErrorCode.RATE_LIMITED,
-      sender.id,
-      "too many messages too fast; this one was dropped, retry later",
-    );
+    if (refusal === "flood") return drop(ctx, s, "flood", now, "sending too fast");
+    return refuse(s, refusal.code, sender.id, refusal.message);
   }
   const { result, job } = outcome;
   const id = job.draft.sender.id;
@@ -150,12 +152,7 @@ export function privateMessage(ctx: Context, s: Session, msg: Private, now: numb
   const verdict = s.bucket.take(now);
   if (verdict === "flood") return drop(ctx, s, "flood", now, "sending too fast");
   if (verdict === "limited") {
-    return refuse(
-      s,
-      ErrorCode.RATE_LIMITED,
-      msg.id,
-      "too many messages too fast; this one was dropped, retry later",
-    );
+    return refuse(s, ErrorCode.RATE_LIMITED, msg.id, RATE_TEXT);
   }
   const to = checkName(msg.to);
   if (!to.ok) return refuse(s, ErrorCode.INVALID_NAME, msg.id, `Invalid name: ${to.reason}`);
@@ -163,8 +160,8 @@ export function privateMessage(ctx: Context, s: Session, msg: Private, now: numb
   if (!target || target.state !== "ready") {
     return refuse(s, ErrorCode.NO_SUCH_USER, msg.id, `"${to.value}" is not online`);
   }
-  const refused = textRefusal(ctx, s, msg.text, msg.id);
-  if (refused) return refused;
+  const refused = textRefusal(ctx, msg.text);
+  if (refused) return refuse(s, refused.code, msg.id, refused.message);
   ctx.directReceipts.set(dedupeKey, now);
   if (ctx.directReceipts.size > DIRECT_RECEIPTS) {
     ctx.directReceipts.delete(ctx.directReceipts.keys().next().value!);

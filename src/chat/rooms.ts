@@ -116,14 +116,21 @@ export function join(ctx: Context, s: Session, raw: string, now: number): Effect
   if (!checked.ok) return refuse(s, checked.code, 0, `Invalid room: ${checked.reason}`);
   const name = checked.value;
   const existing = ctx.rooms.get(name);
-  if (existing?.members.has(s)) return listFor(ctx, s, existing);
-  const refused = joinRefusal(ctx, s, name) ?? (existing ? null : creationRefusal(ctx, s, now));
+  const member = existing?.members.has(s) === true;
+  const refused = member
+    ? null
+    : joinRefusal(ctx, s, name) ?? (existing ? null : creationRefusal(ctx, s, now));
   if (refused) return refused;
-  return readPages(ctx, s, [{ room: name, query: recentQuery(ctx) }], (answer, now) => {
+  // Already in: no history again, only where the room stands (a read of no messages).
+  const query = member ? { after: 0, before: 0, limit: 0 } : recentQuery(ctx);
+  return readPages(ctx, s, [{ room: name, query }], (answer, now) => {
     if (s.state !== "ready") return [];
     if (answer instanceof Error) return readFailed(s, name);
     const room = ctx.rooms.get(name);
-    if (room?.members.has(s)) return listFor(ctx, s, room);
+    // Every JOIN that is not refused ends with one FETCHED: the signal that the join is complete.
+    if (room?.members.has(s)) {
+      return [...listFor(ctx, s, room), ...historyFor(s, name, { ...answer[0], messages: [] })];
+    }
     return joinRefusal(ctx, s, name) ?? joinRoom(ctx, s, name, now, { history: answer[0], announce: true });
   });
 }

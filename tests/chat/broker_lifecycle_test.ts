@@ -166,3 +166,20 @@ Deno.test("Broker limits room creation per address across its clients", () => {
   }
   assert.equal(created, 64, "the address's burst, whatever the number of its clients");
 });
+
+Deno.test("Broker acknowledges a resend of a stored message even when its text is now over the limit", () => {
+  const store = new MemoryStore();
+  const before = testBroker({ store, maxText: 100 });
+  const alice = connect(before, "alice").session;
+  const text = "x".repeat(80);
+  before.handle(alice, { type: "send", id: 7, room: "lobby", flags: 0, text }, 1);
+  // The server restarts with a lower limit, over the same store; the client resends what it never saw acked.
+  const after = testBroker({ store, maxText: 50 });
+  const again = connect(after, "alice").session;
+  const resent = deliveries(after.handle(again, { type: "send", id: 7, room: "lobby", flags: 0, text }, 2))
+    .get(again)!;
+  assert.deepEqual(resent.map((m) => [m.type, (m as Any).seq]), [["ack", 1]], "acked, not refused TOO_LARGE");
+  const fresh = deliveries(after.handle(again, { type: "send", id: 8, room: "lobby", flags: 0, text }, 3))
+    .get(again)!;
+  assert.equal(codeOf(fresh), ErrorCode.TOO_LARGE, "a new message over the limit is refused");
+});

@@ -89,8 +89,11 @@ Deno.test("Broker answers a JOIN of a quiet room with its size and no presence",
   const again = deliveries(b.handle(newcomer, { type: "join", room: "hall" }, 32)).get(newcomer);
   assert.deepEqual(
     again,
-    [{ type: "room", room: "hall", members: 6, quiet: true }],
-    "joining again: the count",
+    [
+      { type: "room", room: "hall", members: 6, quiet: true },
+      { type: "fetched", room: "hall", count: 0, more: false, lastSeq: 0 },
+    ],
+    "joining again: the count, and the FETCHED that ends every JOIN",
   );
 });
 

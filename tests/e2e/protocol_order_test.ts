@@ -235,12 +235,16 @@ Deno.test("the server's frame order: handshake with history and motd, JOIN, SEND
     ]);
     assert.deepEqual(await seenBy(bob, bobBeforeJoin), ["PRESENCE #ops join alice"]);
 
-    // JOIN of a room already joined: the member list (and away statuses) again, and nothing else:
-    // no history and no FETCHED, so FETCHED is not a "join finished" signal for a repeated JOIN.
-    assert.deepEqual(await step(alice, [{ type: "join", room: "ops" }]), ["MEMBERS ops [bob,alice]"]);
+    // JOIN of a room already joined: the member list (and away statuses) again, no history, and a FETCHED
+    // with count 0: every JOIN ends with one FETCHED, the "join finished" signal.
+    assert.deepEqual(await step(alice, [{ type: "join", room: "ops" }]), [
+      "MEMBERS ops [bob,alice]",
+      "FETCHED ops count=0 last=2",
+    ]);
     assert.deepEqual(await step(alice, [{ type: "join", room: "lobby" }]), [
       "MEMBERS lobby [carol,bob,alice]",
       'PRESENCE #lobby away carol "in a meeting" ts=0',
+      "FETCHED lobby count=0 last=5",
     ]);
 
     // SEND: ACK before MESSAGE for the sender; the others get the MESSAGE only. A resend gets the same ACK, alone.
