@@ -56,9 +56,26 @@ export function outputName(version: string, target: Target): string {
   return `chat-${version}-${target}${target.includes("windows") ? ".exe" : ""}`;
 }
 
+/**
+ * Modules the program loads on demand with a computed import (`chat serve --cluster` loads the NATS client
+ * only when asked): the compiler cannot see them, so they are included by name.
+ */
+export const LAZY_MODULES = ["src/store/jetstream/mod.ts"];
+
 /** The arguments after `deno` that build `entry` for `target` into `output`. */
 export function compileArgs(target: Target, output: string, entry: string = ENTRY): string[] {
-  return ["compile", ...PERMISSIONS, `--v8-flags=${V8_FLAGS}`, "--target", target, "--output", output, entry];
+  const include = LAZY_MODULES.flatMap((m) => ["--include", m]);
+  return [
+    "compile",
+    ...PERMISSIONS,
+    `--v8-flags=${V8_FLAGS}`,
+    ...include,
+    "--target",
+    target,
+    "--output",
+    output,
+    entry,
+  ];
 }
 
 /** One line of SHA256SUMS, in the format `sha256sum -c` reads: hex, two spaces, file name. */

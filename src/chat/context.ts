@@ -47,6 +47,11 @@ export interface BrokerOptions {
   rate?: RateOptions;
   /** Members above which a room goes quiet (no presence, a count instead of the member list); 0: never. */
   presenceLimit?: number;
+  /**
+   * False in a cluster: a stored message reaches its room from the shared log's stream (Broker.delivered),
+   * on every node alike, not from the answer to this node's append. Default true.
+   */
+  deliverOnAppend?: boolean;
 }
 
 /** What the broker does with the pages a read brings back (or the error), once the log answers. */

@@ -115,6 +115,8 @@ export function logged(
       // The ACK goes first: the sender learns the seq of its message before its own copy arrives.
       const { room, seq, ts } = result.message;
       const ack: Effect[] = ready ? [send(s, { type: "ack", id, room, seq, ts })] : [];
+      // In a cluster the message reaches its room from the shared log, on every node alike.
+      if (ctx.options.deliverOnAppend === false) return ack;
       return [...ack, delivered(result.message)];
     }
     case "duplicate":

@@ -12,6 +12,8 @@ import { Authenticator } from "../net/auth.ts";
 import { MemoryStore } from "../store/memory.ts";
 import { SqliteStore } from "../store/sqlite.ts";
 import type { Resolved } from "./options.ts";
+import type { ClusterStore } from "../store/jetstream/mod.ts";
+import type { Logger } from "../net/log.ts";
 import { dataDir } from "./paths.ts";
 import { CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
 import { formatOptions, UsageError } from "./options.ts";
@@ -55,7 +57,8 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   }
   checkServeTlsFlags(o);
   const logger = stderrLogger(o.logLevel as LogLevel);
-  const store = openStore(o, io);
+  const clustered = (o.cluster as string[]).length > 0;
+  const store = clustered ? await joinCluster(o, io, logger) : openStore(o, io);
   if (store instanceof Error) {
     io.stderr(`chat serve: ${store.message}`);
     return 1;
@@ -92,6 +95,8 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     historyLimit: o.history as number,
     graceMs: o.grace as number,
     presenceLimit: o.presenceLimit as number,
+    // In a cluster a stored message reaches its room from the shared log, on every node alike.
+    deliverOnAppend: !clustered,
     host: o.host as string,
     port: o.port as number,
     maxClients: o.maxClients as number,
@@ -103,6 +108,11 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     outboxBytes: o.outboxBytes as number,
     logger,
   });
+  if ("log" in store) {
+    store.log.onDelivered = (messages) => {
+      for (const m of messages) server.runner.perform(server.broker.delivered(m));
+    };
+  }
   let addr: Deno.NetAddr;
   try {
     addr = server.listen();
@@ -147,6 +157,40 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   store.close();
   logger.info("stopped");
   return 0;
+}
+
+/**
+ * Joins the cluster the options name: opens the shared log and users over
+ * NATS (and the data dir, which still keeps a self-signed certificate).
+ * The NATS client is loaded here, on demand: a server without --cluster
+ * never downloads it.
+ */
+async function joinCluster(o: Resolved, io: ServeIo, logger: Logger): Promise<ClusterStore | Error> {
+  const servers = o.cluster as string[];
+  const base = dataDir(io.env);
+  const dir = (o.dataDir as string | undefined) ?? (base && `${base}/server`);
+  if (dir) await Deno.mkdir(dir, { recursive: true, mode: 0o700 }).catch(() => {});
+  // A computed specifier: a literal one makes Deno fetch the module's npm dependencies at every start.
+  const spec = ["..", "store", "jetstream", "mod.ts"].join("/");
+  const cluster = await import(spec) as typeof import("../store/jetstream/mod.ts"); // layers: lazy ../store/jetstream/mod.ts
+  try {
+    return await cluster.openCluster({
+      servers,
+      name: o.clusterName as string,
+      replicas: o.clusterReplicas as number,
+      retention: {
+        maxMessages: o.retentionMessages as number,
+        maxAgeMs: (o.retentionDays as number) * 24 * 3600 * 1000,
+      },
+      replayMs: cluster.DEFAULT_REPLAY_MS,
+      logger,
+    });
+  } catch (err) {
+    return new Error(
+      `cannot join the cluster at ${servers.join(", ")}: ${(err as Error).message} ` +
+        "(is nats-server running there with JetStream, -js?)",
+    );
+  }
 }
 
 /** Opens the store the options ask for, or returns the error to report (a bad data dir fails at start, not later). */

@@ -66,20 +66,33 @@ export class MemoryStore implements MessageLog, AccountStore, BanStore {
   }
 
   #store(d: Draft): StoredMessage {
-    let r = this.#rooms.get(d.room);
-    if (!r) this.#rooms.set(d.room, r = { seq: 0, messages: [] });
     const message: StoredMessage = {
       room: d.room,
-      seq: ++r.seq,
+      seq: (this.#rooms.get(d.room)?.seq ?? 0) + 1,
       ts: d.ts,
       flags: d.flags,
       from: d.from,
       text: d.text,
     };
+    this.replicate(message, d.sender);
+    return message;
+  }
+
+  /**
+   * Keeps a message numbered elsewhere (this store as the local view of a
+   * shared log): it takes `message.seq` as the room's last, whether it
+   * follows the room's previous one or starts the view of the room there.
+   */
+  replicate(message: StoredMessage, sender: SenderRef): void {
+    let r = this.#rooms.get(message.room);
+    if (!r) this.#rooms.set(message.room, r = { seq: 0, messages: [] });
+    // A view that starts mid-room, or skips ahead, keeps only a run of consecutive messages.
+    if (message.seq !== r.seq + 1) r.messages.length = 0;
+    r.seq = message.seq;
     r.messages.push(message);
     // Trim in batches so the amortised cost per append stays O(1).
     if (r.messages.length > this.#perRoom * 2) r.messages.splice(0, r.messages.length - this.#perRoom);
-    const { key, id } = d.sender;
+    const { key, id } = sender;
     const receipt = { room: message.room, seq: message.seq, ts: message.ts };
     let mine = this.#receipts.get(key);
     if (!mine) this.#receipts.set(key, mine = new Map());
@@ -88,7 +101,12 @@ export class MemoryStore implements MessageLog, AccountStore, BanStore {
     this.#receiptCount += mine.size - size;
     this.#receiptOrder.push({ key, id, receipt });
     while (this.#receiptCount > MEMORY_RECEIPTS) this.#evictReceipt();
-    return message;
+  }
+
+  /** The oldest seq of `room` this store holds (0: none), and its last seq. */
+  held(room: string): { first: number; last: number } {
+    const r = this.#rooms.get(room);
+    return { first: r?.messages[0]?.seq ?? 0, last: r?.seq ?? 0 };
   }
 
   /** Forgets the oldest receipt (unless its key was receipted again since, which keeps the newer one). */

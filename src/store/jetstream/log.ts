@@ -1,0 +1,663 @@
+/**
+ * The message log of a cluster: rooms shared by every node through NATS
+ * JetStream (docs/CLUSTER.md has the design and its reasons).
+ *
+ * - One stream holds every room, a subject per room; each stream message is
+ *   a record of consecutive messages of one room (record.ts).
+ * - One node at a time is the sequencer, elected by a lease in a KV bucket.
+ *   The other nodes send it their appends over NATS request/reply. It numbers
+ *   each room's messages, dedupes resends by the receipts every node keeps,
+ *   and publishes one record per room at a time with the room's last stream
+ *   sequence as `Nats-Expected-Last-Subject-Sequence`: a second writer (a
+ *   sequencer that lost its lease without knowing) is refused by JetStream.
+ * - Every node consumes the whole stream in order (an ordered consumer) into
+ *   its view (view.ts): the rooms' recent messages and the receipts. A
+ *   message reaches the room's members on every node from there, the node
+ *   that accepted it included; an append is answered once the sequencer's own
+ *   view has accepted the record, so "stored as N" is never said of a message
+ *   that lost a race for N.
+ *
+ * @module
+ */
+
+import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import {
+  DeliverPolicy,
+  jetstream,
+  type JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstreamManager,
+  type JsMsg,
+} from "@nats-io/jetstream";
+import { type KV, Kvm } from "@nats-io/kv";
+import {
+  type AppendResult,
+  type Draft,
+  type MessageLog,
+  type Page,
+  type PageQuery,
+  type SenderRef,
+  type SendReceipt,
+  type StoredMessage,
+  StoreError,
+} from "../../chat/ports.ts";
+import type { Retention } from "../retention.ts";
+import { newStoreId } from "../retention.ts";
+import { decodeRecord, encodeRecord, MAX_RECORD_MESSAGES, type RecordEntry, roomToken } from "./record.ts";
+import { decodeRequest, decodeResults, encodeAppend, encodeResults } from "./requests.ts";
+import { ClusterView, type RoomTail, type Verdict } from "./view.ts";
+
+/** What the log needs to say about itself. */
+export interface ClusterLogger {
+  debug(line: string): void;
+  info(line: string): void;
+  warn(line: string): void;
+  error(line: string): void;
+}
+
+export interface ClusterOptions {
+  /** NATS servers, `nats://HOST:PORT`. */
+  servers: string[];
+  /** Names the stream, buckets and subjects: nodes with the same NATS and name are one chat. */
+  name: string;
+  /** Copies JetStream keeps of each record (1, or 3 on a 3-server NATS cluster). */
+  replicas: number;
+  retention: Partial<Retention>;
+  /** How far back a starting node reads the stream into its view (recent history and receipts). */
+  replayMs: number;
+  logger: ClusterLogger;
+}
+
+/** Default replay: a day of messages, enough for joins, resumes and resends after a restart. */
+export const DEFAULT_REPLAY_MS = 24 * 3600 * 1000;
+
+/** How long the sequencer's lease lasts unless renewed; renewed every third of it. */
+const LEASE_MS = 3000;
+
+/** How long an append waits for a sequencer before it fails (a leader change takes about LEASE_MS). */
+const APPEND_DEADLINE_MS = 10_000;
+
+/** One request's wait for the sequencer's answer. */
+const REQUEST_TIMEOUT_MS = 3000;
+
+/** Bytes of drafts per request: well under NATS's default 1 MiB payload. */
+const REQUEST_BYTES = 512 * 1024;
+
+/** Bytes of messages per record, for the same reason. */
+const RECORD_BYTES = 512 * 1024;
+
+/** The answer a node that is not the sequencer (any more) gives: ask again. */
+const NOT_SEQUENCER = new TextEncoder().encode("not the sequencer");
+
+const NS_PER_MS = 1_000_000;
+
+/** A draft waiting for its record, and everyone waiting for its result. */
+interface Pending {
+  draft: Draft;
+  waiters: Array<(result: AppendResult) => void>;
+}
+
+function ident(name: string): string {
+  return name.replace(/[^A-Za-z0-9_-]/g, "_");
+}
+
+function refKey(ref: SenderRef): string {
+  return `${ref.key}\u0000${ref.id}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export class JetStreamLog implements MessageLog {
+  readonly durable = true;
+  readonly id: string;
+  readonly nodeId: string;
+  readonly options: ClusterOptions;
+  /** Messages accepted from the stream, in order, for the broker to deliver (set by whoever composes the node). */
+  onDelivered: (messages: StoredMessage[]) => void = () => {};
+  /** Told when the connection to NATS goes and comes back. */
+  onStatus: (up: boolean) => void = () => {};
+  #nc: NatsConnection;
+  #js: JetStreamClient;
+  #jsm: JetStreamManager;
+  #view: ClusterView;
+  #stream: string;
+  #prefix: string;
+  #lease: KV;
+  #leaseRev = 0;
+  #leaseAt = 0;
+  #sequencing: Subscription | null = null;
+  #closed = false;
+  #up = true;
+  #caughtUp: Promise<void>;
+  // Sequencer state: drafts waiting per room, the room's record in flight, drafts by sender reference.
+  #queues = new Map<string, Pending[]>();
+  #inflight = new Set<string>();
+  #pending = new Map<string, Pending>();
+  // What the consumer decided of each record, by stream sequence, until its publisher asks.
+  #verdicts = new Map<number, Verdict>();
+  #verdictWaiters = new Map<number, (v: Verdict) => void>();
+  #timers: Array<ReturnType<typeof setInterval>> = [];
+
+  private constructor(
+    options: ClusterOptions,
+    parts: {
+      nc: NatsConnection;
+      js: JetStreamClient;
+      jsm: JetStreamManager;
+      lease: KV;
+      id: string;
+      caughtUp: Promise<void>;
+      view: ClusterView;
+    },
+  ) {
+    this.options = options;
+    this.nodeId = newStoreId().slice(0, 12);
+    this.#nc = parts.nc;
+    this.#js = parts.js;
+    this.#jsm = parts.jsm;
+    this.#lease = parts.lease;
+    this.id = parts.id;
+    this.#caughtUp = parts.caughtUp;
+    this.#view = parts.view;
+    this.#stream = streamName(options.name);
+    this.#prefix = `chat.${ident(options.name)}`;
+  }
+
+  /**
+   * Connects, creates the stream and buckets the cluster needs (or opens
+   * them), starts consuming the stream and campaigning for the sequencer's
+   * lease. Resolves once the node's view has caught up with the stream.
+   */
+  static async open(
+    options: ClusterOptions,
+    view = new ClusterView(options.retention),
+  ): Promise<JetStreamLog> {
+    const log = options.logger;
+    const nc = await connect({
+      servers: options.servers,
+      name: `chat ${options.name}`,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    });
+    const jsm = await jetstreamManager(nc);
+    const js = jetstream(nc);
+    const name = ident(options.name);
+    const stream = streamName(options.name);
+    const config = {
+      name: stream,
+      subjects: [`chat.${name}.m.>`],
+      storage: "file" as const,
+      num_replicas: options.replicas,
+      duplicate_window: 120_000 * NS_PER_MS,
+      allow_direct: true,
+      max_age: (options.retention.maxAgeMs ?? 0) * NS_PER_MS,
+      max_msgs_per_subject: -1,
+      discard: "old" as const,
+    };
+    try {
+      await jsm.streams.info(stream);
+    } catch {
+      await jsm.streams.add(config);
+    }
+    const info = await jsm.streams.info(stream);
+    log.info(
+      `cluster: stream ${stream} (subjects chat.${name}.m.>, ${info.config.num_replicas} replica(s), ` +
+        `${info.state.messages} record(s); fsync: the server's default, every 2 minutes on nats-server 2.9)`,
+    );
+    const kvm = new Kvm(js);
+    const lease = await kvm.create(`${stream}_lease`, {
+      history: 1,
+      ttl: LEASE_MS,
+      replicas: options.replicas,
+    });
+    const meta = await kvm.create(`${stream}_meta`, { history: 1, replicas: options.replicas });
+    // The log's id names the stream for clients' saved sequences: made once, by the first node, kept.
+    let id = newStoreId();
+    try {
+      await meta.create("id", id);
+    } catch {
+      const entry = await meta.get("id");
+      if (entry) id = entry.string();
+    }
+    log.info(`cluster: buckets ${stream}_lease (lease ${LEASE_MS} ms) and ${stream}_meta; store id ${id}`);
+    let caught!: () => void;
+    const caughtUp = new Promise<void>((r) => caught = r);
+    const self = new JetStreamLog(options, { nc, js, jsm, lease, id, caughtUp, view });
+    await self.#consume(caught);
+    self.#watchStatus();
+    self.#timers.push(setInterval(() => void self.#campaign(), LEASE_MS / 3));
+    await caughtUp;
+    void self.#campaign();
+    log.info(`cluster: node ${self.nodeId} caught up with the stream`);
+    return self;
+  }
+
+  /** The NATS connection, for the rest of the node's cluster state (users, presence). */
+  get nats(): NatsConnection {
+    return this.#nc;
+  }
+
+  /** The stream's name, which prefixes the cluster's buckets. */
+  get streamName(): string {
+    return this.#stream;
+  }
+
+  /** True while the node is connected to NATS. */
+  get up(): boolean {
+    return this.#up;
+  }
+
+  /** True while this node holds the sequencer's lease. */
+  get sequencer(): boolean {
+    return this.#sequencing !== null;
+  }
+
+  // ---- MessageLog ----
+
+  async append(drafts: readonly Draft[]): Promise<AppendResult[]> {
+    if (drafts.length === 0) return [];
+    const results: AppendResult[] = [];
+    // Requests of bounded size, in order.
+    let start = 0;
+    while (start < drafts.length) {
+      let end = start;
+      let bytes = 0;
+      while (end < drafts.length && (end === start || bytes + drafts[end].text.length * 3 < REQUEST_BYTES)) {
+        bytes += drafts[end].text.length * 3 + 200;
+        end++;
+      }
+      results.push(...await this.#appendChunk(drafts.slice(start, end)));
+      start = end;
+    }
+    return results;
+  }
+
+  receipts(refs: readonly SenderRef[]): Array<SendReceipt | undefined> {
+    return refs.map((r) => this.#view.receipt(r));
+  }
+
+  page(room: string, query: PageQuery): Page | Promise<Page> {
+    const tail = this.#view.tail(room);
+    const held = this.#view.store.held(room);
+    if (tail && covered(query, held, tail.seq)) {
+      return { ...this.#view.store.page(room, query), lastSeq: tail.seq };
+    }
+    return this.#walk(room, query);
+  }
+
+  prune(): number {
+    // JetStream applies retention by age itself (the stream's max_age).
+    return 0;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const t of this.#timers) clearInterval(t);
+    this.#sequencing?.unsubscribe();
+    this.#sequencing = null;
+    void this.#nc.drain().catch(() => this.#nc.close());
+  }
+
+  // ---- appending ----
+
+  async #appendChunk(drafts: Draft[]): Promise<AppendResult[]> {
+    const deadline = Date.now() + APPEND_DEADLINE_MS;
+    let why = "no sequencer answered";
+    while (!this.#closed && Date.now() < deadline) {
+      if (this.sequencer && this.#holdsLease()) return await this.#sequence(drafts);
+      try {
+        const reply = await this.#nc.request(`${this.#prefix}.seq`, encodeAppend(drafts), {
+          timeout: REQUEST_TIMEOUT_MS,
+        });
+        if (reply.data.byteLength === NOT_SEQUENCER.byteLength && reply.string() === "not the sequencer") {
+          why = "the sequencer was changing";
+        } else return decodeResults(reply.data, drafts);
+      } catch (err) {
+        why = (err as Error).message;
+      }
+      await sleep(100);
+    }
+    const error = new StoreError("io", `cluster: cannot store now (${why}); retry later`);
+    return drafts.map(() => ({ kind: "failed", error }));
+  }
+
+  /** As the sequencer: numbers and stores `drafts`, answering each once its record is accepted. */
+  #sequence(drafts: readonly Draft[]): Promise<AppendResult[]> {
+    return Promise.all(drafts.map((draft) =>
+      new Promise<AppendResult>((resolve) => {
+        const known = this.#view.receipt(draft.sender);
+        if (known) return resolve({ kind: "duplicate", receipt: known });
+        const key = refKey(draft.sender);
+        const waiting = this.#pending.get(key);
+        if (waiting) {
+          // The same message twice before it is stored: the second is a resend of the first.
+          waiting.waiters.push((r) =>
+            resolve(r.kind === "stored" ? { kind: "duplicate", receipt: receiptOf(r.message) } : r)
+          );
+          return;
+        }
+        const p: Pending = { draft, waiters: [resolve] };
+        this.#pending.set(key, p);
+        let q = this.#queues.get(draft.room);
+        if (!q) this.#queues.set(draft.room, q = []);
+        q.push(p);
+        void this.#pump(draft.room);
+      })
+    ));
+  }
+
+  /** Publishes the next record of `room` if none is in flight. */
+  async #pump(room: string): Promise<void> {
+    if (this.#inflight.has(room)) return;
+    const q = this.#queues.get(room);
+    if (!q || q.length === 0) return;
+    this.#inflight.add(room);
+    try {
+      let tail = this.#view.tail(room);
+      if (!tail) {
+        tail = await this.#lastOf(room);
+        this.#view.learn(room, tail);
+        tail = this.#view.tail(room)!;
+      }
+      let bytes = 0;
+      let n = 0;
+      while (
+        n < q.length && n < MAX_RECORD_MESSAGES &&
+        (n === 0 || bytes + q[n].draft.text.length * 3 < RECORD_BYTES)
+      ) {
+        bytes += q[n].draft.text.length * 3 + 100;
+        n++;
+      }
+      const batch = q.splice(0, n);
+      const entries: RecordEntry[] = batch.map((p, i) => ({
+        message: {
+          room,
+          seq: tail!.seq + 1 + i,
+          ts: p.draft.ts,
+          flags: p.draft.flags,
+          from: p.draft.from,
+          text: p.draft.text,
+        },
+        sender: p.draft.sender,
+      }));
+      const verdict = await this.#publish(room, tail, entries);
+      if (verdict === "accepted") {
+        for (const [i, p] of batch.entries()) {
+          this.#pending.delete(refKey(p.draft.sender));
+          for (const w of p.waiters) w({ kind: "stored", message: entries[i].message });
+        }
+      } else if (verdict === "stale") {
+        // Another record took these numbers first: number them again after it.
+        q.unshift(...batch);
+      } else {
+        for (const p of batch) {
+          this.#pending.delete(refKey(p.draft.sender));
+          for (const w of p.waiters) w({ kind: "failed", error: verdict });
+        }
+      }
+    } catch (err) {
+      const error = err instanceof StoreError
+        ? err
+        : new StoreError("io", `cluster: ${(err as Error).message}`);
+      for (const p of q.splice(0)) {
+        this.#pending.delete(refKey(p.draft.sender));
+        for (const w of p.waiters) w({ kind: "failed", error });
+      }
+    } finally {
+      this.#inflight.delete(room);
+    }
+    if ((this.#queues.get(room)?.length ?? 0) > 0) void this.#pump(room);
+  }
+
+  /**
+   * Publishes one record and waits for this node's view to decide on it:
+   * "accepted", "stale" (lost a race: renumber), or the error that stored nothing.
+   */
+  async #publish(room: string, tail: RoomTail, entries: RecordEntry[]): Promise<Verdict | StoreError> {
+    if (!this.#holdsLease()) return new StoreError("io", "cluster: this node lost the sequencer's lease");
+    const first = entries[0].message.seq;
+    const record = encodeRecord({ room, first, prev: tail.stream, entries });
+    let stream: number;
+    try {
+      const ack = await this.#js.publish(`${this.#prefix}.m.${roomToken(room)}`, record, {
+        msgID: `${roomToken(room)}:${first}`,
+        expect: { lastSubjectSequence: tail.stream },
+        timeout: REQUEST_TIMEOUT_MS,
+      });
+      stream = ack.seq;
+    } catch (err) {
+      const code = (err as JetStreamApiError).code;
+      if (code === 10071) {
+        // The room moved on: its newer record is on its way to this node's view; wait for it, then renumber.
+        const last = await this.#lastOf(room);
+        await this.#seen(last.stream);
+        return "stale";
+      }
+      return new StoreError("io", `cluster: cannot store in ${room}: ${(err as Error).message}`);
+    }
+    return await this.#verdictOf(stream);
+  }
+
+  /** What this node's view decided of the record at stream sequence `stream` (waiting for it). */
+  #verdictOf(stream: number): Promise<Verdict> {
+    const known = this.#verdicts.get(stream);
+    if (known) {
+      this.#verdicts.delete(stream);
+      return Promise.resolve(known);
+    }
+    return new Promise((resolve) => this.#verdictWaiters.set(stream, resolve));
+  }
+
+  /** Resolves once the view has consumed the stream up to `stream`. */
+  #seen(stream: number): Promise<void> {
+    if (this.#consumed >= stream) return Promise.resolve();
+    return new Promise((resolve) => this.#seenWaiters.push({ stream, resolve }));
+  }
+  #consumed = 0;
+  #seenWaiters: Array<{ stream: number; resolve: () => void }> = [];
+
+  /** Where `room` stands in the stream itself: its last record, or nothing yet. */
+  async #lastOf(room: string): Promise<RoomTail> {
+    try {
+      const m = await this.#jsm.direct.getMessage(this.#stream, {
+        last_by_subj: `${this.#prefix}.m.${roomToken(room)}`,
+      });
+      if (!m) return { seq: 0, stream: 0 };
+      const r = decodeRecord(m.data);
+      return { seq: r.first + r.entries.length - 1, stream: m.seq };
+    } catch (err) {
+      if ((err as Error).message.includes("no message found") || (err as { code?: number }).code === 404) {
+        return { seq: 0, stream: 0 };
+      }
+      throw err;
+    }
+  }
+
+  // ---- the view ----
+
+  async #consume(caught: () => void): Promise<void> {
+    const since = new Date(Date.now() - this.options.replayMs).toISOString();
+    const consumer = await this.#js.consumers.get(this.#stream, {
+      filter_subjects: `${this.#prefix}.m.>`,
+      deliver_policy: DeliverPolicy.StartTime,
+      opt_start_time: since,
+    });
+    const info = await consumer.info(true);
+    if (info.num_pending === 0) caught();
+    await consumer.consume({
+      callback: (msg: JsMsg) => {
+        this.#take(msg);
+        if (msg.info.pending === 0) caught();
+      },
+    });
+  }
+
+  /** One record from the stream: into the view, its verdict to its publisher, its messages to the members. */
+  #take(msg: JsMsg): void {
+    const stream = msg.seq;
+    let verdict: Verdict = "stale";
+    try {
+      const record = decodeRecord(msg.data);
+      const applied = this.#view.apply(record, stream);
+      verdict = applied.verdict;
+      if (applied.messages.length > 0) this.onDelivered(applied.messages);
+    } catch (err) {
+      this.options.logger.error(`cluster: record ${stream} unreadable, skipped: ${(err as Error).message}`);
+    }
+    this.#consumed = stream;
+    const waiter = this.#verdictWaiters.get(stream);
+    if (waiter) {
+      this.#verdictWaiters.delete(stream);
+      waiter(verdict);
+    } else if (this.sequencer) {
+      this.#verdicts.set(stream, verdict);
+      // Verdicts nobody asks for (records of other writers) must not pile up.
+      if (this.#verdicts.size > 10_000) this.#verdicts.delete(this.#verdicts.keys().next().value!);
+    }
+    if (this.#seenWaiters.length > 0) {
+      const ready = this.#seenWaiters.filter((w) => w.stream <= stream);
+      this.#seenWaiters = this.#seenWaiters.filter((w) => w.stream > stream);
+      for (const w of ready) w.resolve();
+    }
+  }
+
+  /** Reads a page of `room` from the stream, walking its records backwards from the last one. */
+  async #walk(room: string, query: PageQuery): Promise<Page> {
+    const last = await this.#lastOf(room);
+    this.#view.learn(room, last);
+    const upper = query.before > 0 ? Math.min(query.before, last.seq + 1) : last.seq + 1;
+    const lower = query.after + 1;
+    const want = Math.max(0, Math.min(query.limit, upper - lower));
+    const from = query.before > 0 ? upper - want : lower;
+    const to = from + want; // exclusive
+    const found: StoredMessage[] = [];
+    let at = last.stream;
+    while (at > 0 && want > 0) {
+      const m = await this.#jsm.direct.getMessage(this.#stream, { seq: at });
+      if (!m) break;
+      const r = decodeRecord(m.data);
+      for (let i = r.entries.length - 1; i >= 0; i--) {
+        const msg = r.entries[i].message;
+        if (msg.seq >= from && msg.seq < to) found.push(msg);
+      }
+      if (r.first <= from) break;
+      at = r.prev;
+    }
+    found.reverse();
+    // Records consumed while the walk ran were delivered live to the room's members before this reader
+    // became one: the page goes up to where the view stands now, so that nothing falls between the two.
+    const now = this.#view.tail(room);
+    if (now && now.seq > last.seq && (query.before <= 0 || query.before > last.seq + 1)) {
+      const newer = this.#view.store.page(room, {
+        after: last.seq,
+        before: query.before,
+        limit: now.seq - last.seq,
+      });
+      const all = [...found, ...newer.messages];
+      // Newest below `before`: the last `limit`; oldest after `after`: the first `limit`.
+      const page = query.before > 0
+        ? all.slice(Math.max(0, all.length - query.limit))
+        : all.slice(0, query.limit);
+      return { messages: page, lastSeq: now.seq };
+    }
+    return { messages: found, lastSeq: last.seq };
+  }
+
+  // ---- the sequencer's lease ----
+
+  #holdsLease(): boolean {
+    // Renewed within the lease, with a margin for clocks and the renewal in flight.
+    return this.#leaseRev > 0 && Date.now() - this.#leaseAt < LEASE_MS * 2 / 3;
+  }
+
+  async #campaign(): Promise<void> {
+    if (this.#closed || !this.#up) return;
+    await this.#caughtUp;
+    try {
+      if (this.#leaseRev > 0) {
+        this.#leaseRev = await this.#lease.update("sequencer", this.nodeId, this.#leaseRev);
+        this.#leaseAt = Date.now();
+        return;
+      }
+      this.#leaseRev = await this.#lease.create("sequencer", this.nodeId);
+      this.#leaseAt = Date.now();
+      // Everything stored before the lease changed hands is in the view before this node numbers anything.
+      const info = await this.#jsm.streams.info(this.#stream);
+      await this.#seen(info.state.last_seq);
+      this.#sequencing = this.#nc.subscribe(`${this.#prefix}.seq`, {
+        queue: "sequencer",
+        callback: (err, msg) => {
+          if (err) return;
+          void this.#serve(msg.data).then((reply) => msg.respond(reply));
+        },
+      });
+      this.options.logger.info(`cluster: node ${this.nodeId} is the sequencer`);
+    } catch {
+      if (this.#leaseRev > 0) this.#stepDown("its lease could not be renewed");
+    }
+  }
+
+  #stepDown(why: string): void {
+    this.#leaseRev = 0;
+    this.#sequencing?.unsubscribe();
+    this.#sequencing = null;
+    this.options.logger.warn(`cluster: node ${this.nodeId} is no longer the sequencer (${why})`);
+  }
+
+  async #serve(data: Uint8Array): Promise<Uint8Array> {
+    if (!this.#holdsLease()) return NOT_SEQUENCER;
+    try {
+      const req = decodeRequest(data);
+      if (req.kind === "append") return encodeResults(await this.#sequence(req.drafts));
+      return NOT_SEQUENCER;
+    } catch (err) {
+      this.options.logger.warn(`cluster: a bad request to the sequencer: ${(err as Error).message}`);
+      return NOT_SEQUENCER;
+    }
+  }
+
+  #watchStatus(): void {
+    void (async () => {
+      for await (const s of this.#nc.status()) {
+        if (this.#closed) return;
+        if (s.type === "disconnect" && this.#up) {
+          this.#up = false;
+          this.options.logger.error(
+            "cluster: lost the connection to NATS; messages are refused until it is back",
+          );
+          if (this.#leaseRev > 0) this.#stepDown("NATS is unreachable");
+          this.onStatus(false);
+        } else if (s.type === "reconnect" && !this.#up) {
+          this.#up = true;
+          this.options.logger.info("cluster: connected to NATS again");
+          this.onStatus(true);
+        }
+      }
+    })();
+  }
+}
+
+function streamName(name: string): string {
+  return `CHAT_${ident(name)}`;
+}
+
+function receiptOf(m: StoredMessage): SendReceipt {
+  return { room: m.room, seq: m.seq, ts: m.ts };
+}
+
+/**
+ * Whether this node's view holds every message `query` asks for: the view
+ * holds the room's messages from `held.first` (0: none) to `last`.
+ */
+function covered(query: PageQuery, held: { first: number; last: number }, last: number): boolean {
+  const upper = query.before > 0 ? Math.min(query.before, last + 1) : last + 1;
+  const lower = query.after + 1;
+  const want = Math.max(0, Math.min(query.limit, upper - lower));
+  if (want === 0) return true;
+  const from = query.before > 0 ? upper - want : lower;
+  return held.first > 0 && held.first <= from && held.last === last;
+}

@@ -1,0 +1,93 @@
+/**
+ * A cluster's storage, opened in one call: the shared message log and the
+ * shared accounts and bans. Loaded only by `chat serve --cluster` (with a
+ * computed import, so that a server without a cluster never downloads the
+ * NATS client).
+ *
+ * @module
+ */
+
+import { Kvm } from "@nats-io/kv";
+import type {
+  Account,
+  AccountStore,
+  AppendResult,
+  Ban,
+  BanStore,
+  Draft,
+  MessageLog,
+  Page,
+  PageQuery,
+  SenderRef,
+  SendReceipt,
+} from "../../chat/ports.ts";
+import { type ClusterOptions, JetStreamLog } from "./log.ts";
+import { KvUsers } from "./users.ts";
+
+export { type ClusterOptions, DEFAULT_REPLAY_MS, JetStreamLog } from "./log.ts";
+
+/** The log and the users of a cluster as the one store a server is given. */
+export class ClusterStore implements MessageLog, AccountStore, BanStore {
+  readonly log: JetStreamLog;
+  readonly users: KvUsers;
+  readonly durable = true;
+
+  constructor(log: JetStreamLog, users: KvUsers) {
+    this.log = log;
+    this.users = users;
+  }
+
+  get id(): string {
+    return this.log.id;
+  }
+  append(drafts: readonly Draft[]): Promise<AppendResult[]> {
+    return this.log.append(drafts);
+  }
+  receipts(refs: readonly SenderRef[]): Array<SendReceipt | undefined> {
+    return this.log.receipts(refs);
+  }
+  page(room: string, query: PageQuery): Page | Promise<Page> {
+    return this.log.page(room, query);
+  }
+  prune(): number {
+    return this.log.prune();
+  }
+  close(): void {
+    this.log.close();
+  }
+  account(key: string): Account | undefined {
+    return this.users.account(key);
+  }
+  putAccount(account: Account): void {
+    this.users.putAccount(account);
+  }
+  removeAccount(key: string): boolean {
+    return this.users.removeAccount(key);
+  }
+  accounts(): Account[] {
+    return this.users.accounts();
+  }
+  bans(now: number): Ban[] {
+    return this.users.bans(now);
+  }
+  putBan(ban: Ban): void {
+    this.users.putBan(ban);
+  }
+  removeBan(target: string): boolean {
+    return this.users.removeBan(target);
+  }
+}
+
+/** Joins the cluster: the log (caught up with the stream) and the users (loaded). */
+export async function openCluster(options: ClusterOptions): Promise<ClusterStore> {
+  const log = await JetStreamLog.open(options);
+  const kvm = new Kvm(log.nats);
+  const prefix = log.streamName;
+  const [accounts, bans] = await Promise.all([
+    kvm.create(`${prefix}_accounts`, { history: 1, replicas: options.replicas }),
+    kvm.create(`${prefix}_bans`, { history: 1, replicas: options.replicas }),
+  ]);
+  const users = await KvUsers.open(accounts, bans, (line) => options.logger.warn(line));
+  options.logger.info(`cluster: buckets ${prefix}_accounts and ${prefix}_bans: accounts and bans are shared`);
+  return new ClusterStore(log, users);
+}

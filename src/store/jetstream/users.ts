@@ -1,0 +1,116 @@
+/**
+ * Accounts and bans shared by every node of a cluster: two NATS KV buckets,
+ * watched into memory so that the handshake reads them at once (the broker
+ * reads accounts and bans on every HELLO). A write changes this node's copy
+ * at once and the bucket right after; every node's watcher then takes it in.
+ *
+ * @module
+ */
+
+import type { KV, KvEntry } from "@nats-io/kv";
+import type { Account, AccountStore, Ban, BanStore } from "../../chat/ports.ts";
+import { hex } from "../../protocol/hex.ts";
+
+/** KV keys allow few characters; a name key or ban target is any Unicode text: hex it. */
+function keyOf(text: string): string {
+  return hex(new TextEncoder().encode(text));
+}
+
+const decoder = new TextDecoder();
+
+export class KvUsers implements AccountStore, BanStore {
+  #accounts = new Map<string, Account>();
+  #bans = new Map<string, Ban>();
+  #accountsKv: KV;
+  #bansKv: KV;
+  #warn: (line: string) => void;
+
+  private constructor(accounts: KV, bans: KV, warn: (line: string) => void) {
+    this.#accountsKv = accounts;
+    this.#bansKv = bans;
+    this.#warn = warn;
+  }
+
+  /** Opens both buckets and resolves once their current contents are in memory. */
+  static async open(accounts: KV, bans: KV, warn: (line: string) => void): Promise<KvUsers> {
+    const users = new KvUsers(accounts, bans, warn);
+    await Promise.all([
+      users.#watch(accounts, (v) => {
+        const a = v as Account;
+        users.#accounts.set(a.key, a);
+      }, (k) => users.#accounts.delete(k)),
+      users.#watch(bans, (v) => {
+        const b = v as Ban;
+        users.#bans.set(b.target, b);
+      }, (k) => users.#bans.delete(k)),
+    ]);
+    return users;
+  }
+
+  /** Follows `kv`: `put` for each value (the current ones first), `del` for each deletion; resolves when current. */
+  async #watch(kv: KV, put: (value: unknown) => void, del: (key: string) => void): Promise<void> {
+    let current!: () => void;
+    const ready = new Promise<void>((r) => current = r);
+    // The watcher sends the current values first, counting down in `delta`; an empty bucket sends nothing.
+    if ((await kv.status()).values === 0) current();
+    const iter = await kv.watch();
+    void (async () => {
+      for await (const e of iter as AsyncIterable<KvEntry>) {
+        if (!e.delta) current();
+        if (e.operation === "PUT") {
+          try {
+            put(JSON.parse(decoder.decode(e.value)));
+          } catch {
+            this.#warn(`cluster: unreadable entry ${e.key} in ${e.bucket}`);
+          }
+        } else {
+          // Deleted or purged: the key is the hexed name key or ban target.
+          const bytes = new Uint8Array(e.key.length / 2);
+          for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(e.key.slice(i * 2, i * 2 + 2), 16);
+          del(decoder.decode(bytes));
+        }
+      }
+    })();
+    await ready;
+  }
+
+  #write(kv: KV, key: string, value: unknown): void {
+    kv.put(keyOf(key), JSON.stringify(value)).catch((err) =>
+      this.#warn(`cluster: cannot share ${key} with the other nodes: ${(err as Error).message}`)
+    );
+  }
+
+  #remove(kv: KV, key: string): void {
+    kv.delete(keyOf(key)).catch((err) =>
+      this.#warn(`cluster: cannot share the removal of ${key}: ${(err as Error).message}`)
+    );
+  }
+
+  account(key: string): Account | undefined {
+    return this.#accounts.get(key);
+  }
+  putAccount(account: Account): void {
+    this.#accounts.set(account.key, account);
+    this.#write(this.#accountsKv, account.key, account);
+  }
+  removeAccount(key: string): boolean {
+    const had = this.#accounts.delete(key);
+    if (had) this.#remove(this.#accountsKv, key);
+    return had;
+  }
+  accounts(): Account[] {
+    return [...this.#accounts.values()].sort((a, b) => a.key.localeCompare(b.key));
+  }
+  bans(now: number): Ban[] {
+    return [...this.#bans.values()].filter((b) => b.until === 0 || b.until > now);
+  }
+  putBan(ban: Ban): void {
+    this.#bans.set(ban.target, ban);
+    this.#write(this.#bansKv, ban.target, ban);
+  }
+  removeBan(target: string): boolean {
+    const had = this.#bans.delete(target);
+    if (had) this.#remove(this.#bansKv, target);
+    return had;
+  }
+}

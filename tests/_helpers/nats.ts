@@ -1,0 +1,144 @@
+/**
+ * A real nats-server for tests: one server, or a 3-server JetStream
+ * cluster, on 127.0.0.1 with ports the servers pick themselves and a temp
+ * store dir. Every server is killed and its dir removed on dispose.
+ */
+
+import { LineReader } from "./line_reader.ts";
+import { WAIT_MS } from "./deadline.ts";
+
+/** True when nats-server is installed (.ci/run installs it). */
+export function haveNats(): boolean {
+  try {
+    return new Deno.Command("nats-server", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+}
+
+export class NatsServer implements AsyncDisposable {
+  readonly name: string;
+  readonly dir: string;
+  readonly #args: string[];
+  #child: Deno.ChildProcess | null = null;
+  #log: LineReader | null = null;
+  /** `nats://127.0.0.1:PORT` once started. */
+  url = "";
+  /** The cluster (route) port, for a cluster. */
+  routePort = 0;
+
+  constructor(name: string, dir: string, args: string[]) {
+    this.name = name;
+    this.dir = dir;
+    this.#args = args;
+  }
+
+  /** Starts (or restarts, on its old port when it had one) and waits until it accepts clients. */
+  async start(): Promise<void> {
+    const port = this.url ? Number(new URL(this.url.replace("nats:", "http:")).port) : -1;
+    const args = [
+      "-js",
+      "-a",
+      "127.0.0.1",
+      "-p",
+      String(port),
+      "-sd",
+      this.dir,
+      "-n",
+      this.name,
+      ...this.#args,
+    ];
+    this.#child = new Deno.Command("nats-server", { args, stdout: "null", stderr: "piped" }).spawn();
+    this.#log = new LineReader(this.#child.stderr, `nats-server ${this.name}`);
+    const listening = await this.#log.next(
+      (l) => /Listening for client connections on/.test(l),
+      "nats listening",
+      WAIT_MS,
+    );
+    this.url = `nats://127.0.0.1:${listening.match(/:(\d+)\s*$/)![1]}`;
+    if (this.#args.includes("-cluster")) {
+      const route = await this.#log.next(
+        (l) => /Listening for route connections on/.test(l),
+        "route listening",
+      );
+      this.routePort = Number(route.match(/:(\d+)\s*$/)![1]);
+    }
+    await this.#log.next((l) => /Server is ready/.test(l), "nats ready", WAIT_MS);
+  }
+
+  /** Kills the server with SIGKILL and waits for it to be gone. */
+  async kill(): Promise<void> {
+    if (!this.#child) return;
+    try {
+      this.#child.kill("SIGKILL");
+    } catch { /* gone */ }
+    await this.#child.status;
+    this.#child = null;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.kill();
+  }
+}
+
+/** One JetStream server. */
+export async function startNats(): Promise<NatsServer & { urls: string[] }> {
+  const dir = await Deno.makeTempDir({ prefix: "chat-nats-" });
+  const s = new NatsServer("n1", dir, []);
+  await s.start();
+  const dispose = s[Symbol.asyncDispose].bind(s);
+  return Object.assign(s, {
+    urls: [s.url],
+    async [Symbol.asyncDispose]() {
+      await dispose();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  });
+}
+
+/** A 3-server JetStream cluster: R3 streams survive the loss of one server. */
+export class NatsCluster implements AsyncDisposable {
+  readonly servers: NatsServer[];
+  readonly #dir: string;
+
+  private constructor(servers: NatsServer[], dir: string) {
+    this.servers = servers;
+    this.#dir = dir;
+  }
+
+  get urls(): string[] {
+    return this.servers.map((s) => s.url);
+  }
+
+  static async start(): Promise<NatsCluster> {
+    const dir = await Deno.makeTempDir({ prefix: "chat-nats-cluster-" });
+    // The first server's route port is chosen by the OS; the others route to it and announce themselves.
+    const seed = new NatsServer("s1", `${dir}/s1`, [
+      "-cluster",
+      "nats://127.0.0.1:-1",
+      "--cluster_name",
+      "chattest",
+    ]);
+    await seed.start();
+    const routes = `nats://127.0.0.1:${seed.routePort}`;
+    const others = ["s2", "s3"].map((n) =>
+      new NatsServer(n, `${dir}/${n}`, [
+        "-cluster",
+        "nats://127.0.0.1:-1",
+        "--cluster_name",
+        "chattest",
+        "-routes",
+        routes,
+      ])
+    );
+    for (const s of others) await s.start();
+    return new NatsCluster([seed, ...others], dir);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    for (const s of this.servers) await s.kill();
+    await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
+  }
+}
