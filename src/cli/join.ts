@@ -16,6 +16,7 @@ import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.
 import { type LineOut, runLine } from "./line_mode.ts";
 import { type LineView, lineView, onEvent, shown } from "./line_view.ts";
 import { formatLine, joinedLine } from "./lines.ts";
+import { jsonLine } from "../text/json_line.ts";
 import { openClientStorage } from "./persist.ts";
 import { prefsPath, prefsStore } from "./prefs_file.ts";
 import { authFailedHint, readClientSecrets } from "./secrets.ts";
@@ -94,7 +95,7 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
     const joined = onEvent(view, e) === "joined";
     if (!shown(view, e, json)) return;
     if (json) {
-      io.stdout(JSON.stringify(e));
+      io.stdout(jsonLine(e));
       return;
     }
     const line = joined && e.type === "members" ? joinedLine(e, Date.now()) : formatLine(e, Date.now());

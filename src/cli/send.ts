@@ -13,6 +13,7 @@ import { formatOptions, UsageError } from "./options.ts";
 import { authFailedHint, readClientSecrets } from "./secrets.ts";
 import { ALL_CONFIG_KEYS, SEND_SPECS } from "./specs.ts";
 import { clientTls } from "./tls.ts";
+import { jsonLine } from "../text/json_line.ts";
 
 export const SEND_HELP = `Usage: chat send [options] TEXT...
 
@@ -77,7 +78,7 @@ export async function send(argv: string[], io: SendIo): Promise<number> {
   await client.quit("");
   const result = answer as ClientEvent | null;
   if (acked && result?.type === "ack") {
-    io.stdout(JSON.stringify(result));
+    io.stdout(jsonLine(result));
     return 0;
   }
   if (result?.type === "error") io.stderr(`chat send: ${result.code}: ${result.message}`);

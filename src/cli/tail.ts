@@ -11,6 +11,7 @@ import { FileJournal, type Journal, journalKey, MemoryJournal } from "../client/
 import { checkName, checkRoom, ErrorCode, nameKey } from "../protocol/mod.ts";
 import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
 import { formatLine } from "./lines.ts";
+import { jsonLine } from "../text/json_line.ts";
 import { formatOptions, UsageError } from "./options.ts";
 import { authFailedHint, readClientSecrets } from "./secrets.ts";
 import { stateDir } from "./paths.ts";
@@ -81,7 +82,7 @@ export async function tail(argv: string[], io: TailIo): Promise<number> {
     ...(await clientTls(o, io, (line) => io.stderr(`chat tail: ${line}`))),
   }, (e) => {
     if (e.type === "message" && e.room === room.value) {
-      io.stdout(json ? JSON.stringify(e) : formatLine(e, Date.now())!);
+      io.stdout(json ? jsonLine(e) : formatLine(e, Date.now())!);
     } else if (e.type === "error") {
       io.stderr(`chat tail: ${e.code}: ${e.message}`);
       if (e.fatal) shownFatal = `${e.code}: ${e.message}`;
