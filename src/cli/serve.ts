@@ -10,6 +10,7 @@ import { ChatServer } from "../net/server.ts";
 import { probeRawConn } from "../net/raw_conn.ts";
 import { Authenticator } from "../net/auth.ts";
 import { MemoryStore } from "../store/memory.ts";
+import { diskHasRoom, openFailureText } from "../store/full.ts";
 import { SqliteStore } from "../store/sqlite.ts";
 import type { Resolved } from "./options.ts";
 import { dataDir } from "./paths.ts";
@@ -149,6 +150,9 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   return 0;
 }
 
+/** Room the store needs to open: SQLite's shared-memory file (32 KiB) and a first page or two. */
+const OPEN_PROBE_BYTES = 64 * 1024;
+
 /** Opens the store the options ask for, or returns the error to report (a bad data dir fails at start, not later). */
 function openStore(o: Resolved, io: ServeIo): MemoryStore | SqliteStore | Error {
   const retention = {
@@ -162,7 +166,8 @@ function openStore(o: Resolved, io: ServeIo): MemoryStore | SqliteStore | Error 
   try {
     return new SqliteStore(dir, retention, { maxBytes: (o.maxStoreMb as number) * 1024 * 1024 });
   } catch (err) {
-    return err as Error;
+    // Name the directory and what to do: a full disk shows up here as SQLite's bare "disk I/O error".
+    return new Error(openFailureText(err as Error, dir, diskHasRoom(dir, OPEN_PROBE_BYTES)));
   }
 }
 
