@@ -5,7 +5,7 @@
  * @module
  */
 
-import { run } from "./src/cli/main.ts";
+import { internalErrorLine, run } from "./src/cli/main.ts";
 
 if (import.meta.main) {
   let code: number;
@@ -13,7 +13,7 @@ if (import.meta.main) {
     code = await run(Deno.args);
   } catch (err) {
     // A bug, not a user error: say so in one line, keep the stack for debugging at the end.
-    console.error(`chat: internal error: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(internalErrorLine(err));
     if (Deno.env.get("CHAT_DEBUG")) console.error(err);
     code = 1;
   }

@@ -25,8 +25,8 @@
  * Type-only imports count (`import type` still couples two layers), and so do
  * `export ... from`, side-effect imports and `import("...")` with a literal;
  * an `import()` of a computed specifier is refused, since no check can see
- * where it points, unless its line says where with a `layers: lazy PATH`
- * comment (a module loaded on demand, whose npm dependencies a program that
+ * where it points, unless its line (or the line above) says where with a
+ * `layers: lazy PATH` comment (a module loaded on demand, whose npm dependencies a program that
  * never needs it must not download: a literal import() makes Deno fetch
  * them at start); PATH is then checked like a literal. Nothing in src/ imports tests/, scripts/ or bench/. A new
  * directory under src/ fails the check until it gets a row here. DESIGN-NEXT
@@ -362,7 +362,9 @@ export async function checkLayers(root: string, allowed: readonly Allowance[]): 
     for (const found of refs) {
       let ref = found;
       if (!ref.literal) {
-        const lazy = lines[ref.line - 1]?.match(/layers: lazy (\S+)/);
+        // The marker goes on the import's line or the line above it.
+        const lazy = lines[ref.line - 1]?.match(/layers: lazy (\S+)/) ??
+          lines[ref.line - 2]?.match(/layers: lazy (\S+)/);
         if (!lazy) {
           fail(ref, "import() of a computed specifier: the layer check cannot see where it points");
           continue;

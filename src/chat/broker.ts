@@ -21,6 +21,7 @@ import { heartbeatOf, tick } from "./heartbeat.ts";
 import { DEFAULT_HISTORY, fetch, readDone } from "./history.ts";
 import { delivered, logged, privateMessage, sendMessage } from "./messaging.ts";
 import { moderate, register, registered } from "./moderation.ts";
+import { StoredLookalikes } from "./lookalikes.ts";
 import { NameRegistry, nick } from "./names.ts";
 import type { StoredMessage } from "./ports.ts";
 import { away, DEFAULT_PRESENCE_LIMIT, join, leave, MAX_REASON_CHARS, RoomTable, who } from "./rooms.ts";
@@ -54,6 +55,7 @@ export class Broker {
       transients: new Set(),
       roomCreations: new AddressBuckets(ROOM_CREATION_PER_ADDRESS),
       names: new NameRegistry(),
+      lookalikes: new StoredLookalikes(options.accounts),
       rooms: new RoomTable(),
       authFailures: new AuthFailures(),
       mutes: new Map(),

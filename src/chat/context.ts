@@ -9,6 +9,7 @@
 import type { ErrorCode, ServerMessage } from "../protocol/mod.ts";
 import type { Effect, SendEffect } from "./effects.ts";
 import type { AddressBuckets, AuthFailures, RateOptions } from "./guard.ts";
+import type { StoredLookalikes } from "./lookalikes.ts";
 import type { NameRegistry } from "./names.ts";
 import type { AccountStore, BanStore, Page } from "./ports.ts";
 import type { RoomTable } from "./rooms.ts";
@@ -76,6 +77,8 @@ export interface Context {
   /** Room creations per address. */
   readonly roomCreations: AddressBuckets;
   readonly names: NameRegistry;
+  /** Registered and banned names by look-alike skeleton. */
+  readonly lookalikes: StoredLookalikes;
   readonly rooms: RoomTable;
   readonly authFailures: AuthFailures;
   /** Muted name keys and when each mute ends (Infinity: until lifted). */

@@ -122,7 +122,7 @@ function admit(ctx: Context, s: Session, hello: Hello, now: number): Admission |
   const transient = hello.transient === true;
   const key = nameKey(name.value);
   const ip = hostOf(s.address);
-  const ban = banOf(ctx, key, ip, now);
+  const ban = banOf(ctx, key, ip, now, name.value);
   if (ban) return fail(ctx, s, ErrorCode.BANNED, banText(ban), "banned", now);
   // A registered name needs its own password; in server-password mode every other name needs the server's.
   const registered = ctx.options.accounts.account(key) !== undefined;
@@ -149,8 +149,8 @@ function admit(ctx: Context, s: Session, hello: Hello, now: number): Admission |
   if (holder && !resumed && !(transient && registered)) {
     return fail(ctx, s, ErrorCode.NAME_TAKEN, `name "${name.value}" is already online`, "name_taken", now);
   }
-  const lookalike = ctx.names.lookalike(name.value);
-  if (lookalike && lookalike.key !== key) {
+  const lookalike = ctx.names.lookalike(name.value, (x) => x.key === key);
+  if (lookalike) {
     return fail(
       ctx,
       s,
@@ -159,6 +159,12 @@ function admit(ctx: Context, s: Session, hello: Hello, now: number): Admission |
       "name_taken",
       now,
     );
+  }
+  // A resume keeps the name it had, even if a look-alike was registered meanwhile.
+  const like = resumed ? undefined : ctx.lookalikes.registered(name.value, key, now);
+  if (like !== undefined) {
+    const text = `name "${name.value}" looks too much like "${like}", a registered name`;
+    return fail(ctx, s, ErrorCode.NAME_TAKEN, text, "name_taken", now);
   }
   let evict: Session | null = null;
   if (!resumed && ctx.names.size + ctx.transients.size >= ctx.options.maxClients) {

@@ -17,9 +17,11 @@ import type { Session } from "./session.ts";
 /** Longest ban or mute with an end: ten years; longer ones are stored as "until lifted". */
 const MAX_MODERATION_MS = 10 * 365 * 24 * 3600 * 1000;
 
-/** The ban in force on a name key or an address, if any. */
-export function banOf(ctx: Context, key: string, ip: string, now: number): Ban | undefined {
-  return ctx.options.bans.bans(now).find((b) => b.target === `name:${key}` || b.target === `addr:${ip}`);
+/** The ban in force on a name key or an address, or on a name that `name` (default: the key) looks like. */
+export function banOf(ctx: Context, key: string, ip: string, now: number, name = key): Ban | undefined {
+  const bans = ctx.options.bans.bans(now);
+  return bans.find((b) => b.target === `name:${key}` || b.target === `addr:${ip}`) ??
+    ctx.lookalikes.banned(name, bans);
 }
 
 /** What a banned user is told. */
@@ -136,6 +138,7 @@ export function registered(ctx: Context, s: Session, hash: string, now: number):
   }
   try {
     ctx.options.accounts.putAccount({ name: s.name, key: s.key, hash, admin: false, created: now });
+    ctx.lookalikes.changed();
   } catch (err) {
     if (!(err instanceof StoreError)) throw err;
     return refuse(s, ErrorCode.STORAGE_ERROR, 0, err.message);

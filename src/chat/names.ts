@@ -6,7 +6,7 @@
  * @module
  */
 
-import { checkName, ErrorCode, nameKey, nameSkeleton } from "../protocol/mod.ts";
+import { checkName, ErrorCode, nameKey, nameSkeletons } from "../protocol/mod.ts";
 import { type Context, refuse } from "./context.ts";
 import type { Effect } from "./effects.ts";
 import { hostOf } from "./guard.ts";
@@ -14,7 +14,7 @@ import { banOf } from "./moderation.ts";
 import { toMyRooms } from "./rooms.ts";
 import type { Session } from "./session.ts";
 
-/** Online (and ghost) sessions by name key and by name skeleton. */
+/** Online (and ghost) sessions by name key and by every skeleton of their name (src/protocol/names.ts). */
 export class NameRegistry {
   #byKey = new Map<string, Session>();
   #bySkeleton = new Map<string, Session>();
@@ -29,22 +29,25 @@ export class NameRegistry {
     return this.#byKey.get(key);
   }
 
-  /** The session whose name looks like `name` (same skeleton), if any. */
-  lookalike(name: string): Session | undefined {
-    return this.#bySkeleton.get(nameSkeleton(name));
+  /** A session whose name looks like `name` (a skeleton in common), other than those `mine` accepts as the same user. */
+  lookalike(name: string, mine: (s: Session) => boolean = () => false): Session | undefined {
+    for (const k of nameSkeletons(name)) {
+      const s = this.#bySkeleton.get(k);
+      if (s !== undefined && !mine(s)) return s;
+    }
+    return undefined;
   }
 
   /** `s` holds its name (s.name, s.key) from now on. */
   claim(s: Session): void {
     this.#byKey.set(s.key, s);
-    this.#bySkeleton.set(nameSkeleton(s.name), s);
+    for (const k of nameSkeletons(s.name)) this.#bySkeleton.set(k, s);
   }
 
   /** `s` no longer holds its name (if it did). */
   release(s: Session): void {
     if (this.#byKey.get(s.key) === s) this.#byKey.delete(s.key);
-    const skeleton = nameSkeleton(s.name);
-    if (this.#bySkeleton.get(skeleton) === s) this.#bySkeleton.delete(skeleton);
+    for (const k of nameSkeletons(s.name)) if (this.#bySkeleton.get(k) === s) this.#bySkeleton.delete(k);
   }
 }
 
@@ -57,8 +60,8 @@ export function nick(ctx: Context, s: Session, raw: string, now: number): Effect
     return refuse(s, ErrorCode.NAME_TAKEN, 0, `name "${name.value}" is already online`);
   }
   if (name.value === s.name) return [];
-  const lookalike = ctx.names.lookalike(name.value);
-  if (lookalike && lookalike !== s) {
+  const lookalike = ctx.names.lookalike(name.value, (x) => x === s);
+  if (lookalike) {
     return refuse(
       s,
       ErrorCode.NAME_TAKEN,
@@ -74,7 +77,16 @@ export function nick(ctx: Context, s: Session, raw: string, now: number): Effect
       `"${name.value}" is registered: reconnect with its password to use it`,
     );
   }
-  if (banOf(ctx, key, hostOf(s.address), now) !== undefined) {
+  const registered = key === s.key ? undefined : ctx.lookalikes.registered(name.value, key, now);
+  if (registered !== undefined) {
+    return refuse(
+      s,
+      ErrorCode.NAME_TAKEN,
+      0,
+      `name "${name.value}" looks too much like "${registered}", a registered name`,
+    );
+  }
+  if (banOf(ctx, key, hostOf(s.address), now, name.value) !== undefined) {
     return refuse(s, ErrorCode.BANNED, 0, `"${name.value}" is banned`);
   }
   const old = s.name;

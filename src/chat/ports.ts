@@ -142,8 +142,11 @@ export interface BanStore {
 
 /** A failure to read or write storage, with a code for the wire (STORAGE_ERROR) and logs. */
 export class StoreError extends Error {
-  /** "full" when the disk is full, "io" for other write failures, "corrupt" for an unreadable store. */
-  readonly kind: "full" | "io" | "corrupt" | "open";
+  /**
+   * "full" when the disk is full, "limit" when the store reached its configured size cap, "io" for other
+   * write failures, "corrupt" for an unreadable store.
+   */
+  readonly kind: "full" | "limit" | "io" | "corrupt" | "open";
   constructor(kind: StoreError["kind"], message: string) {
     super(message);
     this.name = "StoreError";

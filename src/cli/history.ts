@@ -9,6 +9,7 @@ import { parseSince, readTranscript, transcriptDir } from "../client/transcript.
 import { checkRoom } from "../protocol/mod.ts";
 import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
 import { formatLine } from "./lines.ts";
+import { jsonLine } from "../text/json_line.ts";
 import { formatOptions, UsageError } from "./options.ts";
 import { dataDir } from "./paths.ts";
 import { ALL_CONFIG_KEYS, HISTORY_SPECS } from "./specs.ts";
@@ -68,7 +69,7 @@ export async function history(argv: string[], io: HistoryIo): Promise<number> {
     );
   const limit = o.limit as number;
   for (const e of limit > 0 ? entries.slice(-limit) : entries) {
-    if (o.json) io.stdout(JSON.stringify({ type: "message", ...e, history: true }));
+    if (o.json) io.stdout(jsonLine({ type: "message", ...e, history: true }));
     else io.stdout(formatLine({ type: "message", ...e, history: false }, now)!);
   }
   return 0;

@@ -9,11 +9,21 @@ import type { JoinIo } from "./join.ts";
 import type { SendIo } from "./send.ts";
 import type { UserIo } from "./user.ts";
 import type { ServeIo } from "./serve.ts";
+import { sanitize } from "../text/sanitize.ts";
 
 const encoder = new TextEncoder();
 
+/**
+ * Writes one line to stdout or stderr: the only way the commands' text
+ * reaches the terminal. Each line passes through the sanitiser here, so no
+ * control character, C1 or bidi control reaches the terminal even if a
+ * command forgot to sanitise a string from the network; what the commands
+ * print themselves (sanitised lines, escaped JSON, help) is unchanged by it.
+ * Newlines within a line are kept (help is one multi-line "line"); tabs
+ * become spaces, so no byte below 0x20 but the newline is ever written.
+ */
 function writeAll(file: { writeSync(p: Uint8Array): number }, line: string): void {
-  const bytes = encoder.encode(line + "\n");
+  const bytes = encoder.encode(sanitize(line, { keepNewlines: true }) + "\n");
   let off = 0;
   while (off < bytes.byteLength) off += file.writeSync(bytes.subarray(off));
 }

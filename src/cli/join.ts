@@ -15,7 +15,8 @@ import { checkName, ErrorCode } from "../protocol/mod.ts";
 import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
 import { type LineOut, runLine } from "./line_mode.ts";
 import { type LineView, lineView, onEvent, shown } from "./line_view.ts";
-import { formatLine, joinedLine } from "./lines.ts";
+import { errorLine, formatLine, joinedLine } from "./lines.ts";
+import { jsonLine } from "../text/json_line.ts";
 import { openClientStorage } from "./persist.ts";
 import { prefsPath, prefsStore } from "./prefs_file.ts";
 import { authFailedHint, readClientSecrets } from "./secrets.ts";
@@ -94,7 +95,7 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
     const joined = onEvent(view, e) === "joined";
     if (!shown(view, e, json)) return;
     if (json) {
-      io.stdout(JSON.stringify(e));
+      io.stdout(jsonLine(e));
       return;
     }
     const line = joined && e.type === "members" ? joinedLine(e, Date.now()) : formatLine(e, Date.now());
@@ -156,7 +157,7 @@ async function runClient(
   } catch (err) {
     if (!(err instanceof ClientError)) throw err;
     if (shownFatal() !== `${err.code}: ${err.message}`) {
-      io.stderr(`chat join: ${err.code}: ${err.message}`);
+      io.stderr(`chat join: ${errorLine(err)}`);
       const h = hint(err.code);
       if (h) io.stderr(`chat join: ${h}`);
     }
@@ -191,7 +192,7 @@ async function runClient(
   // settling here too would race it and could turn 1 or 130 into 0. Only a lost connection ends the run here.
   const lost = client.done.then((exit) => {
     if (exit.ok) return new Promise<number>(() => {});
-    io.stderr(`chat join: ${exit.code}: ${exit.message}`);
+    io.stderr(`chat join: ${errorLine(exit)}`);
     return 1;
   });
   const interrupted = stopped.then(interrupt);

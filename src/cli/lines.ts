@@ -91,6 +91,16 @@ export function formatLine(e: ClientEvent, now: number): string | null {
     case "ack":
       return null;
     case "error":
-      return `${e.code}: ${s(e.message)}`;
+      return errorLine(e);
   }
+}
+
+/**
+ * "CODE: message" for an error a server sent, or a client error that quotes
+ * one: both parts come from the network (a hostile server picks its own
+ * code), so both are sanitised, newlines included, and the line is one line.
+ * Every command prints errors through here.
+ */
+export function errorLine(e: { code?: string; message?: string }): string {
+  return `${s(e.code ?? "ERROR")}: ${s(e.message ?? "")}`;
 }

@@ -14,6 +14,7 @@ import { user } from "./user.ts";
 import { UsageError } from "./options.ts";
 import { serve } from "./serve.ts";
 import { processIo } from "./io.ts";
+import { sanitize } from "../text/sanitize.ts";
 
 export const MAIN_HELP = `chat ${VERSION}: real-time terminal chat in one binary
 
@@ -73,4 +74,9 @@ export async function run(args: string[], io: Io = processIo()): Promise<number>
     }
     throw err;
   }
+}
+
+/** The line for an error no command caught (a bug): its message may quote the network, so it is sanitised. */
+export function internalErrorLine(err: unknown): string {
+  return `chat: internal error: ${sanitize(err instanceof Error ? err.message : String(err))}`;
 }

@@ -13,6 +13,8 @@ import { formatOptions, UsageError } from "./options.ts";
 import { authFailedHint, readClientSecrets } from "./secrets.ts";
 import { ALL_CONFIG_KEYS, SEND_SPECS } from "./specs.ts";
 import { clientTls } from "./tls.ts";
+import { jsonLine } from "../text/json_line.ts";
+import { errorLine } from "./lines.ts";
 
 export const SEND_HELP = `Usage: chat send [options] TEXT...
 
@@ -68,7 +70,7 @@ export async function send(argv: string[], io: SendIo): Promise<number> {
     await client.start();
   } catch (err) {
     if (!(err instanceof ClientError)) throw err;
-    io.stderr(`chat send: ${err.code}: ${err.message}`);
+    io.stderr(`chat send: ${errorLine(err)}`);
     if (err.code === ErrorCode.AUTH_FAILED) io.stderr(`chat send: ${authFailedHint(o, io.env)}`);
     return 1;
   }
@@ -77,10 +79,10 @@ export async function send(argv: string[], io: SendIo): Promise<number> {
   await client.quit("");
   const result = answer as ClientEvent | null;
   if (acked && result?.type === "ack") {
-    io.stdout(JSON.stringify(result));
+    io.stdout(jsonLine(result));
     return 0;
   }
-  if (result?.type === "error") io.stderr(`chat send: ${result.code}: ${result.message}`);
+  if (result?.type === "error") io.stderr(`chat send: ${errorLine(result)}`);
   else io.stderr(`chat send: not acknowledged within ${timeoutMs} ms`);
   return 1;
 }

@@ -10,9 +10,10 @@ import { ChatServer } from "../net/server.ts";
 import { probeRawConn } from "../net/raw_conn.ts";
 import { Authenticator } from "../net/auth.ts";
 import { MemoryStore } from "../store/memory.ts";
+import { diskHasRoom, openFailureText } from "../store/full.ts";
 import { SqliteStore } from "../store/sqlite.ts";
 import type { Resolved } from "./options.ts";
-import type { ClusterStore } from "../store/jetstream/mod.ts";
+import type { ClusterStore, openCluster } from "../store/jetstream/mod.ts";
 import type { Logger } from "../net/log.ts";
 import { dataDir } from "./paths.ts";
 import { CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
@@ -172,7 +173,8 @@ async function joinCluster(o: Resolved, io: ServeIo, logger: Logger): Promise<Cl
   if (dir) await Deno.mkdir(dir, { recursive: true, mode: 0o700 }).catch(() => {});
   // A computed specifier: a literal one makes Deno fetch the module's npm dependencies at every start.
   const spec = ["..", "store", "jetstream", "mod.ts"].join("/");
-  const cluster = await import(spec) as typeof import("../store/jetstream/mod.ts"); // layers: lazy ../store/jetstream/mod.ts
+  // layers: lazy ../store/jetstream/mod.ts
+  const cluster: { openCluster: typeof openCluster; DEFAULT_REPLAY_MS: number } = await import(spec);
   try {
     return await cluster.openCluster({
       servers,
@@ -193,6 +195,9 @@ async function joinCluster(o: Resolved, io: ServeIo, logger: Logger): Promise<Cl
   }
 }
 
+/** Room the store needs to open: SQLite's shared-memory file (32 KiB) and a first page or two. */
+const OPEN_PROBE_BYTES = 64 * 1024;
+
 /** Opens the store the options ask for, or returns the error to report (a bad data dir fails at start, not later). */
 function openStore(o: Resolved, io: ServeIo): MemoryStore | SqliteStore | Error {
   const retention = {
@@ -206,7 +211,8 @@ function openStore(o: Resolved, io: ServeIo): MemoryStore | SqliteStore | Error 
   try {
     return new SqliteStore(dir, retention, { maxBytes: (o.maxStoreMb as number) * 1024 * 1024 });
   } catch (err) {
-    return err as Error;
+    // Name the directory and what to do: a full disk shows up here as SQLite's bare "disk I/O error".
+    return new Error(openFailureText(err as Error, dir, diskHasRoom(dir, OPEN_PROBE_BYTES)));
   }
 }
 

@@ -10,7 +10,8 @@ import { ChatClient, ClientError } from "../client/client.ts";
 import { FileJournal, type Journal, journalKey, MemoryJournal } from "../client/journal.ts";
 import { checkName, checkRoom, ErrorCode, nameKey } from "../protocol/mod.ts";
 import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
-import { formatLine } from "./lines.ts";
+import { errorLine, formatLine } from "./lines.ts";
+import { jsonLine } from "../text/json_line.ts";
 import { formatOptions, UsageError } from "./options.ts";
 import { authFailedHint, readClientSecrets } from "./secrets.ts";
 import { stateDir } from "./paths.ts";
@@ -81,9 +82,9 @@ export async function tail(argv: string[], io: TailIo): Promise<number> {
     ...(await clientTls(o, io, (line) => io.stderr(`chat tail: ${line}`))),
   }, (e) => {
     if (e.type === "message" && e.room === room.value) {
-      io.stdout(json ? JSON.stringify(e) : formatLine(e, Date.now())!);
+      io.stdout(json ? jsonLine(e) : formatLine(e, Date.now())!);
     } else if (e.type === "error") {
-      io.stderr(`chat tail: ${e.code}: ${e.message}`);
+      io.stderr(`chat tail: ${errorLine(e)}`);
       if (e.fatal) shownFatal = `${e.code}: ${e.message}`;
     } else if (
       e.type === "status" && (e.state === "reconnecting" || e.state === "disconnected") && e.reason !== "quit"
@@ -101,13 +102,13 @@ export async function tail(argv: string[], io: TailIo): Promise<number> {
   } catch (err) {
     journal.close();
     if (!(err instanceof ClientError)) throw err;
-    if (shownFatal !== `${err.code}: ${err.message}`) io.stderr(`chat tail: ${err.code}: ${err.message}`);
+    if (shownFatal !== `${err.code}: ${err.message}`) io.stderr(`chat tail: ${errorLine(err)}`);
     if (err.code === ErrorCode.AUTH_FAILED) io.stderr(`chat tail: ${authFailedHint(o, io.env)}`);
     return 1;
   }
   const lost = client.done.then((exit) => {
     if (exit.ok) return new Promise<number>(() => {});
-    io.stderr(`chat tail: ${exit.code}: ${exit.message}`);
+    io.stderr(`chat tail: ${errorLine(exit)}`);
     return 1;
   });
   const code = await Promise.race([

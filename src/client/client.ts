@@ -35,6 +35,7 @@ import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts
 import type { ClientEvent, ConnectionState, MessageEvent } from "./events.ts";
 import { type Journal, MemoryJournal, type PendingSend } from "./journal.ts";
 import { RoomSequencer } from "./sequencer.ts";
+import { jsonLine } from "../text/json_line.ts";
 
 /** Error codes the client raises itself (the server's codes pass through unchanged). */
 export const ClientErrorCode = {
@@ -488,7 +489,8 @@ export class ChatClient {
         const text = new TextDecoder().decode(buf.subarray(0, Math.min(n, 200))).split(/\r?\n/)[0];
         return new ClientError(
           ClientErrorCode.NOT_CHAT_SERVER,
-          `${this.server} is not a chat server (it said: ${JSON.stringify(text)})`,
+          // Quoted with every terminal control escaped (\u009b, not a raw CSI): a reader sees what it sent.
+          `${this.server} is not a chat server (it said: ${jsonLine(text)})`,
         );
       }
       first = false;

@@ -9,6 +9,7 @@
  */
 
 import { nameKey } from "../protocol/names.ts";
+import { sanitize } from "../text/sanitize.ts";
 
 /** What a front end knows, narrowed to what /whois reads. */
 export interface Known {
@@ -19,8 +20,16 @@ export interface Known {
   away(name: string): string;
 }
 
-/** The /whois answer for `name`. */
+/**
+ * The /whois answer for `name`, one line: the names and away message in it
+ * come from the network, so it is sanitised (a newline in an away message
+ * shows as a placeholder instead of forging a line of its own).
+ */
 export function whoisText(name: string, known: Known): string {
+  return sanitize(whoisLine(name, known));
+}
+
+function whoisLine(name: string, known: Known): string {
   const key = nameKey(name);
   const me = nameKey(known.me) === key;
   let shown = name;

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { AcceptFailures } from "./accept_errors.ts";
 import type { Logger } from "./log.ts";
 
 export class TcpListener {
@@ -23,15 +24,16 @@ export class TcpListener {
 
   /** Accepts connections until {@linkcode close}, giving each to `accepted`. */
   async serve(accepted: (conn: Deno.TcpConn, remote: Deno.NetAddr) => void): Promise<void> {
+    const failures = new AcceptFailures(this.#log);
     while (!this.#closed) {
       let conn: Deno.TcpConn;
       try {
         conn = await this.#listener.accept();
       } catch (err) {
-        if (this.#closed || err instanceof Deno.errors.BadResource) break;
-        // EMFILE and friends: log and keep accepting rather than die.
-        this.#log.warn(`accept failed: ${(err as Error).message}`);
-        await new Promise((r) => setTimeout(r, 50));
+        // A peer that reset is skipped at once; EMFILE and friends pause; nothing kills the loop.
+        const pause = this.#closed ? "stop" : failures.handle(err, Date.now());
+        if (pause === "stop") break;
+        if (pause > 0) await new Promise((r) => setTimeout(r, pause));
         continue;
       }
       accepted(conn, conn.remoteAddr as Deno.NetAddr);

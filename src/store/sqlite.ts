@@ -23,6 +23,7 @@ import {
   type StoredMessage,
   StoreError,
 } from "../chat/ports.ts";
+import { fullError } from "./full.ts";
 import { DEFAULT_RECEIPTS_MS, newStoreId, type Retention } from "./retention.ts";
 
 /** Bumped when the schema changes; a newer file is refused rather than misread. */
@@ -53,9 +54,15 @@ CREATE TABLE IF NOT EXISTS bans (
  * SQLite message text (no numeric result code), so this matches the
  * standard sqlite3_errstr() texts.
  */
-function storeError(err: unknown, doing: string): StoreError {
+function storeError(
+  err: unknown,
+  doing: string,
+  full?: (doing: string, msg: string) => StoreError,
+): StoreError {
   const msg = (err as Error).message;
-  if (/disk is full|SQLITE_FULL/i.test(msg)) return new StoreError("full", `${doing}: disk full (${msg})`);
+  if (/disk is full|SQLITE_FULL/i.test(msg)) {
+    return full?.(doing, msg) ?? new StoreError("full", `${doing}: disk full (${msg})`);
+  }
   if (/not a database|malformed|SQLITE_CORRUPT|SQLITE_NOTADB/i.test(msg)) {
     return new StoreError("corrupt", `${doing}: the database is corrupted or not a chat database (${msg})`);
   }
@@ -97,6 +104,8 @@ export class SqliteStore implements MessageLog, AccountStore, BanStore {
   #db: DatabaseSync;
   #retention: Retention;
   #seq = new Map<string, number>();
+  // Words a "full" failure in: the size cap's or the disk's (src/store/full.ts).
+  #full: (doing: string, msg: string) => StoreError;
   #q: {
     lastSeq: StatementSync;
     insert: StatementSync;
@@ -118,6 +127,7 @@ export class SqliteStore implements MessageLog, AccountStore, BanStore {
    */
   constructor(dir: string, retention: Partial<Retention> = {}, options: { maxBytes?: number } = {}) {
     this.#retention = { maxMessages: 0, maxAgeMs: 0, receiptsMs: DEFAULT_RECEIPTS_MS, ...retention };
+    this.#full = (doing, msg) => fullError(doing, msg, dir, options.maxBytes ?? 0);
     try {
       Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
     } catch (err) {
@@ -243,7 +253,7 @@ export class SqliteStore implements MessageLog, AccountStore, BanStore {
       } catch { /* no transaction left to roll back */ }
       // Forget the sequence numbers handed out: the rooms continue from what is on disk.
       for (const room of lastByRoom.keys()) this.#seq.delete(room);
-      const error = storeError(err, `cannot store ${drafts.length} message(s)`);
+      const error = storeError(err, `cannot store ${drafts.length} message(s)`, this.#full);
       return drafts.map((_, i): AppendResult => {
         const receipt = earlier.get(i);
         return receipt ? { kind: "duplicate", receipt } : { kind: "failed", error };
@@ -299,7 +309,7 @@ export class SqliteStore implements MessageLog, AccountStore, BanStore {
       try {
         this.#db.exec("ROLLBACK");
       } catch { /* none */ }
-      throw storeError(err, "cannot apply retention");
+      throw storeError(err, "cannot apply retention", this.#full);
     }
     return deleted;
   }
@@ -369,7 +379,7 @@ export class SqliteStore implements MessageLog, AccountStore, BanStore {
     try {
       return fn();
     } catch (err) {
-      throw storeError(err, doing);
+      throw storeError(err, doing, this.#full);
     }
   }
 

@@ -11,12 +11,16 @@
  * @module
  */
 
-// C0 (except TAB/LF), DEL, C1, bidi embeddings/overrides/isolates/marks, line and paragraph separators.
-// deno-lint-ignore no-control-regex -- matching control characters is the point.
-const UNSAFE = new RegExp(
-  "[\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069]",
-  "g",
-);
+/**
+ * The code points a terminal may act on, as a regular-expression class: C0
+ * (except TAB, which {@linkcode sanitize} expands), DEL, C1, the bidi marks,
+ * embeddings, overrides and isolates, and the line and paragraph separators.
+ * src/text/json_line.ts escapes the same set in JSON output.
+ */
+export const TERMINAL_UNSAFE =
+  "[\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069]";
+
+const UNSAFE = new RegExp(TERMINAL_UNSAFE, "g");
 
 function placeholder(ch: string): string {
   const c = ch.charCodeAt(0);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatLine } from "../../src/cli/lines.ts";
+import { errorLine, formatLine } from "../../src/cli/lines.ts";
 
 const ts = new Date(2026, 0, 2, 3, 4, 5).getTime();
 
@@ -115,5 +115,21 @@ Deno.test("formatLine() says 'over TLS' in the welcome of an encrypted connectio
   assert.equal(
     formatLine({ ...welcome, tls: false }, ts),
     "03:04:05 -- connected to h:1 as alice in #lobby; online (1): alice",
+  );
+});
+
+Deno.test("errorLine() sanitises both the code and the message a server sent, newlines included", () => {
+  assert.equal(
+    errorLine({ code: "X\x1b]0;t\x07", message: "a\u009b2J\nfake line\u202e" }),
+    "X\u241b]0;t\u2407: a\ufffd2J\u240afake line\ufffd",
+  );
+  assert.equal(
+    errorLine({ code: "NAME_TAKEN", message: 'name "bob" is already online' }),
+    'NAME_TAKEN: name "bob" is already online',
+  );
+  // formatLine() renders an error event through it.
+  assert.equal(
+    formatLine({ type: "error", code: "C\x1b[2J", message: "m", fatal: false }, 0),
+    "C\u241b[2J: m",
   );
 });

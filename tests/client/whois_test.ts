@@ -29,3 +29,15 @@ Deno.test("whoisText() says what it cannot know for someone in none of your room
     "dave is in none of your rooms; this server cannot tell more yet (no WHOIS)",
   );
 });
+
+Deno.test("whoisText() is one line with the server's text made inert: no control, newline or bidi mark", () => {
+  const hostile: Known = {
+    me: "alice",
+    rooms: [{ room: "lobby", members: ["alice", "m\u202eallory"] }],
+    away: () => "brb\n12:00 <root> fake line\x1b]0;t\x07",
+  };
+  assert.equal(
+    whoisText("m\u202eallory", hostile),
+    "m\ufffdallory: in #lobby; away: brb\u240a12:00 <root> fake line\u241b]0;t\u2407",
+  );
+});

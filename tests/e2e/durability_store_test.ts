@@ -45,6 +45,12 @@ Deno.test("a full store refuses messages with STORAGE_ERROR, never acknowledges 
       if (answer.type === "error") {
         assert.equal(answer.code, "STORAGE_ERROR", JSON.stringify(answer));
         assert.equal(answer.fatal, false);
+        // The cap, not the disk: and the sender learns who can do what about it.
+        assert.match(
+          answer.message,
+          /reached its size limit; its operator can raise --max-store-mb or keep less history/,
+        );
+        assert.doesNotMatch(answer.message, /disk/);
         refused.set(id, big(id));
         break;
       }
@@ -52,7 +58,11 @@ Deno.test("a full store refuses messages with STORAGE_ERROR, never acknowledges 
       acked.push(big(id));
     }
     assert.ok(acked.length > 100 && acked.length < 400, `${acked.length} messages fit in 1 MB`);
-    await full.proc.stderr.next((l) => /store: .*disk full.*refused/.test(l), "the refusal in the log");
+    const logged = await full.proc.stderr.next((l) => /store: .*refused/.test(l), "the refusal in the log");
+    assert.match(
+      logged,
+      /the store reached its size limit of 1 MiB \(--max-store-mb\): raise --max-store-mb, or keep less history \(--retention-messages, --retention-days\); the message was refused$/,
+    );
 
     // Full stays full: more messages, a retry of a refused id and another sender's message are refused.
     for (let i = 0; i < 5; i++) {
@@ -70,7 +80,10 @@ Deno.test("a full store refuses messages with STORAGE_ERROR, never acknowledges 
     const cron = await runChat(["send", "--port", String(port), "--name", "cron", `cron `.padEnd(3000, "z")]);
     assert.equal(cron.code, 1, cron.output);
     assert.deepEqual(cron.stdout, []);
-    assert.match(cron.stderr.join("\n"), /STORAGE_ERROR/);
+    assert.match(
+      cron.stderr.join("\n"),
+      /STORAGE_ERROR: message not stored \(the server's message store reached its size limit/,
+    );
   }
   full.proc.kill("SIGKILL");
   await full.proc.exit();

@@ -6,6 +6,8 @@ import {
   MAX_NAME_CHARS,
   MAX_ROOM_CHARS,
   nameKey,
+  nameSkeleton,
+  nameSkeletons,
 } from "../../src/protocol/mod.ts";
 
 const GOOD: Record<string, string> = {
@@ -147,4 +149,59 @@ Deno.test("nameKey() keeps different names apart", () => {
   assert.notEqual(nameKey("alice"), nameKey("alicia"));
   assert.notEqual(nameKey("alice"), nameKey("alice_"));
   assert.notEqual(nameKey("émile"), nameKey("emile"));
+});
+
+/** True when some form of `a` has the skeleton of some form of `b`: what the broker refuses. */
+const lookAlike = (a: string, b: string) => nameSkeletons(a).some((k) => nameSkeletons(b).includes(k));
+
+Deno.test("nameSkeleton() maps confusables to their UTS #39 prototype, then lower-cases", () => {
+  assert.equal(nameSkeleton("\u0430lice"), "alice", "Cyrillic а");
+  assert.equal(nameSkeleton("\u0251lice"), "alice", "Latin alpha U+0251");
+  assert.equal(nameSkeleton("a\u029fice"), "alice", "small capital L U+029F (the small-capitals supplement)");
+  assert.equal(nameSkeleton("\u0441arol"), "carol", "Cyrillic с");
+  assert.equal(nameSkeleton("a1ice"), "alice", "1 reads as l");
+  assert.equal(nameSkeleton("AIice"), "alice", "a capital I reads as l");
+  assert.equal(nameSkeleton("b0b"), "bob", "0 reads as O");
+  assert.equal(nameSkeleton("mike"), nameSkeleton("rnike"), "m reads as rn");
+});
+
+Deno.test("nameSkeleton() works on the compatibility decomposition: fullwidth and styled letters fold", () => {
+  assert.equal(nameSkeleton("\uff43\uff41\uff52\uff4f\uff4c"), "carol", "fullwidth");
+  assert.equal(nameSkeleton("\u{1d4b6}\u{1d4c1}\u{1d4be}\u{1d4b8}\u212f"), "alice", "mathematical script");
+});
+
+Deno.test("nameSkeleton() is stable: the skeleton of a skeleton is itself", () => {
+  for (
+    const name of [
+      "alice",
+      "ALICE",
+      "\u0430lice",
+      "a\u029fice",
+      "mike",
+      "\u00e9mile",
+      "Наташа",
+      "张伟",
+      "b0b",
+    ]
+  ) {
+    const k = nameSkeleton(name);
+    assert.equal(nameSkeleton(k), k, name);
+  }
+});
+
+Deno.test("look-alikes: every case form counts, since names are compared without case", () => {
+  for (
+    const [a, b] of [["al1ce", "alice"], ["ALlCE", "alice"], ["\u0421AROL", "carol"], ["ALICE", "\u0430lice"]]
+  ) {
+    assert.ok(lookAlike(a, b), `${a} ~ ${b}`);
+  }
+  // Distinct by UTS #39: a dot, an accent, another letter show; ß is not a case form of SS here.
+  for (
+    const [a, b] of [["a.lice", "alice"], ["\u00e9ve", "eve"], ["alicia", "alice"], [
+      "stra\u00dfe",
+      "strasse",
+    ]]
+  ) {
+    assert.ok(!lookAlike(a, b), `${a} !~ ${b}`);
+  }
 });

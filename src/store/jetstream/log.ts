@@ -20,7 +20,7 @@
  * @module
  */
 
-import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { connect, type NatsConnection, type Subscription } from "npm:@nats-io/transport-node@3.4.0";
 import {
   DeliverPolicy,
   jetstream,
@@ -29,8 +29,8 @@ import {
   type JetStreamManager,
   jetstreamManager,
   type JsMsg,
-} from "@nats-io/jetstream";
-import { type KV, Kvm } from "@nats-io/kv";
+} from "npm:@nats-io/jetstream@3.4.0";
+import { type KV, Kvm } from "npm:@nats-io/kv@3.4.0";
 import {
   type AppendResult,
   type Draft,

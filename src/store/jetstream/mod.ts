@@ -7,7 +7,7 @@
  * @module
  */
 
-import { Kvm } from "@nats-io/kv";
+import { Kvm } from "npm:@nats-io/kv@3.4.0";
 import type {
   Account,
   AccountStore,

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { KV, KvEntry } from "@nats-io/kv";
+import type { KV, KvEntry } from "npm:@nats-io/kv@3.4.0";
 import type { Account, AccountStore, Ban, BanStore } from "../../chat/ports.ts";
 import { hex } from "../../protocol/hex.ts";
 
