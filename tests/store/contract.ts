@@ -22,6 +22,8 @@ export type ContractStore = MessageLog & AccountStore & BanStore;
 export interface ContractSubject {
   name: string;
   durable: boolean;
+  /** Deno.test options for every test (a networked store leaves timers to its client library). */
+  testOptions?: Omit<Deno.TestDefinition, "name" | "fn">;
   open(retention?: Partial<Retention>): Promise<ContractStore> | ContractStore;
   dispose?(): Promise<void> | void;
 }
@@ -39,7 +41,7 @@ const texts = (messages: StoredMessage[]) => messages.map((m) => m.text);
 
 export function storeContract(subject: ContractSubject): void {
   const test = (name: string, fn: (store: ContractStore) => Promise<void> | void) =>
-    Deno.test(`${subject.name} ${name}`, async () => {
+    Deno.test({ ...subject.testOptions, name: `${subject.name} ${name}` }, async () => {
       const store = await subject.open();
       try {
         await fn(store);
@@ -135,7 +137,10 @@ export function storeContract(subject: ContractSubject): void {
     assert.equal(store.durable, subject.durable);
   });
 
-  Deno.test(`${subject.name} keeps the newest messages per room under retention, and sequences go on`, async () => {
+  Deno.test({
+    ...subject.testOptions,
+    name: `${subject.name} keeps the newest messages per room under retention, and sequences go on`,
+  }, async () => {
     const store = await subject.open({ maxMessages: 3 });
     try {
       // Stamped now: only the per-room cap applies, not the age of receipts.

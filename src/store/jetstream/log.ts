@@ -194,7 +194,8 @@ export class JetStreamLog implements MessageLog {
       duplicate_window: 120_000 * NS_PER_MS,
       allow_direct: true,
       max_age: (options.retention.maxAgeMs ?? 0) * NS_PER_MS,
-      max_msgs_per_subject: -1,
+      // A record holds one message or more: keeping as many records as messages keeps at least that many.
+      max_msgs_per_subject: (options.retention.maxMessages ?? 0) > 0 ? options.retention.maxMessages! : -1,
       discard: "old" as const,
     };
     try {
@@ -283,14 +284,24 @@ export class JetStreamLog implements MessageLog {
     const tail = this.#view.tail(room);
     const held = this.#view.store.held(room);
     if (tail && covered(query, held, tail.seq)) {
-      return { ...this.#view.store.page(room, query), lastSeq: tail.seq };
+      return this.#retained({ ...this.#view.store.page(room, query), lastSeq: tail.seq });
     }
-    return this.#walk(room, query);
+    return this.#walk(room, query).then((p) => this.#retained(p));
   }
 
-  prune(): number {
-    // JetStream applies retention by age itself (the stream's max_age).
-    return 0;
+  /**
+   * The page without the messages past the per-room cap (`--retention-messages`): a record is kept whole
+   * in the stream until JetStream drops it, so the cap is applied to what is read as well.
+   */
+  #retained(page: Page): Page {
+    const cap = this.options.retention.maxMessages ?? 0;
+    if (cap <= 0 || page.messages.length === 0 || page.messages[0].seq > page.lastSeq - cap) return page;
+    return { ...page, messages: page.messages.filter((m) => m.seq > page.lastSeq - cap) };
+  }
+
+  prune(now: number): number {
+    // JetStream applies retention to the stream (max_age, max_msgs_per_subject); the view follows.
+    return this.#view.store.prune(now);
   }
 
   close(): void {

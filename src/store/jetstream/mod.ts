@@ -49,8 +49,8 @@ export class ClusterStore implements MessageLog, AccountStore, BanStore {
   page(room: string, query: PageQuery): Page | Promise<Page> {
     return this.log.page(room, query);
   }
-  prune(): number {
-    return this.log.prune();
+  prune(now: number): number {
+    return this.log.prune(now);
   }
   close(): void {
     this.log.close();
