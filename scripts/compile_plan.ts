@@ -60,7 +60,7 @@ export function outputName(version: string, target: Target): string {
  * Modules the program loads on demand with a computed import (`chat serve --cluster` loads the NATS client
  * only when asked): the compiler cannot see them, so they are included by name.
  */
-export const LAZY_MODULES = ["src/store/jetstream/mod.ts"];
+export const LAZY_MODULES = ["src/store/jetstream/mod.ts", "src/cluster/mod.ts"];
 
 /** The arguments after `deno` that build `entry` for `target` into `output`. */
 export function compileArgs(target: Target, output: string, entry: string = ENTRY): string[] {

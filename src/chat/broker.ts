@@ -13,10 +13,11 @@
 import { type ClientMessage, ErrorCode, type ProtocolError } from "../protocol/mod.ts";
 import type { CloseReason } from "./close.ts";
 import type { LogOutcome } from "./commit.ts";
-import { type BrokerOptions, type Context, refuse, send } from "./context.ts";
-import type { Effect } from "./effects.ts";
+import { type BrokerOptions, type Context, refuse, send, share } from "./context.ts";
+import type { Effect, SharedSession } from "./effects.ts";
 import { AddressBuckets, AuthFailures, ROOM_CREATION_PER_ADDRESS } from "./guard.ts";
-import { DEFAULT_GRACE_MS, drop, fail, hello, protocolFailure, shutdown } from "./handshake.ts";
+import { claimed, DEFAULT_GRACE_MS, drop, fail, hello, protocolFailure, shutdown } from "./handshake.ts";
+import { remoteGone, remoteNodeDown, remoteUpsert } from "./remote.ts";
 import { heartbeatOf, tick } from "./heartbeat.ts";
 import { DEFAULT_HISTORY, fetch, readDone } from "./history.ts";
 import { delivered, logged, privateMessage, sendMessage } from "./messaging.ts";
@@ -62,6 +63,9 @@ export class Broker {
       directReceipts: new Map(),
       reads: new Map(),
       nextReadToken: 1,
+      claims: new Map(),
+      remotes: new Map(),
+      remoteIds: 0,
     };
   }
 
@@ -140,7 +144,7 @@ export class Broker {
           );
         }
         if (msg.type === "nick") return nick(ctx, s, msg.name, now);
-        if (msg.type === "away") return away(s, msg.text, now);
+        if (msg.type === "away") return away(ctx, s, msg.text, now);
         return register(ctx, s, msg.password);
       case "moderate":
         return moderate(ctx, s, msg, now);
@@ -198,6 +202,35 @@ export class Broker {
       return readDone(this.#ctx, outcome.job.token, "error" in outcome ? outcome.error : outcome.pages, now);
     }
     return logged(this.#ctx, outcome, now);
+  }
+
+  /** In a cluster: the answer to a ClaimEffect for session `s`'s name. */
+  claimed(s: Session, ok: boolean, now: number): Effect[] {
+    return claimed(this.#ctx, s, ok, now);
+  }
+
+  /** In a cluster: a session of another node appeared or changed (src/chat/remote.ts). */
+  remoteUpsert(node: string, shared: SharedSession, now: number): Effect[] {
+    return remoteUpsert(this.#ctx, node, shared, now);
+  }
+
+  /** In a cluster: a session of another node ended. */
+  remoteGone(node: string, sid: number, reason: string, text: string, now: number): Effect[] {
+    return remoteGone(this.#ctx, node, sid, reason, text, now);
+  }
+
+  /** In a cluster: another node is gone; its sessions are held for the grace period. */
+  remoteNodeDown(node: string, now: number): Effect[] {
+    return remoteNodeDown(this.#ctx, node, now);
+  }
+
+  /** This node's ready sessions that hold a name, as the other nodes of a cluster are to see them. */
+  shared(): SharedSession[] {
+    const out: SharedSession[] = [];
+    for (const s of this.#ctx.sessions) {
+      for (const e of share(this.#ctx, s)) if (e.kind === "share") out.push(e.state);
+    }
+    return out;
   }
 
   /**

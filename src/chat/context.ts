@@ -53,6 +53,11 @@ export interface BrokerOptions {
    * on every node alike, not from the answer to this node's append. Default true.
    */
   deliverOnAppend?: boolean;
+  /**
+   * A node of a cluster: names are claimed cluster-wide before a welcome, and sessions are shared with the
+   * other nodes (claim, share and unshare effects). Default false.
+   */
+  cluster?: boolean;
 }
 
 /** What the broker does with the pages a read brings back (or the error), once the log answers. */
@@ -87,7 +92,33 @@ export interface Context {
   readonly directReceipts: Map<string, number>;
   /** Reads asked of the log, by token, and what to do with their answer. */
   readonly reads: Map<number, ReadThen>;
+  /** In a cluster: name claims in flight, by session id, and what to do with the answer. */
+  readonly claims: Map<number, (ok: boolean, now: number) => Effect[]>;
+  /** In a cluster: the other nodes' sessions, by "node:sid". */
+  readonly remotes: Map<string, Session>;
+  /** Ids given to other nodes' sessions so far. */
+  remoteIds: number;
   nextReadToken: number;
+}
+
+/**
+ * In a cluster, what the other nodes must learn of `s` now (its rooms, name or away message changed): a
+ * share effect for a ready session of this node that holds a name, nothing otherwise.
+ */
+export function share(ctx: Context, s: Session): Effect[] {
+  if (!ctx.options.cluster || s.remote !== "" || s.transient || s.state !== "ready") return [];
+  return [{
+    kind: "share",
+    state: {
+      sid: s.id,
+      name: s.name,
+      key: s.key,
+      rooms: [...s.rooms].map((r) => r.name),
+      away: s.away,
+      token: s.token,
+      prevToken: s.prevToken,
+    },
+  }];
 }
 
 /** One frame to one session. */

@@ -56,12 +56,60 @@ export interface RegisterEffect {
   password: string;
 }
 
+/**
+ * What other nodes of a cluster see of one of this node's sessions: its name, its rooms and its away
+ * message, and (hashed by the cluster bus) the token that resumes it.
+ */
+export interface SharedSession {
+  sid: number;
+  name: string;
+  key: string;
+  rooms: string[];
+  away: string;
+  /** The session's resume tokens (hex), current and previous: the bus stores only their hashes. */
+  token: string;
+  prevToken: string;
+}
+
+/**
+ * In a cluster: claim session `to`'s name for the whole cluster (atomically: one of two nodes claiming a
+ * name, or two look-alikes, at once gets it), then call `Broker.claimed`. `resume` is the token the HELLO
+ * presented: it lets the claim take over the name from a session on another node that it proves to be.
+ */
+export interface ClaimEffect {
+  kind: "claim";
+  to: number;
+  name: string;
+  key: string;
+  token: string;
+  resume: string;
+}
+
+/** In a cluster: tell the other nodes what this node's session now looks like. */
+export interface ShareEffect {
+  kind: "share";
+  state: SharedSession;
+}
+
+/** In a cluster: this node's session `sid` has ended for `reason`; its name is free. */
+export interface UnshareEffect {
+  kind: "unshare";
+  sid: number;
+  name: string;
+  key: string;
+  reason: string;
+  text: string;
+}
+
 export type Effect =
   | SendEffect
   | BroadcastEffect
   | CloseEffect
   | DelayEffect
   | RegisterEffect
+  | ClaimEffect
+  | ShareEffect
+  | UnshareEffect
   | AppendJob
   | ProbeJob
   | ReadJob;

@@ -23,7 +23,7 @@ import {
   unhex,
 } from "../protocol/mod.ts";
 import { type CloseReason, UNCLEAN_CLOSES } from "./close.ts";
-import { type Context, fatal, send } from "./context.ts";
+import { type Context, fatal, send, share } from "./context.ts";
 import type { Effect } from "./effects.ts";
 import { DEFAULT_RATE, hostOf } from "./guard.ts";
 import { readPages, recentQuery } from "./history.ts";
@@ -59,13 +59,15 @@ interface Admission {
   transient: boolean;
   /** The ghost whose seat this session takes, the server being full: its leave is announced now. */
   evict: Session | null;
+  /** The resume token the HELLO presented (hex), or "". */
+  presented: string;
 }
 
 export function hello(ctx: Context, s: Session, msg: Hello, now: number): Effect[] {
   const first = admit(ctx, s, msg, now);
   if (Array.isArray(first)) return first;
   const fresh = first.rooms.filter((r) => !first.since.has(r));
-  if (fresh.length === 0) return welcome(ctx, s, first, new Map(), now);
+  if (fresh.length === 0) return claimThenWelcome(ctx, s, msg, first, new Map(), now);
   const query = recentQuery(ctx);
   return readPages(ctx, s, fresh.map((room) => ({ room, query })), (answer, later) => {
     if (s.state !== "handshake") return [];
@@ -82,8 +84,51 @@ export function hello(ctx: Context, s: Session, msg: Hello, now: number): Effect
     // The world moved while the log answered: another session may hold the name or the last seat now.
     const again = admit(ctx, s, msg, later);
     if (Array.isArray(again)) return again;
-    return welcome(ctx, s, again, new Map(fresh.map((room, i) => [room, answer[i]])), later);
+    return claimThenWelcome(ctx, s, msg, again, new Map(fresh.map((room, i) => [room, answer[i]])), later);
   });
+}
+
+/**
+ * In a cluster, the name is claimed for the whole cluster before the welcome (another node may be
+ * welcoming it, or a look-alike, at this very moment), and the checks run once more when the claim is in.
+ * A transient session holds no name and claims none; on one server there is nothing to claim.
+ */
+function claimThenWelcome(
+  ctx: Context,
+  s: Session,
+  msg: Hello,
+  a: Admission,
+  history: Map<string, Page>,
+  now: number,
+): Effect[] {
+  if (!ctx.options.cluster || a.transient) return welcome(ctx, s, a, history, now);
+  // The token this session will have is made now, so that the claim can carry it.
+  s.token = hex(ctx.randomBytes(TOKEN_BYTES));
+  ctx.claims.set(s.id, (ok, later) => {
+    if (s.state !== "handshake") return [];
+    if (!ok) {
+      return fail(ctx, s, ErrorCode.NAME_TAKEN, `name "${a.name}" is already online`, "name_taken", later);
+    }
+    const again = admit(ctx, s, msg, later);
+    if (Array.isArray(again)) return again;
+    return welcome(ctx, s, again, history, later);
+  });
+  return [{
+    kind: "claim",
+    to: s.id,
+    name: a.name,
+    key: a.key,
+    token: s.token,
+    resume: msg.resumeToken ? hex(msg.resumeToken) : "",
+  }];
+}
+
+/** The cluster answered a name claim for session `s` (a ClaimEffect). */
+export function claimed(ctx: Context, s: Session, ok: boolean, now: number): Effect[] {
+  const then = ctx.claims.get(s.id);
+  if (!then) return [];
+  ctx.claims.delete(s.id);
+  return then(ok, now);
 }
 
 /** Checks a HELLO: the admission, or the effects that refuse it. */
@@ -140,8 +185,10 @@ function admit(ctx: Context, s: Session, hello: Hello, now: number): Admission |
   const holder = ctx.names.holder(key);
   // A resume: the same user, proven by the token of the session that holds the name.
   // The previous token counts too: a WELCOME lost with its connection never reached the client.
+  // A session on another node of a cluster keeps its token there: the cluster-wide claim checks it.
   const resumed = !transient && holder !== undefined && token !== null &&
-      ((holder.token !== "" && sameToken(holder.token, token)) ||
+      (holder.remote !== "" ||
+        (holder.token !== "" && sameToken(holder.token, token)) ||
         (holder.prevToken !== "" && sameToken(holder.prevToken, token)))
     ? holder
     : null;
@@ -167,9 +214,10 @@ function admit(ctx: Context, s: Session, hello: Hello, now: number): Admission |
     return fail(ctx, s, ErrorCode.NAME_TAKEN, text, "name_taken", now);
   }
   let evict: Session | null = null;
-  if (!resumed && ctx.names.size + ctx.transients.size >= ctx.options.maxClients) {
+  // The limit is this node's: names held by other nodes' sessions do not count.
+  if (!resumed && ctx.names.size - ctx.remotes.size + ctx.transients.size >= ctx.options.maxClients) {
     // Seats held only for a possible resume do not lock newcomers out: the oldest one goes first.
-    evict = ctx.ghosts.values().next().value ?? null;
+    evict = [...ctx.ghosts].find((g) => g.remote === "") ?? null;
     if (!evict) {
       return fail(
         ctx,
@@ -192,7 +240,7 @@ function admit(ctx: Context, s: Session, hello: Hello, now: number): Admission |
       now,
     );
   }
-  return { name: name.value, key, rooms, since, resumed, transient, evict };
+  return { name: name.value, key, rooms, since, resumed, transient, evict, presented: token ?? "" };
 }
 
 /** Completes an admitted handshake: takes over a resumed session, welcomes, seats in every room. */
@@ -207,7 +255,8 @@ function welcome(ctx: Context, s: Session, a: Admission, history: Map<string, Pa
   const resumed = a.resumed;
   if (resumed) {
     for (const room of resumed.rooms) held.add(room);
-    if (resumed.state === "ready") {
+    // A session of another node is closed there, when that node sees this one take the name over.
+    if (resumed.state === "ready" && resumed.remote === "") {
       // The old connection may still look alive (a silent network), or be another copy of the same client:
       // it is told, so that it does not take the session back in turn.
       ctx.sessions.delete(resumed);
@@ -224,6 +273,7 @@ function welcome(ctx: Context, s: Session, a: Admission, history: Map<string, Pa
     ctx.ghosts.delete(resumed);
     ctx.byId.delete(resumed.id);
     ctx.names.release(resumed);
+    if (resumed.remote !== "") ctx.remotes.delete(`${resumed.remote}:${resumed.remoteSid}`);
     for (const room of resumed.rooms) {
       room.members.delete(resumed);
       room.ghosts.delete(resumed);
@@ -238,8 +288,10 @@ function welcome(ctx: Context, s: Session, a: Admission, history: Map<string, Pa
   s.state = "ready";
   s.name = a.name;
   s.key = a.key;
-  s.token = hex(ctx.randomBytes(TOKEN_BYTES));
-  s.prevToken = resumed?.token ?? "";
+  // In a cluster the token was made for the name's claim, which holds it.
+  if (!ctx.options.cluster || s.token === "") s.token = hex(ctx.randomBytes(TOKEN_BYTES));
+  // A session of another node resumed here: the token it had there is the one the client presented.
+  s.prevToken = resumed ? (resumed.remote !== "" ? a.presented : resumed.token) : "";
   s.admin = s.auth.admin;
   s.transient = a.transient;
   if (s.transient) ctx.transients.add(s);
@@ -264,6 +316,7 @@ function welcome(ctx: Context, s: Session, a: Admission, history: Map<string, Pa
     effects.push(...joinRoom(ctx, s, r, now, { history: history.get(r), announce: !held.has(room) }));
   }
   if (ctx.options.motd) effects.push(send(s, { type: "notice", kind: "motd", text: ctx.options.motd }));
+  effects.push(...share(ctx, s));
   return effects;
 }
 
@@ -342,6 +395,12 @@ export function vacate(ctx: Context, s: Session, reason: string | null, text: st
   else ctx.names.release(s);
   ctx.ghosts.delete(s);
   ctx.byId.delete(s.id);
+  if (s.remote !== "") ctx.remotes.delete(`${s.remote}:${s.remoteSid}`);
+  else if (ctx.options.cluster && !s.transient && reason !== null) {
+    // The other nodes announce the leave to their members, and the name is free in the whole cluster.
+    // (At a shutdown, reason null, they see the node go instead, and hold its users for the grace period.)
+    effects.push({ kind: "unshare", sid: s.id, name: s.name, key: s.key, reason, text });
+  }
   for (const room of s.rooms) {
     room.members.delete(s);
     room.ghosts.delete(s);

@@ -7,7 +7,7 @@
  */
 
 import { checkName, ErrorCode, nameKey, nameSkeletons } from "../protocol/mod.ts";
-import { type Context, refuse } from "./context.ts";
+import { type Context, refuse, share } from "./context.ts";
 import type { Effect } from "./effects.ts";
 import { hostOf } from "./guard.ts";
 import { banOf } from "./moderation.ts";
@@ -94,5 +94,5 @@ export function nick(ctx: Context, s: Session, raw: string, now: number): Effect
   s.name = name.value;
   s.key = key;
   ctx.names.claim(s);
-  return toMyRooms(s, "nick", old, s.name, now);
+  return [...toMyRooms(s, "nick", old, s.name, now), ...share(ctx, s)];
 }

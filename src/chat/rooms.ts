@@ -14,7 +14,7 @@ import {
   type ServerMessage,
   utf8Length,
 } from "../protocol/mod.ts";
-import { type Context, refuse, send } from "./context.ts";
+import { type Context, refuse, send, share } from "./context.ts";
 import { hostOf, ROOM_CREATION, TokenBucket } from "./guard.ts";
 import type { BroadcastEffect, Effect } from "./effects.ts";
 import { historyFor, readFailed, readPages, recentQuery } from "./history.ts";
@@ -131,7 +131,8 @@ export function join(ctx: Context, s: Session, raw: string, now: number): Effect
     if (room?.members.has(s)) {
       return [...listFor(ctx, s, room), ...historyFor(s, name, { ...answer[0], messages: [] })];
     }
-    return joinRefusal(ctx, s, name) ?? joinRoom(ctx, s, name, now, { history: answer[0], announce: true });
+    return joinRefusal(ctx, s, name) ??
+      [...joinRoom(ctx, s, name, now, { history: answer[0], announce: true }), ...share(ctx, s)];
   });
 }
 
@@ -150,7 +151,8 @@ export function joinRoom(
   const room = ctx.rooms.open(name);
   room.members.add(s);
   s.rooms.add(room);
-  const effects = [...grew(ctx, room, s), ...listFor(ctx, s, room)];
+  // A session of another node gets its member list there.
+  const effects = [...grew(ctx, room, s), ...(s.remote === "" ? listFor(ctx, s, room) : [])];
   if (how.history) effects.push(...historyFor(s, name, how.history));
   if (how.announce && !s.transient) effects.push(...presence(room, "join", s.name, "", "", now, s));
   return effects;
@@ -176,6 +178,7 @@ export function leave(ctx: Context, s: Session, raw: string, now: number): Effec
     send(s, msg),
     ...(heard ? [{ kind: "broadcast" as const, room: room.name, msg, except: s.id }] : []),
     ...shrank(ctx, room),
+    ...share(ctx, s),
   ];
   ctx.rooms.forgetIfEmpty(room);
   return effects;
@@ -267,11 +270,11 @@ export function toMyRooms(
 /** Longest away message or /quit reason relayed to a room: a sentence, not a message body. */
 export const MAX_REASON_CHARS = 200;
 
-export function away(s: Session, raw: string, now: number): Effect[] {
+export function away(ctx: Context, s: Session, raw: string, now: number): Effect[] {
   const text = [...raw].slice(0, MAX_REASON_CHARS).join("");
   if (text === s.away) return [];
   s.away = text;
-  return toMyRooms(s, "away", s.name, text, now);
+  return [...toMyRooms(s, "away", s.name, text, now), ...share(ctx, s)];
 }
 
 function roomFrame(room: Room): ServerMessage {

@@ -68,6 +68,13 @@ export class Session {
   transient = false;
   /** Room creations, rate-limited; made with the first room this session creates. */
   roomBucket: TokenBucket | null = null;
+  /**
+   * In a cluster, a session connected to another node (its id there is `remoteSid`); "" for this node's own.
+   * A remote session holds its name and room seats here too, so names, member lists and room sizes are the
+   * cluster's; what is sent to it goes to its node.
+   */
+  remote = "";
+  remoteSid = 0;
 
   constructor(id: number, address: string, now: number) {
     this.id = id;

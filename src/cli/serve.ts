@@ -14,6 +14,7 @@ import { diskHasRoom, openFailureText } from "../store/full.ts";
 import { SqliteStore } from "../store/sqlite.ts";
 import type { Resolved } from "./options.ts";
 import type { ClusterStore, openCluster } from "../store/jetstream/mod.ts";
+import type { ClusterBus } from "../cluster/mod.ts";
 import type { Logger } from "../net/log.ts";
 import { dataDir } from "./paths.ts";
 import { CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
@@ -98,6 +99,7 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     presenceLimit: o.presenceLimit as number,
     // In a cluster a stored message reaches its room from the shared log, on every node alike.
     deliverOnAppend: !clustered,
+    cluster: clustered,
     host: o.host as string,
     port: o.port as number,
     maxClients: o.maxClients as number,
@@ -109,10 +111,11 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     outboxBytes: o.outboxBytes as number,
     logger,
   });
-  if ("log" in store) {
-    store.log.onDelivered = (messages) => {
-      for (const m of messages) server.runner.perform(server.broker.delivered(m));
-    };
+  const bus = "log" in store ? await joinBus(o, store, server, logger) : null;
+  if (bus instanceof Error) {
+    io.stderr(`chat serve: ${bus.message}`);
+    store.close();
+    return 1;
   }
   let addr: Deno.NetAddr;
   try {
@@ -155,6 +158,7 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   logger.info(`received ${signal}: shutting down`);
   await server.shutdown();
   await serving;
+  await bus?.stop();
   store.close();
   logger.info("stopped");
   return 0;
@@ -197,6 +201,50 @@ async function joinCluster(o: Resolved, io: ServeIo, logger: Logger): Promise<Cl
 
 /** Room the store needs to open: SQLite's shared-memory file (32 KiB) and a first page or two. */
 const OPEN_PROBE_BYTES = 64 * 1024;
+
+/**
+ * Connects the node to the rest of its cluster: the shared log's messages reach the broker, and the bus
+ * (names, presence, frames for other nodes' sessions) joins the runner.
+ */
+async function joinBus(
+  o: Resolved,
+  store: ClusterStore,
+  server: ChatServer,
+  logger: Logger,
+): Promise<ClusterBus | Error> {
+  const { runner, broker } = server;
+  const perform = (effects: ReturnType<typeof broker.tick>) => runner.perform(effects);
+  store.log.onDelivered = (messages) => {
+    for (const m of messages) perform(broker.delivered(m));
+  };
+  const spec = ["..", "cluster", "mod.ts"].join("/");
+  // layers: lazy ../cluster/mod.ts
+  const mod: { ClusterBus: typeof ClusterBus } = await import(spec);
+  try {
+    const bus = await mod.ClusterBus.open({
+      nc: store.log.nats,
+      prefix: store.log.streamName,
+      subjects: store.log.subjects,
+      nodeId: store.log.nodeId,
+      replicas: o.clusterReplicas as number,
+      graceMs: o.grace as number,
+      logger,
+    }, {
+      upsert: (node, shared) => perform(broker.remoteUpsert(node, shared, Date.now())),
+      gone: (node, sid, reason, text) => perform(broker.remoteGone(node, sid, reason, text, Date.now())),
+      nodeDown: (node) => perform(broker.remoteNodeDown(node, Date.now())),
+      deliver: (sid, msg) => perform([{ kind: "send", to: sid, msg }]),
+      close: (sid, reason) => {
+        const s = broker.session(sid);
+        if (s && s.remote === "") perform(broker.drop(s, reason, Date.now()));
+      },
+    });
+    runner.cluster = bus;
+    return bus;
+  } catch (err) {
+    return new Error(`cannot join the cluster's names and presence: ${(err as Error).message}`);
+  }
+}
 
 /** Opens the store the options ask for, or returns the error to report (a bad data dir fails at start, not later). */
 function openStore(o: Resolved, io: ServeIo): MemoryStore | SqliteStore | Error {

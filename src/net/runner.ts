@@ -15,7 +15,7 @@
 import type { Broker } from "../chat/broker.ts";
 import type { CloseReason } from "../chat/close.ts";
 import { CommitQueue, type LogOutcome } from "../chat/commit.ts";
-import type { Effect } from "../chat/effects.ts";
+import type { ClaimEffect, Effect, SharedSession, UnshareEffect } from "../chat/effects.ts";
 import type { MessageLog } from "../chat/ports.ts";
 import type { Room } from "../chat/session.ts";
 import { encodeMessage, type ServerMessage } from "../protocol/mod.ts";
@@ -51,6 +51,21 @@ export const SLOW_CONSUMER_MS = 5000;
 /** What a stored message costs its sender's in-flight count besides its text: the frame around it. */
 const MESSAGE_OVERHEAD = 64;
 
+/**
+ * The other nodes of a cluster, as the runner reaches them (src/cluster/bus.ts): name claims, the sessions
+ * this node shares, and frames for sessions connected to another node.
+ */
+export interface ClusterLink {
+  /** Claims a name for the whole cluster; resolves true when this session has it. */
+  claim(e: ClaimEffect): Promise<boolean>;
+  share(state: SharedSession): void;
+  unshare(e: UnshareEffect): void;
+  /** Delivers `msg` to session `sid` of node `node`. */
+  forward(node: string, sid: number, msg: ServerMessage): void;
+  /** Closes session `sid` of node `node` (after what was forwarded to it). */
+  close(node: string, sid: number, reason: CloseReason): void;
+}
+
 export interface RunnerOptions {
   broker: Broker;
   log: MessageLog;
@@ -64,6 +79,8 @@ export interface RunnerOptions {
 export class Runner {
   readonly broker: Broker;
   readonly queue: CommitQueue;
+  /** Set on a node of a cluster. */
+  cluster: ClusterLink | null = null;
   #log: Logger;
   #hash?: (password: string) => Promise<string>;
   #peers = new Map<number, Peer>();
@@ -131,7 +148,11 @@ export class Runner {
       switch (e.kind) {
         case "send": {
           const peer = this.#peers.get(e.to);
-          if (peer === undefined || peer.closing) break;
+          if (peer === undefined) {
+            this.#forward(e.to, e.msg);
+            break;
+          }
+          if (peer.closing) break;
           // One line per session, as its disconnect has: the welcome is where it gets its name.
           if (e.msg.type === "welcome") {
             this.#log.info(`connect ${e.msg.name} (${this.broker.session(e.to)?.address})`);
@@ -154,8 +175,36 @@ export class Runner {
           }
           break;
         }
-        case "close":
-          this.#peers.get(e.to)?.close(e.reason);
+        case "close": {
+          const peer = this.#peers.get(e.to);
+          if (peer) peer.close(e.reason);
+          else {
+            const s = this.broker.session(e.to);
+            if (s && s.remote !== "") this.cluster?.close(s.remote, s.remoteSid, e.reason);
+          }
+          break;
+        }
+        case "claim": {
+          const cluster = this.cluster;
+          const peer = this.#peers.get(e.to);
+          if (!cluster || !peer) break;
+          // The session's input waits for the claim, as for a read of the log.
+          peer.hold();
+          cluster.claim(e).then((ok) => ok, (err) => {
+            this.#log.warn(`cluster: cannot claim "${e.name}": ${(err as Error).message}`);
+            return false;
+          }).then((ok) => {
+            const s = this.broker.session(e.to);
+            if (s) this.perform(this.broker.claimed(s, ok, Date.now()));
+            peer.release();
+          });
+          break;
+        }
+        case "share":
+          this.cluster?.share(e.state);
+          break;
+        case "unshare":
+          this.cluster?.unshare(e);
           break;
         case "delay": {
           // The rest waits: a failed login is answered (and closed) only after its penalty.
@@ -201,6 +250,12 @@ export class Runner {
         if (s) this.perform(this.broker.drop(s, "slow_consumer", Date.now()));
       }
     }
+  }
+
+  /** A frame for a session with no connection here: one of another node's, reached through the cluster. */
+  #forward(id: number, msg: ServerMessage): void {
+    const s = this.broker.session(id);
+    if (s && s.remote !== "") this.cluster?.forward(s.remote, s.remoteSid, msg);
   }
 
   /** Encodes `msg`, or reuses the frame of the message just encoded when it is the same value. */

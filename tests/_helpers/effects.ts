@@ -8,7 +8,7 @@
 import { Broker, type BrokerOptions } from "../../src/chat/broker.ts";
 import type { CloseReason } from "../../src/chat/close.ts";
 import { CommitQueue, type LogJob, type LogOutcome } from "../../src/chat/commit.ts";
-import type { Effect } from "../../src/chat/effects.ts";
+import type { ClaimEffect, Effect, ShareEffect, UnshareEffect } from "../../src/chat/effects.ts";
 import {
   type AccountStore,
   type AppendResult,
@@ -40,11 +40,15 @@ export type TestEffect =
   | { kind: "broadcast"; room: string; msg: ServerMessage; except: Session | null; members: Session[] }
   | { kind: "close"; to: Session; reason: CloseReason }
   | { kind: "delay"; ms: number }
-  | { kind: "register"; to: Session; password: string };
+  | { kind: "register"; to: Session; password: string }
+  | ShareEffect
+  | UnshareEffect;
 
 export interface TestBrokerOptions
   extends Omit<BrokerOptions, "accounts" | "bans" | "logId">, Partial<Pick<BrokerOptions, "logId">> {
   store?: Store;
+  /** In a cluster: how the cluster answers a name claim (default: granted). */
+  claim?: (e: ClaimEffect) => boolean;
 }
 
 /**
@@ -58,6 +62,8 @@ export class TestBroker {
   readonly queue: CommitQueue;
   #sessions = new Map<number, Session>();
   #outcomes: LogOutcome[] = [];
+  #claims: Array<{ e: ClaimEffect; ok: boolean }> = [];
+  #claim: (e: ClaimEffect) => boolean;
 
   constructor(options: TestBrokerOptions) {
     this.store = options.store ?? new MemoryStore();
@@ -68,6 +74,7 @@ export class TestBroker {
       logId: options.logId ?? this.store.id,
     });
     this.queue = new CommitQueue(this.store, (o) => this.#outcomes.push(o), () => {});
+    this.#claim = options.claim ?? (() => true);
   }
 
   get options(): Readonly<BrokerOptions> {
@@ -126,13 +133,20 @@ export class TestBroker {
       if (this.queue.run() !== undefined) throw new Error("TestBroker needs a log that answers at once");
       const outcomes = this.#outcomes;
       this.#outcomes = [];
-      pending = outcomes.flatMap((o) => this.broker.logged(o, now));
+      const claims = this.#claims;
+      this.#claims = [];
+      pending = [
+        ...outcomes.flatMap((o) => this.broker.logged(o, now)),
+        ...claims.flatMap(({ e, ok }) => this.broker.claimed(this.#session(e.to), ok, now)),
+      ];
     }
     return out;
   }
 
   #session(id: number): Session {
-    const s = this.#sessions.get(id);
+    // Sessions of other nodes (in a cluster) are made by the broker itself.
+    const s = this.#sessions.get(id) ?? this.broker.session(id);
+    if (s) this.#sessions.set(id, s);
     if (!s) throw new Error(`an effect names session #${id}, which this test never opened`);
     return s;
   }
@@ -151,6 +165,12 @@ export class TestBroker {
         return { ...e, to: this.#session(e.to) };
       case "delay":
         return e;
+      case "share":
+      case "unshare":
+        return e;
+      case "claim":
+        this.#claims.push({ e, ok: this.#claim(e) });
+        return null;
       default:
         this.queue.push(e as LogJob);
         return null;

@@ -498,6 +498,11 @@ class Harness {
         if (msg.type === "message") messageSeq = msg.seq;
         continue;
       }
+      // A broker that is no node of a cluster asks nothing of one.
+      check(
+        e.kind !== "claim" && e.kind !== "share" && e.kind !== "unshare",
+        `a ${e.kind} outside a cluster`,
+      );
       const to = this.#session(e.to);
       const prior = before.get(to);
       check(

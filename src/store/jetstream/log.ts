@@ -246,6 +246,11 @@ export class JetStreamLog implements MessageLog {
     return this.#stream;
   }
 
+  /** What the cluster's subjects start with: `chat.<name>`. */
+  get subjects(): string {
+    return this.#prefix;
+  }
+
   /** True while the node is connected to NATS. */
   get up(): boolean {
     return this.#up;
