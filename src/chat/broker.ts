@@ -59,7 +59,7 @@ export class Broker {
       lookalikes: new StoredLookalikes(options.accounts),
       rooms: new RoomTable(),
       authFailures: new AuthFailures(),
-      mutes: new Map(),
+      mutes: { version: -1, until: new Map() },
       directReceipts: new Map(),
       reads: new Map(),
       nextReadToken: 1,

@@ -86,8 +86,8 @@ export interface Context {
   readonly lookalikes: StoredLookalikes;
   readonly rooms: RoomTable;
   readonly authFailures: AuthFailures;
-  /** Muted name keys and when each mute ends (Infinity: until lifted). */
-  readonly mutes: Map<string, number>;
+  /** Muted name keys and when each mute ends (Infinity: until lifted), as of the ban store's `version`. */
+  readonly mutes: { version: number; until: Map<string, number> };
   /** Direct-message ids seen, for dedupe: DMs are not stored, so this in-memory window is their guard. */
   readonly directReceipts: Map<string, number>;
   /** Reads asked of the log, by token, and what to do with their answer. */

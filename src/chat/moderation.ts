@@ -32,17 +32,34 @@ export function banText(ban: Ban): string {
   return `banned${until}${ban.reason ? `: ${ban.reason}` : ""}`;
 }
 
-/** Why `s` may not send now because of a mute, or null; forgets a mute that ended. */
-export function mutedText(ctx: Context, s: Session, now: number): string | null {
-  const muted = ctx.mutes.get(s.key);
-  if (muted === undefined) return null;
-  if (muted > now) {
-    return `you are muted ${
-      muted === Infinity ? "until an operator lifts it" : `for ${Math.ceil((muted - now) / 1000)} s`
-    }`;
+/** Mutes are kept with the bans, as `mute:<key>`. */
+const MUTE = "mute:";
+
+/**
+ * The mutes in force, by name key, and until when (Infinity: until lifted): read from the ban store again
+ * only when its version moved, since this is asked for every message.
+ */
+function mutes(ctx: Context, now: number): Map<string, number> {
+  const store = ctx.options.bans;
+  if (ctx.mutes.version !== store.version) {
+    ctx.mutes.version = store.version;
+    ctx.mutes.until.clear();
+    for (const b of store.bans(now)) {
+      if (b.target.startsWith(MUTE)) {
+        ctx.mutes.until.set(b.target.slice(MUTE.length), b.until === 0 ? Infinity : b.until);
+      }
+    }
   }
-  ctx.mutes.delete(s.key);
-  return null;
+  return ctx.mutes.until;
+}
+
+/** Why `s` may not send now because of a mute, or null. */
+export function mutedText(ctx: Context, s: Session, now: number): string | null {
+  const muted = mutes(ctx, now).get(s.key);
+  if (muted === undefined || muted <= now) return null;
+  return `you are muted ${
+    muted === Infinity ? "until an operator lifts it" : `for ${Math.ceil((muted - now) / 1000)} s`
+  }`;
 }
 
 function notice(s: Session, text: string): Effect {
@@ -106,14 +123,28 @@ export function moderate(ctx: Context, s: Session, msg: Moderate, now: number): 
     }
     case "mute": {
       if (!key) return refuse(s, ErrorCode.INVALID_NAME, 0, "mute takes a name");
-      ctx.mutes.set(key, durationMs > 0 ? now + durationMs : Infinity);
+      const mute: Ban = {
+        target: MUTE + key,
+        until: durationMs > 0 ? now + durationMs : 0,
+        reason,
+        by: s.name,
+        created: now,
+      };
+      try {
+        ctx.options.bans.putBan(mute);
+      } catch (err) {
+        if (!(err instanceof StoreError)) throw err;
+        return refuse(s, ErrorCode.STORAGE_ERROR, 0, err.message);
+      }
       const told = online
         ? [notice(online, `you were muted by ${s.name}${forHow}${reason ? `: ${reason}` : ""}`)]
         : [];
       return [...told, ...reply(`muted ${msg.target}${forHow}`)];
     }
     case "unmute": {
-      if (!ctx.mutes.delete(key)) return refuse(s, ErrorCode.NO_SUCH_USER, 0, `${msg.target} is not muted`);
+      if (!mutes(ctx, now).has(key) || !ctx.options.bans.removeBan(MUTE + key)) {
+        return refuse(s, ErrorCode.NO_SUCH_USER, 0, `${msg.target} is not muted`);
+      }
       return [
         ...(online ? [notice(online, `you were unmuted by ${s.name}`)] : []),
         ...reply(`unmuted ${msg.target}`),

@@ -132,8 +132,14 @@ export interface AccountStore {
   accounts(): Account[];
 }
 
-/** Bans by name and by address. Writes throw StoreError when they cannot be kept. */
+/**
+ * Bans by name (`name:<key>`) and by address (`addr:<ip>`), and mutes (`mute:<key>`): kept with the bans,
+ * so that they survive restarts and, in a cluster, apply on every node. Writes throw StoreError when they
+ * cannot be kept.
+ */
 export interface BanStore {
+  /** Moves whenever the bans change (here or, in a cluster, on another node): readers may cache until it does. */
+  readonly version: number;
   /** Bans still in force at `now`. */
   bans(now: number): Ban[];
   putBan(ban: Ban): void;

@@ -178,10 +178,15 @@ export class MemoryStore implements MessageLog, AccountStore, BanStore {
   bans(now: number): Ban[] {
     return [...this.#bans.values()].filter((b) => b.until === 0 || b.until > now);
   }
+  /** Moves with every change of the bans. */
+  version = 0;
+
   putBan(ban: Ban): void {
+    this.version++;
     this.#bans.set(ban.target, ban);
   }
   removeBan(target: string): boolean {
+    this.version++;
     return this.#bans.delete(target);
   }
 

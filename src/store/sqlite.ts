@@ -360,7 +360,11 @@ export class SqliteStore implements MessageLog, AccountStore, BanStore {
     }));
   }
 
+  /** Moves with every change of the bans made through this store. */
+  version = 0;
+
   putBan(b: Ban): void {
+    this.version++;
     this.#write(() =>
       this.#db.prepare(
         "INSERT INTO bans (target, until, reason, by, created) VALUES (?, ?, ?, ?, ?) " +
@@ -369,6 +373,7 @@ export class SqliteStore implements MessageLog, AccountStore, BanStore {
   }
 
   removeBan(target: string): boolean {
+    this.version++;
     return this.#write(
       () => Number(this.#db.prepare("DELETE FROM bans WHERE target = ?").run(target).changes) > 0,
       "cannot remove the ban",

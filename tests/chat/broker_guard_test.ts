@@ -141,7 +141,16 @@ Deno.test("Broker lets operators kick, ban (by name and address), mute and unban
   b.handle(op, { type: "moderate", action: "ban", target: "eve", durationMs: 3_600_000, reason: "" }, 5);
   const eveBack = hello(b, "eve", "none", false, "10.0.0.4:1");
   assert.equal(codeOf(eveBack.effects, eveBack.s), ErrorCode.BANNED);
-  assert.equal(store.bans(5).length, 2, "bans live in the store, so they survive a restart");
+  assert.equal(
+    store.bans(5).filter((x) => !x.target.startsWith("mute:")).length,
+    2,
+    "bans live in the store, so they survive a restart",
+  );
+  assert.deepEqual(
+    store.bans(5).filter((x) => x.target.startsWith("mute:")).map((x) => [x.target, x.until, x.reason]),
+    [["mute:eve", 60_001, "calm down"]],
+    "and so do mutes (shared with the other nodes of a cluster)",
+  );
   b.handle(op, { type: "moderate", action: "unban", target: "eve", durationMs: 0, reason: "" }, 6);
   assert.equal(hello(b, "eve", "none", false, "10.0.0.4:2").s.state, "ready");
 });

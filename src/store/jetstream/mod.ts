@@ -67,6 +67,9 @@ export class ClusterStore implements MessageLog, AccountStore, BanStore {
   accounts(): Account[] {
     return this.users.accounts();
   }
+  get version(): number {
+    return this.users.version;
+  }
   bans(now: number): Ban[] {
     return this.users.bans(now);
   }

@@ -21,6 +21,8 @@ const decoder = new TextDecoder();
 export class KvUsers implements AccountStore, BanStore {
   #accounts = new Map<string, Account>();
   #bans = new Map<string, Ban>();
+  /** Moves with every change of the bans, here or on another node. */
+  version = 0;
   #accountsKv: KV;
   #bansKv: KV;
   #warn: (line: string) => void;
@@ -42,7 +44,11 @@ export class KvUsers implements AccountStore, BanStore {
       users.#watch(bans, (v) => {
         const b = v as Ban;
         users.#bans.set(b.target, b);
-      }, (k) => users.#bans.delete(k)),
+        users.version++;
+      }, (k) => {
+        users.#bans.delete(k);
+        users.version++;
+      }),
     ]);
     return users;
   }
@@ -105,10 +111,12 @@ export class KvUsers implements AccountStore, BanStore {
     return [...this.#bans.values()].filter((b) => b.until === 0 || b.until > now);
   }
   putBan(ban: Ban): void {
+    this.version++;
     this.#bans.set(ban.target, ban);
     this.#write(this.#bansKv, ban.target, ban);
   }
   removeBan(target: string): boolean {
+    this.version++;
     const had = this.#bans.delete(target);
     if (had) this.#remove(this.#bansKv, target);
     return had;
