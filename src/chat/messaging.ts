@@ -126,7 +126,9 @@ export function logged(
       return [send(s, { type: "ack", id, ...result.receipt })];
     case "failed": {
       if (!ready) return [];
-      const why = result.error.kind === "full"
+      const why = result.error.kind === "unavailable"
+        ? result.error.message
+        : result.error.kind === "full"
         ? "disk full"
         : result.error.kind === "limit"
         ? "the server's message store reached its size limit; its operator can raise --max-store-mb or keep less history"

@@ -150,9 +150,10 @@ export interface BanStore {
 export class StoreError extends Error {
   /**
    * "full" when the disk is full, "limit" when the store reached its configured size cap, "io" for other
-   * write failures, "corrupt" for an unreadable store.
+   * write failures, "corrupt" for an unreadable store, "unavailable" for a shared log this node cannot reach now
+   * (its message says why).
    */
-  readonly kind: "full" | "limit" | "io" | "corrupt" | "open";
+  readonly kind: "full" | "limit" | "io" | "corrupt" | "open" | "unavailable";
   constructor(kind: StoreError["kind"], message: string) {
     super(message);
     this.name = "StoreError";

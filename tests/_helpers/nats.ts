@@ -26,8 +26,6 @@ export class NatsServer implements AsyncDisposable {
   #log: LineReader | null = null;
   /** `nats://127.0.0.1:PORT` once started. */
   url = "";
-  /** The cluster (route) port, for a cluster. */
-  routePort = 0;
 
   constructor(name: string, dir: string, args: string[]) {
     this.name = name;
@@ -58,14 +56,14 @@ export class NatsServer implements AsyncDisposable {
       WAIT_MS,
     );
     this.url = `nats://127.0.0.1:${listening.match(/:(\d+)\s*$/)![1]}`;
-    if (this.#args.includes("-cluster")) {
-      const route = await this.#log.next(
-        (l) => /Listening for route connections on/.test(l),
-        "route listening",
-      );
-      this.routePort = Number(route.match(/:(\d+)\s*$/)![1]);
-    }
     await this.#log.next((l) => /Server is ready/.test(l), "nats ready", WAIT_MS);
+  }
+
+  /** Resolves with the server's first log line matching `pattern` (from its start). */
+  logged(pattern: RegExp, what: string): Promise<string> {
+    const log = this.#log!;
+    const seen = log.lines.find((l) => pattern.test(l));
+    return seen ? Promise.resolve(seen) : log.next((l) => pattern.test(l), what, WAIT_MS * 2);
   }
 
   /** Kills the server with SIGKILL and waits for it to be gone. */
@@ -114,27 +112,30 @@ export class NatsCluster implements AsyncDisposable {
 
   static async start(): Promise<NatsCluster> {
     const dir = await Deno.makeTempDir({ prefix: "chat-nats-cluster-" });
-    // The first server's route port is chosen by the OS; the others route to it and announce themselves.
-    const seed = new NatsServer("s1", `${dir}/s1`, [
-      "-cluster",
-      "nats://127.0.0.1:-1",
-      "--cluster_name",
-      "chattest",
-    ]);
-    await seed.start();
-    const routes = `nats://127.0.0.1:${seed.routePort}`;
-    const others = ["s2", "s3"].map((n) =>
+    // A JetStream cluster needs its routes configured from the start: route ports are picked free first (a
+    // listener on port 0, closed at once), and each server routes to the other two.
+    const routePorts = [0, 1, 2].map(() => {
+      const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const port = (l.addr as Deno.NetAddr).port;
+      l.close();
+      return port;
+    });
+    const servers = ["s1", "s2", "s3"].map((n, i) =>
       new NatsServer(n, `${dir}/${n}`, [
         "-cluster",
-        "nats://127.0.0.1:-1",
+        `nats://127.0.0.1:${routePorts[i]}`,
         "--cluster_name",
         "chattest",
         "-routes",
-        routes,
+        routePorts.filter((_, j) => j !== i).map((p) => `nats://127.0.0.1:${p}`).join(","),
       ])
     );
-    for (const s of others) await s.start();
-    return new NatsCluster([seed, ...others], dir);
+    await Promise.all(servers.map((s) => s.start()));
+    // JetStream answers once its servers have elected a metadata leader.
+    await Promise.race(
+      servers.map((s) => s.logged(/JetStream cluster new metadata leader/, "a metadata leader")),
+    );
+    return new NatsCluster(servers, dir);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -22,6 +22,7 @@
 
 import { connect, type NatsConnection, type Subscription } from "npm:@nats-io/transport-node@3.4.0";
 import {
+  AckPolicy,
   DeliverPolicy,
   jetstream,
   type JetStreamApiError,
@@ -46,7 +47,7 @@ import type { Retention } from "../retention.ts";
 import { newStoreId } from "../retention.ts";
 import { decodeRecord, encodeRecord, MAX_RECORD_MESSAGES, type RecordEntry, roomToken } from "./record.ts";
 import { decodeRequest, decodeResults, encodeAppend, encodeResults } from "./requests.ts";
-import { ClusterView, type RoomTail, type Verdict } from "./view.ts";
+import { ClusterView, type RoomTail } from "./view.ts";
 
 /** What the log needs to say about itself. */
 export interface ClusterLogger {
@@ -78,6 +79,15 @@ const LEASE_MS = 3000;
 /** How long an append waits for a sequencer before it fails (a leader change takes about LEASE_MS). */
 const APPEND_DEADLINE_MS = 10_000;
 
+/** The view's consumer: how long one pull waits, and the heartbeat by which a lost pull is noticed. */
+const CONSUMER_EXPIRES_MS = 5000;
+const CONSUMER_HEARTBEAT_MS = 1000;
+/** Records one pull asks for: a burst of records comes in a few round trips, not one each. */
+const CONSUMER_BATCH = 1000;
+
+/** Receipts the sequencer keeps of its own records, until its view has them. */
+const STORED_RECEIPTS = 100_000;
+
 /** One request's wait for the sequencer's answer. */
 const REQUEST_TIMEOUT_MS = 3000;
 
@@ -96,6 +106,8 @@ const NS_PER_MS = 1_000_000;
 interface Pending {
   draft: Draft;
   waiters: Array<(result: AppendResult) => void>;
+  /** Past this time a failure to store it is final. */
+  deadline: number;
 }
 
 function ident(name: string): string {
@@ -136,9 +148,11 @@ export class JetStreamLog implements MessageLog {
   #queues = new Map<string, Pending[]>();
   #inflight = new Set<string>();
   #pending = new Map<string, Pending>();
-  // What the consumer decided of each record, by stream sequence, until its publisher asks.
-  #verdicts = new Map<number, Verdict>();
-  #verdictWaiters = new Map<number, (v: Verdict) => void>();
+  // Where each room stands as this sequencer last stored or read it: its view may lag behind (a consumer that
+  // JetStream is moving to another server), the sequencer must not.
+  #tails = new Map<string, RoomTail>();
+  // Receipts of what this sequencer stored, until its view has them too (it may lag behind).
+  #stored = new Map<string, SendReceipt>();
   #timers: Array<ReturnType<typeof setInterval>> = [];
 
   private constructor(
@@ -198,12 +212,16 @@ export class JetStreamLog implements MessageLog {
       max_msgs_per_subject: (options.retention.maxMessages ?? 0) > 0 ? options.retention.maxMessages! : -1,
       discard: "old" as const,
     };
-    try {
-      await jsm.streams.info(stream);
-    } catch {
-      await jsm.streams.add(config);
-    }
-    const info = await jsm.streams.info(stream);
+    // A NATS cluster that has just started answers JetStream only once it has elected its leaders: keep asking.
+    const info = await ready(async () => {
+      try {
+        return await jsm.streams.info(stream);
+      } catch (err) {
+        if (!/not found/i.test((err as Error).message)) throw err;
+        await jsm.streams.add(config);
+        return await jsm.streams.info(stream);
+      }
+    }, log);
     log.info(
       `cluster: stream ${stream} (subjects chat.${name}.m.>, ${info.config.num_replicas} replica(s), ` +
         `${info.state.messages} record(s); fsync: the server's default, every 2 minutes on nats-server 2.9)`,
@@ -315,12 +333,24 @@ export class JetStreamLog implements MessageLog {
     for (const t of this.#timers) clearInterval(t);
     this.#sequencing?.unsubscribe();
     this.#sequencing = null;
-    void this.#nc.drain().catch(() => this.#nc.close());
+    // This node's consumer goes with it (one left by a crash is deleted by the server after an hour).
+    const done = this.#durable
+      ? this.#jsm.consumers.delete(this.#stream, this.#durable).catch(() => {})
+      : null;
+    void Promise.resolve(done).then(() => this.#nc.drain()).catch(() => this.#nc.close());
   }
 
   // ---- appending ----
 
   async #appendChunk(drafts: Draft[]): Promise<AppendResult[]> {
+    if (!this.#up) {
+      // Refused at once: a client that keeps waiting gains nothing, one with other servers can move on.
+      const error = new StoreError(
+        "unavailable",
+        "this server has lost its connection to the cluster (NATS); retry later, or on another server",
+      );
+      return drafts.map(() => ({ kind: "failed", error }));
+    }
     const deadline = Date.now() + APPEND_DEADLINE_MS;
     let why = "no sequencer answered";
     while (!this.#closed && Date.now() < deadline) {
@@ -337,7 +367,10 @@ export class JetStreamLog implements MessageLog {
       }
       await sleep(100);
     }
-    const error = new StoreError("io", `cluster: cannot store now (${why}); retry later`);
+    const error = new StoreError(
+      "unavailable",
+      `the cluster cannot store messages now (${why}); retry later`,
+    );
     return drafts.map(() => ({ kind: "failed", error }));
   }
 
@@ -345,9 +378,9 @@ export class JetStreamLog implements MessageLog {
   #sequence(drafts: readonly Draft[]): Promise<AppendResult[]> {
     return Promise.all(drafts.map((draft) =>
       new Promise<AppendResult>((resolve) => {
-        const known = this.#view.receipt(draft.sender);
-        if (known) return resolve({ kind: "duplicate", receipt: known });
         const key = refKey(draft.sender);
+        const known = this.#stored.get(key) ?? this.#view.receipt(draft.sender);
+        if (known) return resolve({ kind: "duplicate", receipt: known });
         const waiting = this.#pending.get(key);
         if (waiting) {
           // The same message twice before it is stored: the second is a resend of the first.
@@ -356,7 +389,7 @@ export class JetStreamLog implements MessageLog {
           );
           return;
         }
-        const p: Pending = { draft, waiters: [resolve] };
+        const p: Pending = { draft, waiters: [resolve], deadline: Date.now() + APPEND_DEADLINE_MS };
         this.#pending.set(key, p);
         let q = this.#queues.get(draft.room);
         if (!q) this.#queues.set(draft.room, q = []);
@@ -373,11 +406,12 @@ export class JetStreamLog implements MessageLog {
     if (!q || q.length === 0) return;
     this.#inflight.add(room);
     try {
-      let tail = this.#view.tail(room);
+      const mine = this.#tails.get(room);
+      const seen = this.#view.tail(room);
+      let tail = mine && (!seen || mine.stream >= seen.stream) ? mine : seen;
       if (!tail) {
         tail = await this.#lastOf(room);
-        this.#view.learn(room, tail);
-        tail = this.#view.tail(room)!;
+        this.#tails.set(room, tail);
       }
       let bytes = 0;
       let n = 0;
@@ -401,77 +435,147 @@ export class JetStreamLog implements MessageLog {
         sender: p.draft.sender,
       }));
       const verdict = await this.#publish(room, tail, entries);
-      if (verdict === "accepted") {
+      if (typeof verdict === "object" && "stream" in verdict) {
+        this.#tails.set(room, { seq: tail.seq + entries.length, stream: verdict.stream });
         for (const [i, p] of batch.entries()) {
-          this.#pending.delete(refKey(p.draft.sender));
-          for (const w of p.waiters) w({ kind: "stored", message: entries[i].message });
+          this.#settle(p, { kind: "stored", message: entries[i].message });
         }
-      } else if (verdict === "stale") {
-        // Another record took these numbers first: number them again after it.
-        q.unshift(...batch);
       } else {
-        for (const p of batch) {
-          this.#pending.delete(refKey(p.draft.sender));
-          for (const w of p.waiters) w({ kind: "failed", error: verdict });
+        // Lost a race, or the outcome is unknown (a publish that timed out may have been stored all the same):
+        // read what the room holds after the last record known, answer what is there, number the rest again.
+        let caught: RoomTail;
+        try {
+          caught = await this.#catchUp(room, tail);
+        } catch (err) {
+          const error = verdict instanceof StoreError
+            ? verdict
+            : new StoreError("unavailable", (err as Error).message);
+          for (const p of batch) this.#settle(p, { kind: "failed", error });
+          return;
         }
+        this.#tails.set(room, caught);
+        const left: Pending[] = [];
+        for (const p of batch) {
+          const stored = this.#stored.get(refKey(p.draft.sender));
+          if (stored) {
+            const { ts, flags, from, text } = p.draft;
+            this.#settle(p, {
+              kind: "stored",
+              message: { room, seq: stored.seq, ts: stored.ts ?? ts, flags, from, text },
+            });
+          } else left.push(p);
+        }
+        if (verdict instanceof StoreError && Date.now() > (batch[0].deadline ?? 0)) {
+          for (const p of left) this.#settle(p, { kind: "failed", error: verdict });
+        } else q.unshift(...left);
       }
     } catch (err) {
       const error = err instanceof StoreError
         ? err
-        : new StoreError("io", `cluster: ${(err as Error).message}`);
-      for (const p of q.splice(0)) {
-        this.#pending.delete(refKey(p.draft.sender));
-        for (const w of p.waiters) w({ kind: "failed", error });
-      }
+        : new StoreError("unavailable", `cluster: ${(err as Error).message}`);
+      for (const p of q.splice(0)) this.#settle(p, { kind: "failed", error });
     } finally {
       this.#inflight.delete(room);
     }
     if ((this.#queues.get(room)?.length ?? 0) > 0) void this.#pump(room);
   }
 
+  /** Answers everyone waiting for `p`, and remembers where it was stored. */
+  #settle(p: Pending, result: AppendResult): void {
+    const key = refKey(p.draft.sender);
+    this.#pending.delete(key);
+    if (result.kind === "stored") {
+      this.#stored.set(key, receiptOf(result.message));
+      if (this.#stored.size > STORED_RECEIPTS) this.#stored.delete(this.#stored.keys().next().value!);
+    }
+    for (const w of p.waiters) w(result);
+  }
+
+  /**
+   * Reads `room`'s records stored after `from` (in stream order, as every view takes them: the first record
+   * numbered over another is refused), remembers their senders' receipts, and returns where the room stands.
+   */
+  async #catchUp(room: string, from: RoomTail): Promise<RoomTail> {
+    const subject = `${this.#prefix}.m.${roomToken(room)}`;
+    let tail = from;
+    for (;;) {
+      const m = await this.#jsm.direct.getMessage(this.#stream, {
+        seq: tail.stream + 1,
+        next_by_subj: subject,
+      });
+      if (!m) return tail;
+      const r = decodeRecord(m.data);
+      if (r.first > tail.seq) {
+        for (const e of r.entries) {
+          this.#stored.set(refKey(e.sender), receiptOf(e.message));
+        }
+        tail = { seq: r.first + r.entries.length - 1, stream: m.seq };
+      } else tail = { seq: tail.seq, stream: m.seq };
+    }
+  }
+
   /**
    * Publishes one record and waits for this node's view to decide on it:
    * "accepted", "stale" (lost a race: renumber), or the error that stored nothing.
    */
-  async #publish(room: string, tail: RoomTail, entries: RecordEntry[]): Promise<Verdict | StoreError> {
-    if (!this.#holdsLease()) return new StoreError("io", "cluster: this node lost the sequencer's lease");
+  async #publish(
+    room: string,
+    tail: RoomTail,
+    entries: RecordEntry[],
+  ): Promise<{ stream: number } | "stale" | StoreError> {
+    if (!this.#holdsLease()) {
+      return new StoreError("unavailable", "this node lost the cluster's sequencer lease");
+    }
     const first = entries[0].message.seq;
     const record = encodeRecord({ room, first, prev: tail.stream, entries });
+    const subject = `${this.#prefix}.m.${roomToken(room)}`;
     let stream: number;
     try {
-      const ack = await this.#js.publish(`${this.#prefix}.m.${roomToken(room)}`, record, {
+      const ack = await this.#js.publish(subject, record, {
         msgID: `${roomToken(room)}:${first}`,
         expect: { lastSubjectSequence: tail.stream },
         timeout: REQUEST_TIMEOUT_MS,
       });
+      // A record with this room and first seq was stored already (an earlier attempt whose answer was lost):
+      // what it holds is read back, not assumed.
+      if (ack.duplicate) return "stale";
       stream = ack.seq;
     } catch (err) {
-      const code = (err as JetStreamApiError).code;
-      if (code === 10071) {
-        // The room moved on: its newer record is on its way to this node's view; wait for it, then renumber.
-        const last = await this.#lastOf(room);
-        await this.#seen(last.stream);
-        return "stale";
-      }
-      return new StoreError("io", `cluster: cannot store in ${room}: ${(err as Error).message}`);
+      // The room moved on (another writer): number again after its last record.
+      if ((err as JetStreamApiError).code === 10071) return "stale";
+      return new StoreError(
+        "unavailable",
+        `the cluster cannot store in ${room} now: ${(err as Error).message}`,
+      );
     }
-    return await this.#verdictOf(stream);
-  }
-
-  /** What this node's view decided of the record at stream sequence `stream` (waiting for it). */
-  #verdictOf(stream: number): Promise<Verdict> {
-    const known = this.#verdicts.get(stream);
-    if (known) {
-      this.#verdicts.delete(stream);
-      return Promise.resolve(known);
+    // Is this record the one that follows the expected last? That is what every node's view will decide
+    // (the first wins), so it is what this answer says; no need to wait for this node's own view.
+    try {
+      const next = await this.#jsm.direct.getMessage(this.#stream, {
+        seq: tail.stream + 1,
+        next_by_subj: subject,
+      });
+      return next?.seq === stream ? { stream } : "stale";
+    } catch (err) {
+      return new StoreError(
+        "unavailable",
+        `the cluster cannot confirm a record of ${room}: ${(err as Error).message}`,
+      );
     }
-    return new Promise((resolve) => this.#verdictWaiters.set(stream, resolve));
   }
-
-  /** Resolves once the view has consumed the stream up to `stream`. */
-  #seen(stream: number): Promise<void> {
-    if (this.#consumed >= stream) return Promise.resolve();
-    return new Promise((resolve) => this.#seenWaiters.push({ stream, resolve }));
+  /** Resolves true once the view has consumed the stream up to `stream`, false if it has not within `ms`. */
+  #seen(stream: number, ms: number): Promise<boolean> {
+    if (this.#consumed >= stream) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      this.#seenWaiters.push({
+        stream,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      });
+    });
   }
   #consumed = 0;
   #seenWaiters: Array<{ stream: number; resolve: () => void }> = [];
@@ -496,44 +600,75 @@ export class JetStreamLog implements MessageLog {
   // ---- the view ----
 
   async #consume(caught: () => void): Promise<void> {
-    const since = new Date(Date.now() - this.options.replayMs).toISOString();
-    const consumer = await this.#js.consumers.get(this.#stream, {
-      filter_subjects: `${this.#prefix}.m.>`,
-      deliver_policy: DeliverPolicy.StartTime,
-      opt_start_time: since,
+    const start = await this.#firstSince(Date.now() - this.options.replayMs);
+    // A durable consumer of this node's, replicated like the stream: when a NATS server dies it carries on
+    // from another one (an ephemeral ordered consumer would have to be made again, which nats-server 2.9 may
+    // refuse while its leaders move). Nothing to acknowledge: the view takes every record once, in order.
+    // Left behind by a node that is gone, it is deleted by the server after an hour unused.
+    const durable = `view_${this.nodeId}`;
+    await this.#jsm.consumers.add(this.#stream, {
+      durable_name: durable,
+      filter_subject: `${this.#prefix}.m.>`,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: start,
+      ack_policy: AckPolicy.None,
+      num_replicas: this.options.replicas,
+      inactive_threshold: 3600_000 * NS_PER_MS,
     });
+    this.#durable = durable;
+    const consumer = await this.#js.consumers.get(this.#stream, durable);
     const info = await consumer.info(true);
     if (info.num_pending === 0) caught();
-    await consumer.consume({
+    // Short pull expiries and heartbeats: a pull lost with a NATS server is noticed, and made again, in seconds.
+    const messages = await consumer.consume({
+      max_messages: CONSUMER_BATCH,
+      expires: CONSUMER_EXPIRES_MS,
+      idle_heartbeat: CONSUMER_HEARTBEAT_MS,
       callback: (msg: JsMsg) => {
         this.#take(msg);
         if (msg.info.pending === 0) caught();
       },
     });
+    void messages.closed().then((err) => {
+      if (!this.#closed) this.options.logger.error(`cluster: this node stopped reading the stream (${err})`);
+    });
+  }
+  #durable = "";
+
+  /** The first stream sequence stored at or after `since` (ms): a binary search over the stream's messages. */
+  async #firstSince(since: number): Promise<number> {
+    const state = (await this.#jsm.streams.info(this.#stream)).state;
+    let lo = state.first_seq;
+    let hi = state.last_seq + 1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      // The next message at or after `mid` (a deleted one has none of its own).
+      const m = await this.#jsm.direct.getMessage(this.#stream, {
+        seq: mid,
+        next_by_subj: `${this.#prefix}.m.>`,
+      })
+        .catch(() => null);
+      if (!m) {
+        hi = mid;
+        continue;
+      }
+      if (m.time.getTime() >= since) hi = mid;
+      else lo = m.seq + 1;
+    }
+    return Math.max(1, lo);
   }
 
   /** One record from the stream: into the view, its verdict to its publisher, its messages to the members. */
   #take(msg: JsMsg): void {
     const stream = msg.seq;
-    let verdict: Verdict = "stale";
     try {
       const record = decodeRecord(msg.data);
       const applied = this.#view.apply(record, stream);
-      verdict = applied.verdict;
       if (applied.messages.length > 0) this.onDelivered(applied.messages);
     } catch (err) {
       this.options.logger.error(`cluster: record ${stream} unreadable, skipped: ${(err as Error).message}`);
     }
     this.#consumed = stream;
-    const waiter = this.#verdictWaiters.get(stream);
-    if (waiter) {
-      this.#verdictWaiters.delete(stream);
-      waiter(verdict);
-    } else if (this.sequencer) {
-      this.#verdicts.set(stream, verdict);
-      // Verdicts nobody asks for (records of other writers) must not pile up.
-      if (this.#verdicts.size > 10_000) this.#verdicts.delete(this.#verdicts.keys().next().value!);
-    }
     if (this.#seenWaiters.length > 0) {
       const ready = this.#seenWaiters.filter((w) => w.stream <= stream);
       this.#seenWaiters = this.#seenWaiters.filter((w) => w.stream > stream);
@@ -601,9 +736,13 @@ export class JetStreamLog implements MessageLog {
       }
       this.#leaseRev = await this.#lease.create("sequencer", this.nodeId);
       this.#leaseAt = Date.now();
-      // Everything stored before the lease changed hands is in the view before this node numbers anything.
+      // Everything stored before the lease changed hands is in the view before this node numbers anything:
+      // the receipts that recognise a resend are there. A view that cannot catch up gives the lease back.
       const info = await this.#jsm.streams.info(this.#stream);
-      await this.#seen(info.state.last_seq);
+      if (!await this.#seen(info.state.last_seq, READY_MS)) {
+        this.#stepDown("its view did not catch up with the stream");
+        return;
+      }
       this.#sequencing = this.#nc.subscribe(`${this.#prefix}.seq`, {
         queue: "sequencer",
         callback: (err, msg) => {
@@ -654,6 +793,26 @@ export class JetStreamLog implements MessageLog {
         }
       }
     })();
+  }
+}
+
+/** How long a starting node waits for JetStream to answer. */
+const READY_MS = 30_000;
+
+/** `fn`, asked again while JetStream is not ready yet (timeouts, no leader), for up to READY_MS. */
+async function ready<T>(fn: () => Promise<T>, log: ClusterLogger): Promise<T> {
+  const deadline = Date.now() + READY_MS;
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const message = (err as Error).message;
+      if (Date.now() > deadline || !/timeout|leader|unavailable|no responders|not ready/i.test(message)) {
+        throw err;
+      }
+      if (attempt === 1) log.info(`cluster: JetStream is not ready yet (${message}); waiting`);
+      await sleep(500);
+    }
   }
 }
 

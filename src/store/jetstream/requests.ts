@@ -25,7 +25,14 @@ const DUPLICATE = 1;
 const FAILED = 2;
 const UNKNOWN = 3;
 
-const STORE_ERROR_KINDS: ReadonlyArray<StoreError["kind"]> = ["full", "io", "corrupt", "open"];
+const STORE_ERROR_KINDS: ReadonlyArray<StoreError["kind"]> = [
+  "full",
+  "io",
+  "corrupt",
+  "open",
+  "limit",
+  "unavailable",
+];
 
 export function encodeAppend(drafts: readonly Draft[]): Uint8Array {
   const w = new WireWriter(APPEND, drafts.reduce((n, d) => n + 64 + d.text.length * 3, 8)).u32(drafts.length);

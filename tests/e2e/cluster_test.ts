@@ -1,0 +1,202 @@
+/**
+ * Several servers, one chat (issue 17): real `chat serve --cluster` nodes on
+ * a real nats-server (.ci/run installs it), real clients on each node.
+ */
+
+import assert from "node:assert/strict";
+import { encodeMessage, PROTOCOL_VERSION } from "../../src/protocol/mod.ts";
+import { WAIT_MS, waitFor } from "../_helpers/deadline.ts";
+import { joinJson } from "../_helpers/json_client.ts";
+import { NatsCluster, startNats } from "../_helpers/nats.ts";
+import { startServer } from "../_helpers/process.ts";
+import { RawClient } from "../_helpers/raw_client.ts";
+
+/** A chat node of the cluster on `urls`. */
+function node(urls: string[], extra: string[] = []) {
+  return startServer(["--cluster", urls.join(","), "--grace", "2000", ...extra]);
+}
+
+Deno.test("two nodes are one chat: messages, presence, member lists and names across them", async () => {
+  await using nats = await startNats();
+  await using a = await node(nats.urls);
+  await using b = await node(nats.urls);
+  await using alice = await joinJson(a.port, "alice");
+  await using bob = await joinJson(b.port, "bob");
+  await alice.next("presence", (e) => e.event === "join" && e.name === "bob");
+  await alice.say("hello from a");
+  const got = await bob.next("message", (m) => m.text === "hello from a");
+  assert.deepEqual([got.from, got.seq], ["alice", 1]);
+  await bob.say("/who");
+  const members = await bob.next("members", (e) => e.online.length === 2);
+  assert.deepEqual([...members.online].sort(), ["alice", "bob"]);
+  // The name is the cluster's: BOB on the other node, and a look-alike, are refused.
+  await using taken = await joinJson(a.port, "BOB", { welcome: false });
+  const refused = await taken.next("error");
+  assert.equal(refused.code, "NAME_TAKEN");
+  await bob.say("/quit");
+  const left = await alice.next("presence", (e) => e.event === "leave" && e.name === "bob");
+  assert.equal(left.reason, "quit");
+});
+
+Deno.test("a name claimed on two nodes at once goes to one of them; the other gets NAME_TAKEN", async () => {
+  await using nats = await startNats();
+  await using a = await node(nats.urls);
+  await using b = await node(nats.urls);
+  const clients: RawClient[] = [];
+  try {
+    for (let round = 0; round < 5; round++) {
+      const name = `twin${round}`;
+      const pair = await Promise.all([
+        RawClient.connect(a.port, `a-${name}`),
+        RawClient.connect(b.port, `b-${name}`),
+      ]);
+      clients.push(...pair);
+      const hello = encodeMessage({ type: "hello", version: PROTOCOL_VERSION, name, rooms: [] });
+      await Promise.all(pair.map((c) => c.write(hello)));
+      const outcomes = await Promise.all(
+        pair.map((c) =>
+          waitFor(
+            c,
+            () => c.messages.find((m) => m.type === "welcome" || m.type === "error"),
+            `${c.label}'s answer`,
+          )
+        ),
+      );
+      const kinds = outcomes.map((m) => m.type === "error" ? m.code : m.type).sort();
+      assert.deepEqual(kinds, ["NAME_TAKEN", "welcome"], `round ${round}`);
+    }
+  } finally {
+    for (const c of clients) await c[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("senders on different nodes to one room: every client sees the same gap-free sequence", async () => {
+  await using nats = await startNats();
+  await using a = await node(nats.urls);
+  await using b = await node(nats.urls);
+  const senders = [
+    await RawClient.connect(a.port, "s1"),
+    await RawClient.connect(b.port, "s2"),
+    await RawClient.connect(a.port, "s3"),
+  ];
+  await using watchA = await RawClient.connect(a.port, "watchA");
+  await using watchB = await RawClient.connect(b.port, "watchB");
+  try {
+    for (const [i, c] of senders.entries()) await c.handshake(`sender${i}`, ["race"]);
+    await watchA.handshake("watchA", ["race"]);
+    await watchB.handshake("watchB", ["race"]);
+    const each = 200;
+    // Everyone at once, each in bursts: the sequencer numbers them all, in one order, for every node.
+    await Promise.all(senders.map(async (c, i) => {
+      for (let k = 1; k <= each; k += 20) {
+        const frames = [];
+        for (let j = k; j < k + 20 && j <= each; j++) {
+          frames.push(encodeMessage({ type: "send", id: j, room: "race", flags: 0, text: `s${i}-${j}` }));
+        }
+        for (const f of frames) await c.write(f);
+      }
+    }));
+    const total = senders.length * each;
+    const seen = (c: RawClient) => c.messages.filter((m) => m.type === "message");
+    for (const w of [watchA, watchB]) {
+      await waitFor(
+        w,
+        () => seen(w).length >= total || undefined,
+        `${total} messages on ${w.label}`,
+        WAIT_MS * 3,
+      );
+      assert.deepEqual(
+        seen(w).map((m) => m.type === "message" && m.seq),
+        Array.from({ length: total }, (_, i) => i + 1),
+      );
+    }
+    const order = (c: RawClient) => seen(c).map((m) => m.type === "message" && m.text);
+    assert.deepEqual(order(watchA), order(watchB), "the same order on both nodes");
+    assert.equal(new Set(order(watchA)).size, total, "each message once");
+    for (const c of senders) {
+      await waitFor(
+        c,
+        () => c.messages.filter((m) => m.type === "ack").length >= each || undefined,
+        `acks on ${c.label}`,
+      );
+    }
+  } finally {
+    for (const c of senders) await c[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("a node that loses NATS refuses messages with a clear error and recovers by itself", async () => {
+  await using nats = await startNats();
+  // A long timeout: the raw test client answers no PING.
+  await using a = await node(nats.urls, ["--timeout", "60000"]);
+  await using alice = await RawClient.connect(a.port, "alice");
+  await alice.handshake("alice", ["ops"]);
+  await alice.send({ type: "send", id: 1, room: "ops", flags: 0, text: "before" });
+  assert.equal((await alice.next("ack")).seq, 1);
+  await nats.kill();
+  await a.proc.stderr.next((l) => /cluster: lost the connection to NATS/.test(l), "the node's status line");
+  await alice.send({ type: "send", id: 2, room: "ops", flags: 0, text: "while down" });
+  const refused = await alice.next("error", () => true, WAIT_MS * 3);
+  assert.deepEqual([refused.code, refused.ref, refused.fatal], ["STORAGE_ERROR", 2, false]);
+  assert.match(refused.message, /lost its connection to the cluster/);
+  await nats.start();
+  await a.proc.stderr.next(
+    (l) => /cluster: connected to NATS again/.test(l),
+    "the node's recovery line",
+    WAIT_MS * 3,
+  );
+  // A new message is stored again (once a sequencer holds the lease), numbered on from before the outage.
+  await alice.send({ type: "send", id: 3, room: "ops", flags: 0, text: "after" });
+  const ack = await alice.next("ack", () => true, WAIT_MS * 3);
+  assert.deepEqual([ack.id, ack.seq], [3, 2]);
+});
+
+Deno.test("a NATS server of three killed during a burst: every acknowledged message is there once, gap-free", async () => {
+  await using cluster = await NatsCluster.start();
+  // A long timeout: the raw test clients send no PING while JetStream elects new leaders.
+  const flags = ["--cluster-replicas", "3", "--timeout", "60000"];
+  await using a = await node(cluster.urls, flags);
+  await using b = await node(cluster.urls, flags);
+  await using sender = await RawClient.connect(a.port, "sender");
+  await sender.handshake("sender", ["r3"]);
+  await using reader = await RawClient.connect(b.port, "reader");
+  await reader.handshake("reader", ["r3"]);
+  const total = 300;
+  const sending = (async () => {
+    for (let id = 1; id <= total; id++) {
+      await sender.send({ type: "send", id, room: "r3", flags: 0, text: `m${id}` });
+      if (id === 100) await cluster.servers[2].kill();
+      if (id % 10 === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  await sending;
+  // Every message is acknowledged or refused; what is acknowledged is stored once, in order, gap-free.
+  const answered = () => {
+    const acks = sender.messages.filter((m) => m.type === "ack").length;
+    const errors = sender.messages.filter((m) => m.type === "error").length;
+    return acks + errors >= total || undefined;
+  };
+  await waitFor(sender, answered, "an answer to every message", WAIT_MS * 6);
+  const acked = new Map<number, number>();
+  for (const m of sender.messages) if (m.type === "ack") acked.set(m.id, m.seq);
+  assert.ok(acked.size > 100, `only ${acked.size} of ${total} acknowledged`);
+  const last = Math.max(...acked.values());
+  await waitFor(
+    reader,
+    () => reader.messages.filter((m) => m.type === "message").length >= last || undefined,
+    "every stored message",
+  );
+  const got = reader.messages.filter((m) => m.type === "message");
+  assert.deepEqual(
+    got.map((m) => m.type === "message" && m.seq),
+    Array.from({ length: got.length }, (_, i) => i + 1),
+  );
+  const texts = got.map((m) => m.type === "message" && m.text);
+  assert.equal(new Set(texts).size, texts.length, "no message twice");
+  for (const [id, seq] of acked) assert.equal(texts[seq - 1], `m${id}`, `ack ${id} said seq ${seq}`);
+  const refused = sender.messages.filter((m) => m.type === "error").length;
+  console.log(
+    `R3, one NATS server killed: ${total} sent, ${acked.size} acknowledged, ${refused} refused, ` +
+      `${got.length} stored and delivered, 0 duplicates, 0 gaps`,
+  );
+});
