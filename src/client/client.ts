@@ -29,7 +29,7 @@ import {
   type ServerMessage,
 } from "../protocol/mod.ts";
 import { Outbox } from "../net/outbox.ts";
-import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
+import { type BackoffOptions, reconnectDelay, type ReconnectPace } from "./backoff.ts";
 import type { ClientEvent, ConnectionState, MessageEvent } from "./events.ts";
 import { type Journal, MemoryJournal, type PendingSend, record } from "./journal.ts";
 import { ClientSession, DIRECT_PREFIX, type Step } from "./session.ts";
@@ -67,8 +67,16 @@ export interface ClientOptions {
   name: string;
   rooms: string[];
   timeoutMs: number;
-  /** Retries after a lost connection; 0 retries forever. */
+  /**
+   * Reconnection attempts at the quick pace after a lost connection, before
+   * the slow one (see backoff.ts); 0: the quick pace throughout. Either way
+   * the client keeps trying until it quits, `giveUpAt` passes, or the server
+   * refuses it for good (kicked, banned, a wrong password).
+   */
   reconnectAttempts: number;
+  /** When to stop reconnecting (epoch ms); never by default. */
+  giveUpAt?: number;
+  /** The quick pace; DEFAULT_BACKOFF by default. */
   backoff?: BackoffOptions;
   /** Opens the socket; defaults to TCP through Deno.connect. */
   connect?: (host: string, port: number) => Promise<ClientConn>;
@@ -89,6 +97,17 @@ const FINAL_CODES: ReadonlySet<string> = new Set([
   ErrorCode.AUTH_FAILED,
   ErrorCode.UNSUPPORTED_VERSION,
   ErrorCode.INVALID_NAME,
+]);
+
+/** Failures to connect that may pass by themselves: worth another try while a deadline allows. */
+const TRANSIENT_CODES: ReadonlySet<string> = new Set([
+  ClientErrorCode.CONNECTION_REFUSED,
+  ClientErrorCode.CONNECTION_FAILED,
+  ClientErrorCode.TIMEOUT,
+  ClientErrorCode.DISCONNECTED,
+  ErrorCode.SERVER_FULL,
+  ErrorCode.SHUTTING_DOWN,
+  ErrorCode.TOO_MANY_CONNECTIONS,
 ]);
 
 /** How the client ended for good. */
@@ -124,6 +143,10 @@ export class ChatClient {
   #exit!: (e: ClientExit) => void;
   #ackWaiters: Array<() => void> = [];
   #retries = new Set<ReturnType<typeof setTimeout>>();
+  /** Ends the wait before the next connection attempt early (a manual reconnect, a quit). */
+  #wake: (() => void) | null = null;
+  /** While waiting to reconnect: the attempt waited for and why the last one failed. */
+  #retrying: { attempt: number; reason: string } | null = null;
   /** Resolves when the client stops for good (a new promise after {@linkcode reconnect}). */
   done: Promise<ClientExit>;
   #quitting = false;
@@ -180,10 +203,32 @@ export class ChatClient {
     return this.#session.failed;
   }
 
-  /** Connects and completes the handshake; throws {@linkcode ClientError} if either fails. */
-  async start(): Promise<void> {
+  /**
+   * Connects and completes the handshake; throws {@linkcode ClientError} if
+   * either fails. With `retryUntil` (epoch ms), a failure that may pass by
+   * itself (nothing listening yet, a server restarting or full) is tried
+   * again at the reconnection pace until then.
+   */
+  async start(options: { retryUntil?: number } = {}): Promise<void> {
     this.#setState({ type: "status", state: "connecting", server: this.server });
-    await this.#connectOnce();
+    const started = Date.now();
+    for (let attempt = 1;; attempt++) {
+      try {
+        await this.#connectOnce();
+        return;
+      } catch (err) {
+        const until = options.retryUntil;
+        if (!(err instanceof ClientError) || until === undefined || !TRANSIENT_CODES.has(err.code)) throw err;
+        const left = until - Date.now();
+        if (left <= 0 || this.#stopping) {
+          throw new ClientError(
+            err.code,
+            `${err.message} (${attempt} attempt${attempt === 1 ? "" : "s"} in ${Date.now() - started} ms)`,
+          );
+        }
+        await this.#sleep(Math.min(left, this.#delay(attempt, err)));
+      }
+    }
   }
 
   /**
@@ -246,12 +291,32 @@ export class ChatClient {
     return this.#write({ type: "moderate", action, target, durationMs, reason });
   }
 
-  /** After the client gave up reconnecting: start trying again, keeping everything pending. */
+  /**
+   * Tries to connect now: while waiting for the next attempt, makes it at
+   * once; after the client gave up (refused for good), starts again, keeping
+   * everything pending. Does nothing while connected or connecting.
+   */
   reconnect(): void {
-    if (!this.#stopping || this.#quitting) return;
+    if (this.#quitting) return;
+    if (this.#wake) {
+      if (this.#retrying) {
+        this.#setState({
+          type: "status",
+          state: "reconnecting",
+          server: this.server,
+          attempt: this.#retrying.attempt,
+          of: 0,
+          delayMs: 0,
+          reason: this.#retrying.reason,
+        });
+      }
+      this.#wake();
+      return;
+    }
+    if (!this.#stopping) return;
     this.#stopping = false;
     this.done = new Promise((r) => this.#exit = r);
-    void this.#reconnect(new ClientError(ClientErrorCode.DISCONNECTED, "reconnecting on request"));
+    void this.#reconnect(new ClientError(ClientErrorCode.DISCONNECTED, "reconnecting on request"), true);
   }
 
   /**
@@ -278,6 +343,7 @@ export class ChatClient {
     if (this.#quitting) return;
     this.#quitting = true;
     this.#stopping = true;
+    this.#wake?.();
     if (this.state === "connected" && this.#outbox) {
       this.#outbox.enqueue(encodeMessage({ type: "bye", reason }));
       await Promise.race([this.#outbox.flushed(), new Promise((r) => setTimeout(r, 1000))]);
@@ -473,26 +539,59 @@ export class ChatClient {
     }
   }
 
-  async #reconnect(why: ClientError): Promise<void> {
-    const max = this.options.reconnectAttempts;
-    const backoff = this.options.backoff ?? DEFAULT_BACKOFF;
+  /** The wait before connection attempt `attempt`, after a try that failed with `last`. */
+  #delay(attempt: number, last: ClientError): number {
+    const pace: ReconnectPace = { quick: this.options.reconnectAttempts };
+    if (this.options.backoff) pace.backoff = this.options.backoff;
+    return reconnectDelay(attempt, pace, last.code === ClientErrorCode.CONNECTION_REFUSED);
+  }
+
+  /** Waits `ms`, or less if {@linkcode reconnect} or {@linkcode quit} wakes it. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wake = done;
+    });
+  }
+
+  /**
+   * Reconnects after a lost connection, at the pace of backoff.ts, until it
+   * works, the client quits, `giveUpAt` passes or the server refuses for
+   * good. `now`: the first attempt at once (a reconnect the user asked for).
+   */
+  async #reconnect(why: ClientError, now = false): Promise<void> {
+    const until = this.options.giveUpAt;
     let last = why;
-    for (let attempt = 1; max === 0 || attempt <= max; attempt++) {
+    for (let attempt = 1;; attempt++) {
       if (this.#stopping) return;
       // Kicked, banned, or refused our password: trying again would only be refused again.
       if (FINAL_CODES.has(last.code)) break;
-      const delayMs = backoffDelay(attempt, backoff);
-      this.#setState({
-        type: "status",
-        state: "reconnecting",
-        server: this.server,
-        attempt,
-        of: max,
-        delayMs,
-        reason: last.message,
-      });
-      await new Promise((r) => setTimeout(r, delayMs));
-      if (this.#stopping) return;
+      const asked = now && attempt === 1;
+      const left = until === undefined || asked ? Infinity : until - Date.now();
+      if (left <= 0) break;
+      if (asked) {
+        this.#setState({ type: "status", state: "connecting", server: this.server });
+      } else {
+        const delayMs = Math.min(left, this.#delay(attempt, last));
+        this.#setState({
+          type: "status",
+          state: "reconnecting",
+          server: this.server,
+          attempt,
+          of: 0,
+          delayMs,
+          reason: last.message,
+        });
+        this.#retrying = { attempt, reason: last.message };
+        await this.#sleep(delayMs);
+        this.#retrying = null;
+        if (this.#stopping) return;
+      }
       try {
         await this.#connectOnce();
         return;

@@ -178,8 +178,8 @@ function fetchOlder(state: TuiState, client: ClientPort, w: Window, now: number)
 function submit(state: TuiState, client: ClientPort, now: number): Outcome {
   const line = state.editor.text;
   if (line.trim() === "") {
-    // Once the client has given up, Enter on an empty line is the quickest way to try again.
-    if (state.connection.state === "offline") client.reconnect();
+    // Offline or waiting for the next attempt, Enter on an empty line is the quickest way to try now.
+    if (state.connection.state === "offline" || state.connection.state === "reconnecting") client.reconnect();
     return {};
   }
   state.history = historyAdd(state.history, line);
