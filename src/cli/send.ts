@@ -84,7 +84,7 @@ export async function send(argv: string[], io: SendIo): Promise<number> {
     return 1;
   }
   id = client.send(text, { room: room.value, action: o.action as boolean });
-  const acked = await client.waitAcked(deadline - Date.now());
+  const acked = await client.waitAcked(deadline - Date.now(), { fixed: true });
   await client.quit("");
   const result = answer as ClientEvent | null;
   if (acked && result?.type === "ack") {

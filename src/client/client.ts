@@ -4,7 +4,8 @@
  * `connect`), reads and decodes frames, hands them to the session, performs
  * what the session returns (events to the front end, entries to the journal,
  * frames to the socket), and owns the timers: the heartbeat, the reconnect
- * backoff and the delay before a rate-limited message is sent again.
+ * backoff, and the wake-up the session asks for when messages wait for the
+ * server's rate.
  *
  * What the client guarantees lives in the session: each room's messages are
  * passed on exactly once and in order, resumed after a reconnect, and every
@@ -142,7 +143,9 @@ export class ChatClient {
   #deadConn: ClientConn | null = null;
   #exit!: (e: ClientExit) => void;
   #ackWaiters: Array<() => void> = [];
-  #retries = new Set<ReturnType<typeof setTimeout>>();
+  #paceTimer: ReturnType<typeof setTimeout> | undefined;
+  #paceAt = 0;
+  #lastPending = 0;
   /** Ends the wait before the next connection attempt early (a manual reconnect, a quit). */
   #wake: (() => void) | null = null;
   /** While waiting to reconnect: the attempt waited for and why the last one failed. */
@@ -247,7 +250,9 @@ export class ChatClient {
 
   #queue(room: string, text: string, action = false): number {
     const id = this.#session.newId();
-    this.#perform(this.#session.queue({ id, room, flags: action ? MessageFlags.ACTION : 0, text }));
+    this.#perform(
+      this.#session.queue({ id, room, flags: action ? MessageFlags.ACTION : 0, text }, Date.now()),
+    );
     return id;
   }
 
@@ -321,11 +326,18 @@ export class ChatClient {
 
   /**
    * Resolves true once nothing is pending and the client has received its
-   * own copy of every acknowledged message, or false when `timeoutMs` passes.
+   * own copy of every acknowledged message, or false when `timeoutMs` passes
+   * without a message acknowledged: a long outbox sent at the server's rate
+   * is waited for as long as it moves. `fixed`: `timeoutMs` is the whole wait.
    */
-  async waitAcked(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
+  async waitAcked(timeoutMs: number, options: { fixed?: boolean } = {}): Promise<boolean> {
+    let deadline = Date.now() + timeoutMs;
+    let pending = this.#session.pending;
     while (!this.#session.settled) {
+      if (!options.fixed && this.#session.pending < pending) {
+        pending = this.#session.pending;
+        deadline = Date.now() + timeoutMs;
+      }
       const left = deadline - Date.now();
       if (left <= 0 || this.#stopping) return false;
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -373,14 +385,24 @@ export class ChatClient {
       this.#lastSent = Date.now();
       for (const m of step.send) this.#outbox.enqueue(encodeMessage(m));
     }
-    for (const { id, delayMs } of step.retry) {
-      const timer = setTimeout(() => {
-        this.#retries.delete(timer);
-        this.#perform(this.#session.retry(id));
-      }, delayMs);
-      this.#retries.add(timer);
+    if (step.wakeAt !== null) this.#wakeAt(step.wakeAt);
+    // Waiters look again when the outbox shrank (their clock restarts) or all is settled.
+    const pending = this.#session.pending;
+    if (this.#ackWaiters.length > 0 && (this.#session.settled || pending < this.#lastPending)) {
+      this.#wakeAckWaiters();
     }
-    if (this.#ackWaiters.length > 0 && this.#session.settled) this.#wakeAckWaiters();
+    this.#lastPending = pending;
+  }
+
+  /** Calls the session's tick() at `at` (epoch ms); one timer, set for the earliest time asked. */
+  #wakeAt(at: number): void {
+    if (this.#paceTimer !== undefined && this.#paceAt <= at) return;
+    clearTimeout(this.#paceTimer);
+    this.#paceAt = at;
+    this.#paceTimer = setTimeout(() => {
+      this.#paceTimer = undefined;
+      this.#perform(this.#session.tick(Date.now()));
+    }, Math.max(0, at - Date.now()));
   }
 
   #setState(e: ClientEvent & { type: "status" }): void {
@@ -391,8 +413,8 @@ export class ChatClient {
   #teardown(): void {
     clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
-    for (const t of this.#retries) clearTimeout(t);
-    this.#retries.clear();
+    clearTimeout(this.#paceTimer);
+    this.#paceTimer = undefined;
     this.#session.lost();
     this.#outbox?.close();
     try {
@@ -513,7 +535,7 @@ export class ChatClient {
         if (!(err instanceof ProtocolError)) throw err;
         return new ClientError(err.code, `bad data from server: ${err.message}`);
       }
-      for (const m of msgs) onStep(this.#session.receive(m));
+      for (const m of msgs) onStep(this.#session.receive(m, Date.now()));
     }
   }
 

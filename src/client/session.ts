@@ -8,15 +8,18 @@
  * not yet acknowledged, each room's sequencer, the resume token and store id,
  * member lists, acknowledged messages whose echo is still due) and what
  * belongs to one connection (the WELCOME, member lists being assembled, the
- * FETCHes in flight and what each is for). No sockets, timers, clock or
- * Deno APIs: the shell performs what a {@linkcode Step} asks, and owns the
- * heartbeat, the backoff and the delays.
+ * FETCHes in flight and what each is for, the messages not yet sent on it).
+ * Messages go out at the pace the server announced (see pacer.ts), so a long
+ * paste is neither refused nor taken for a flood. No sockets, timers, clock
+ * or Deno APIs: time is passed in, the shell performs what a
+ * {@linkcode Step} asks (and calls {@linkcode ClientSession.tick} at
+ * `wakeAt`), and owns the heartbeat and the reconnect backoff.
  *
  * @example A connection, seen from the shell
  * ```ts
  * const session = new ClientSession({ server: "h:3000", name: "alice", rooms: ["lobby"], now: Date.now() });
  * write(session.hello());
- * for (const frame of framesFromServer) perform(session.receive(frame)); // events, journal, send
+ * for (const frame of framesFromServer) perform(session.receive(frame, Date.now())); // events, journal, send
  * session.lost(); // then write(session.hello()) on the next connection
  * ```
  *
@@ -32,19 +35,18 @@ import {
   MAX_FETCH,
   MessageFlags,
   PROTOCOL_VERSION,
+  type RateLimit,
   type ServerMessage,
   unhex,
   type Welcome,
 } from "../protocol/mod.ts";
 import type { ClientEvent, MessageEvent } from "./events.ts";
 import type { JournalEntry, JournalState, PendingSend } from "./journal_state.ts";
+import { Pacer } from "./pacer.ts";
 import { RoomSequencer } from "./sequencer.ts";
 
 /** Messages fetched per room after the server's store was reset: what a fresh join would show. */
 export const RESET_PAGE = 50;
-
-/** How long a message refused with RATE_LIMITED waits before it is sent again. */
-export const RATE_RETRY_MS = 1000;
 
 /** A direct message is kept in the outbox with its recipient in `room` behind this prefix. */
 export const DIRECT_PREFIX = "@";
@@ -57,8 +59,8 @@ export interface Step {
   journal: JournalEntry[];
   /** To write, in order, after the journal (a message is on disk before it is on the wire). */
   send: ClientMessage[];
-  /** Messages refused with RATE_LIMITED: call {@linkcode ClientSession.retry} with the id after `delayMs`. */
-  retry: Array<{ id: number; delayMs: number }>;
+  /** Messages wait for the server's rate: call {@linkcode ClientSession.tick} at this time (epoch ms). */
+  wakeAt: number | null;
   /** True when this input completed the handshake (the first room's members arrived). */
   welcomed: boolean;
   /** Set when the server said it closes this connection: why, for the shell's reconnect or exit. */
@@ -91,7 +93,7 @@ interface Connection {
 }
 
 function emptyStep(): Step {
-  return { events: [], journal: [], send: [], retry: [], welcomed: false, fatal: null };
+  return { events: [], journal: [], send: [], wakeAt: null, welcomed: false, fatal: null };
 }
 
 export class ClientSession {
@@ -117,6 +119,9 @@ export class ClientSession {
   #conn: Connection = { welcome: null, members: new Map(), answered: new Set() };
   #ready = false;
   #welcomedBefore = false;
+  #pacer = new Pacer();
+  // Outbox ids not yet sent on this connection, oldest first: they go out as the pacer allows.
+  #unsent: number[] = [];
 
   constructor(o: SessionOptions) {
     this.server = o.server;
@@ -208,25 +213,39 @@ export class ClientSession {
   /** The connection ended: nothing more may be sent on it. */
   lost(): void {
     this.#ready = false;
+    this.#unsent = [];
+  }
+
+  /** The message rate the server announced for this client, or null. */
+  get rateLimit(): RateLimit | null {
+    return this.#pacer.rate;
+  }
+
+  /** Messages in the outbox not yet sent on this connection (waiting for the server's rate, or offline). */
+  get unsent(): number {
+    return this.#ready ? this.#unsent.length : this.#pending.size;
   }
 
   /**
    * Keeps `p` in the outbox until acknowledged (through every reconnect) and
-   * sends it now if connected. The journal entry comes before the frame.
+   * sends it as soon as connected and the server's rate allows. The journal
+   * entry comes before the frame.
    */
-  queue(p: PendingSend): Step {
+  queue(p: PendingSend, now: number): Step {
     const step = emptyStep();
     step.journal.push({ op: "send", p });
     this.#pending.set(p.id, p);
-    this.#write(step, sendFrame(p));
+    if (this.#ready) {
+      this.#unsent.push(p.id);
+      this.#flush(step, now);
+    }
     return step;
   }
 
-  /** Sends again a message refused with RATE_LIMITED, if it is still pending and we are connected. */
-  retry(id: number): Step {
+  /** Sends what the server's rate allows by `now` (at the `wakeAt` a step asked for). */
+  tick(now: number): Step {
     const step = emptyStep();
-    const p = this.#pending.get(id);
-    if (p) this.#write(step, sendFrame(p));
+    this.#flush(step, now);
     return step;
   }
 
@@ -242,12 +261,12 @@ export class ClientSession {
     return step;
   }
 
-  /** Applies one frame from the server. */
-  receive(m: ServerMessage): Step {
+  /** Applies one frame from the server, arrived at `now`. */
+  receive(m: ServerMessage, now: number): Step {
     const step = emptyStep();
     switch (m.type) {
       case "welcome":
-        this.#welcome(m, step);
+        this.#welcome(m, step, now);
         break;
       case "members": {
         const acc = this.#conn.members.get(m.room) ?? [];
@@ -257,13 +276,13 @@ export class ClientSession {
           break;
         }
         this.#conn.members.delete(m.room);
-        this.#listed(step, m.room, acc);
+        this.#listed(step, m.room, acc, now);
         break;
       }
       case "room":
         if (m.quiet && !this.#conn.answered.has(m.room)) {
           // A quiet room answers a join with its size: no list to wait for.
-          this.#listed(step, m.room, [], m.members);
+          this.#listed(step, m.room, [], now, m.members);
         } else {
           // The list we hold goes stale from now on (quiet), or a fresh one follows (loud again).
           if (m.quiet) this.#members.set(m.room, []);
@@ -320,10 +339,17 @@ export class ClientSession {
         step.events.push({ ...m });
         break;
       case "error":
-        if (m.ref && m.code === ErrorCode.RATE_LIMITED && this.#pending.has(m.ref)) {
-          // Not refused for good: send it again a little later, in the outbox's order.
-          step.retry.push({ id: m.ref, delayMs: RATE_RETRY_MS });
-        } else if (m.ref && this.#pending.delete(m.ref)) {
+        if (m.ref && m.code === ErrorCode.RATE_LIMITED && this.#pending.has(m.ref) && !m.fatal) {
+          // Not refused for good: it goes back in line, in the outbox's order, and is sent again when the
+          // server's bucket has room. Nothing to tell the user: the message is not lost, only later.
+          this.#pacer.refused(now);
+          if (this.#ready) {
+            this.#requeue(m.ref);
+            this.#flush(step, now);
+          }
+          break;
+        }
+        if (m.ref && this.#pending.delete(m.ref)) {
           step.journal.push({ op: "ack", id: m.ref });
           this.#failed++;
         }
@@ -350,9 +376,10 @@ export class ClientSession {
     return step;
   }
 
-  #welcome(m: Welcome, step: Step): void {
+  #welcome(m: Welcome, step: Step, now: number): void {
     // A new connection: nothing is in flight on it.
     this.#fetches.clear();
+    this.#pacer.announce(m.rateLimit ?? null, now);
     this.#conn.welcome = { name: m.name, rooms: m.rooms };
     this.#name = m.name;
     this.#rooms = [...m.rooms];
@@ -370,14 +397,14 @@ export class ClientSession {
   }
 
   /** A room's member list (or a quiet room's size) arrived: for the first room, the handshake is done. */
-  #listed(step: Step, room: string, online: string[], size?: number): void {
+  #listed(step: Step, room: string, online: string[], now: number, size?: number): void {
     this.#conn.answered.add(room);
     this.#members.set(room, online);
     if (!this.#rooms.includes(room)) this.#rooms.push(room);
     const quiet = size === undefined ? {} : { members: size, quiet: true as const };
     const welcome = this.#conn.welcome;
     if (welcome && room === welcome.rooms[0] && !this.#ready) {
-      this.#welcomed(step);
+      this.#welcomed(step, now);
       step.events.push({
         type: "welcome",
         name: welcome.name,
@@ -395,7 +422,7 @@ export class ClientSession {
   }
 
   /** Connected: catch up every room seen before, then resend what was never acknowledged, in order. */
-  #welcomed(step: Step): void {
+  #welcomed(step: Step, now: number): void {
     this.#ready = true;
     step.welcomed = true;
     step.events.push({ type: "status", state: "connected", server: this.server });
@@ -415,7 +442,33 @@ export class ClientSession {
         this.#fetchQueue(room).push("gap");
       }
     }
-    for (const p of this.#pending.values()) this.#write(step, sendFrame(p));
+    this.#unsent = [...this.#pending.keys()];
+    this.#flush(step, now);
+  }
+
+  /** Sends unsent messages, oldest first, while the pacer allows; asks to be woken for the rest. */
+  #flush(step: Step, now: number): void {
+    if (!this.#ready) return;
+    let sent = 0;
+    while (sent < this.#unsent.length) {
+      const p = this.#pending.get(this.#unsent[sent]);
+      if (p) {
+        if (!this.#pacer.take(now)) {
+          step.wakeAt = this.#pacer.nextAt(now);
+          break;
+        }
+        step.send.push(sendFrame(p));
+      }
+      sent++;
+    }
+    this.#unsent.splice(0, sent);
+  }
+
+  /** Puts `id` back among the unsent, in the outbox's order (ids grow with the order of sending). */
+  #requeue(id: number): void {
+    let i = this.#unsent.length;
+    while (i > 0 && this.#unsent[i - 1] > id) i--;
+    if (this.#unsent[i - 1] !== id) this.#unsent.splice(i, 0, id);
   }
 
   /** Sends `msg` if connected; requests made while not connected are not kept. */

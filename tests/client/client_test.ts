@@ -6,6 +6,7 @@ import {
   decodeClientMessage,
   encodeMessage,
   FrameDecoder,
+  type RateLimit,
   type ServerMessage,
 } from "../../src/protocol/mod.ts";
 import { Changes, WAIT_MS } from "../_helpers/deadline.ts";
@@ -15,6 +16,10 @@ import { Changes, WAIT_MS } from "../_helpers/deadline.ts";
 /** A connection to a pretend server that welcomes every HELLO into the rooms asked for. */
 class FakeConn implements ClientConn {
   written: ClientMessage[] = [];
+  /** When each frame was written (Date.now()), by index into `written`. */
+  writtenAt: number[] = [];
+  /** The rate the pretend server announces in WELCOME, if any. */
+  rateLimit: RateLimit | undefined;
   #decoder = new FrameDecoder();
   #incoming: Uint8Array[] = [];
   #reader: ((n: number | null) => void) | null = null;
@@ -59,6 +64,7 @@ class FakeConn implements ClientConn {
     for (const frame of this.#decoder.push(bytes)) {
       const m = decodeClientMessage(frame);
       this.written.push(m);
+      this.writtenAt.push(Date.now());
       if (m.type === "hello") {
         this.push({
           type: "welcome",
@@ -69,7 +75,7 @@ class FakeConn implements ClientConn {
           maxFrame: 65536,
           maxText: 4096,
           rooms: m.rooms,
-          extensions: [],
+          ...(this.rateLimit ? { rateLimit: this.rateLimit } : {}),
         });
         this.push({ type: "members", room: m.rooms[0], more: false, names: [m.name] });
       }
@@ -89,6 +95,8 @@ class Harness {
   conns: FakeConn[] = [];
   attempts = 0;
   refuse: () => boolean = () => false;
+  /** The rate announced to every connection made from now on. */
+  rateLimit: RateLimit | undefined;
   client: ChatClient;
 
   constructor(options: Partial<ClientOptions> = {}) {
@@ -104,6 +112,7 @@ class Harness {
         this.attempts++;
         if (this.refuse()) return Promise.reject(new Deno.errors.ConnectionRefused("refused"));
         const conn = new FakeConn();
+        conn.rateLimit = this.rateLimit;
         this.conns.push(conn);
         return Promise.resolve(conn);
       },
@@ -236,4 +245,53 @@ Deno.test("ChatClient gives up reconnecting at giveUpAt", async () => {
   assert.equal(exit.ok, false);
   assert.equal(exit.code, "CONNECTION_REFUSED");
   assert.match(exit.message ?? "", /gave up reconnecting to fake:1/);
+});
+
+/** The pretend server stores `sends` one every `gapMs`: the room's copy, then the ACK. */
+function storeSlowly(conn: FakeConn, ids: number[], gapMs: number): void {
+  ids.forEach((id, i) =>
+    setTimeout(() => {
+      conn.push({ type: "message", room: "lobby", seq: i + 1, ts: 1, flags: 0, from: "alice", text: "x" });
+      conn.push({ type: "ack", id, room: "lobby", seq: i + 1, ts: 1 });
+    }, gapMs * (i + 1))
+  );
+}
+
+Deno.test("ChatClient.waitAcked() waits as long as acknowledgements keep coming", async () => {
+  const h = new Harness();
+  await h.client.start();
+  const ids = [1, 2, 3, 4].map((n) => h.client.send(`m${n}`));
+  storeSlowly(h.conns[0], ids, 100);
+  // 400 ms in all, but never 250 ms without progress.
+  assert.equal(await h.client.waitAcked(250), true);
+  await h.client.quit();
+});
+
+Deno.test("ChatClient.waitAcked() with fixed waits no longer than its time, progress or not", async () => {
+  const h = new Harness();
+  await h.client.start();
+  const ids = [1, 2, 3, 4].map((n) => h.client.send(`m${n}`));
+  storeSlowly(h.conns[0], ids, 100);
+  assert.equal(await h.client.waitAcked(250, { fixed: true }), false);
+  assert.ok(h.client.pending > 0);
+  await h.client.quit();
+});
+
+Deno.test("ChatClient sends at the rate the server announced, in order, waking itself for the rest", async () => {
+  const h = new Harness();
+  // 20 a second (18 with the margin: one every 56 ms), a burst of 2 (1 with the margin).
+  h.rateLimit = { perSecond: 20, burst: 2 };
+  await h.client.start();
+  const conn = h.conns[0];
+  const ids = [1, 2, 3, 4, 5].map((n) => h.client.send(`m${n}`));
+  const sends = () =>
+    conn.written.flatMap((m, i) => (m.type === "send" ? [{ id: m.id, at: conn.writtenAt[i] }] : []));
+  const deadline = Date.now() + WAIT_MS;
+  while (sends().length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const got = sends();
+  assert.deepEqual(got.map((s) => s.id), ids, "all of them, in order");
+  for (let i = 1; i < got.length; i++) {
+    assert.ok(got[i].at - got[i - 1].at >= 45, `gap ${got[i].at - got[i - 1].at} ms before the ${i + 1}th`);
+  }
+  await h.client.quit();
 });

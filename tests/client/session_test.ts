@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  ClientSession,
-  RATE_RETRY_MS,
-  RESET_PAGE,
-  type SessionOptions,
-  type Step,
-} from "../../src/client/session.ts";
+import { RATE_RETRY_MS } from "../../src/client/pacer.ts";
+import { ClientSession, RESET_PAGE, type SessionOptions, type Step } from "../../src/client/session.ts";
 import { emptyState, type JournalState } from "../../src/client/journal_state.ts";
 import {
   type ChatMessage,
@@ -47,20 +42,25 @@ function msg(room: string, seq: number, o: Partial<ChatMessage> = {}): ChatMessa
 
 const history = (room: string, seq: number) => msg(room, seq, { flags: MessageFlags.HISTORY });
 
-/** Feeds frames and merges what they asked for into one step. */
-function feed(s: ClientSession, ...frames: ServerMessage[]): Step {
-  const all: Step = { events: [], journal: [], send: [], retry: [], welcomed: false, fatal: null };
+/** The time frames arrive at, unless a test says otherwise. */
+const NOW = 1_000_000;
+
+/** Feeds frames arriving at `now` and merges what they asked for into one step. */
+function feedAt(s: ClientSession, now: number, ...frames: ServerMessage[]): Step {
+  const all: Step = { events: [], journal: [], send: [], wakeAt: null, welcomed: false, fatal: null };
   for (const f of frames) {
-    const step = s.receive(f);
+    const step = s.receive(f, now);
     all.events.push(...step.events);
     all.journal.push(...step.journal);
     all.send.push(...step.send);
-    all.retry.push(...step.retry);
+    all.wakeAt = step.wakeAt ?? all.wakeAt;
     all.welcomed ||= step.welcomed;
     all.fatal ??= step.fatal;
   }
   return all;
 }
+
+const feed = (s: ClientSession, ...frames: ServerMessage[]) => feedAt(s, NOW, ...frames);
 
 /** A new connection: HELLO, then WELCOME and each room's member list. */
 function connect(s: ClientSession, w: Welcome = welcome()): { hello: Hello; step: Step } {
@@ -256,13 +256,13 @@ Deno.test("ClientSession resumes after a reconnect: token and SINCE in HELLO, FE
   feed(s, msg("lobby", 1), msg("lobby", 2), msg("ops", 7));
   s.lost();
   assert.equal(s.ready, false);
-  const a = s.queue({ id: 10, room: "lobby", flags: 0, text: "typed offline" });
+  const a = s.queue({ id: 10, room: "lobby", flags: 0, text: "typed offline" }, NOW);
   assert.deepEqual(a.journal, [{
     op: "send",
     p: { id: 10, room: "lobby", flags: 0, text: "typed offline" },
   }]);
   assert.deepEqual(a.send, [], "kept, not sent, while offline");
-  s.queue({ id: 11, room: "@bob", flags: MessageFlags.ACTION, text: "waves" });
+  s.queue({ id: 11, room: "@bob", flags: MessageFlags.ACTION, text: "waves" }, NOW);
 
   const { hello, step } = connect(s, welcome({ rooms: ["lobby", "ops"] }));
   assert.deepEqual(hello.resumeToken, TOKEN);
@@ -347,7 +347,7 @@ Deno.test("ClientSession acknowledges a message, and is settled once its own cop
   const s = newSession();
   connect(s);
   feed(s, msg("lobby", 1));
-  const queued = s.queue({ id: 7, room: "lobby", flags: 0, text: "hi" });
+  const queued = s.queue({ id: 7, room: "lobby", flags: 0, text: "hi" }, NOW);
   assert.deepEqual(queued.send, [{ type: "send", id: 7, room: "lobby", flags: 0, text: "hi" }]);
   assert.equal(s.settled, false);
   const ack = feed(s, { type: "ack", id: 7, room: "lobby", seq: 2, ts: 50 });
@@ -367,10 +367,10 @@ Deno.test("ClientSession acknowledges a message, and is settled once its own cop
 Deno.test("ClientSession waits for no echo when the message was passed on before its ACK, nor for a direct message", () => {
   const s = newSession();
   connect(s);
-  s.queue({ id: 1, room: "lobby", flags: 0, text: "a" });
+  s.queue({ id: 1, room: "lobby", flags: 0, text: "a" }, NOW);
   feed(s, msg("lobby", 1, { from: "alice" }), { type: "ack", id: 1, room: "lobby", seq: 1, ts: 1 });
   assert.equal(s.settled, true);
-  s.queue({ id: 2, room: "@bob", flags: 0, text: "psst" });
+  s.queue({ id: 2, room: "@bob", flags: 0, text: "psst" }, NOW);
   feed(s, { type: "ack", id: 2, room: "", seq: 0, ts: 2 });
   assert.equal(s.settled, true);
 });
@@ -378,13 +378,13 @@ Deno.test("ClientSession waits for no echo when the message was passed on before
 Deno.test("ClientSession counts a message refused with a ref as failed and drops it from the outbox", () => {
   const s = newSession();
   connect(s);
-  s.queue({ id: 3, room: "lobby", flags: 0, text: "x".repeat(10) });
+  s.queue({ id: 3, room: "lobby", flags: 0, text: "x".repeat(10) }, NOW);
   const step = feed(s, { type: "error", fatal: false, code: "TOO_LARGE", ref: 3, message: "too large" });
   assert.deepEqual(step.events, [
     { type: "error", code: "TOO_LARGE", message: "too large", fatal: false, ref: 3 },
   ]);
   assert.deepEqual(step.journal, [{ op: "ack", id: 3 }]);
-  assert.deepEqual(step.retry, []);
+  assert.equal(step.wakeAt, null);
   assert.equal(s.failed, 1);
   assert.equal(s.pending, 0);
   assert.equal(s.settled, true);
@@ -393,27 +393,135 @@ Deno.test("ClientSession counts a message refused with a ref as failed and drops
   assert.equal(s.failed, 1, "an error without a ref is not about a message");
 });
 
-Deno.test("ClientSession keeps a RATE_LIMITED message and asks for a retry, which resends it while it is pending", () => {
+Deno.test("ClientSession without an announced rate holds a RATE_LIMITED message, says nothing, and resends it in order", () => {
   const s = newSession();
   connect(s);
-  s.queue({ id: 4, room: "lobby", flags: 0, text: "fast" });
-  const limited = feed(s, {
+  for (const id of [4, 5, 6]) s.queue({ id, room: "lobby", flags: 0, text: `m${id}` }, NOW);
+  feedAt(s, NOW, { type: "ack", id: 4, room: "lobby", seq: 1, ts: 1 });
+  const limited = feedAt(s, NOW + 10, {
     type: "error",
     fatal: false,
     code: "RATE_LIMITED",
-    ref: 4,
-    message: "slow down",
+    ref: 5,
+    message: "slow",
   });
-  assert.deepEqual(limited.retry, [{ id: 4, delayMs: RATE_RETRY_MS }]);
+  assert.deepEqual(limited.events, [], "not an error the user must act on: it will be sent");
   assert.deepEqual(limited.journal, [], "not refused for good");
-  assert.equal(s.pending, 1);
+  assert.equal(limited.wakeAt, NOW + 10 + RATE_RETRY_MS);
+  assert.equal(s.pending, 2);
   assert.equal(s.failed, 0);
-  assert.deepEqual(s.retry(4).send, [{ type: "send", id: 4, room: "lobby", flags: 0, text: "fast" }]);
+  feedAt(s, NOW + 20, { type: "error", fatal: false, code: "RATE_LIMITED", ref: 6, message: "slow" });
+  assert.deepEqual(s.tick(NOW + 500).send, [], "still held");
+  const again = s.tick(NOW + 20 + RATE_RETRY_MS);
+  assert.deepEqual(again.send.map((m) => m.type === "send" && m.id), [5, 6], "in the outbox's order");
+  s.queue({ id: 7, room: "lobby", flags: 0, text: "m7" }, NOW + 2000);
+  assert.equal(s.unsent, 0, "sent at once again");
+});
+
+/** A WELCOME announcing `perSecond` and `burst` (RATE_LIMIT). */
+function rated(perSecond: number, burst: number): Welcome {
+  return welcome({ rateLimit: { perSecond, burst } });
+}
+
+const ids = (step: Step) => step.send.flatMap((m) => (m.type === "send" ? [m.id] : []));
+
+Deno.test("ClientSession sends a long paste at the announced rate: the burst at once, then paced, all in order", () => {
+  const s = newSession();
+  s.hello();
+  feedAt(s, NOW, rated(10, 20), { type: "members", room: "lobby", more: false, names: ["alice"] });
+  assert.deepEqual(s.rateLimit, { perSecond: 10, burst: 20 });
+  const sent: number[] = [];
+  let wake: number | null = null;
+  for (let id = 1; id <= 40; id++) {
+    const step = s.queue({ id, room: "lobby", flags: 0, text: `line ${id}` }, NOW);
+    sent.push(...ids(step));
+    wake = step.wakeAt ?? wake;
+  }
+  // A tenth of the burst and of the rate is kept in hand: 18 at once, then 9 a second.
+  assert.deepEqual(sent, Array.from({ length: 18 }, (_, i) => i + 1));
+  assert.equal(s.unsent, 22);
+  assert.equal(wake, NOW + 112, "the next token, at 9 a second");
+  let now = NOW;
+  for (let round = 0; round < 100 && s.unsent > 0; round++) {
+    const step = s.tick(now);
+    sent.push(...ids(step));
+    if (step.wakeAt !== null) {
+      assert.ok(step.wakeAt > now, "never asks to be woken in the past");
+      now = step.wakeAt;
+    }
+  }
+  assert.deepEqual(sent, Array.from({ length: 40 }, (_, i) => i + 1), "each once, in order");
+  assert.ok(now - NOW >= (22 / 9) * 1000 - 120, `22 more took ${now - NOW} ms, at most 9 a second`);
+});
+
+Deno.test("ClientSession's pace never goes past the server's bucket, however the sends are spread", () => {
+  const s = newSession();
+  s.hello();
+  feedAt(s, NOW, rated(50, 500), { type: "members", room: "lobby", more: false, names: ["alice"] });
+  // A server bucket (full at the first message), to check every send against.
+  let tokens = 500;
+  let at = NOW;
+  const offer = (now: number, step: Step) => {
+    for (const _ of ids(step)) {
+      tokens = Math.min(500, tokens + ((now - at) / 1000) * 50);
+      at = now;
+      assert.ok(tokens >= 1, `refused at ${now - NOW} ms`);
+      tokens -= 1;
+    }
+  };
+  let now = NOW;
+  let next = 1;
+  for (let round = 0; round < 3000; round++) {
+    // Lines typed in bursts and pauses, with the ticks asked for in between.
+    now += [0, 3, 50, 700][round % 4];
+    for (let k = 0; k < [40, 1, 0, 300][round % 4]; k++) {
+      offer(now, s.queue({ id: next++, room: "lobby", flags: 0, text: "x" }, now));
+    }
+    offer(now, s.tick(now));
+  }
+});
+
+Deno.test("ClientSession puts a message refused as RATE_LIMITED back in line and waits for the bucket to refill", () => {
+  const s = newSession();
+  s.hello();
+  feedAt(s, NOW, rated(10, 2), { type: "members", room: "lobby", more: false, names: ["alice"] });
+  // Burst 2 less a tenth is 1: one at once.
+  assert.deepEqual(ids(s.queue({ id: 1, room: "lobby", flags: 0, text: "a" }, NOW)), [1]);
+  const wait = s.queue({ id: 2, room: "lobby", flags: 0, text: "b" }, NOW);
+  assert.deepEqual(ids(wait), []);
+  const due = wait.wakeAt!;
+  assert.deepEqual(ids(s.tick(due)), [2]);
+  // The server disagreed about 1 (another client of this account, a restarted bucket...).
+  const back = feedAt(s, due + 1, {
+    type: "error",
+    fatal: false,
+    code: "RATE_LIMITED",
+    ref: 1,
+    message: "slow",
+  });
+  assert.deepEqual(back.events, []);
+  assert.ok(back.wakeAt! >= due + 1 + 100, "a whole token's time");
+  assert.deepEqual(ids(s.tick(back.wakeAt!)), [1], "sent again");
+});
+
+Deno.test("ClientSession keeps unsent messages in its outbox through a lost connection and sends them paced after", () => {
+  const s = newSession();
+  s.hello();
+  feedAt(s, NOW, rated(10, 2), { type: "members", room: "lobby", more: false, names: ["alice"] });
+  for (const id of [1, 2, 3]) s.queue({ id, room: "lobby", flags: 0, text: "x" }, NOW);
+  assert.equal(s.unsent, 2);
   s.lost();
-  assert.deepEqual(s.retry(4).send, [], "not on a lost connection: the welcome resends it");
-  connect(s);
-  feed(s, { type: "ack", id: 4, room: "lobby", seq: 1, ts: 1 });
-  assert.deepEqual(s.retry(4).send, [], "acknowledged meanwhile");
+  assert.equal(s.unsent, 3, "offline, everything pending waits");
+  assert.deepEqual(ids(s.tick(NOW + 5000)), [], "nothing is sent while not connected");
+  s.hello();
+  const back = feedAt(s, NOW + 5000, rated(10, 2), {
+    type: "members",
+    room: "lobby",
+    more: false,
+    names: ["alice"],
+  });
+  assert.deepEqual(ids(back), [1], "the first again, then the pace");
+  assert.notEqual(back.wakeAt, null);
 });
 
 Deno.test("ClientSession reports a fatal error for the shell to act on", () => {
