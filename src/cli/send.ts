@@ -22,7 +22,9 @@ Sends TEXT (the arguments joined by spaces, or stdin when TEXT is "-") as
 one message and exits once the server has acknowledged it. Prints the
 acknowledgement as JSON on stdout: {"type":"ack","id",...,"room","seq","ts"}.
 Everything happens within --timeout: while the server cannot be reached (not
-started yet, restarting), it tries again with a growing delay until then.
+started yet, restarting), it tries again with a growing delay until then. It
+connects as a transient session: its name need not be free (several sends may
+use one at once), and nobody sees it join or leave.
 
 Options:
 ${formatOptions([...SEND_SPECS, CONFIG_SPEC, HELP_SPEC])}
@@ -70,6 +72,8 @@ export async function send(argv: string[], io: SendIo): Promise<number> {
     // The quick pace throughout: a script waits for its deadline, not for a person.
     reconnectAttempts: 0,
     giveUpAt: deadline,
+    // Holds no name and makes no presence: parallel sends under one name, and no joined/left lines around each.
+    transient: true,
     ...secrets,
     ...tls,
   }, (e) => {

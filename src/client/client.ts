@@ -89,6 +89,8 @@ export interface ClientOptions {
   password?: string;
   /** Sent in every HELLO: the operator token. */
   adminToken?: string;
+  /** A transient session: holds no name and makes no presence (for one-shot senders and followers). */
+  transient?: boolean;
 }
 
 /** Server errors after which reconnecting is pointless: the user must act first. */
@@ -168,6 +170,7 @@ export class ChatClient {
       now: Date.now(),
       ...(options.password !== undefined ? { password: options.password } : {}),
       ...(options.adminToken !== undefined ? { adminToken: options.adminToken } : {}),
+      ...(options.transient ? { transient: true } : {}),
     });
   }
 

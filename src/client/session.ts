@@ -79,6 +79,8 @@ export interface SessionOptions {
   password?: string;
   /** Sent in every HELLO: the operator token. */
   adminToken?: string;
+  /** A transient session (HELLO TRANSIENT): holds no name, makes no presence (chat send, chat tail). */
+  transient?: boolean;
   /** The clock at start: message ids start from it, so a restarted client does not reuse recent ids. */
   now: number;
 }
@@ -102,6 +104,7 @@ export class ClientSession {
   #rooms: string[];
   #password: string | undefined;
   #adminToken: string | undefined;
+  #transient: boolean;
   #pending = new Map<number, PendingSend>();
   #failed = 0;
   #nextId: number;
@@ -129,6 +132,7 @@ export class ClientSession {
     this.#rooms = [...o.rooms];
     this.#password = o.password;
     this.#adminToken = o.adminToken;
+    this.#transient = o.transient ?? false;
     this.#nextId = o.now * 1000;
     const saved = o.saved;
     if (!saved) return;
@@ -532,8 +536,9 @@ export class ClientSession {
     else if (m.event === "nick") this.#members.set(m.room, list.map((n) => (n === m.name ? m.text : n)));
   }
 
-  #helloExtensions(): Pick<Hello, "password" | "adminToken" | "resumeToken" | "since"> {
-    const exts: Pick<Hello, "password" | "adminToken" | "resumeToken" | "since"> = {};
+  #helloExtensions(): Pick<Hello, "password" | "adminToken" | "resumeToken" | "since" | "transient"> {
+    const exts: Pick<Hello, "password" | "adminToken" | "resumeToken" | "since" | "transient"> = {};
+    if (this.#transient) exts.transient = true;
     if (this.#password !== undefined) exts.password = this.#password;
     if (this.#adminToken !== undefined) exts.adminToken = this.#adminToken;
     if (this.#token) exts.resumeToken = this.#token;

@@ -640,3 +640,12 @@ Deno.test("ClientSession starts each connection afresh: a quiet room answers the
   const ops = feed(s, { type: "members", room: "ops", more: false, names: ["alice"] });
   assert.deepEqual(ops.events, [{ type: "members", room: "ops", online: ["alice"] }]);
 });
+
+Deno.test("ClientSession.hello() of a transient session says so in every HELLO", () => {
+  const s = newSession({ transient: true });
+  assert.equal(s.hello().transient, true);
+  connect(s);
+  s.lost();
+  assert.equal(s.hello().transient, true);
+  assert.equal(newSession().hello().transient, undefined, "an ordinary session does not");
+});
