@@ -48,8 +48,9 @@ After a lost connection it keeps trying to reconnect until it quits: quick
 attempts first (--reconnect-attempts), then slow ones, up to 30 s apart.
 
 Exit codes: 0 done (every message acknowledged), 1 could not connect,
-refused by the server for good (kicked, banned, a wrong password), or
-messages not confirmed, 2 bad usage, 130/143 interrupted by SIGINT/SIGTERM.`;
+refused by the server for good (kicked, banned, a wrong password, replaced
+by a newer copy of itself), or messages not confirmed, 2 bad usage, 130/143
+interrupted by SIGINT/SIGTERM.`;
 
 export interface JoinIo extends CommandIo {
   stdout(line: string): void;

@@ -93,8 +93,12 @@ export interface ClientOptions {
   transient?: boolean;
 }
 
-/** Server errors after which reconnecting is pointless: the user must act first. */
+/**
+ * Server errors after which reconnecting is pointless or harmful: the user must act first. REPLACED: a newer
+ * copy of this client took the session over; taking it back would start a tug of war between the two.
+ */
 const FINAL_CODES: ReadonlySet<string> = new Set([
+  ErrorCode.REPLACED,
   ErrorCode.KICKED,
   ErrorCode.BANNED,
   ErrorCode.AUTH_FAILED,

@@ -9,7 +9,7 @@ import {
   type RateLimit,
   type ServerMessage,
 } from "../../src/protocol/mod.ts";
-import { Changes, WAIT_MS } from "../_helpers/deadline.ts";
+import { Changes, WAIT_MS, withDeadline } from "../_helpers/deadline.ts";
 
 // ChatClient, the connection shell, over an in-memory transport: how it paces connection attempts.
 
@@ -293,5 +293,24 @@ Deno.test("ChatClient sends at the rate the server announced, in order, waking i
   for (let i = 1; i < got.length; i++) {
     assert.ok(got[i].at - got[i - 1].at >= 45, `gap ${got[i].at - got[i - 1].at} ms before the ${i + 1}th`);
   }
+  await h.client.quit();
+});
+
+Deno.test("ChatClient does not take its session back after REPLACED: it stops, and reconnects only when asked", async () => {
+  const h = new Harness();
+  await h.client.start();
+  const msg = "replaced by a newer session of alice (from 127.0.0.1)";
+  h.conns[0].push({ type: "error", fatal: true, code: "REPLACED", ref: 0, message: msg });
+  h.conns[0].end();
+  const exit = await withDeadline(
+    h.client.done,
+    WAIT_MS,
+    () => `still reconnecting: ${JSON.stringify(h.events)}`,
+  );
+  assert.deepEqual(exit, { ok: false, code: "REPLACED", message: `gave up reconnecting to fake:1: ${msg}` });
+  assert.equal(h.attempts, 1, "no attempt of its own");
+  assert.deepEqual(h.statuses().slice(-1), ["disconnected"]);
+  h.client.reconnect();
+  await h.next((e) => e.type === "welcome" && e.reconnected);
   await h.client.quit();
 });
