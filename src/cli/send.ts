@@ -69,8 +69,9 @@ export async function send(argv: string[], io: SendIo): Promise<number> {
     name: name.value,
     rooms: [room.value],
     timeoutMs,
-    // The quick pace throughout: a script waits for its deadline, not for a person.
+    // No count: the deadline ends it. The quick pace throughout: a script waits for its deadline, not a person.
     reconnectAttempts: 0,
+    pace: { quick: 0 },
     giveUpAt: deadline,
     // Holds no name and makes no presence: parallel sends under one name, and no joined/left lines around each.
     transient: true,

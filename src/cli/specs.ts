@@ -56,20 +56,18 @@ const LOG_LEVEL: OptionSpec = {
   help: `stderr log level: ${LOG_LEVELS.join(", ")}`,
 };
 
-/**
- * join and tail: how they pace reconnecting (src/client/backoff.ts). Neither gives up by itself; the
- * README says why their defaults differ.
- */
+/** join and tail: when they give up reconnecting (by default never). The pace is src/client/backoff.ts. */
 const RECONNECT_ATTEMPTS: OptionSpec = {
   key: "reconnectAttempts",
   flag: "reconnect-attempts",
   env: "CHAT_RECONNECT_ATTEMPTS",
   type: "int",
+  default: 0,
   min: 0,
   max: 1_000_000,
   value: "N",
-  help: "quick reconnection attempts (0.5, 1, 2 s apart) after a lost connection, before slow ones " +
-    "(5 s apart, growing to 30 s); it never gives up; 0: quick ones throughout (also growing to 30 s)",
+  help: `reconnection attempts after a lost connection before giving up; 0: never give up. The first ` +
+    `${QUICK_ATTEMPTS} come 0.5, 1 and 2 s apart, later ones 5 s apart growing to 30 s (2 s while refused)`,
 };
 
 /** `chat serve` TLS: one port serves both TLS and plaintext, unless --require-tls. See docs/SECURITY.md. */
@@ -478,7 +476,7 @@ export const JOIN_SPECS: readonly OptionSpec[] = [
     help: "room to join; repeat (or comma-separate) for several, the first is current",
   },
   TIMEOUT,
-  { ...RECONNECT_ATTEMPTS, default: QUICK_ATTEMPTS },
+  RECONNECT_ATTEMPTS,
   { key: "plain", flag: "plain", type: "bool", default: false, help: "print one readable line per event" },
   {
     key: "json",
@@ -739,7 +737,7 @@ export const TAIL_SPECS: readonly OptionSpec[] = [
     flagOnly: true,
   },
   TIMEOUT,
-  { ...RECONNECT_ATTEMPTS, default: 0 },
+  RECONNECT_ATTEMPTS,
   { key: "json", flag: "json", type: "bool", default: false, help: "print JSON lines", flagOnly: true },
   ...CLIENT_SECRET_SPECS,
   ...CLIENT_TLS_SPECS,

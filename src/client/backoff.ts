@@ -30,7 +30,9 @@ export const SLOW_BACKOFF: BackoffOptions = { baseMs: 5_000, maxMs: 30_000, jitt
 
 /**
  * Quick attempts (0.5, 1 and 2 s after the loss) before the slow pace: the
- * original design's RECONNECT_ATTEMPTS, the default of `--reconnect-attempts`.
+ * original design's RECONNECT_ATTEMPTS 3, which were all a client made before
+ * giving up. Now they are the first of as many as `--reconnect-attempts`
+ * allows (by default, no limit).
  */
 export const QUICK_ATTEMPTS = 3;
 
@@ -57,7 +59,12 @@ export interface ReconnectPace {
   quick: number;
   /** The quick pace; {@linkcode DEFAULT_BACKOFF} unless given. */
   backoff?: BackoffOptions;
+  /** The slow pace; {@linkcode SLOW_BACKOFF} unless given. */
+  slow?: BackoffOptions;
 }
+
+/** How a client paces its reconnection attempts unless told otherwise: quick ones first, then slow ones. */
+export const DEFAULT_PACE: ReconnectPace = { quick: QUICK_ATTEMPTS };
 
 /**
  * Delay before reconnection attempt `attempt` (1-based): the quick pace for
@@ -73,7 +80,7 @@ export function reconnectDelay(
   const quick = pace.backoff ?? DEFAULT_BACKOFF;
   const delay = pace.quick === 0 || attempt <= pace.quick
     ? backoffDelay(attempt, quick, random)
-    : backoffDelay(attempt - pace.quick, SLOW_BACKOFF, random);
+    : backoffDelay(attempt - pace.quick, pace.slow ?? SLOW_BACKOFF, random);
   if (!refused) return delay;
   return Math.min(
     delay,

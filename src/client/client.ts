@@ -30,7 +30,7 @@ import {
   type ServerMessage,
 } from "../protocol/mod.ts";
 import { Outbox } from "../net/outbox.ts";
-import { type BackoffOptions, reconnectDelay, type ReconnectPace } from "./backoff.ts";
+import { DEFAULT_PACE, reconnectDelay, type ReconnectPace } from "./backoff.ts";
 import type { ClientEvent, ConnectionState, MessageEvent } from "./events.ts";
 import { type Journal, MemoryJournal, type PendingSend, record } from "./journal.ts";
 import { ClientSession, DIRECT_PREFIX, type Step } from "./session.ts";
@@ -69,16 +69,15 @@ export interface ClientOptions {
   rooms: string[];
   timeoutMs: number;
   /**
-   * Reconnection attempts at the quick pace after a lost connection, before
-   * the slow one (see backoff.ts); 0: the quick pace throughout. Either way
-   * the client keeps trying until it quits, `giveUpAt` passes, or the server
-   * refuses it for good (kicked, banned, a wrong password).
+   * Reconnection attempts after a lost connection before giving up; 0: never
+   * give up (it still stops when the server refuses it for good: kicked,
+   * banned, a wrong password, replaced). They come at the pace of backoff.ts.
    */
   reconnectAttempts: number;
   /** When to stop reconnecting (epoch ms); never by default. */
   giveUpAt?: number;
-  /** The quick pace; DEFAULT_BACKOFF by default. */
-  backoff?: BackoffOptions;
+  /** How attempts are spaced; DEFAULT_PACE (3 quick ones, then slow ones) by default. */
+  pace?: ReconnectPace;
   /** Opens the socket; defaults to TCP through Deno.connect. */
   connect?: (host: string, port: number) => Promise<ClientConn>;
   /** Where the outbox, sequence numbers and resume token are kept; in memory by default. */
@@ -317,7 +316,7 @@ export class ChatClient {
           state: "reconnecting",
           server: this.server,
           attempt: this.#retrying.attempt,
-          of: 0,
+          of: this.options.reconnectAttempts,
           delayMs: 0,
           reason: this.#retrying.reason,
         });
@@ -570,8 +569,7 @@ export class ChatClient {
 
   /** The wait before connection attempt `attempt`, after a try that failed with `last`. */
   #delay(attempt: number, last: ClientError): number {
-    const pace: ReconnectPace = { quick: this.options.reconnectAttempts };
-    if (this.options.backoff) pace.backoff = this.options.backoff;
+    const pace = this.options.pace ?? DEFAULT_PACE;
     return reconnectDelay(attempt, pace, last.code === ClientErrorCode.CONNECTION_REFUSED);
   }
 
@@ -590,13 +588,15 @@ export class ChatClient {
 
   /**
    * Reconnects after a lost connection, at the pace of backoff.ts, until it
-   * works, the client quits, `giveUpAt` passes or the server refuses for
-   * good. `now`: the first attempt at once (a reconnect the user asked for).
+   * works, the client quits, `reconnectAttempts` have failed, `giveUpAt`
+   * passes or the server refuses for good. `now`: the first attempt at once
+   * (a reconnect the user asked for).
    */
   async #reconnect(why: ClientError, now = false): Promise<void> {
     const until = this.options.giveUpAt;
+    const max = this.options.reconnectAttempts;
     let last = why;
-    for (let attempt = 1;; attempt++) {
+    for (let attempt = 1; max === 0 || attempt <= max; attempt++) {
       if (this.#stopping) return;
       // Kicked, banned, or refused our password: trying again would only be refused again.
       if (FINAL_CODES.has(last.code)) break;
@@ -612,7 +612,7 @@ export class ChatClient {
           state: "reconnecting",
           server: this.server,
           attempt,
-          of: 0,
+          of: max,
           delayMs,
           reason: last.message,
         });

@@ -88,6 +88,9 @@ class FakeConn implements ClientConn {
   }
 }
 
+/** A minute between attempts: only reconnect() brings a client back within a test's deadline. */
+const MINUTE = { quick: 0, backoff: { baseMs: 60_000, maxMs: 60_000, jitter: 0 } };
+
 /** A client whose connect() refuses while `refuse` says so, and records every attempt. */
 class Harness {
   events: ClientEvent[] = [];
@@ -107,7 +110,8 @@ class Harness {
       rooms: ["lobby"],
       timeoutMs: 60_000,
       reconnectAttempts: 0,
-      backoff: { baseMs: 5, maxMs: 20, jitter: 0 },
+      // The quick pace throughout, shrunk to milliseconds; backoff_test.ts pins the real one.
+      pace: { quick: 0, backoff: { baseMs: 5, maxMs: 20, jitter: 0 } },
       connect: () => {
         this.attempts++;
         if (this.refuse()) return Promise.reject(new Deno.errors.ConnectionRefused("refused"));
@@ -181,8 +185,7 @@ Deno.test("ChatClient.start() with a deadline does not try again after a refusal
 });
 
 Deno.test("ChatClient keeps reconnecting after a lost connection, with no limit, until the server is back", async () => {
-  // The quick pace throughout (reconnectAttempts 0), shrunk to milliseconds; backoff_test.ts pins the real one.
-  const h = new Harness({ reconnectAttempts: 0 });
+  const h = new Harness();
   await h.client.start();
   h.refuse = () => h.attempts <= 8;
   h.conns[0].end();
@@ -196,7 +199,7 @@ Deno.test("ChatClient keeps reconnecting after a lost connection, with no limit,
 
 Deno.test("ChatClient.reconnect() while waiting for the next attempt makes it at once", async () => {
   // A minute between attempts: only reconnect() can bring the client back within the test's deadline.
-  const h = new Harness({ backoff: { baseMs: 60_000, maxMs: 60_000, jitter: 0 } });
+  const h = new Harness({ pace: MINUTE });
   await h.client.start();
   const mark = h.events.length;
   h.conns[0].end();
@@ -211,7 +214,7 @@ Deno.test("ChatClient.reconnect() while waiting for the next attempt makes it at
 });
 
 Deno.test("ChatClient.reconnect() after a refusal for good tries at once, as 'connecting', not 'reconnecting'", async () => {
-  const h = new Harness({ backoff: { baseMs: 60_000, maxMs: 60_000, jitter: 0 } });
+  const h = new Harness({ pace: MINUTE });
   await h.client.start();
   h.conns[0].push({ type: "error", fatal: true, code: "KICKED", ref: 0, message: "go away" });
   h.conns[0].end();
@@ -227,7 +230,7 @@ Deno.test("ChatClient.reconnect() after a refusal for good tries at once, as 'co
 });
 
 Deno.test("ChatClient.quit() while waiting to reconnect stops at once", async () => {
-  const h = new Harness({ backoff: { baseMs: 60_000, maxMs: 60_000, jitter: 0 } });
+  const h = new Harness({ pace: MINUTE });
   await h.client.start();
   h.conns[0].end();
   await h.next((e) => e.type === "status" && e.state === "reconnecting");
@@ -313,4 +316,16 @@ Deno.test("ChatClient does not take its session back after REPLACED: it stops, a
   h.client.reconnect();
   await h.next((e) => e.type === "welcome" && e.reconnected);
   await h.client.quit();
+});
+
+Deno.test("ChatClient gives up after reconnectAttempts failed attempts, announcing the limit", async () => {
+  const h = new Harness({ reconnectAttempts: 2 });
+  await h.client.start();
+  h.refuse = () => true;
+  h.conns[0].end();
+  const exit = await withDeadline(h.client.done, WAIT_MS, () => JSON.stringify(h.events));
+  assert.equal(exit.code, "CONNECTION_REFUSED");
+  const tries = h.events.filter((e) => e.type === "status" && e.state === "reconnecting");
+  assert.deepEqual(tries.map((e) => e.type === "status" && [e.attempt, e.of]), [[1, 2], [2, 2]]);
+  assert.equal(h.attempts, 3, "the first connection and two attempts");
 });
