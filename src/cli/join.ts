@@ -44,9 +44,14 @@ Errors and diagnostics go to stderr.
 Options:
 ${formatOptions([...JOIN_SPECS, CONFIG_SPEC, HELP_SPEC])}
 
-Exit codes: 0 done (every message acknowledged), 1 connection refused or
-lost, refused by the server, or messages not confirmed, 2 bad usage,
-130/143 interrupted by SIGINT/SIGTERM.`;
+After a lost connection it keeps trying to reconnect (by default until it
+quits; --reconnect-attempts N gives up after N): quickly at first, then up
+to 30 s apart.
+
+Exit codes: 0 done (every message acknowledged), 1 could not connect, gave
+up reconnecting, refused by the server for good (kicked, banned, a wrong
+password, replaced by a newer copy of itself), or messages not confirmed,
+2 bad usage, 130/143 interrupted by SIGINT/SIGTERM.`;
 
 export interface JoinIo extends CommandIo {
   stdout(line: string): void;

@@ -219,8 +219,9 @@ function perform(action: Action, port: LinePort, view: LineView, out: LineOut): 
       sent(port.moderate(action.action, action.target, action.durationMs, action.reason), action.action, out);
       return null;
     case "reconnect":
-      if (port.state === "disconnected") port.reconnect();
-      else out.info(port.state === "connected" ? "already connected" : "already trying to reconnect");
+      // Waiting for the next attempt or given up: try now. A try under way or a connection: nothing to do.
+      if (port.state === "disconnected" || port.state === "reconnecting") port.reconnect();
+      else out.info(port.state === "connected" ? "already connected" : "already connecting");
       return null;
     case "clear":
       out.info("/clear: line mode has no window to clear");

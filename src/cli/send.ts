@@ -21,12 +21,16 @@ export const SEND_HELP = `Usage: chat send [options] TEXT...
 Sends TEXT (the arguments joined by spaces, or stdin when TEXT is "-") as
 one message and exits once the server has acknowledged it. Prints the
 acknowledgement as JSON on stdout: {"type":"ack","id",...,"room","seq","ts"}.
+Everything happens within --timeout: while the server cannot be reached (not
+started yet, restarting), it tries again with a growing delay until then. It
+connects as a transient session: its name need not be free (several sends may
+use one at once), and nobody sees it join or leave.
 
 Options:
 ${formatOptions([...SEND_SPECS, CONFIG_SPEC, HELP_SPEC])}
 
 Exit codes: 0 acknowledged (stored by the server), 1 not acknowledged
-(refused, connection failed, timeout), 2 bad usage.`;
+(refused, no connection within --timeout, timeout), 2 bad usage.`;
 
 export interface SendIo extends CommandIo {
   stdout(line: string): void;
@@ -51,6 +55,11 @@ export async function send(argv: string[], io: SendIo): Promise<number> {
   const room = checkRoom(o.room as string);
   if (!room.ok) throw new UsageError(`invalid --room: ${room.reason}`);
   const timeoutMs = o.timeout as number;
+  const secrets = await readClientSecrets(o, io);
+  const tls = await clientTls(o, io, (line) => io.stderr(`chat send: ${line}`));
+  // One deadline for everything after the password prompt: connecting (tried again while the server cannot
+  // be reached), sending, the ACK.
+  const deadline = Date.now() + timeoutMs;
 
   let answer: ClientEvent | null = null;
   let id = 0;
@@ -60,14 +69,19 @@ export async function send(argv: string[], io: SendIo): Promise<number> {
     name: name.value,
     rooms: [room.value],
     timeoutMs,
-    reconnectAttempts: 1,
-    ...(await readClientSecrets(o, io)),
-    ...(await clientTls(o, io, (line) => io.stderr(`chat send: ${line}`))),
+    // No count: the deadline ends it. The quick pace throughout: a script waits for its deadline, not a person.
+    reconnectAttempts: 0,
+    pace: { quick: 0 },
+    giveUpAt: deadline,
+    // Holds no name and makes no presence: parallel sends under one name, and no joined/left lines around each.
+    transient: true,
+    ...secrets,
+    ...tls,
   }, (e) => {
     if ((e.type === "ack" && e.id === id) || (e.type === "error" && e.ref === id)) answer = e;
   });
   try {
-    await client.start();
+    await client.start({ retryUntil: deadline });
   } catch (err) {
     if (!(err instanceof ClientError)) throw err;
     io.stderr(`chat send: ${errorLine(err)}`);
@@ -75,7 +89,7 @@ export async function send(argv: string[], io: SendIo): Promise<number> {
     return 1;
   }
   id = client.send(text, { room: room.value, action: o.action as boolean });
-  const acked = await client.waitAcked(timeoutMs);
+  const acked = await client.waitAcked(deadline - Date.now(), { fixed: true });
   await client.quit("");
   const result = answer as ClientEvent | null;
   if (acked && result?.type === "ack") {

@@ -7,6 +7,7 @@
 
 import { LIMITS, SCENARIOS, TARGETS } from "../bench/config.ts";
 import { DEFAULT_RATE } from "../chat/guard.ts";
+import { QUICK_ATTEMPTS } from "../client/backoff.ts";
 import {
   DEFAULT_GRACE_MS,
   DEFAULT_HISTORY,
@@ -53,6 +54,20 @@ const LOG_LEVEL: OptionSpec = {
   choices: LOG_LEVELS,
   value: "LEVEL",
   help: `stderr log level: ${LOG_LEVELS.join(", ")}`,
+};
+
+/** join and tail: when they give up reconnecting (by default never). The pace is src/client/backoff.ts. */
+const RECONNECT_ATTEMPTS: OptionSpec = {
+  key: "reconnectAttempts",
+  flag: "reconnect-attempts",
+  env: "CHAT_RECONNECT_ATTEMPTS",
+  type: "int",
+  default: 0,
+  min: 0,
+  max: 1_000_000,
+  value: "N",
+  help: `reconnection attempts after a lost connection before giving up; 0: never give up. The first ` +
+    `${QUICK_ATTEMPTS} come 0.5, 1 and 2 s apart, later ones 5 s apart growing to 30 s (2 s while refused)`,
 };
 
 /** `chat serve` TLS: one port serves both TLS and plaintext, unless --require-tls. See docs/SECURITY.md. */
@@ -461,17 +476,7 @@ export const JOIN_SPECS: readonly OptionSpec[] = [
     help: "room to join; repeat (or comma-separate) for several, the first is current",
   },
   TIMEOUT,
-  {
-    key: "reconnectAttempts",
-    flag: "reconnect-attempts",
-    env: "CHAT_RECONNECT_ATTEMPTS",
-    type: "int",
-    default: 3,
-    min: 0,
-    max: 1_000_000,
-    value: "N",
-    help: "reconnection attempts after a lost connection; 0 keeps trying forever",
-  },
+  RECONNECT_ATTEMPTS,
   { key: "plain", flag: "plain", type: "bool", default: false, help: "print one readable line per event" },
   {
     key: "json",
@@ -732,17 +737,7 @@ export const TAIL_SPECS: readonly OptionSpec[] = [
     flagOnly: true,
   },
   TIMEOUT,
-  {
-    key: "reconnectAttempts",
-    flag: "reconnect-attempts",
-    env: "CHAT_RECONNECT_ATTEMPTS",
-    type: "int",
-    default: 0,
-    min: 0,
-    max: 1_000_000,
-    value: "N",
-    help: "reconnection attempts after a lost connection; 0 keeps trying forever",
-  },
+  RECONNECT_ATTEMPTS,
   { key: "json", flag: "json", type: "bool", default: false, help: "print JSON lines", flagOnly: true },
   ...CLIENT_SECRET_SPECS,
   ...CLIENT_TLS_SPECS,

@@ -23,7 +23,8 @@ export const TAIL_HELP = `Usage: chat tail [options]
 Follows a room and prints each message once, in order: after --since SEQ,
 else after the cursor saved by the last run with the same name, else from
 the room's recent history. Keeps following (and reconnecting) until SIGINT
-or SIGTERM. With --json, each message is one JSON object per line:
+or SIGTERM. It connects as a transient session: its name need not be free,
+and nobody sees it join or leave. With --json, each message is one JSON object per line:
 {"type":"message","room","seq","ts","from","text","action","history"}.
 
 Options:
@@ -77,6 +78,8 @@ export async function tail(argv: string[], io: TailIo): Promise<number> {
     rooms: [room.value],
     timeoutMs: o.timeout as number,
     reconnectAttempts: o.reconnectAttempts as number,
+    // Holds no name and makes no presence: followers of several rooms may share one name, unseen.
+    transient: true,
     journal,
     ...(await readClientSecrets(o, io)),
     ...(await clientTls(o, io, (line) => io.stderr(`chat tail: ${line}`))),

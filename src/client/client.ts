@@ -1,40 +1,39 @@
 /**
- * The protocol client shared by every front end: connects, performs the
- * handshake, keeps the heartbeat, reconnects with backoff, and keeps every
- * message it sent until the server acknowledges it (resending after a
- * reconnect is safe: the server dedupes by message id).
+ * The protocol client shared by every terminal front end: the connection
+ * shell around {@linkcode ClientSession}. It connects (through an injectable
+ * `connect`), reads and decodes frames, hands them to the session, performs
+ * what the session returns (events to the front end, entries to the journal,
+ * frames to the socket), and owns the timers: the heartbeat, the reconnect
+ * backoff, and the wake-up the session asks for when messages wait for the
+ * server's rate.
  *
- * It passes on each room's messages exactly once and in order: it tracks
- * the last sequence number per room, resumes from it after a reconnect
- * (FETCH), and fills any gap it sees. With a file journal, the unacknowledged
- * messages, the sequence numbers and the resume token survive a restart.
+ * What the client guarantees lives in the session: each room's messages are
+ * passed on exactly once and in order, resumed after a reconnect, and every
+ * message sent is kept until the server acknowledges it (resending after a
+ * reconnect is safe: the server dedupes by message id). With a file journal,
+ * the unacknowledged messages, the sequence numbers and the resume token
+ * survive a restart.
  *
  * @module
  */
 
 import {
-  type ChatMessage,
+  type ClientMessage,
   decodeServerMessage,
   encodeMessage,
   ErrorCode,
   FrameDecoder,
-  type Hello,
-  hex,
-  MAX_FETCH,
   MAX_FRAME_CEILING,
-  type Message,
   MessageFlags,
   type ModerationAction,
-  PROTOCOL_VERSION,
   ProtocolError,
   type ServerMessage,
-  unhex,
 } from "../protocol/mod.ts";
 import { Outbox } from "../net/outbox.ts";
-import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
+import { DEFAULT_PACE, reconnectDelay, type ReconnectPace } from "./backoff.ts";
 import type { ClientEvent, ConnectionState, MessageEvent } from "./events.ts";
-import { type Journal, MemoryJournal, type PendingSend } from "./journal.ts";
-import { RoomSequencer } from "./sequencer.ts";
+import { type Journal, MemoryJournal, type PendingSend, record } from "./journal.ts";
+import { ClientSession, DIRECT_PREFIX, type Step } from "./session.ts";
 import { jsonLine } from "../text/json_line.ts";
 
 /** Error codes the client raises itself (the server's codes pass through unchanged). */
@@ -69,9 +68,16 @@ export interface ClientOptions {
   name: string;
   rooms: string[];
   timeoutMs: number;
-  /** Retries after a lost connection; 0 retries forever. */
+  /**
+   * Reconnection attempts after a lost connection before giving up; 0: never
+   * give up (it still stops when the server refuses it for good: kicked,
+   * banned, a wrong password, replaced). They come at the pace of backoff.ts.
+   */
   reconnectAttempts: number;
-  backoff?: BackoffOptions;
+  /** When to stop reconnecting (epoch ms); never by default. */
+  giveUpAt?: number;
+  /** How attempts are spaced; DEFAULT_PACE (3 quick ones, then slow ones) by default. */
+  pace?: ReconnectPace;
   /** Opens the socket; defaults to TCP through Deno.connect. */
   connect?: (host: string, port: number) => Promise<ClientConn>;
   /** Where the outbox, sequence numbers and resume token are kept; in memory by default. */
@@ -82,13 +88,16 @@ export interface ClientOptions {
   password?: string;
   /** Sent in every HELLO: the operator token. */
   adminToken?: string;
+  /** A transient session: holds no name and makes no presence (for one-shot senders and followers). */
+  transient?: boolean;
 }
 
-/** Messages fetched per room after the server's store was reset: what a fresh join would show. */
-const RESET_PAGE = 50;
-
-/** Server errors after which reconnecting is pointless: the user must act first. */
+/**
+ * Server errors after which reconnecting is pointless or harmful: the user must act first. REPLACED: a newer
+ * copy of this client took the session over; taking it back would start a tug of war between the two.
+ */
 const FINAL_CODES: ReadonlySet<string> = new Set([
+  ErrorCode.REPLACED,
   ErrorCode.KICKED,
   ErrorCode.BANNED,
   ErrorCode.AUTH_FAILED,
@@ -96,11 +105,16 @@ const FINAL_CODES: ReadonlySet<string> = new Set([
   ErrorCode.INVALID_NAME,
 ]);
 
-/** How long a message refused with RATE_LIMITED waits before it is sent again. */
-const RATE_RETRY_MS = 1000;
-
-/** A direct message is kept in the outbox with its recipient in `room` behind this prefix. */
-const DIRECT_PREFIX = "@";
+/** Failures to connect that may pass by themselves: worth another try while a deadline allows. */
+const TRANSIENT_CODES: ReadonlySet<string> = new Set([
+  ClientErrorCode.CONNECTION_REFUSED,
+  ClientErrorCode.CONNECTION_FAILED,
+  ClientErrorCode.TIMEOUT,
+  ClientErrorCode.DISCONNECTED,
+  ErrorCode.SERVER_FULL,
+  ErrorCode.SHUTTING_DOWN,
+  ErrorCode.TOO_MANY_CONNECTIONS,
+]);
 
 /** How the client ended for good. */
 export interface ClientExit {
@@ -121,36 +135,26 @@ async function tcpConnect(host: string, port: number): Promise<ClientConn> {
 export class ChatClient {
   readonly options: ClientOptions;
   readonly server: string;
-  /** Rooms in join order; the first is the current room. */
-  rooms: string[];
-  name: string;
   state: ConnectionState = "disconnected";
   #emit: (e: ClientEvent) => void;
-  #pending = new Map<number, PendingSend>();
-  #failed = 0;
-  // Ids start from the clock so a restarted client does not reuse recent ids.
-  #nextId = Date.now() * 1000;
+  #session: ClientSession;
   #journal: Journal;
-  #sequencers = new Map<string, RoomSequencer<ChatMessage>>();
-  #token: Uint8Array | null = null;
-  #storeId: string | null = null;
-  #oldest = new Map<string, number>();
-  #storeReset = false;
-  // FETCHes in flight per room, in the order sent (the server answers in order): a gap fill for the
-  // sequencer, or a page of older history for the scrollback, which bypasses it.
-  #fetches = new Map<string, Array<"gap" | "page">>();
-  // Acknowledged messages whose own copy has not come back yet: room -> highest such seq.
-  #echoes = new Map<string, number>();
   #conn: ClientConn | null = null;
   #outbox: Outbox | null = null;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #lastReceived = 0;
   #lastSent = 0;
-  #members = new Map<string, string[]>();
   #stopping = false;
   #deadConn: ClientConn | null = null;
   #exit!: (e: ClientExit) => void;
   #ackWaiters: Array<() => void> = [];
+  #paceTimer: ReturnType<typeof setTimeout> | undefined;
+  #paceAt = 0;
+  #lastPending = 0;
+  /** Ends the wait before the next connection attempt early (a manual reconnect, a quit). */
+  #wake: (() => void) | null = null;
+  /** While waiting to reconnect: the attempt waited for and why the last one failed. */
+  #retrying: { attempt: number; reason: string } | null = null;
   /** Resolves when the client stops for good (a new promise after {@linkcode reconnect}). */
   done: Promise<ClientExit>;
   #quitting = false;
@@ -158,52 +162,82 @@ export class ChatClient {
   constructor(options: ClientOptions, emit: (e: ClientEvent) => void) {
     this.options = options;
     this.server = `${options.host}:${options.port}`;
-    this.rooms = [...options.rooms];
-    this.name = options.name;
     this.#emit = emit;
     this.done = new Promise((r) => this.#exit = r);
     this.#journal = options.journal ?? new MemoryJournal();
-    const saved = this.#journal.state;
-    for (const p of saved.outbox) {
-      this.#pending.set(p.id, p);
-      this.#nextId = Math.max(this.#nextId, p.id + 1);
-    }
-    if (saved.token) this.#token = tokenOf(saved.token);
-    this.#storeId = saved.storeId;
-    for (const [room, seq] of Object.entries(saved.lastSeq)) {
-      this.#sequencers.set(room, new RoomSequencer(seq));
-    }
+    this.#session = new ClientSession({
+      server: this.server,
+      name: options.name,
+      rooms: options.rooms,
+      saved: this.#journal.state,
+      now: Date.now(),
+      ...(options.password !== undefined ? { password: options.password } : {}),
+      ...(options.adminToken !== undefined ? { adminToken: options.adminToken } : {}),
+      ...(options.transient ? { transient: true } : {}),
+    });
+  }
+
+  /** Rooms in join order; the first is the current room. */
+  get rooms(): string[] {
+    return this.#session.rooms;
+  }
+
+  /** My name as the server knows it. */
+  get name(): string {
+    return this.#session.name;
   }
 
   /** The messages sent and not yet acknowledged, oldest first (restored from the journal at start). */
   get outbox(): readonly PendingSend[] {
-    return [...this.#pending.values()];
+    return this.#session.outbox;
   }
 
   /** The lowest sequence passed on in `room` since start, or undefined: where older history begins. */
   oldestSeq(room: string): number | undefined {
-    return this.#oldest.get(room);
+    return this.#session.oldestSeq(room);
   }
 
   /** Members of `room` as last reported by the server. */
   members(room: string): readonly string[] {
-    return this.#members.get(room) ?? [];
+    return this.#session.members(room);
   }
 
   /** Messages sent and not yet acknowledged. */
   get pending(): number {
-    return this.#pending.size;
+    return this.#session.pending;
   }
 
   /** Messages the server refused (errors with a ref). */
   get failed(): number {
-    return this.#failed;
+    return this.#session.failed;
   }
 
-  /** Connects and completes the handshake; throws {@linkcode ClientError} if either fails. */
-  async start(): Promise<void> {
+  /**
+   * Connects and completes the handshake; throws {@linkcode ClientError} if
+   * either fails. With `retryUntil` (epoch ms), a failure that may pass by
+   * itself (nothing listening yet, a server restarting or full) is tried
+   * again at the reconnection pace until then.
+   */
+  async start(options: { retryUntil?: number } = {}): Promise<void> {
     this.#setState({ type: "status", state: "connecting", server: this.server });
-    await this.#connectOnce(false);
+    const started = Date.now();
+    for (let attempt = 1;; attempt++) {
+      try {
+        await this.#connectOnce();
+        return;
+      } catch (err) {
+        const until = options.retryUntil;
+        if (!(err instanceof ClientError) || until === undefined || !TRANSIENT_CODES.has(err.code)) throw err;
+        const left = until - Date.now();
+        if (left <= 0 || this.#stopping) {
+          throw new ClientError(
+            err.code,
+            `${err.message} (${attempt} attempt${attempt === 1 ? "" : "s"} in ${Date.now() - started} ms)`,
+          );
+        }
+        await this.#sleep(Math.min(left, this.#delay(attempt, err)));
+      }
+    }
   }
 
   /**
@@ -212,29 +246,20 @@ export class ChatClient {
    * is sent again after every reconnect until acknowledged.
    */
   send(text: string, options: { room?: string; action?: boolean } = {}): number {
-    return this.#queue({
-      id: this.#nextId++,
-      room: options.room ?? this.rooms[0],
-      flags: options.action ? MessageFlags.ACTION : 0,
-      text,
-    });
+    return this.#queue(options.room ?? this.rooms[0], text, options.action);
   }
 
   /** Queues a direct message to `to`; acknowledged like a room message. */
   msg(to: string, text: string, options: { action?: boolean } = {}): number {
-    return this.#queue({
-      id: this.#nextId++,
-      room: DIRECT_PREFIX + to,
-      flags: options.action ? MessageFlags.ACTION : 0,
-      text,
-    });
+    return this.#queue(DIRECT_PREFIX + to, text, options.action);
   }
 
-  #queue(p: PendingSend): number {
-    this.#journal.send(p);
-    this.#pending.set(p.id, p);
-    if (this.state === "connected") this.#write(sendFrame(p));
-    return p.id;
+  #queue(room: string, text: string, action = false): number {
+    const id = this.#session.newId();
+    this.#perform(
+      this.#session.queue({ id, room, flags: action ? MessageFlags.ACTION : 0, text }, Date.now()),
+    );
+    return id;
   }
 
   /** The requests below return false when not connected: nothing is queued for them. */
@@ -260,15 +285,11 @@ export class ChatClient {
 
   /** Asks for up to `limit` stored messages of `room` older than `before` (for scrollback). */
   history(room: string, before: number, limit: number): boolean {
-    const sent = this.#write({ type: "fetch", room, after: 0, before, limit: Math.min(limit, MAX_FETCH) });
-    if (sent) this.#fetchQueue(room).push("page");
-    return sent;
-  }
-
-  #fetchQueue(room: string): Array<"gap" | "page"> {
-    let q = this.#fetches.get(room);
-    if (!q) this.#fetches.set(room, q = []);
-    return q;
+    if (!this.#outbox || this.state !== "connected") return false;
+    const step = this.#session.fetchOlder(room, before, limit);
+    if (!step) return false;
+    this.#perform(step);
+    return true;
   }
 
   /** Registers the current name with `password` (servers with --allow-register). */
@@ -281,21 +302,48 @@ export class ChatClient {
     return this.#write({ type: "moderate", action, target, durationMs, reason });
   }
 
-  /** After the client gave up reconnecting: start trying again, keeping everything pending. */
+  /**
+   * Tries to connect now: while waiting for the next attempt, makes it at
+   * once; after the client gave up (refused for good), starts again, keeping
+   * everything pending. Does nothing while connected or connecting.
+   */
   reconnect(): void {
-    if (!this.#stopping || this.#quitting) return;
+    if (this.#quitting) return;
+    if (this.#wake) {
+      if (this.#retrying) {
+        this.#setState({
+          type: "status",
+          state: "reconnecting",
+          server: this.server,
+          attempt: this.#retrying.attempt,
+          of: this.options.reconnectAttempts,
+          delayMs: 0,
+          reason: this.#retrying.reason,
+        });
+      }
+      this.#wake();
+      return;
+    }
+    if (!this.#stopping) return;
     this.#stopping = false;
     this.done = new Promise((r) => this.#exit = r);
-    void this.#reconnect(new ClientError(ClientErrorCode.DISCONNECTED, "reconnecting on request"));
+    void this.#reconnect(new ClientError(ClientErrorCode.DISCONNECTED, "reconnecting on request"), true);
   }
 
   /**
    * Resolves true once nothing is pending and the client has received its
-   * own copy of every acknowledged message, or false when `timeoutMs` passes.
+   * own copy of every acknowledged message, or false when `timeoutMs` passes
+   * without a message acknowledged: a long outbox sent at the server's rate
+   * is waited for as long as it moves. `fixed`: `timeoutMs` is the whole wait.
    */
-  async waitAcked(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.#pending.size > 0 || this.#echoes.size > 0) {
+  async waitAcked(timeoutMs: number, options: { fixed?: boolean } = {}): Promise<boolean> {
+    let deadline = Date.now() + timeoutMs;
+    let pending = this.#session.pending;
+    while (!this.#session.settled) {
+      if (!options.fixed && this.#session.pending < pending) {
+        pending = this.#session.pending;
+        deadline = Date.now() + timeoutMs;
+      }
       const left = deadline - Date.now();
       if (left <= 0 || this.#stopping) return false;
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -313,6 +361,7 @@ export class ChatClient {
     if (this.#quitting) return;
     this.#quitting = true;
     this.#stopping = true;
+    this.#wake?.();
     if (this.state === "connected" && this.#outbox) {
       this.#outbox.enqueue(encodeMessage({ type: "bye", reason }));
       await Promise.race([this.#outbox.flushed(), new Promise((r) => setTimeout(r, 1000))]);
@@ -323,10 +372,43 @@ export class ChatClient {
     this.#exit({ ok: true });
   }
 
-  #write(msg: Message): boolean {
+  /** Writes a request that needs no bookkeeping; false when not connected. */
+  #write(msg: ClientMessage): boolean {
     if (!this.#outbox || this.state !== "connected") return false;
     this.#lastSent = Date.now();
     return this.#outbox.enqueue(encodeMessage(msg));
+  }
+
+  /** Does what the session asked: events, then journal entries, then frames, then timers. */
+  #perform(step: Step): void {
+    for (const e of step.events) {
+      if (e.type === "status") this.state = e.state;
+      else if (e.type === "message") this.options.onMessage?.(e);
+      this.#emit(e);
+    }
+    for (const entry of step.journal) record(this.#journal, entry);
+    if (step.send.length > 0 && this.#outbox) {
+      this.#lastSent = Date.now();
+      for (const m of step.send) this.#outbox.enqueue(encodeMessage(m));
+    }
+    if (step.wakeAt !== null) this.#wakeAt(step.wakeAt);
+    // Waiters look again when the outbox shrank (their clock restarts) or all is settled.
+    const pending = this.#session.pending;
+    if (this.#ackWaiters.length > 0 && (this.#session.settled || pending < this.#lastPending)) {
+      this.#wakeAckWaiters();
+    }
+    this.#lastPending = pending;
+  }
+
+  /** Calls the session's tick() at `at` (epoch ms); one timer, set for the earliest time asked. */
+  #wakeAt(at: number): void {
+    if (this.#paceTimer !== undefined && this.#paceAt <= at) return;
+    clearTimeout(this.#paceTimer);
+    this.#paceAt = at;
+    this.#paceTimer = setTimeout(() => {
+      this.#paceTimer = undefined;
+      this.#perform(this.#session.tick(Date.now()));
+    }, Math.max(0, at - Date.now()));
   }
 
   #setState(e: ClientEvent & { type: "status" }): void {
@@ -337,6 +419,9 @@ export class ChatClient {
   #teardown(): void {
     clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
+    clearTimeout(this.#paceTimer);
+    this.#paceTimer = undefined;
+    this.#session.lost();
     this.#outbox?.close();
     try {
       this.#conn?.close();
@@ -346,11 +431,11 @@ export class ChatClient {
   }
 
   /**
-   * Opens one connection and runs it. Resolves once WELCOME has arrived;
+   * Opens one connection and runs it. Resolves once the handshake is done;
    * rejects with ClientError if the connection or handshake fails. After the
    * welcome, a lost connection leads to {@linkcode #reconnect}.
    */
-  #connectOnce(reconnected: boolean): Promise<void> {
+  #connectOnce(): Promise<void> {
     const connect = this.options.connect ?? tcpConnect;
     return new Promise<void>((resolve, reject) => {
       let welcomed = false;
@@ -366,47 +451,23 @@ export class ChatClient {
         this.#outbox = new Outbox(conn, CLIENT_OUTBOX_BYTES);
         this.#lastReceived = Date.now();
         this.#lastSent = Date.now();
-        this.#outbox.enqueue(encodeMessage({
-          type: "hello",
-          version: PROTOCOL_VERSION,
-          name: this.name,
-          rooms: this.rooms,
-          ...this.#helloExtensions(),
-        }));
+        this.#outbox.enqueue(encodeMessage(this.#session.hello()));
         // The handshake has the same deadline as any silence.
         this.#heartbeat = setInterval(
           () => this.#beat(),
           Math.max(50, Math.floor(this.options.timeoutMs / 6)),
         );
         let lastError: ClientError | null = null;
-        const onWelcome = () => {
-          welcomed = true;
-          settled = true;
-          this.#setState({ type: "status", state: "connected", server: this.server });
-          // Catch up every room we have seen before, then resend what was never acknowledged, in order.
-          for (const [room, seq] of this.#sequencers) {
-            if (this.rooms.includes(room)) this.#step(room, seq.resume());
+        const onStep = (step: Step) => {
+          this.#perform(step);
+          if (step.fatal) lastError = new ClientError(step.fatal.code, step.fatal.message);
+          if (step.welcomed && !welcomed) {
+            welcomed = true;
+            settled = true;
+            resolve();
           }
-          if (this.#storeReset) {
-            this.#storeReset = false;
-            for (const room of this.rooms) {
-              if (
-                this.#write({
-                  type: "fetch",
-                  room,
-                  after: 0,
-                  before: Number.MAX_SAFE_INTEGER,
-                  limit: RESET_PAGE,
-                })
-              ) {
-                this.#fetchQueue(room).push("gap");
-              }
-            }
-          }
-          for (const p of this.#pending.values()) this.#write(sendFrame(p));
-          resolve();
         };
-        this.#readLoop(conn, reconnected, onWelcome, (e) => lastError = e).then((why) => {
+        this.#readLoop(conn, onStep).then((why) => {
           this.#teardown();
           if (this.#stopping) return;
           if (!welcomed) {
@@ -429,41 +490,11 @@ export class ChatClient {
     });
   }
 
-  /** Reads frames until the connection ends; returns why it ended. */
-  async #readLoop(
-    conn: ClientConn,
-    reconnected: boolean,
-    onWelcome: () => void,
-    onFatal: (e: ClientError) => void,
-  ): Promise<ClientError> {
+  /** Reads and decodes frames and hands them to the session until the connection ends; returns why it ended. */
+  async #readLoop(conn: ClientConn, onStep: (step: Step) => void): Promise<ClientError> {
     const decoder = new FrameDecoder({ maxFrame: MAX_FRAME_CEILING });
     const buf = new Uint8Array(64 * 1024);
-    let welcome: { name: string; rooms: string[] } | null = null;
     let first = true;
-    const pendingMembers = new Map<string, string[]>();
-    // Rooms whose join was answered (MEMBERS or a quiet ROOM) on this connection: a later ROOM is news.
-    const answered = new Set<string>();
-    const listed = (room: string, online: string[], size?: number) => {
-      answered.add(room);
-      this.#members.set(room, online);
-      if (!this.rooms.includes(room)) this.rooms.push(room);
-      const quiet = size === undefined ? {} : { members: size, quiet: true as const };
-      if (welcome && room === welcome.rooms[0] && this.state !== "connected") {
-        onWelcome();
-        this.#emit({
-          type: "welcome",
-          name: welcome.name,
-          room,
-          rooms: welcome.rooms,
-          online,
-          server: this.server,
-          reconnected,
-          ...quiet,
-        });
-      } else {
-        this.#emit({ type: "members", room, online, ...quiet });
-      }
-    };
     for (;;) {
       let n: number | null;
       try {
@@ -510,197 +541,8 @@ export class ChatClient {
         if (!(err instanceof ProtocolError)) throw err;
         return new ClientError(err.code, `bad data from server: ${err.message}`);
       }
-      for (const m of msgs) {
-        switch (m.type) {
-          case "welcome": {
-            // A new connection: nothing is in flight on it.
-            this.#fetches.clear();
-            welcome = { name: m.name, rooms: m.rooms };
-            this.name = m.name;
-            this.rooms = [...m.rooms];
-            const token = m.resumeToken ?? null;
-            const store = m.storeId ? hex(m.storeId) : null;
-            if (store !== this.#storeId && this.#storeId !== null) {
-              // The server's messages were reset: our sequence numbers mean nothing there any more. Our HELLO
-              // named them in SINCE, so the server sent no history: fetch the newest page of each room instead.
-              this.#sequencers.clear();
-              this.#storeReset = true;
-            }
-            this.#storeId = store;
-            this.#token = token;
-            if (token) this.#journal.token(hex(token), store);
-            break;
-          }
-          case "members": {
-            const acc = pendingMembers.get(m.room) ?? [];
-            acc.push(...m.names);
-            if (m.more) {
-              pendingMembers.set(m.room, acc);
-              break;
-            }
-            pendingMembers.delete(m.room);
-            listed(m.room, acc);
-            break;
-          }
-          case "room":
-            if (m.quiet && !answered.has(m.room)) {
-              // A quiet room answers a join with its size: no list to wait for.
-              listed(m.room, [], m.members);
-            } else {
-              // The list we hold goes stale from now on (quiet), or a fresh one follows (loud again).
-              if (m.quiet) this.#members.set(m.room, []);
-              this.#emit({ type: "room", room: m.room, members: m.members, quiet: m.quiet });
-            }
-            break;
-          case "message":
-            if ((m.flags & MessageFlags.HISTORY) !== 0 && this.#fetches.get(m.room)?.[0] === "page") {
-              // Older than anything passed on: it goes to the scrollback, not through the sequencer.
-              this.#step(m.room, { deliver: [m] }, false);
-            } else {
-              this.#step(m.room, this.#sequencer(m.room).receive(m));
-            }
-            break;
-          case "fetched":
-            if (this.#fetches.get(m.room)?.shift() !== "page") {
-              const seq = this.#sequencer(m.room);
-              const wasBased = seq.based;
-              this.#step(m.room, seq.fetched(m));
-              if (!wasBased && seq.based) this.#journal.seq(m.room, seq.last);
-            }
-            break;
-          case "notice":
-            this.#emit({ type: "notice", kind: m.kind, text: m.text });
-            break;
-          case "direct":
-            this.#emit({
-              type: "direct",
-              from: m.from,
-              to: m.to,
-              ts: m.ts,
-              text: m.text,
-              action: (m.flags & MessageFlags.ACTION) !== 0,
-            });
-            break;
-          case "ack":
-            if (this.#pending.delete(m.id)) {
-              this.#journal.ack(m.id);
-              if (m.seq > 0 && this.rooms.includes(m.room) && this.#sequencer(m.room).last < m.seq) {
-                this.#echoes.set(m.room, Math.max(this.#echoes.get(m.room) ?? 0, m.seq));
-              }
-              this.#emit({ type: "ack", id: m.id, room: m.room, seq: m.seq, ts: m.ts });
-              this.#wakeAckWaiters();
-            }
-            break;
-          case "presence":
-            if (m.event === "leave" && m.name === this.name && m.reason === "left") {
-              this.rooms = this.rooms.filter((r) => r !== m.room);
-              this.#members.delete(m.room);
-              answered.delete(m.room);
-            } else if (m.event === "nick" && m.name === this.name) {
-              this.name = m.text;
-            }
-            this.#trackMembers(m);
-            this.#emit({ ...m });
-            break;
-          case "error": {
-            const ev = {
-              type: "error" as const,
-              code: m.code,
-              message: m.message,
-              fatal: m.fatal,
-              ...(m.ref ? { ref: m.ref } : {}),
-            };
-            if (m.ref && m.code === ErrorCode.RATE_LIMITED && this.#pending.has(m.ref)) {
-              // Not refused for good: send it again a little later, in the outbox's order.
-              const ref = m.ref;
-              setTimeout(() => {
-                const p = this.#pending.get(ref);
-                if (p) this.#write(sendFrame(p));
-              }, RATE_RETRY_MS);
-            } else if (m.ref && this.#pending.delete(m.ref)) {
-              this.#journal.ack(m.ref);
-              this.#failed++;
-              this.#wakeAckWaiters();
-            }
-            this.#emit(ev);
-            if (m.fatal) onFatal(new ClientError(m.code, m.message));
-            break;
-          }
-          case "ping":
-            // Answer even mid-handshake: the server's clock runs from connect.
-            this.#lastSent = Date.now();
-            this.#outbox?.enqueue(encodeMessage({ type: "pong", token: m.token }));
-            break;
-          case "pong":
-            break;
-          default: {
-            // Every server-to-client type has its case: adding one fails type checking here.
-            const unhandled: never = m;
-            void unhandled;
-          }
-        }
-      }
+      for (const m of msgs) onStep(this.#session.receive(m, Date.now()));
     }
-  }
-
-  #sequencer(room: string): RoomSequencer<ChatMessage> {
-    let s = this.#sequencers.get(room);
-    if (!s) this.#sequencers.set(room, s = new RoomSequencer());
-    return s;
-  }
-
-  /** Passes on what the sequencer released, records progress, and sends the FETCH it asked for. */
-  /** `live` is false for pages of older history: they do not move the room's progress. */
-  #step(room: string, step: { deliver: ChatMessage[]; fetchAfter?: number }, live = true): void {
-    for (const m of step.deliver) {
-      if (!(this.#oldest.get(room)! <= m.seq)) this.#oldest.set(room, m.seq);
-      const event: MessageEvent = {
-        type: "message",
-        room: m.room,
-        seq: m.seq,
-        ts: m.ts,
-        from: m.from,
-        text: m.text,
-        action: (m.flags & MessageFlags.ACTION) !== 0,
-        history: (m.flags & MessageFlags.HISTORY) !== 0,
-      };
-      this.options.onMessage?.(event);
-      this.#emit(event);
-    }
-    if (step.deliver.length && live) {
-      const last = step.deliver[step.deliver.length - 1].seq;
-      this.#journal.seq(room, last);
-      const echo = this.#echoes.get(room);
-      if (echo !== undefined && echo <= last) {
-        this.#echoes.delete(room);
-        this.#wakeAckWaiters();
-      }
-    }
-    if (step.fetchAfter !== undefined) {
-      if (this.#write({ type: "fetch", room, after: step.fetchAfter, before: 0, limit: MAX_FETCH })) {
-        this.#fetchQueue(room).push("gap");
-      }
-    }
-  }
-
-  /** Keeps member lists current from presence, so completion and counts need no extra WHO. */
-  #trackMembers(m: { room: string; event: string; name: string; text: string }): void {
-    const list = this.#members.get(m.room);
-    if (!list) return;
-    if (m.event === "join" && !list.includes(m.name)) list.push(m.name);
-    else if (m.event === "leave") this.#members.set(m.room, list.filter((n) => n !== m.name));
-    else if (m.event === "nick") this.#members.set(m.room, list.map((n) => (n === m.name ? m.text : n)));
-  }
-
-  #helloExtensions(): Pick<Hello, "password" | "adminToken" | "resumeToken" | "since"> {
-    const exts: Pick<Hello, "password" | "adminToken" | "resumeToken" | "since"> = {};
-    if (this.options.password !== undefined) exts.password = this.options.password;
-    if (this.options.adminToken !== undefined) exts.adminToken = this.options.adminToken;
-    if (this.#token) exts.resumeToken = this.#token;
-    // Rooms we already have messages of: no recent history for them, we FETCH exactly what we missed.
-    const since = [...this.#sequencers].filter(([room, s]) => s.based && this.rooms.includes(room));
-    if (since.length > 0) exts.since = new Map(since.map(([room, s]) => [room, s.last]));
-    return exts;
   }
 
   #wakeAckWaiters(): void {
@@ -725,28 +567,62 @@ export class ChatClient {
     }
   }
 
-  async #reconnect(why: ClientError): Promise<void> {
+  /** The wait before connection attempt `attempt`, after a try that failed with `last`. */
+  #delay(attempt: number, last: ClientError): number {
+    const pace = this.options.pace ?? DEFAULT_PACE;
+    return reconnectDelay(attempt, pace, last.code === ClientErrorCode.CONNECTION_REFUSED);
+  }
+
+  /** Waits `ms`, or less if {@linkcode reconnect} or {@linkcode quit} wakes it. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wake = done;
+    });
+  }
+
+  /**
+   * Reconnects after a lost connection, at the pace of backoff.ts, until it
+   * works, the client quits, `reconnectAttempts` have failed, `giveUpAt`
+   * passes or the server refuses for good. `now`: the first attempt at once
+   * (a reconnect the user asked for).
+   */
+  async #reconnect(why: ClientError, now = false): Promise<void> {
+    const until = this.options.giveUpAt;
     const max = this.options.reconnectAttempts;
-    const backoff = this.options.backoff ?? DEFAULT_BACKOFF;
     let last = why;
     for (let attempt = 1; max === 0 || attempt <= max; attempt++) {
       if (this.#stopping) return;
       // Kicked, banned, or refused our password: trying again would only be refused again.
       if (FINAL_CODES.has(last.code)) break;
-      const delayMs = backoffDelay(attempt, backoff);
-      this.#setState({
-        type: "status",
-        state: "reconnecting",
-        server: this.server,
-        attempt,
-        of: max,
-        delayMs,
-        reason: last.message,
-      });
-      await new Promise((r) => setTimeout(r, delayMs));
-      if (this.#stopping) return;
+      const asked = now && attempt === 1;
+      const left = until === undefined || asked ? Infinity : until - Date.now();
+      if (left <= 0) break;
+      if (asked) {
+        this.#setState({ type: "status", state: "connecting", server: this.server });
+      } else {
+        const delayMs = Math.min(left, this.#delay(attempt, last));
+        this.#setState({
+          type: "status",
+          state: "reconnecting",
+          server: this.server,
+          attempt,
+          of: max,
+          delayMs,
+          reason: last.message,
+        });
+        this.#retrying = { attempt, reason: last.message };
+        await this.#sleep(delayMs);
+        this.#retrying = null;
+        if (this.#stopping) return;
+      }
       try {
-        await this.#connectOnce(true);
+        await this.#connectOnce();
         return;
       } catch (err) {
         last = err as ClientError;
@@ -760,28 +636,5 @@ export class ChatClient {
       code: last.code,
       message: `gave up reconnecting to ${this.server}: ${last.message}`,
     });
-  }
-}
-
-/** The frame that sends a pending message: SEND to a room, PRIVATE to "@name". */
-function sendFrame(p: PendingSend): Message {
-  if (p.room.startsWith(DIRECT_PREFIX)) {
-    return {
-      type: "private",
-      id: p.id,
-      to: p.room.slice(DIRECT_PREFIX.length),
-      flags: p.flags,
-      text: p.text,
-    };
-  }
-  return { type: "send", ...p };
-}
-
-/** The resume token a journal kept as hex; null when the text is garbled: a new session is all it costs. */
-function tokenOf(text: string): Uint8Array | null {
-  try {
-    return unhex(text);
-  } catch {
-    return null;
   }
 }

@@ -438,7 +438,7 @@ const ENTRIES: readonly Entry[] = [
   {
     name: "reconnect",
     usage: "/reconnect",
-    help: "after the client gave up reconnecting, try again",
+    help: "try to reconnect now (while waiting for the next attempt, or after the client gave up)",
     parse: () => ok({ kind: "reconnect" }),
   },
   {

@@ -10,107 +10,25 @@
  * @module
  */
 
-/** A message sent and not yet acknowledged. */
-export interface PendingSend {
-  id: number;
-  room: string;
-  flags: number;
-  text: string;
-}
+import {
+  applyEntry,
+  type Journal,
+  type JournalLine,
+  type JournalState,
+  type PendingSend,
+  replay,
+} from "./journal_state.ts";
 
-export interface JournalState {
-  /** Resume token of the last session (hex). */
-  token: string | null;
-  /** The server store the sequence numbers belong to (hex). */
-  storeId: string | null;
-  lastSeq: Record<string, number>;
-  outbox: PendingSend[];
-}
-
-/** Where a client records its state; the in-memory one forgets on exit. */
-export interface Journal {
-  readonly state: JournalState;
-  send(p: PendingSend): void;
-  ack(id: number): void;
-  seq(room: string, seq: number): void;
-  /** Records the session's token and the server's store; a different store forgets every sequence. */
-  token(token: string, storeId: string | null): void;
-  close(): void;
-}
-
-type Entry =
-  | { op: "send"; p: PendingSend }
-  | { op: "ack"; id: number }
-  | { op: "seq"; room: string; seq: number }
-  | { op: "token"; token: string; storeId?: string | null }
-  | { op: "snapshot"; state: JournalState };
-
-function emptyState(): JournalState {
-  return { token: null, storeId: null, lastSeq: {}, outbox: [] };
-}
-
-/** Folds one journal entry into `state`. Pure. */
-export function applyEntry(state: JournalState, e: Entry): void {
-  switch (e.op) {
-    case "send":
-      if (!state.outbox.some((p) => p.id === e.p.id)) state.outbox.push(e.p);
-      break;
-    case "ack":
-      state.outbox = state.outbox.filter((p) => p.id !== e.id);
-      break;
-    case "seq":
-      // Position 0 is recorded too: "seen the room empty" differs from "never seen it".
-      if (!(e.room in state.lastSeq) || state.lastSeq[e.room] < e.seq) state.lastSeq[e.room] = e.seq;
-      break;
-    case "token":
-      state.token = e.token;
-      if (e.storeId !== undefined && e.storeId !== state.storeId) {
-        // Sequence numbers of another store (the server's data was reset) mean nothing here.
-        if (state.storeId !== null) state.lastSeq = {};
-        state.storeId = e.storeId;
-      }
-      break;
-    case "snapshot":
-      state.token = e.state.token;
-      state.storeId = e.state.storeId ?? null;
-      state.lastSeq = { ...e.state.lastSeq };
-      state.outbox = [...e.state.outbox];
-      break;
-  }
-}
-
-/** Rebuilds the state from journal text; a torn last line (a crash mid-write) is ignored. */
-export function replay(text: string): JournalState {
-  const state = emptyState();
-  for (const line of text.split("\n")) {
-    if (line.trim() === "") continue;
-    let e: Entry;
-    try {
-      e = JSON.parse(line);
-    } catch {
-      continue;
-    }
-    if (e && typeof e === "object" && typeof e.op === "string") applyEntry(state, e);
-  }
-  return state;
-}
-
-export class MemoryJournal implements Journal {
-  readonly state: JournalState = emptyState();
-  send(p: PendingSend): void {
-    applyEntry(this.state, { op: "send", p });
-  }
-  ack(id: number): void {
-    applyEntry(this.state, { op: "ack", id });
-  }
-  seq(room: string, seq: number): void {
-    applyEntry(this.state, { op: "seq", room, seq });
-  }
-  token(token: string, storeId: string | null): void {
-    applyEntry(this.state, { op: "token", token, storeId });
-  }
-  close(): void {}
-}
+export {
+  applyEntry,
+  type Journal,
+  type JournalEntry,
+  type JournalState,
+  MemoryJournal,
+  type PendingSend,
+  record,
+  replay,
+} from "./journal_state.ts";
 
 const encoder = new TextEncoder();
 
@@ -192,7 +110,7 @@ export class FileJournal implements Journal {
     return Deno.openSync(this.path, { append: true });
   }
 
-  #write(e: Entry): void {
+  #write(e: JournalLine): void {
     applyEntry(this.state, e);
     const bytes = encoder.encode(JSON.stringify(e) + "\n");
     let off = 0;

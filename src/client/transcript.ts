@@ -3,6 +3,13 @@
  * and room, as JSON lines in the XDG data directory. The terminal UI shows
  * it as scrollback on start, and `chat history` searches it.
  *
+ * A message is identified by its server (the directory), room (the file) and
+ * sequence number, with its time telling a message from one renumbered after
+ * the server's data was reset. Every client on the machine that talks to a
+ * server writes that server's files, so writes are deduplicated across
+ * processes (an exclusive lock per append) and reads drop copies that older
+ * versions left.
+ *
  * @module
  */
 
@@ -29,28 +36,69 @@ export function transcriptDir(base: string, host: string, port: number): string 
   return `${base}/transcripts/${safe(host)}_${port}`;
 }
 
-/** Appends messages to per-room files, each seq at most once. */
+/** What a writer knows of one room's file: where it has read to, and the newest message in it. */
+interface RoomFile {
+  file: Deno.FsFile;
+  /** Bytes of the file read so far: what lies beyond was written by another process. */
+  offset: number;
+  last: number;
+  lastTs: number;
+  /** False when the file ends in a torn line (a crash mid-write): the next line starts on a new one. */
+  endsClean: boolean;
+}
+
+/**
+ * Appends messages to per-room files, each message at most once, even when
+ * several clients on this machine write the same server's transcript (two
+ * sessions of one account, or two people sharing a data dir): each append
+ * holds an exclusive lock on the file and first reads what the others
+ * appended since, so a message one of them recorded is not recorded again.
+ */
 export class TranscriptWriter {
   readonly dir: string;
-  #files = new Map<string, { file: Deno.FsFile; last: number; lastTs: number }>();
+  #files = new Map<string, RoomFile>();
 
   constructor(dir: string) {
     this.dir = dir;
   }
 
-  #open(room: string): { file: Deno.FsFile; last: number; lastTs: number } {
+  #open(room: string): RoomFile {
     let f = this.#files.get(room);
     if (f) return f;
     Deno.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const path = `${this.dir}/${safe(room)}.jsonl`;
-    const existing = readEntries(path);
     f = {
-      file: Deno.openSync(path, { append: true, create: true, mode: 0o600 }),
-      last: existing.length ? existing[existing.length - 1].seq : 0,
-      lastTs: existing.length ? existing[existing.length - 1].ts : 0,
+      file: Deno.openSync(path, { read: true, append: true, create: true, mode: 0o600 }),
+      offset: 0,
+      last: 0,
+      lastTs: 0,
+      endsClean: true,
     };
     this.#files.set(room, f);
     return f;
+  }
+
+  /** Reads what was appended beyond `f.offset` (by anyone) and moves `last` past it. Call holding the lock. */
+  #catchUp(f: RoomFile): void {
+    const size = f.file.statSync().size;
+    if (size <= f.offset) return;
+    const bytes = new Uint8Array(size - f.offset);
+    f.file.seekSync(f.offset, Deno.SeekMode.Start);
+    let got = 0;
+    while (got < bytes.length) {
+      const n = f.file.readSync(bytes.subarray(got));
+      if (n === null || n === 0) break;
+      got += n;
+    }
+    f.offset += got;
+    const text = new TextDecoder().decode(bytes.subarray(0, got));
+    f.endsClean = text.endsWith("\n");
+    for (const e of parseEntries(text)) {
+      if (e.seq > f.last || e.ts > f.lastTs) {
+        f.last = e.seq;
+        f.lastTs = e.ts;
+      }
+    }
   }
 
   /**
@@ -60,18 +108,29 @@ export class TranscriptWriter {
    */
   add(m: MessageEvent): void {
     const f = this.#open(m.room);
-    if (m.seq <= f.last && m.ts <= f.lastTs) return;
-    f.last = m.seq;
-    f.lastTs = m.ts;
-    const line: TranscriptEntry = {
-      room: m.room,
-      seq: m.seq,
-      ts: m.ts,
-      from: m.from,
-      text: m.text,
-      action: m.action,
-    };
-    f.file.writeSync(encoder.encode(JSON.stringify(line) + "\n"));
+    // Another process appends to the same file only while holding this lock (see the class comment).
+    f.file.lockSync(true);
+    try {
+      this.#catchUp(f);
+      if (m.seq <= f.last && m.ts <= f.lastTs) return;
+      const line: TranscriptEntry = {
+        room: m.room,
+        seq: m.seq,
+        ts: m.ts,
+        from: m.from,
+        text: m.text,
+        action: m.action,
+      };
+      const bytes = encoder.encode(`${f.endsClean ? "" : "\n"}${JSON.stringify(line)}\n`);
+      let off = 0;
+      while (off < bytes.length) off += f.file.writeSync(bytes.subarray(off));
+      f.offset += bytes.length;
+      f.endsClean = true;
+      f.last = m.seq;
+      f.lastTs = m.ts;
+    } finally {
+      f.file.unlockSync();
+    }
   }
 
   close(): void {
@@ -84,7 +143,30 @@ export class TranscriptWriter {
   }
 }
 
-/** Reads a transcript file; missing files and torn lines yield nothing. */
+/**
+ * The entries of transcript text, each message once: a line that repeats a
+ * message already read (same seq and time: one written by an older client
+ * beside another session) is dropped, as are torn lines after a crash.
+ */
+export function parseEntries(text: string): TranscriptEntry[] {
+  const out: TranscriptEntry[] = [];
+  const seen = new Set<string>();
+  for (const line of text.split("\n")) {
+    if (!line) continue;
+    try {
+      const e = JSON.parse(line);
+      if (typeof e.seq !== "number" || typeof e.text !== "string") continue;
+      // The time tells a message from one with the same number after the server's data was reset.
+      const key = `${e.seq}@${e.ts}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(e);
+    } catch { /* a torn line after a crash */ }
+  }
+  return out;
+}
+
+/** Reads a transcript file, each message once; missing files and torn lines yield nothing. */
 export function readEntries(path: string): TranscriptEntry[] {
   let text: string;
   try {
@@ -93,15 +175,7 @@ export function readEntries(path: string): TranscriptEntry[] {
     if (err instanceof Deno.errors.NotFound) return [];
     throw err;
   }
-  const out: TranscriptEntry[] = [];
-  for (const line of text.split("\n")) {
-    if (!line) continue;
-    try {
-      const e = JSON.parse(line);
-      if (typeof e.seq === "number" && typeof e.text === "string") out.push(e);
-    } catch { /* a torn last line after a crash */ }
-  }
-  return out;
+  return parseEntries(text);
 }
 
 /** Reads every room of a server's transcript directory, or only `room`. */

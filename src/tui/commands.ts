@@ -346,9 +346,10 @@ export function perform(ctx: CommandContext, action: Action): CommandResult {
       client.moderate(action.action, action.target, action.durationMs, action.reason);
       return DONE;
     case "reconnect": {
+      // Waiting for the next attempt or given up: try now. A try under way or a connection: nothing to do.
       const c = state.connection;
-      if (c.state !== "offline") {
-        notify(state, c.state === "connected" ? "already connected" : "already trying to reconnect", now);
+      if (c.state === "connected" || c.state === "connecting") {
+        notify(state, c.state === "connected" ? "already connected" : "already connecting", now);
         return DONE;
       }
       client.reconnect();
@@ -462,7 +463,7 @@ function sendDirect(ctx: CommandContext, to: string, text: string): CommandResul
 /** Key bindings, for /help (and the README). */
 export const KEY_HELP: ReadonlyArray<[string, string]> = [
   ["Enter", "send; Alt-Enter inserts a newline, pasting several lines sends one message"],
-  ["Enter on an empty line", "reconnect, once the client has given up (offline)"],
+  ["Enter on an empty line", "reconnect now (while waiting for the next attempt, or offline)"],
   [
     "Tab",
     "complete a nickname, a command, or a room (after /join, /who, /leave, or #); again for the next match",

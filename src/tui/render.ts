@@ -101,7 +101,9 @@ function windowInfo(state: TuiState, w: Window): string {
     const away = state.away.get(nameKey(peer));
     return `${windowName(w)} (${away ? `away: ${sanitize(away)}` : "direct"})`;
   }
-  return w.joined ? `${windowName(w)} (${onlineCount(w)})` : `${windowName(w)} (left)`;
+  if (!w.joined) return `${windowName(w)} (left)`;
+  // Offline, the last count is stale: who is online is unknown until the client is back.
+  return state.connection.state === "connected" ? `${windowName(w)} (${onlineCount(w)})` : windowName(w);
 }
 
 /** The status line: connection, my away message, window, activity elsewhere, scroll state, server. */
@@ -112,7 +114,7 @@ export function statusLine(state: TuiState, now: number): Span[] {
   if (state.myAway !== "") {
     spans.push(sep, { text: `away: ${sanitize(state.myAway)}`, style: { ...STATUS, fg: Colours.yellow } });
   }
-  if (state.notice && state.notice.until > now) {
+  if (state.notice && state.notice.until > now && state.connection.state === "connected") {
     spans.push(sep, { text: sanitize(state.notice.text), style: { ...STATUS, bold: true } });
   }
   spans.push(sep, { text: `${state.current + 1}:${windowInfo(state, w)}`, style: { ...STATUS, bold: true } });

@@ -178,8 +178,8 @@ function fetchOlder(state: TuiState, client: ClientPort, w: Window, now: number)
 function submit(state: TuiState, client: ClientPort, now: number): Outcome {
   const line = state.editor.text;
   if (line.trim() === "") {
-    // Once the client has given up, Enter on an empty line is the quickest way to try again.
-    if (state.connection.state === "offline") client.reconnect();
+    // Offline or waiting for the next attempt, Enter on an empty line is the quickest way to try now.
+    if (state.connection.state === "offline" || state.connection.state === "reconnecting") client.reconnect();
     return {};
   }
   state.history = historyAdd(state.history, line);
@@ -307,17 +307,23 @@ export function onEvent(
   client?: Pick<ClientPort, "away">,
 ): Outcome {
   switch (e.type) {
-    case "status":
+    case "status": {
+      const was = state.connection.state;
+      // A notice such as "reconnected, rejoined #lobby" is about the connection that just ended.
+      if (e.state !== "connected") state.notice = null;
       switch (e.state) {
         case "connecting":
+          // A reconnect the user asked for: it starts at once, and nothing was lost.
           state.connection = { state: "connecting" };
           return {};
         case "connected":
           state.connection = { state: "connected" };
           return {};
         case "reconnecting":
-          if (state.connection.state !== "reconnecting") {
+          if (was === "connected") {
             notify(state, `connection lost${e.reason ? `: ${e.reason}` : ""}; reconnecting`, now, "error");
+          } else if (was === "connecting") {
+            notify(state, `cannot reconnect${e.reason ? `: ${e.reason}` : ""}; trying again`, now, "error");
           }
           state.connection = {
             state: "reconnecting",
@@ -340,6 +346,7 @@ export function onEvent(
           return {};
       }
       return {};
+    }
     case "welcome": {
       state.me = e.name;
       state.connection = { state: "connected" };

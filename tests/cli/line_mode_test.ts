@@ -82,8 +82,10 @@ Deno.test("line mode says when a request cannot be sent for want of a connection
   t.port.state = "reconnecting";
   t.lines("/nick bert", "/reconnect", "still queued");
   assert.deepEqual(t.errors, ["/nick needs a connection to the server; not sent"]);
-  assert.deepEqual(t.info, ["already trying to reconnect"]);
-  assert.deepEqual(t.port.calls, ["send lobby: still queued"], "messages wait in the outbox");
+  assert.deepEqual(t.port.calls, ["reconnect", "send lobby: still queued"], "tries now; messages wait");
+  t.port.state = "connecting";
+  t.lines("/reconnect");
+  assert.deepEqual(t.info, ["already connecting"], "not while a try is under way");
   t.port.state = "disconnected";
   t.lines("/reconnect");
   assert.deepEqual(t.port.calls.at(-1), "reconnect");

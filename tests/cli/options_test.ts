@@ -35,7 +35,7 @@ Deno.test("resolveOptions() has the documented defaults", () => {
   assert.equal(s.maxFrame, 65536);
   assert.equal(s.maxText, 4096);
   const j = resolveOptions(JOIN_SPECS, { flags: {}, env: noEnv });
-  assert.equal(j.reconnectAttempts, 3);
+  assert.equal(j.reconnectAttempts, 0, "the interactive client never gives up reconnecting by itself");
   assert.equal(j.timeout, 5000);
   assert.deepEqual(j.room, ["lobby"]);
 });

@@ -9,7 +9,16 @@
 
 import assert from "node:assert/strict";
 import type { ClientEvent } from "../../src/client/events.ts";
-import { assertCompleteLog, assertUniqueTexts, serveOn, tailJson, tempDir } from "../_helpers/durable.ts";
+import {
+  assertCompleteLog,
+  assertUniqueTexts,
+  pollUntil,
+  serveOn,
+  tailCursor,
+  tailJson,
+  tempDir,
+  xdgHome,
+} from "../_helpers/durable.ts";
 import { joinJson } from "../_helpers/json_client.ts";
 
 const SENDERS = 3;
@@ -37,9 +46,14 @@ Deno.test("a server killed with SIGKILL mid-stream and restarted loses no acknow
   const forever = ["--reconnect-attempts", "0"];
 
   await using reader = await joinJson(port, "reader", { flags: forever });
-  await using follower = tailJson(port, "follower", forever);
-  // tail prints only messages: its join, seen by the reader, says it is in the room before anything is sent.
-  await reader.next("presence", (e) => e.event === "join" && e.name === "follower");
+  await using followerHome = await tempDir("chat-e2e-home-");
+  await using follower = tailJson(port, "follower", forever, { env: xdgHome(followerHome.path) });
+  // tail prints only messages and, a transient session, makes no presence: its saved position in the (empty)
+  // room says it is in the room before anything is sent.
+  await pollUntil(
+    () => tailCursor(followerHome.path, port, "follower", "lobby") === 0 ? true : undefined,
+    "the follower's position in lobby",
+  );
   const senders = [];
   for (let k = 1; k <= SENDERS; k++) {
     // A long timeout: on end of input a sender waits that long for its last acknowledgements.

@@ -86,7 +86,7 @@ Deno.test("a message the server refuses is marked as not delivered, with the rea
   assert.match(text(t), /<alice> too long \(not delivered: TOO_LARGE: text too long\)/);
 });
 
-Deno.test("after the client gives up, text goes to the outbox as pending, and Enter on an empty line retries", () => {
+Deno.test("after the client gives up, text goes to the outbox as pending, and Enter on an empty line retries now", () => {
   const t = new Tester({ size: { cols: 100, rows: 10 } }).welcome();
   t.event({ type: "status", state: "disconnected", server: "s", reason: "gave up" });
   assert.match(t.statusLine(), /^ offline \|/);
@@ -109,8 +109,11 @@ Deno.test("after the client gives up, text goes to the outbox as pending, and En
     reason: "",
   });
   t.type("\r/reconnect\r");
-  assert.equal(t.client.calls.filter((c) => c === "reconnect").length, 2, "not while it is trying already");
-  assert.match(text(t), /already trying to reconnect/);
+  assert.equal(t.client.calls.filter((c) => c === "reconnect").length, 4, "waiting for a try: try now");
+  t.event({ type: "status", state: "connecting", server: "s" });
+  t.type("/reconnect\r");
+  assert.equal(t.client.calls.filter((c) => c === "reconnect").length, 4, "not while a try is under way");
+  assert.match(text(t), /already connecting/);
   t.event({ type: "status", state: "connected", server: "s" });
   t.event({ type: "ack", id: 1, room: "lobby", seq: 3, ts: t.now });
   assert.match(text(t), /<alice> important$/m);

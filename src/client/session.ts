@@ -1,0 +1,564 @@
+/**
+ * What a client does with each server frame, without a socket: the pure core
+ * of {@linkcode ChatClient}, and of any other front end with its own
+ * transport (a browser over WebSocket). Frames go in; events to show,
+ * journal entries to keep and frames to send come out, in that order.
+ *
+ * It holds what outlives a connection (name, rooms, the outbox of messages
+ * not yet acknowledged, each room's sequencer, the resume token and store id,
+ * member lists, acknowledged messages whose echo is still due) and what
+ * belongs to one connection (the WELCOME, member lists being assembled, the
+ * FETCHes in flight and what each is for, the messages not yet sent on it).
+ * Messages go out at the pace the server announced (see pacer.ts), so a long
+ * paste is neither refused nor taken for a flood. No sockets, timers, clock
+ * or Deno APIs: time is passed in, the shell performs what a
+ * {@linkcode Step} asks (and calls {@linkcode ClientSession.tick} at
+ * `wakeAt`), and owns the heartbeat and the reconnect backoff.
+ *
+ * @example A connection, seen from the shell
+ * ```ts
+ * const session = new ClientSession({ server: "h:3000", name: "alice", rooms: ["lobby"], now: Date.now() });
+ * write(session.hello());
+ * for (const frame of framesFromServer) perform(session.receive(frame, Date.now())); // events, journal, send
+ * session.lost(); // then write(session.hello()) on the next connection
+ * ```
+ *
+ * @module
+ */
+
+import {
+  type ChatMessage,
+  type ClientMessage,
+  ErrorCode,
+  type Hello,
+  hex,
+  MAX_FETCH,
+  MessageFlags,
+  PROTOCOL_VERSION,
+  type RateLimit,
+  type ServerMessage,
+  unhex,
+  type Welcome,
+} from "../protocol/mod.ts";
+import type { ClientEvent, MessageEvent } from "./events.ts";
+import type { JournalEntry, JournalState, PendingSend } from "./journal_state.ts";
+import { Pacer } from "./pacer.ts";
+import { RoomSequencer } from "./sequencer.ts";
+
+/** Messages fetched per room after the server's store was reset: what a fresh join would show. */
+export const RESET_PAGE = 50;
+
+/** A direct message is kept in the outbox with its recipient in `room` behind this prefix. */
+export const DIRECT_PREFIX = "@";
+
+/** What the shell must do after an input, in this order: show the events, keep the entries, send. */
+export interface Step {
+  /** To pass on to the front end, in order. */
+  events: ClientEvent[];
+  /** To record in the journal, after the events (a cursor moves only past what was shown). */
+  journal: JournalEntry[];
+  /** To write, in order, after the journal (a message is on disk before it is on the wire). */
+  send: ClientMessage[];
+  /** Messages wait for the server's rate: call {@linkcode ClientSession.tick} at this time (epoch ms). */
+  wakeAt: number | null;
+  /** True when this input completed the handshake (the first room's members arrived). */
+  welcomed: boolean;
+  /** Set when the server said it closes this connection: why, for the shell's reconnect or exit. */
+  fatal: { code: string; message: string } | null;
+}
+
+export interface SessionOptions {
+  /** host:port, as the events name it. */
+  server: string;
+  name: string;
+  /** Rooms in join order; the first is the current room. */
+  rooms: readonly string[];
+  /** What the journal kept from an earlier run: the outbox, the sequences, the token and store. */
+  saved?: JournalState;
+  /** Sent in every HELLO: the account password, or the server password. */
+  password?: string;
+  /** Sent in every HELLO: the operator token. */
+  adminToken?: string;
+  /** A transient session (HELLO TRANSIENT): holds no name, makes no presence (chat send, chat tail). */
+  transient?: boolean;
+  /** The clock at start: message ids start from it, so a restarted client does not reuse recent ids. */
+  now: number;
+}
+
+/** What belongs to one connection and is forgotten with it. */
+interface Connection {
+  welcome: { name: string; rooms: string[] } | null;
+  /** Member lists arriving in several MEMBERS frames. */
+  members: Map<string, string[]>;
+  /** Rooms whose join was answered (MEMBERS or a quiet ROOM) on this connection: a later ROOM is news. */
+  answered: Set<string>;
+}
+
+function emptyStep(): Step {
+  return { events: [], journal: [], send: [], wakeAt: null, welcomed: false, fatal: null };
+}
+
+export class ClientSession {
+  readonly server: string;
+  #name: string;
+  #rooms: string[];
+  #password: string | undefined;
+  #adminToken: string | undefined;
+  #transient: boolean;
+  #pending = new Map<number, PendingSend>();
+  #failed = 0;
+  #nextId: number;
+  #sequencers = new Map<string, RoomSequencer<ChatMessage>>();
+  #token: Uint8Array | null = null;
+  #storeId: string | null = null;
+  #oldest = new Map<string, number>();
+  #storeReset = false;
+  // FETCHes in flight per room, in the order sent (the server answers in order): a gap fill for the
+  // sequencer, or a page of older history for the scrollback, which bypasses it.
+  #fetches = new Map<string, Array<"gap" | "page">>();
+  // Acknowledged messages whose own copy has not come back yet: room -> highest such seq.
+  #echoes = new Map<string, number>();
+  #members = new Map<string, string[]>();
+  #conn: Connection = { welcome: null, members: new Map(), answered: new Set() };
+  #ready = false;
+  #welcomedBefore = false;
+  #pacer = new Pacer();
+  // Outbox ids not yet sent on this connection, oldest first: they go out as the pacer allows.
+  #unsent: number[] = [];
+
+  constructor(o: SessionOptions) {
+    this.server = o.server;
+    this.#name = o.name;
+    this.#rooms = [...o.rooms];
+    this.#password = o.password;
+    this.#adminToken = o.adminToken;
+    this.#transient = o.transient ?? false;
+    this.#nextId = o.now * 1000;
+    const saved = o.saved;
+    if (!saved) return;
+    for (const p of saved.outbox) {
+      this.#pending.set(p.id, p);
+      this.#nextId = Math.max(this.#nextId, p.id + 1);
+    }
+    if (saved.token) this.#token = unhex(saved.token);
+    this.#storeId = saved.storeId;
+    for (const [room, seq] of Object.entries(saved.lastSeq)) {
+      this.#sequencers.set(room, new RoomSequencer(seq));
+    }
+  }
+
+  /** My name as the server knows it. */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** Rooms in join order; the first is the current room. */
+  get rooms(): string[] {
+    return this.#rooms;
+  }
+
+  /** True from the end of the handshake until the connection is lost: requests may be sent. */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** The messages sent and not yet acknowledged, oldest first. */
+  get outbox(): readonly PendingSend[] {
+    return [...this.#pending.values()];
+  }
+
+  /** Messages sent and not yet acknowledged. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /** Messages the server refused (errors with a ref). */
+  get failed(): number {
+    return this.#failed;
+  }
+
+  /** True when nothing is pending and the own copy of every acknowledged message has come back. */
+  get settled(): boolean {
+    return this.#pending.size === 0 && this.#echoes.size === 0;
+  }
+
+  /** Members of `room` as last reported by the server. */
+  members(room: string): readonly string[] {
+    return this.#members.get(room) ?? [];
+  }
+
+  /** The lowest sequence passed on in `room` since start, or undefined: where older history begins. */
+  oldestSeq(room: string): number | undefined {
+    return this.#oldest.get(room);
+  }
+
+  /** A fresh message id. */
+  newId(): number {
+    return this.#nextId++;
+  }
+
+  /**
+   * Starts a connection: forgets what belonged to the last one and returns
+   * the HELLO to send first (with the resume token, and SINCE for the rooms
+   * whose messages we have).
+   */
+  hello(): Hello {
+    this.#ready = false;
+    this.#conn = { welcome: null, members: new Map(), answered: new Set() };
+    return {
+      type: "hello",
+      version: PROTOCOL_VERSION,
+      name: this.#name,
+      rooms: this.#rooms,
+      ...this.#helloExtensions(),
+    };
+  }
+
+  /** The connection ended: nothing more may be sent on it. */
+  lost(): void {
+    this.#ready = false;
+    this.#unsent = [];
+  }
+
+  /** The message rate the server announced for this client, or null. */
+  get rateLimit(): RateLimit | null {
+    return this.#pacer.rate;
+  }
+
+  /** Messages in the outbox not yet sent on this connection (waiting for the server's rate, or offline). */
+  get unsent(): number {
+    return this.#ready ? this.#unsent.length : this.#pending.size;
+  }
+
+  /**
+   * Keeps `p` in the outbox until acknowledged (through every reconnect) and
+   * sends it as soon as connected and the server's rate allows. The journal
+   * entry comes before the frame.
+   */
+  queue(p: PendingSend, now: number): Step {
+    const step = emptyStep();
+    step.journal.push({ op: "send", p });
+    this.#pending.set(p.id, p);
+    if (this.#ready) {
+      this.#unsent.push(p.id);
+      this.#flush(step, now);
+    }
+    return step;
+  }
+
+  /** Sends what the server's rate allows by `now` (at the `wakeAt` a step asked for). */
+  tick(now: number): Step {
+    const step = emptyStep();
+    this.#flush(step, now);
+    return step;
+  }
+
+  /**
+   * Asks for up to `limit` stored messages of `room` older than `before`
+   * (for the scrollback); null when not connected.
+   */
+  fetchOlder(room: string, before: number, limit: number): Step | null {
+    if (!this.#ready) return null;
+    const step = emptyStep();
+    this.#write(step, { type: "fetch", room, after: 0, before, limit: Math.min(limit, MAX_FETCH) });
+    this.#fetchQueue(room).push("page");
+    return step;
+  }
+
+  /** Applies one frame from the server, arrived at `now`. */
+  receive(m: ServerMessage, now: number): Step {
+    const step = emptyStep();
+    switch (m.type) {
+      case "welcome":
+        this.#welcome(m, step, now);
+        break;
+      case "members": {
+        const acc = this.#conn.members.get(m.room) ?? [];
+        acc.push(...m.names);
+        if (m.more) {
+          this.#conn.members.set(m.room, acc);
+          break;
+        }
+        this.#conn.members.delete(m.room);
+        this.#listed(step, m.room, acc, now);
+        break;
+      }
+      case "room":
+        if (m.quiet && !this.#conn.answered.has(m.room)) {
+          // A quiet room answers a join with its size: no list to wait for.
+          this.#listed(step, m.room, [], now, m.members);
+        } else {
+          // The list we hold goes stale from now on (quiet), or a fresh one follows (loud again).
+          if (m.quiet) this.#members.set(m.room, []);
+          step.events.push({ type: "room", room: m.room, members: m.members, quiet: m.quiet });
+        }
+        break;
+      case "message":
+        if ((m.flags & MessageFlags.HISTORY) !== 0 && this.#fetches.get(m.room)?.[0] === "page") {
+          // Older than anything passed on: it goes to the scrollback, not through the sequencer.
+          this.#step(step, m.room, { deliver: [m] }, false);
+        } else {
+          this.#step(step, m.room, this.#sequencer(m.room).receive(m));
+        }
+        break;
+      case "fetched":
+        if (this.#fetches.get(m.room)?.shift() !== "page") {
+          const seq = this.#sequencer(m.room);
+          const wasBased = seq.based;
+          this.#step(step, m.room, seq.fetched(m));
+          if (!wasBased && seq.based) step.journal.push({ op: "seq", room: m.room, seq: seq.last });
+        }
+        break;
+      case "notice":
+        step.events.push({ type: "notice", kind: m.kind, text: m.text });
+        break;
+      case "direct":
+        step.events.push({
+          type: "direct",
+          from: m.from,
+          to: m.to,
+          ts: m.ts,
+          text: m.text,
+          action: (m.flags & MessageFlags.ACTION) !== 0,
+        });
+        break;
+      case "ack":
+        if (this.#pending.delete(m.id)) {
+          step.journal.push({ op: "ack", id: m.id });
+          if (m.seq > 0 && this.#rooms.includes(m.room) && this.#sequencer(m.room).last < m.seq) {
+            this.#echoes.set(m.room, Math.max(this.#echoes.get(m.room) ?? 0, m.seq));
+          }
+          step.events.push({ type: "ack", id: m.id, room: m.room, seq: m.seq, ts: m.ts });
+        }
+        break;
+      case "presence":
+        if (m.event === "leave" && m.name === this.#name && m.reason === "left") {
+          this.#rooms = this.#rooms.filter((r) => r !== m.room);
+          this.#members.delete(m.room);
+          this.#conn.answered.delete(m.room);
+        } else if (m.event === "nick" && m.name === this.#name) {
+          this.#name = m.text;
+        }
+        this.#trackMembers(m);
+        step.events.push({ ...m });
+        break;
+      case "error":
+        if (m.ref && m.code === ErrorCode.RATE_LIMITED && this.#pending.has(m.ref) && !m.fatal) {
+          // Not refused for good: it goes back in line, in the outbox's order, and is sent again when the
+          // server's bucket has room. Nothing to tell the user: the message is not lost, only later.
+          this.#pacer.refused(now);
+          if (this.#ready) {
+            this.#requeue(m.ref);
+            this.#flush(step, now);
+          }
+          break;
+        }
+        if (m.ref && this.#pending.delete(m.ref)) {
+          step.journal.push({ op: "ack", id: m.ref });
+          this.#failed++;
+        }
+        step.events.push({
+          type: "error",
+          code: m.code,
+          message: m.message,
+          fatal: m.fatal,
+          ...(m.ref ? { ref: m.ref } : {}),
+        });
+        if (m.fatal) step.fatal = { code: m.code, message: m.message };
+        break;
+      case "ping":
+        // Answer even mid-handshake: the server's clock runs from connect.
+        step.send.push({ type: "pong", token: m.token });
+        break;
+      case "pong":
+        break;
+      default: {
+        const never: never = m;
+        void never;
+      }
+    }
+    return step;
+  }
+
+  #welcome(m: Welcome, step: Step, now: number): void {
+    // A new connection: nothing is in flight on it.
+    this.#fetches.clear();
+    this.#pacer.announce(m.rateLimit ?? null, now);
+    this.#conn.welcome = { name: m.name, rooms: m.rooms };
+    this.#name = m.name;
+    this.#rooms = [...m.rooms];
+    const token = m.resumeToken ?? null;
+    const store = m.storeId ? hex(m.storeId) : null;
+    if (store !== this.#storeId && this.#storeId !== null) {
+      // The server's messages were reset: our sequence numbers mean nothing there any more. Our HELLO
+      // named them in SINCE, so the server sent no history: fetch the newest page of each room instead.
+      this.#sequencers.clear();
+      this.#storeReset = true;
+    }
+    this.#storeId = store;
+    this.#token = token;
+    if (token) step.journal.push({ op: "token", token: hex(token), storeId: store });
+  }
+
+  /** A room's member list (or a quiet room's size) arrived: for the first room, the handshake is done. */
+  #listed(step: Step, room: string, online: string[], now: number, size?: number): void {
+    this.#conn.answered.add(room);
+    this.#members.set(room, online);
+    if (!this.#rooms.includes(room)) this.#rooms.push(room);
+    const quiet = size === undefined ? {} : { members: size, quiet: true as const };
+    const welcome = this.#conn.welcome;
+    if (welcome && room === welcome.rooms[0] && !this.#ready) {
+      this.#welcomed(step, now);
+      step.events.push({
+        type: "welcome",
+        name: welcome.name,
+        room,
+        rooms: welcome.rooms,
+        online,
+        server: this.server,
+        reconnected: this.#welcomedBefore,
+        ...quiet,
+      });
+      this.#welcomedBefore = true;
+    } else {
+      step.events.push({ type: "members", room, online, ...quiet });
+    }
+  }
+
+  /** Connected: catch up every room seen before, then resend what was never acknowledged, in order. */
+  #welcomed(step: Step, now: number): void {
+    this.#ready = true;
+    step.welcomed = true;
+    step.events.push({ type: "status", state: "connected", server: this.server });
+    for (const [room, seq] of this.#sequencers) {
+      if (this.#rooms.includes(room)) this.#step(step, room, seq.resume());
+    }
+    if (this.#storeReset) {
+      this.#storeReset = false;
+      for (const room of this.#rooms) {
+        this.#write(step, {
+          type: "fetch",
+          room,
+          after: 0,
+          before: Number.MAX_SAFE_INTEGER,
+          limit: RESET_PAGE,
+        });
+        this.#fetchQueue(room).push("gap");
+      }
+    }
+    this.#unsent = [...this.#pending.keys()];
+    this.#flush(step, now);
+  }
+
+  /** Sends unsent messages, oldest first, while the pacer allows; asks to be woken for the rest. */
+  #flush(step: Step, now: number): void {
+    if (!this.#ready) return;
+    let sent = 0;
+    while (sent < this.#unsent.length) {
+      const p = this.#pending.get(this.#unsent[sent]);
+      if (p) {
+        if (!this.#pacer.take(now)) {
+          step.wakeAt = this.#pacer.nextAt(now);
+          break;
+        }
+        step.send.push(sendFrame(p));
+      }
+      sent++;
+    }
+    this.#unsent.splice(0, sent);
+  }
+
+  /** Puts `id` back among the unsent, in the outbox's order (ids grow with the order of sending). */
+  #requeue(id: number): void {
+    let i = this.#unsent.length;
+    while (i > 0 && this.#unsent[i - 1] > id) i--;
+    if (this.#unsent[i - 1] !== id) this.#unsent.splice(i, 0, id);
+  }
+
+  /** Sends `msg` if connected; requests made while not connected are not kept. */
+  #write(step: Step, msg: ClientMessage): boolean {
+    if (!this.#ready) return false;
+    step.send.push(msg);
+    return true;
+  }
+
+  #fetchQueue(room: string): Array<"gap" | "page"> {
+    let q = this.#fetches.get(room);
+    if (!q) this.#fetches.set(room, q = []);
+    return q;
+  }
+
+  #sequencer(room: string): RoomSequencer<ChatMessage> {
+    let s = this.#sequencers.get(room);
+    if (!s) this.#sequencers.set(room, s = new RoomSequencer());
+    return s;
+  }
+
+  /**
+   * Passes on what the sequencer released, records progress, and sends the
+   * FETCH it asked for. `live` is false for pages of older history: they do
+   * not move the room's progress.
+   */
+  #step(step: Step, room: string, s: { deliver: ChatMessage[]; fetchAfter?: number }, live = true): void {
+    for (const m of s.deliver) {
+      if (!(this.#oldest.get(room)! <= m.seq)) this.#oldest.set(room, m.seq);
+      const event: MessageEvent = {
+        type: "message",
+        room: m.room,
+        seq: m.seq,
+        ts: m.ts,
+        from: m.from,
+        text: m.text,
+        action: (m.flags & MessageFlags.ACTION) !== 0,
+        history: (m.flags & MessageFlags.HISTORY) !== 0,
+      };
+      step.events.push(event);
+    }
+    if (s.deliver.length && live) {
+      const last = s.deliver[s.deliver.length - 1].seq;
+      step.journal.push({ op: "seq", room, seq: last });
+      const echo = this.#echoes.get(room);
+      if (echo !== undefined && echo <= last) this.#echoes.delete(room);
+    }
+    if (s.fetchAfter !== undefined) {
+      if (this.#write(step, { type: "fetch", room, after: s.fetchAfter, before: 0, limit: MAX_FETCH })) {
+        this.#fetchQueue(room).push("gap");
+      }
+    }
+  }
+
+  /** Keeps member lists current from presence, so completion and counts need no extra WHO. */
+  #trackMembers(m: { room: string; event: string; name: string; text: string }): void {
+    const list = this.#members.get(m.room);
+    if (!list) return;
+    if (m.event === "join" && !list.includes(m.name)) list.push(m.name);
+    else if (m.event === "leave") this.#members.set(m.room, list.filter((n) => n !== m.name));
+    else if (m.event === "nick") this.#members.set(m.room, list.map((n) => (n === m.name ? m.text : n)));
+  }
+
+  #helloExtensions(): Pick<Hello, "password" | "adminToken" | "resumeToken" | "since" | "transient"> {
+    const exts: Pick<Hello, "password" | "adminToken" | "resumeToken" | "since" | "transient"> = {};
+    if (this.#transient) exts.transient = true;
+    if (this.#password !== undefined) exts.password = this.#password;
+    if (this.#adminToken !== undefined) exts.adminToken = this.#adminToken;
+    if (this.#token) exts.resumeToken = this.#token;
+    // Rooms we already have messages of: no recent history for them, we FETCH exactly what we missed.
+    const since = [...this.#sequencers].filter(([room, s]) => s.based && this.#rooms.includes(room));
+    if (since.length > 0) exts.since = new Map(since.map(([room, s]) => [room, s.last]));
+    return exts;
+  }
+}
+
+/** The frame that sends a pending message: SEND to a room, PRIVATE to "@name". */
+export function sendFrame(p: PendingSend): ClientMessage {
+  if (p.room.startsWith(DIRECT_PREFIX)) {
+    return {
+      type: "private",
+      id: p.id,
+      to: p.room.slice(DIRECT_PREFIX.length),
+      flags: p.flags,
+      text: p.text,
+    };
+  }
+  return { type: "send", ...p };
+}
