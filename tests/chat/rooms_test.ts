@@ -1,10 +1,13 @@
+// src/chat/rooms.ts: joining and leaving, member lists, presence, quiet rooms, the room table's limits.
+
 import assert from "node:assert/strict";
+import { type Any, codeIn, types } from "../_helpers/chat.ts";
 import { connect, deliveries, type TestBroker, testBroker } from "../_helpers/effects.ts";
+import { ROOM_CREATION } from "../../src/chat/guard.ts";
 import type { Session } from "../../src/chat/session.ts";
+import { encodeMessage, ErrorCode } from "../../src/protocol/mod.ts";
 
 // Quiet rooms: above `presenceLimit` members a room gets no presence and joiners get a count, not the list.
-
-type Any = Record<string, unknown> & { type: string };
 
 /** A broker with a presence limit of 4 (loud again at 2) and `n` users in "hall", named u1..un. */
 function hall(n: number, overrides = {}): { b: TestBroker; users: Session[] } {
@@ -14,7 +17,72 @@ function hall(n: number, overrides = {}): { b: TestBroker; users: Session[] } {
   return { b, users };
 }
 
-const types = (list: unknown[] | undefined) => (list ?? []).map((m) => (m as Any).type);
+Deno.test("Broker.handle() announces a join to the other members only", () => {
+  const b = testBroker();
+  const alice = connect(b, "alice").session;
+  const { session: bob, effects } = connect(b, "bob");
+  const d = deliveries(effects);
+  assert.deepEqual(types(d.get(alice)), ["presence"]);
+  assert.deepEqual(d.get(alice)![0], {
+    type: "presence",
+    room: "lobby",
+    event: "join",
+    name: "bob",
+    reason: "",
+    text: "",
+    ts: 0,
+  });
+  assert.deepEqual(types(d.get(bob)), ["welcome", "members", "fetched"]);
+});
+
+Deno.test("Broker.handle() joins and leaves rooms with presence and member lists", () => {
+  const b = testBroker();
+  const alice = connect(b, "alice").session;
+  const bob = connect(b, "bob", ["dev"]).session;
+  const joined = deliveries(b.handle(alice, { type: "join", room: "Dev" }, 5));
+  assert.deepEqual(joined.get(alice), [
+    { type: "members", room: "dev", more: false, names: ["bob", "alice"] },
+    { type: "fetched", room: "dev", count: 0, more: false, lastSeq: 0 },
+  ]);
+  assert.deepEqual(types(joined.get(bob)), ["presence"]);
+  const left = deliveries(b.handle(alice, { type: "leave", room: "dev" }, 6));
+  const leave = {
+    type: "presence",
+    room: "dev",
+    event: "leave",
+    name: "alice",
+    reason: "left",
+    text: "",
+    ts: 6,
+  };
+  assert.deepEqual(left.get(alice), [leave]);
+  assert.deepEqual(left.get(bob), [leave]);
+  const notIn = deliveries(b.handle(alice, { type: "who", room: "dev" }, 7)).get(alice)!;
+  assert.equal((notIn[0] as { code: string }).code, ErrorCode.NOT_IN_ROOM);
+});
+
+Deno.test("Broker.handle() limits rooms per client", () => {
+  const b = testBroker({ maxRoomsPerClient: 2 });
+  const alice = connect(b, "alice", ["a", "b"]).session;
+  const got = deliveries(b.handle(alice, { type: "join", room: "c" }, 0)).get(alice)!;
+  assert.equal((got[0] as { code: string }).code, ErrorCode.TOO_MANY_ROOMS);
+  assert.equal(alice.rooms.size, 2);
+});
+
+Deno.test("Broker.handle() splits a large member list into MEMBERS frames that fit the frame limit", () => {
+  const b = testBroker({ maxClients: 2000, maxFrame: 4096 });
+  for (let i = 0; i < 1200; i++) connect(b, `user${String(i).padStart(4, "0")}`);
+  const s = connect(b, "last").session;
+  const frames = deliveries(b.handle(s, { type: "who", room: "lobby" }, 0)).get(s)! as Array<
+    { more: boolean; names: string[] }
+  >;
+  assert.ok(frames.length > 1);
+  assert.ok(frames.slice(0, -1).every((f) => f.more) && !frames.at(-1)!.more);
+  assert.equal(frames.flatMap((f) => f.names).length, 1201);
+  for (const f of frames) {
+    assert.ok(encodeMessage({ type: "members", room: "lobby", ...f }).byteLength - 4 <= 4096);
+  }
+});
 
 Deno.test("Broker makes a room quiet when a join takes it past the presence limit, telling the others once", () => {
   const { b, users } = hall(4);
@@ -149,4 +217,51 @@ Deno.test("a room's member set changes version on every change of membership, an
   assert.equal(members.version, v0 + 1, "deleting a non-member changes nothing");
   connect(b, "u3", ["hall"], 7);
   assert.equal(members.version, v0 + 2);
+});
+
+Deno.test("Broker forgets a room once nobody is in it, and its messages number on when it is opened again", () => {
+  const b = testBroker({ historyLimit: 5 });
+  const alice = connect(b, "alice", ["tmp"]).session;
+  b.handle(alice, { type: "send", id: 1, room: "tmp", flags: 0, text: "one" }, 1);
+  assert.ok(b.room("tmp"));
+  b.handle(alice, { type: "leave", room: "tmp" }, 2);
+  assert.equal(b.room("tmp"), undefined, "forgotten");
+  const back = deliveries(b.handle(alice, { type: "join", room: "tmp" }, 3)).get(alice)! as Any[];
+  assert.deepEqual(back.filter((m) => m.type === "message").map((m) => [m.seq, m.text]), [[1, "one"]]);
+  const ack = deliveries(b.handle(alice, { type: "send", id: 2, room: "tmp", flags: 0, text: "two" }, 4)).get(
+    alice,
+  )!;
+  assert.equal((ack[0] as Any).seq, 2, "the log numbers on");
+});
+
+Deno.test("Broker: a JOIN and LEAVE flood neither fills the room table nor stops others creating rooms", () => {
+  const b = testBroker({ maxRooms: 20, maxClients: 20 });
+  const flooder = connect(b, "flooder").session;
+  let refused = 0;
+  for (let i = 0; i < 200; i++) {
+    const joined = deliveries(b.handle(flooder, { type: "join", room: `r${i}` }, 1000 + i)).get(flooder)!;
+    if (codeIn(joined) === ErrorCode.RATE_LIMITED) refused++;
+    b.handle(flooder, { type: "leave", room: `r${i}` }, 1000 + i);
+  }
+  assert.equal(refused, 200 - ROOM_CREATION.burst, "creation is rate-limited past the burst");
+  assert.equal(b.room("r0"), undefined);
+  assert.equal(b.broker.rooms, 1, "only lobby is held");
+  const other = connect(b, "other", [], 2000).session;
+
+  const made = deliveries(b.handle(other, { type: "join", room: "mine" }, 2001)).get(other)!;
+  assert.deepEqual(types(made), ["members", "fetched"], "someone else can still create a room");
+});
+
+Deno.test("Broker limits room creation per address across its clients", () => {
+  const b = testBroker({ maxClients: 20, maxRoomsPerClient: 32, maxRooms: 1000 });
+  let created = 0;
+  for (let c = 0; c < 8; c++) {
+    const s = b.open("10.9.9.9:" + (5000 + c), 0);
+    b.handle(s, { type: "hello", version: 1, name: `u${c}`, rooms: [] }, 0);
+    for (let i = 0; i < 20; i++) {
+      const got = deliveries(b.handle(s, { type: "join", room: `c${c}r${i}` }, 0)).get(s)!;
+      if (codeIn(got) === undefined) created++;
+    }
+  }
+  assert.equal(created, 64, "the address's burst, whatever the number of its clients");
 });

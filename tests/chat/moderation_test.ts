@@ -1,96 +1,10 @@
+// src/chat/moderation.ts: /kick, /ban, /unban, /mute, /unmute, /register.
+
 import assert from "node:assert/strict";
-import { connect, deliveries, testBroker, type TestEffect } from "../_helpers/effects.ts";
+import { type Any, codeOf, hello } from "../_helpers/chat.ts";
+import { connect, deliveries, testBroker } from "../_helpers/effects.ts";
 import { ErrorCode } from "../../src/protocol/mod.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
-
-type Any = Record<string, unknown> & { type: string };
-
-function hello(
-  b: ReturnType<typeof testBroker>,
-  name: string,
-  auth: "none" | "ok" | "wrong",
-  admin = false,
-  addr = "10.0.0.1:1",
-) {
-  const s = b.open(addr, 0);
-  s.auth = { password: auth, admin };
-  const effects = b.handle(s, { type: "hello", version: 1, name, rooms: [], extensions: [] }, 0);
-  return { s, effects };
-}
-
-const codeOf = (effects: TestEffect[], s: unknown) =>
-  ((deliveries(effects).get(s as never) ?? []) as Any[]).find((m) => m.type === "error")?.code;
-
-Deno.test("Broker refuses a registered name without its password, after a growing delay per address", () => {
-  const store = new MemoryStore();
-  store.putAccount({ name: "alice", key: "alice", hash: "x", admin: false, created: 0 });
-  const b = testBroker({ store });
-  const first = hello(b, "Alice", "wrong");
-  assert.equal(codeOf(first.effects, first.s), ErrorCode.AUTH_FAILED);
-  assert.deepEqual(first.effects[0], { kind: "delay", ms: 500 });
-  const second = hello(b, "alice", "none");
-  assert.deepEqual(second.effects[0], { kind: "delay", ms: 1000 });
-  const ok = hello(b, "alice", "ok");
-  assert.equal(ok.s.state, "ready");
-  assert.equal(hello(b, "bob", "none").s.state, "ready", "unregistered names need nothing on an open server");
-  b.drop(ok.s, "quit", 1);
-  assert.deepEqual(
-    hello(b, "alice", "wrong").effects[0],
-    { kind: "delay", ms: 500 },
-    "a success reset the count",
-  );
-});
-
-Deno.test("Broker in server-password mode refuses every name without the password, with the same words", () => {
-  const b = testBroker({ requirePassword: true });
-  const wrong = hello(b, "bob", "wrong");
-  const msg = (deliveries(wrong.effects).get(wrong.s)! as Any[]).find((m) => m.type === "error")!;
-  assert.deepEqual([msg.code, msg.message, msg.fatal], [
-    ErrorCode.AUTH_FAILED,
-    "authentication failed",
-    true,
-  ]);
-  assert.equal(hello(b, "carol", "ok").s.state, "ready");
-});
-
-Deno.test("Broker refuses a name that looks like an online one, but not once it has left", () => {
-  const b = testBroker();
-  const alice = connect(b, "alice").session;
-  // Cyrillic а, Latin alpha, a small capital L, a digit one (AL1CE reads as ALICE), a capital I.
-  for (const lookalike of ["\u0430lice", "\u0251lice", "a\u029fice", "al1ce", "ALlCE", "AIice"]) {
-    const t = connect(b, lookalike);
-    assert.equal(codeOf(t.effects, t.session), ErrorCode.NAME_TAKEN, lookalike);
-  }
-  assert.equal(
-    codeOf(b.handle(connect(b, "bob").session, { type: "nick", name: "al1ce" }, 0), null),
-    undefined,
-  );
-  b.drop(alice, "quit", 1);
-  assert.equal(connect(b, "al1ce").session.state, "ready");
-});
-
-Deno.test("Broker rate-limits messages with RATE_LIMITED and drops a sustained flood", () => {
-  const b = testBroker({ rate: { perSecond: 1, burst: 2 } });
-  const s = connect(b, "spammer").session;
-  const codes: unknown[] = [];
-  let id = 1;
-  for (let i = 0; i < 3; i++) {
-    const got = deliveries(b.handle(s, { type: "send", id: id++, room: "lobby", flags: 0, text: "x" }, 0))
-      .get(s)! as Any[];
-    codes.push(got[0].type === "error" ? got[0].code : got[0].type);
-  }
-  assert.deepEqual(codes, ["ack", "ack", ErrorCode.RATE_LIMITED]);
-  const resend = deliveries(b.handle(s, { type: "send", id: 1, room: "lobby", flags: 0, text: "x" }, 0)).get(
-    s,
-  )! as Any[];
-  assert.equal(resend[0].type, "ack", "a resend of a stored message is not limited");
-  let last: TestEffect[] = [];
-  for (let i = 0; i < 60 && s.state === "ready"; i++) {
-    last = b.handle(s, { type: "send", id: id++, room: "lobby", flags: 0, text: "x" }, 0);
-  }
-  assert.equal(s.state, "closed");
-  assert.deepEqual(last.at(-1), { kind: "close", to: s, reason: "flood" });
-});
 
 Deno.test("Broker lets operators kick, ban (by name and address), mute and unban; others get FORBIDDEN", () => {
   const store = new MemoryStore();
@@ -179,13 +93,6 @@ Deno.test("Broker asks the network layer to hash a /register password, then stor
     ErrorCode.FORBIDDEN,
     "only once",
   );
-});
-
-Deno.test("Broker sends the message of the day after the welcome", () => {
-  const b = testBroker({ motd: "be kind" });
-  const { session, effects } = connect(b, "alice");
-  const got = deliveries(effects).get(session)! as Any[];
-  assert.deepEqual(got.at(-1), { type: "notice", kind: "motd", text: "be kind" });
 });
 
 Deno.test("Broker survives a ban or mute with the largest duration the wire allows", () => {
