@@ -1,8 +1,10 @@
 // src/chat/history.ts: recent history on HELLO and JOIN, SINCE, FETCH pages and their byte budget.
 
 import assert from "node:assert/strict";
+import { AsyncBroker, labels } from "../_helpers/async_broker.ts";
 import { kinds, type Msg } from "../_helpers/chat.ts";
 import { connect, deliveries, testBroker } from "../_helpers/effects.ts";
+import { StoreError } from "../../src/chat/ports.ts";
 import { ErrorCode, MessageFlags } from "../../src/protocol/mod.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 
@@ -85,4 +87,83 @@ Deno.test("Broker matches SINCE rooms by their canonical name and ignores ones t
   const got = deliveries(reader.effects).get(reader.session)!;
   const history = got.filter((m) => m.type === "message").map((m) => (m as { room: string }).room);
   assert.deepStrictEqual(history, ["dev"], "lobby's history is skipped, dev's is sent");
+});
+
+// With a log that answers later: history and live messages meet without a gap or a duplicate.
+
+Deno.test("Broker seats a joiner when its read comes back: what was stored meanwhile is history, what follows is live", async () => {
+  const ab = new AsyncBroker();
+  const alice = await ab.ready("alice");
+  const bob = await ab.ready("bob", ["dev"]);
+  ab.handle(bob, { type: "send", id: 1, room: "dev", flags: 0, text: "one" });
+  assert.deepEqual(ab.log.waiting.map((c) => c.method), ["append"]);
+  ab.handle(alice, { type: "join", room: "dev" });
+  assert.deepEqual(
+    ab.log.waiting.map((c) => c.method),
+    ["append"],
+    "the read waits for the append before it",
+  );
+
+  await ab.log.release(); // bob's message is stored (seq 1) while alice's read is not answered
+  assert.deepEqual(labels(ab.take(bob)), ["ack", "m1"]);
+  assert.deepEqual(ab.take(alice), [], "nothing reaches the joiner before its read is answered");
+  assert.deepEqual(ab.log.waiting, [{ method: "page", count: 1, room: "dev" }]);
+  ab.handle(bob, { type: "send", id: 2, room: "dev", flags: 0, text: "two" }); // asked after the read
+  assert.deepEqual(ab.take(alice), []);
+
+  await ab.log.release(); // the read: seq 1 is in it
+  assert.deepEqual(ab.take(alice), [
+    { type: "members", room: "dev", more: false, names: ["bob", "alice"] },
+    { type: "message", room: "dev", seq: 1, ts: 0, flags: MessageFlags.HISTORY, from: "bob", text: "one" },
+    { type: "fetched", room: "dev", count: 1, more: false, lastSeq: 1 },
+  ]);
+  assert.deepEqual(labels(ab.take(bob)), ["presence"], "bob hears the join once alice is seated");
+
+  await ab.log.release(); // seq 2, stored after the read: live, once
+  assert.deepEqual(labels(ab.take(alice)), ["m2"]);
+  assert.deepEqual(labels(ab.take(bob)), ["ack", "m2"]);
+});
+
+Deno.test("Broker welcomes a HELLO when its read comes back: what was stored meanwhile is history, what follows is live", async () => {
+  const ab = new AsyncBroker();
+  const bob = await ab.ready("bob", ["dev"]);
+  ab.handle(bob, { type: "send", id: 1, room: "dev", flags: 0, text: "one" });
+  const alice = ab.hello("alice", ["dev"]);
+  await ab.log.release(); // seq 1 stored; alice's read is asked next
+  assert.deepEqual(ab.take(alice), [], "no welcome before the read is answered");
+  assert.equal(alice.state, "handshake");
+  ab.handle(bob, { type: "send", id: 2, room: "dev", flags: 0, text: "two" });
+  await ab.log.release();
+  assert.deepEqual(labels(ab.take(alice)), ["welcome", "members", "h1", "fetched"]);
+  await ab.log.release();
+  assert.deepEqual(labels(ab.take(alice)), ["m2"]);
+  assert.deepEqual(ab.log.waiting, []);
+});
+
+Deno.test("Broker answers a JOIN or FETCH whose read fails with STORAGE_ERROR, and keeps the session", async () => {
+  const ab = new AsyncBroker();
+  const alice = await ab.ready("alice");
+  const bob = await ab.ready("bob", ["dev"]);
+  ab.handle(alice, { type: "join", room: "dev" });
+  await ab.log.fail(new StoreError("corrupt", "cannot read"));
+  const [err, ...rest] = ab.take(alice) as Array<Msg & { fatal: boolean }>;
+  assert.deepEqual([err.code, err.fatal, rest], [ErrorCode.STORAGE_ERROR, false, []]);
+  assert.equal(ab.broker.room("dev")!.members.has(alice), false, "not seated without its history");
+  assert.deepEqual(ab.take(bob), [], "no join announced");
+
+  ab.handle(alice, { type: "fetch", room: "lobby", after: 0, before: 0, limit: 10 });
+  await ab.log.fail(new Error("network down"));
+  const fetched = ab.take(alice) as Array<Msg & { fatal: boolean }>;
+  assert.deepEqual(fetched.map((m) => [m.code, m.fatal]), [[ErrorCode.STORAGE_ERROR, false]]);
+  assert.equal(alice.state, "ready");
+});
+
+Deno.test("Broker sends nothing for a FETCH whose session left before the log answered", async () => {
+  const ab = new AsyncBroker();
+  const alice = await ab.ready("alice");
+  ab.handle(alice, { type: "fetch", room: "lobby", after: 0, before: 0, limit: 10 });
+  ab.drop(alice, "quit");
+  assert.deepEqual(labels(ab.take(alice)), ["close:quit"]);
+  await ab.log.release();
+  assert.deepEqual(ab.take(alice), []);
 });
