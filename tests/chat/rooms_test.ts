@@ -1,6 +1,7 @@
 // src/chat/rooms.ts: joining and leaving, member lists, presence, quiet rooms, the room table's limits.
 
 import assert from "node:assert/strict";
+import { AsyncBroker, labels } from "../_helpers/async_broker.ts";
 import { type Any, codeIn, types } from "../_helpers/chat.ts";
 import { connect, deliveries, type TestBroker, testBroker } from "../_helpers/effects.ts";
 import { ROOM_CREATION } from "../../src/chat/guard.ts";
@@ -264,4 +265,117 @@ Deno.test("Broker limits room creation per address across its clients", () => {
     }
   }
   assert.equal(created, 64, "the address's burst, whatever the number of its clients");
+});
+
+// With a log that answers later: a JOIN is checked again when its read comes back.
+
+Deno.test("Broker refuses a JOIN with TOO_MANY_ROOMS when the room table filled while its read was out", async () => {
+  const ab = new AsyncBroker({ maxRooms: 2 });
+  const alice = await ab.ready("alice");
+  const bob = await ab.ready("bob");
+  ab.take(alice); // bob's join
+  ab.handle(alice, { type: "join", room: "a" });
+  ab.handle(bob, { type: "join", room: "b" }); // one room left when it arrives: accepted, read asked
+  assert.deepEqual(ab.take(bob), []);
+  await ab.log.release();
+  assert.deepEqual(labels(ab.take(alice)), ["members", "fetched"]);
+  await ab.log.release();
+  const got = ab.take(bob) as Array<{ type: string; code?: string; fatal?: boolean }>;
+  assert.deepEqual(got.map((m) => [m.code, m.fatal]), [[ErrorCode.TOO_MANY_ROOMS, false]]);
+  assert.equal(ab.broker.room("b"), undefined, "the room is not created past the limit");
+  assert.deepEqual([...bob.rooms].map((r) => r.name), ["lobby"]);
+  assert.equal(bob.state, "ready");
+});
+
+Deno.test("Broker refuses a JOIN with TOO_MANY_ROOMS when the client reached its limit while the read was out", async () => {
+  // The connection pipeline holds a session's input while its read is out; the broker does not count on it.
+  const ab = new AsyncBroker({ maxRoomsPerClient: 2 });
+  const alice = await ab.ready("alice");
+  ab.handle(alice, { type: "join", room: "a" });
+  ab.handle(alice, { type: "join", room: "b" });
+  await ab.log.release();
+  await ab.log.release();
+  assert.deepEqual(labels(ab.take(alice)), ["members", "fetched", ErrorCode.TOO_MANY_ROOMS]);
+  assert.deepEqual([...alice.rooms].map((r) => r.name), ["lobby", "a"]);
+  assert.equal(ab.broker.room("b"), undefined);
+});
+
+Deno.test("Broker seats a session once when two JOINs of one room are out together", async () => {
+  const ab = new AsyncBroker();
+  const alice = await ab.ready("alice");
+  const bob = await ab.ready("bob", ["dev"]);
+  ab.handle(bob, { type: "send", id: 1, room: "dev", flags: 0, text: "before" });
+  await ab.log.release();
+  ab.take(bob);
+  ab.handle(alice, { type: "join", room: "dev" });
+  ab.handle(alice, { type: "join", room: "dev" });
+  await ab.log.release();
+  await ab.log.release();
+  assert.deepEqual(
+    labels(ab.take(alice)),
+    ["members", "h1", "fetched", "members", "fetched"],
+    "the second: the list again and the FETCHED that ends every JOIN, not the history again",
+  );
+  assert.deepEqual(labels(ab.take(bob)), ["presence"], "one join announced");
+  assert.equal(ab.broker.room("dev")!.members.size, 2);
+});
+
+Deno.test("Broker sends nothing and seats nobody when a joiner left before its read came back", async () => {
+  const ab = new AsyncBroker({ graceMs: 1000 });
+  const bob = await ab.ready("bob", ["dev"]);
+  for (const reason of ["quit", "disconnected"] as const) {
+    const alice = await ab.ready(`alice${reason}`);
+    ab.handle(alice, { type: "join", room: "dev" });
+    ab.drop(alice, reason);
+    assert.deepEqual(labels(ab.take(alice)), [`close:${reason}`]);
+    ab.take(bob);
+    await ab.log.release();
+    assert.deepEqual(ab.take(alice), [], reason);
+    assert.deepEqual(ab.take(bob), [], `${reason}: no join announced`);
+    const dev = ab.broker.room("dev")!;
+    assert.deepEqual([dev.members.has(alice), dev.ghosts.has(alice)], [false, false], reason);
+  }
+});
+
+Deno.test("Broker answers a JOIN of a room the session is in with the list and a FETCHED without history again", () => {
+  const b = testBroker({ historyLimit: 10 });
+  const alice = connect(b, "alice", ["dev"]).session;
+  const bob = connect(b, "bob", ["dev"]).session;
+  b.handle(bob, { type: "send", id: 1, room: "dev", flags: 0, text: "seen already" }, 0);
+  const asked = b.broker.handle(alice, { type: "join", room: "DEV" }, 0);
+  assert.deepEqual(
+    asked.map((e) => e.kind === "read" && e.reads.map((r) => [r.room, r.query.limit])),
+    [[["dev", 0]]],
+    "a read of no message: where the room stands",
+  );
+  const again = b.settle(asked, 0);
+  assert.deepEqual(deliveries(again).get(alice), [
+    { type: "members", room: "dev", more: false, names: ["alice", "bob"] },
+    { type: "fetched", room: "dev", count: 0, more: false, lastSeq: 1 },
+  ]);
+  assert.equal(deliveries(again).get(bob), undefined, "no second join announced");
+});
+
+Deno.test("Broker refuses a bad room, and a LEAVE of a room the session is not in, without closing", () => {
+  const b = testBroker();
+  const alice = connect(b, "alice", ["dev"]).session;
+  const refused = (msg: Parameters<typeof b.handle>[1]) =>
+    (deliveries(b.handle(alice, msg, 0)).get(alice)! as Any[]).map((m) => [m.code, m.fatal]);
+  assert.deepEqual(refused({ type: "join", room: "no spaces" }), [[ErrorCode.INVALID_ROOM, false]]);
+  assert.deepEqual(refused({ type: "leave", room: "lobby" }), [[ErrorCode.NOT_IN_ROOM, false]]);
+  assert.deepEqual(refused({ type: "leave", room: "bad room" }), [[ErrorCode.INVALID_ROOM, false]]);
+  assert.equal(alice.rooms.size, 1);
+  assert.equal(alice.state, "ready");
+});
+
+Deno.test("Broker keeps an away message to 200 characters and announces a change only", () => {
+  const b = testBroker();
+  const alice = connect(b, "alice").session;
+  const bob = connect(b, "bob").session;
+  const long = "é".repeat(250);
+  const set = deliveries(b.handle(alice, { type: "away", text: long }, 1)).get(bob)! as Any[];
+  assert.equal(set[0].text, "é".repeat(200));
+  assert.deepEqual(b.handle(alice, { type: "away", text: long }, 2), [], "the same text again: nothing");
+  const back = deliveries(b.handle(alice, { type: "away", text: "" }, 3)).get(bob)! as Any[];
+  assert.deepEqual([back[0].event, back[0].text], ["away", ""]);
 });
