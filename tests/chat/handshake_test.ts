@@ -2,9 +2,12 @@
 // drop, shutdown.
 
 import assert from "node:assert/strict";
+import { AsyncBroker, labels } from "../_helpers/async_broker.ts";
 import { type Any, codeIn, codeOf, hello, type Msg, types } from "../_helpers/chat.ts";
 import { connect, deliveries, type TestBroker, testBroker, tokenOf } from "../_helpers/effects.ts";
+import type { CloseReason } from "../../src/chat/close.ts";
 import { DEFAULT_RATE } from "../../src/chat/guard.ts";
+import type { Session } from "../../src/chat/session.ts";
 import { ErrorCode, hex, type Welcome } from "../../src/protocol/mod.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 
@@ -359,4 +362,179 @@ Deno.test("Broker's WELCOME announces the rate it applies: the configured one, e
 Deno.test("Broker's WELCOME announces no rate limit when perSecond is 0 (no limit)", () => {
   const w = welcomeOf(connect(testBroker({ rate: { perSecond: 0, burst: 1 } }), "alice"));
   assert.equal("rateLimit" in w, false);
+});
+
+// With a log that answers later: a HELLO is checked again when its read comes back.
+
+/** Alice's HELLO, its read out, then `meanwhile`; returns what alice got once the read is answered. */
+async function helloWhile(
+  ab: AsyncBroker,
+  meanwhile: () => Promise<void> | void,
+  rooms: string[] = [],
+): Promise<{ alice: Session; got: string[] }> {
+  const alice = ab.hello("alice", rooms);
+  assert.equal(alice.state, "handshake");
+  await meanwhile();
+  assert.deepEqual(ab.take(alice), [], "nothing before the read is answered");
+  await ab.log.release();
+  return { alice, got: labels(ab.take(alice)) };
+}
+
+Deno.test("Broker refuses a HELLO with NAME_TAKEN when the name was taken while its read was out", async () => {
+  // What takes the name, and how many names are held then (bob's, and the taker's when it is not bob).
+  const takers: Array<[string, (ab: AsyncBroker, bob: Session) => void, number]> = [
+    ["a /nick", (ab, bob) => ab.handle(bob, { type: "nick", name: "Alice" }), 1],
+    ["a look-alike /nick", (ab, bob) => ab.handle(bob, { type: "nick", name: "al1ce" }), 1],
+    // A HELLO that names only rooms it has history of needs no read: welcomed at once.
+    ["a HELLO with SINCE", (ab) => void ab.hello("ALICE", ["lobby"], { since: new Map([["lobby", 0]]) }), 2],
+  ];
+  for (const [what, take, online] of takers) {
+    const ab = new AsyncBroker();
+    const bob = await ab.ready("bob");
+    const { alice, got } = await helloWhile(ab, () => take(ab, bob));
+    assert.deepEqual(got, [ErrorCode.NAME_TAKEN, "close:name_taken"], what);
+    assert.equal(alice.state, "closed", what);
+    assert.equal(ab.broker.online, online, what);
+  }
+});
+
+Deno.test("Broker refuses a HELLO with SERVER_FULL or TOO_MANY_ROOMS when the server filled while its read was out", async () => {
+  const full = new AsyncBroker({ maxClients: 1 });
+  const bob = () => void full.hello("bob", ["lobby"], { since: new Map([["lobby", 0]]) });
+  assert.deepEqual((await helloWhile(full, bob)).got, [ErrorCode.SERVER_FULL, "close:server_full"]);
+
+  const rooms = new AsyncBroker({ maxRooms: 1 });
+  const carol = () => void rooms.hello("carol", ["b"], { since: new Map([["b", 0]]) });
+  const { got } = await helloWhile(rooms, carol, ["a"]);
+  assert.deepEqual(got, [ErrorCode.TOO_MANY_ROOMS, "close:invalid_name"]);
+  assert.equal(rooms.broker.room("a"), undefined);
+});
+
+Deno.test("Broker sends nothing to a HELLO whose connection ended while its read was out", async () => {
+  const ab = new AsyncBroker();
+  const bob = await ab.ready("bob");
+  const alice = ab.hello("alice");
+  ab.drop(alice, "disconnected");
+  assert.deepEqual(labels(ab.take(alice)), ["close:disconnected"]);
+  await ab.log.release();
+  assert.deepEqual(ab.take(alice), []);
+  assert.deepEqual(ab.take(bob), [], "no join");
+  assert.equal(ab.broker.online, 1, "the name was never held");
+  assert.equal(ab.broker.room("lobby")!.members.size, 1);
+});
+
+Deno.test("Broker closes a HELLO whose read fails with a fatal STORAGE_ERROR, holding nothing", async () => {
+  const ab = new AsyncBroker();
+  const alice = ab.hello("alice");
+  await ab.log.fail(new Error("log unreachable"));
+  const got = ab.take(alice) as Array<Msg & { fatal?: boolean; reason?: string }>;
+  assert.deepEqual(got.map((m) => m.code ?? m.reason), [ErrorCode.STORAGE_ERROR, "io_error"]);
+  assert.equal(got[0].fatal, true);
+  assert.equal(ab.broker.online, 0);
+  assert.equal((await ab.ready("alice")).state, "ready", "the name is free");
+});
+
+// Resume, room lists, extensions, drop reasons.
+
+Deno.test("Broker accepts the token of the session a resume replaced, in case its WELCOME was lost, but no older one", () => {
+  const b = testBroker({ graceMs: 1000 });
+  const resume = (token: Uint8Array) => connect(b, "alice", [], 0, { resumeToken: token });
+  const first = connect(b, "alice");
+  const t1 = tokenOf(first.effects, first.session);
+  b.drop(first.session, "disconnected", 1);
+  const second = resume(t1);
+  assert.equal(second.session.state, "ready");
+  // The second WELCOME (and its token) was lost with the connection: the client still holds t1.
+  b.drop(second.session, "disconnected", 2);
+  const third = resume(t1);
+  assert.equal(third.session.state, "ready", "the previous token still resumes");
+  b.drop(third.session, "disconnected", 3);
+  const fourth = resume(t1);
+  assert.equal(
+    codeOf(fourth.effects, fourth.session),
+    ErrorCode.NAME_TAKEN,
+    "two resumes back: not any more",
+  );
+});
+
+Deno.test("Broker announces the leave of the rooms a resume no longer names, and nothing in the others", () => {
+  const b = testBroker({ graceMs: 1000 });
+  const lobby = connect(b, "lobbyist").session;
+  const dev = connect(b, "dev", ["dev"]).session;
+  const first = connect(b, "alice", ["lobby", "dev"]);
+  b.drop(first.session, "disconnected", 1);
+  const back = connect(b, "alice", ["lobby"], 2, { resumeToken: tokenOf(first.effects, first.session) });
+  const d = deliveries(back.effects);
+  assert.equal(d.get(lobby), undefined);
+  assert.deepEqual(d.get(dev), [{
+    type: "presence",
+    room: "dev",
+    event: "leave",
+    name: "alice",
+    reason: "left",
+    text: "",
+    ts: 2,
+  }]);
+  assert.deepEqual([...back.session.rooms].map((r) => r.name), ["lobby"]);
+  assert.equal(b.room("dev")!.size, 1, "the old seat is gone, ghost included");
+});
+
+Deno.test("Broker welcomes a HELLO naming a room twice into it once, and refuses one past the room table", () => {
+  const b = testBroker({ maxRooms: 2 });
+  const { session, effects } = connect(b, "alice", ["dev", "DEV", "dev"]);
+  assert.deepEqual((deliveries(effects).get(session)![0] as Any).rooms, ["dev"]);
+  const late = connect(b, "bob", ["x", "y"]);
+  assert.deepEqual(
+    deliveries(late.effects).get(late.session)!.map((m) => (m as Any).code ?? (m as Any).reason),
+    [ErrorCode.TOO_MANY_ROOMS, "invalid_name"],
+    "lobby is not created either: dev and x and y would be three",
+  );
+  assert.equal(b.room("x"), undefined);
+});
+
+Deno.test("Broker.drop() sends the error code that goes with each close reason, and none for the others", () => {
+  const cases: Array<[CloseReason, string | undefined]> = [
+    ["timeout", ErrorCode.TIMEOUT],
+    ["slow_consumer", ErrorCode.SLOW_CONSUMER],
+    ["flood", ErrorCode.RATE_LIMITED],
+    ["shutdown", ErrorCode.SHUTTING_DOWN],
+    ["quit", undefined],
+    ["disconnected", undefined],
+    ["kicked", undefined],
+  ];
+  for (const [reason, code] of cases) {
+    const b = testBroker();
+    const alice = connect(b, "alice").session;
+    const got = deliveries(b.drop(alice, reason, 1)).get(alice)! as Any[];
+    assert.deepEqual(got.map((m) => m.code ?? m.reason), [...(code ? [code] : []), reason], reason);
+    if (code) assert.equal(got[0].fatal, true, reason);
+  }
+});
+
+Deno.test("Broker.drop() of a session still in its handshake closes it without a leave", () => {
+  const b = testBroker({ graceMs: 1000 });
+  const bob = connect(b, "bob").session;
+  const pending = b.open("127.0.0.1:9", 0);
+  const d = deliveries(b.drop(pending, "disconnected", 1));
+  assert.deepEqual([...d.keys()], [pending]);
+  assert.deepEqual(d.get(pending), [{ type: "close", reason: "disconnected" }]);
+  assert.equal(pending.state, "closed", "no ghost: it held nothing");
+  assert.equal(b.broker.session(pending.id), undefined);
+  assert.equal(bob.state, "ready");
+});
+
+Deno.test("Broker.shutdown() ends ghosts too, silently, and frees every name", () => {
+  const b = testBroker({ graceMs: 1000 });
+  const watcher = connect(b, "watcher").session;
+  const ghost = connect(b, "ghost").session;
+  b.drop(ghost, "disconnected", 1);
+  assert.equal(ghost.state, "ghost");
+  const effects = b.shutdown(2);
+  assert.deepEqual(effects.filter((e) => e.kind === "broadcast"), [], "no leave for the ghost");
+  const d = deliveries(effects);
+  assert.deepEqual(types(d.get(watcher)), ["error", "close"]);
+  assert.equal(d.get(ghost), undefined, "a ghost has no connection to close");
+  assert.equal(ghost.state, "closed");
+  assert.equal(b.online, 0);
+  assert.equal(b.room("lobby"), undefined, "the empty room is forgotten");
 });
