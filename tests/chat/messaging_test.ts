@@ -1,8 +1,18 @@
 // src/chat/messaging.ts: SEND to the log and back (ACK, fan-out, dedupe, refusals, rate limit), direct messages.
 
 import assert from "node:assert/strict";
+import { AsyncBroker, labels } from "../_helpers/async_broker.ts";
 import { type Any, codeIn, kinds, type Msg, types } from "../_helpers/chat.ts";
-import { connect, deliveries, FaultyLog, testBroker, type TestEffect } from "../_helpers/effects.ts";
+import {
+  connect,
+  deliveries,
+  FaultyLog,
+  type TestBroker,
+  testBroker,
+  type TestEffect,
+} from "../_helpers/effects.ts";
+import type { StoredMessage } from "../../src/chat/ports.ts";
+import type { Session } from "../../src/chat/session.ts";
 import { ErrorCode, MessageFlags } from "../../src/protocol/mod.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 
@@ -237,4 +247,201 @@ Deno.test("Broker acknowledges a resend of a stored message even when its text i
   const fresh = deliveries(after.handle(again, { type: "send", id: 8, room: "lobby", flags: 0, text }, 3))
     .get(again)!;
   assert.equal(codeIn(fresh), ErrorCode.TOO_LARGE, "a new message over the limit is refused");
+});
+
+/** The first frame `s` receives from `effects`: its type, or its error code. */
+const firstOf = (effects: TestEffect[], s: Session) => {
+  const m = (deliveries(effects).get(s) ?? [])[0] as Any | undefined;
+  return m?.type === "error" ? m.code : m?.type;
+};
+
+Deno.test("Broker acks a SEND a mute refused when its message was stored before, from the log's receipt", () => {
+  const store = new MemoryStore();
+  const b = testBroker({ store });
+  const op = b.open("10.0.0.9:1", 0);
+  op.auth = { password: "none", admin: true };
+  b.handle(op, { type: "hello", version: 1, name: "op", rooms: [], extensions: [] }, 0);
+  const eve = connect(b, "eve").session;
+  b.handle(eve, { type: "send", id: 1, room: "lobby", flags: 0, text: "before" }, 5);
+  b.handle(op, { type: "moderate", action: "mute", target: "eve", durationMs: 0, reason: "" }, 6);
+  const resend = { type: "send" as const, id: 1, room: "lobby", flags: 0, text: "before" };
+  const asked = b.broker.handle(eve, resend, 7);
+  assert.deepEqual(asked.map((e) => e.kind), ["probe"], "nothing is stored");
+  const again = deliveries(b.settle(asked, 7));
+  assert.deepEqual(again.get(eve), [{ type: "ack", id: 1, room: "lobby", seq: 1, ts: 5 }]);
+  assert.equal(again.get(op), undefined, "a resend is not delivered");
+  const fresh = deliveries(b.handle(eve, { type: "send", id: 2, room: "lobby", flags: 0, text: "after" }, 8));
+  assert.deepEqual((fresh.get(eve)! as Any[]).map((m) => [m.code, m.ref, m.fatal]), [[
+    ErrorCode.MUTED,
+    2,
+    false,
+  ]]);
+  assert.equal(fresh.get(op), undefined);
+  assert.equal(store.page("lobby", { after: 0, before: 0, limit: 10 }).lastSeq, 1);
+});
+
+Deno.test("Broker refunds the rate token of a resend the log calls a duplicate: a resend burst costs nothing", () => {
+  const b = testBroker({ rate: { perSecond: 0.001, burst: 3 } });
+  const s = connect(b, "resender").session;
+  const send = (id: number) => b.handle(s, { type: "send", id, room: "lobby", flags: 0, text: "x" }, 0);
+  assert.equal(firstOf(send(1), s), "ack");
+  for (let i = 0; i < 20; i++) {
+    // With tokens left, a resend is an append the log answers "duplicate": the token goes back.
+    const asked = b.broker.handle(s, { type: "send", id: 1, room: "lobby", flags: 0, text: "x" }, 0);
+    assert.deepEqual(asked.map((e) => e.kind), ["append"], `resend ${i}`);
+    assert.deepEqual(deliveries(b.settle(asked, 0)).get(s), [{
+      type: "ack",
+      id: 1,
+      room: "lobby",
+      seq: 1,
+      ts: 0,
+    }]);
+  }
+  const answers = [send(2), send(3), send(4)].map((e) => deliveries(e).get(s)![0] as Any);
+  assert.deepEqual(
+    answers.map((m) => m.seq ?? m.code),
+    [2, 3, ErrorCode.RATE_LIMITED],
+    "the burst was all still there for new messages",
+  );
+});
+
+Deno.test("Broker forgives the strike of a rate-limited resend of a stored message: resends never count as a flood", () => {
+  const b = testBroker({ rate: { perSecond: 0.001, burst: 1 } });
+  const s = connect(b, "resender").session;
+  const resend = { type: "send" as const, id: 1, room: "lobby", flags: 0, text: "x" };
+  b.handle(s, resend, 0); // stored; the bucket is empty now
+  for (let i = 0; i < 100; i++) {
+    const asked = b.broker.handle(s, resend, 0);
+    assert.deepEqual(asked.map((e) => e.kind), ["probe"], `resend ${i}`);
+    assert.equal(firstOf(b.settle(asked, 0), s), "ack", `resend ${i}`);
+  }
+  assert.equal(s.state, "ready");
+  const fresh = b.handle(s, { type: "send", id: 2, room: "lobby", flags: 0, text: "y" }, 0);
+  assert.deepEqual(
+    (deliveries(fresh).get(s)! as Any[]).map((m) => [m.code, m.fatal]),
+    [[ErrorCode.RATE_LIMITED, false]],
+    "a new message is still limited, not a flood",
+  );
+  assert.equal(s.state, "ready");
+});
+
+Deno.test("Broker acks each message before the room gets it, message by message, in a batch the log stores at once", async () => {
+  const ab = new AsyncBroker();
+  const alice = await ab.ready("alice");
+  const bob = await ab.ready("bob");
+  ab.take(alice);
+  ab.perform([
+    ...ab.broker.handle(alice, { type: "send", id: 1, room: "lobby", flags: 0, text: "one" }, 0),
+    ...ab.broker.handle(alice, { type: "send", id: 2, room: "lobby", flags: 0, text: "two" }, 0),
+  ]);
+  assert.deepEqual(ab.log.waiting, [{ method: "append", count: 2 }]);
+  assert.deepEqual([ab.take(alice), ab.take(bob)], [[], []], "nothing before the log answers");
+  await ab.log.release();
+  assert.deepEqual(labels(ab.take(alice)), ["ack", "m1", "ack", "m2"]);
+  assert.deepEqual(labels(ab.take(bob)), ["m1", "m2"]);
+});
+
+Deno.test("Broker answers an append the log rejects with STORAGE_ERROR and delivers nothing", async () => {
+  const ab = new AsyncBroker();
+  const alice = await ab.ready("alice");
+  const bob = await ab.ready("bob");
+  ab.take(alice);
+  ab.handle(alice, { type: "send", id: 1, room: "lobby", flags: 0, text: "one" });
+  await ab.log.fail(new Error("no quorum"));
+  const got = ab.take(alice) as Array<Msg & { ref: number; fatal: boolean }>;
+  assert.deepEqual(got.map((m) => [m.code, m.ref, m.fatal]), [[ErrorCode.STORAGE_ERROR, 1, false]]);
+  assert.deepEqual(ab.take(bob), []);
+  ab.handle(alice, { type: "send", id: 1, room: "lobby", flags: 0, text: "one" });
+  await ab.log.release();
+  assert.deepEqual(labels(ab.take(bob)), ["m1"], "the retry is stored as seq 1");
+});
+
+Deno.test("Broker delivers a message whose sender left before the log stored it, and acks nobody", async () => {
+  const ab = new AsyncBroker();
+  const alice = await ab.ready("alice");
+  const bob = await ab.ready("bob");
+  ab.handle(alice, { type: "send", id: 1, room: "lobby", flags: 0, text: "last words" });
+  ab.drop(alice, "quit");
+  ab.take(alice);
+  ab.take(bob);
+  await ab.log.release();
+  assert.deepEqual(ab.take(alice), []);
+  assert.deepEqual(labels(ab.take(bob)), ["m1"], "stored is stored: the room gets it");
+});
+
+Deno.test("Broker.delivered() gives a room a message stored elsewhere exactly as it gives one stored here", () => {
+  // Two nodes with the same people: on `here` alice sends; `there` learns the stored message from the log.
+  const people = (b: TestBroker) =>
+    ["alice", "bob", "carol"].map((n) => connect(b, n, n === "carol" ? ["dev"] : []).session);
+  const here = testBroker();
+  const there = testBroker();
+  const [aliceHere] = people(here);
+  people(there);
+  const local = here.handle(aliceHere, { type: "send", id: 1, room: "lobby", flags: 0, text: "hi" }, 10);
+  const message: StoredMessage = { room: "lobby", seq: 1, ts: 10, flags: 0, from: "alice", text: "hi" };
+  const remote = there.settle(there.broker.delivered(message), 10);
+
+  const byName = (effects: TestEffect[]) =>
+    Object.fromEntries([...deliveries(effects)].map(([s, frames]) => [s.name, frames]));
+  const frame = { type: "message", ...message };
+  assert.deepEqual(byName(local), {
+    alice: [{ type: "ack", id: 1, room: "lobby", seq: 1, ts: 10 }, frame],
+    bob: [frame],
+  });
+  assert.deepEqual(
+    byName(remote),
+    { alice: [frame], bob: [frame] },
+    "the same, but the ACK of the sender here",
+  );
+  const broadcasts = (effects: TestEffect[]) =>
+    effects.flatMap((e) => e.kind === "broadcast" ? [{ room: e.room, msg: e.msg, except: e.except }] : []);
+  assert.equal(remote.length, 1);
+  assert.deepEqual(broadcasts(remote), broadcasts(local), "one broadcast, the same value, to everyone");
+  assert.deepEqual(
+    there.settle(there.broker.delivered({ ...message, room: "nowhere" }), 11),
+    [{ kind: "broadcast", room: "nowhere", msg: { ...frame, room: "nowhere" }, except: null, members: [] }],
+    "a room nobody here is in reaches nobody",
+  );
+});
+
+Deno.test("Broker closes a SEND or PRIVATE with id 0 as a bad frame", () => {
+  for (
+    const msg of [
+      { type: "send" as const, id: 0, room: "lobby", flags: 0, text: "x" },
+      { type: "private" as const, id: 0, to: "bob", flags: 0, text: "x" },
+    ]
+  ) {
+    const b = testBroker();
+    const alice = connect(b, "alice").session;
+    connect(b, "bob");
+    const got = deliveries(b.handle(alice, msg, 0)).get(alice)! as Any[];
+    assert.deepEqual(got.map((m) => m.code ?? m.reason), [ErrorCode.BAD_FRAME, "bad_frame"], msg.type);
+  }
+});
+
+Deno.test("Broker applies mutes and the rate limit to direct messages, and delivers one to oneself once", () => {
+  const b = testBroker({ rate: { perSecond: 0.001, burst: 1 } });
+  const alice = connect(b, "alice").session;
+  const dm = (id: number, to = "bob") => ({ type: "private" as const, id, to, flags: 0, text: "psst" });
+  const self = deliveries(b.handle(alice, dm(1, "alice"), 1)).get(alice)!;
+  assert.deepEqual(types(self), ["direct", "ack"], "one copy, not a copy and an echo");
+  connect(b, "bob");
+  assert.equal(firstOf(b.handle(alice, dm(2), 2), alice), ErrorCode.RATE_LIMITED);
+  let last: TestEffect[] = [];
+  for (let id = 3; id < 100 && alice.state === "ready"; id++) last = b.handle(alice, dm(id), 3);
+  assert.deepEqual(
+    last.at(-1),
+    { kind: "close", to: alice, reason: "flood" },
+    "a sustained DM flood is dropped",
+  );
+
+  const m = testBroker();
+  const op = m.open("10.0.0.9:1", 0);
+  op.auth = { password: "none", admin: true };
+  m.handle(op, { type: "hello", version: 1, name: "op", rooms: [], extensions: [] }, 0);
+  const eve = connect(m, "eve").session;
+  m.handle(op, { type: "moderate", action: "mute", target: "eve", durationMs: 0, reason: "" }, 1);
+  const muted = m.handle(eve, dm(1, "op"), 2);
+  assert.equal(firstOf(muted, eve), ErrorCode.MUTED);
+  assert.equal(deliveries(muted).get(op), undefined);
 });
