@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { types } from "../_helpers/chat.ts";
 import { connect, deliveries, testBroker } from "../_helpers/effects.ts";
 import { pingDelay, tickInterval } from "../../src/chat/broker.ts";
+import { heartbeatOf } from "../../src/chat/heartbeat.ts";
 
 Deno.test("Broker.tick() pings quiet peers and drops silent ones with TIMEOUT and a leave", () => {
   const b = testBroker({ timeoutMs: 3000 });
@@ -57,4 +58,55 @@ Deno.test("Broker.tick() pings peers that connected together on different checks
   // Still silent a heartbeat after its ping, each peer is pinged again before the timeout drops it.
   const total = [...pingsAt.values()].reduce((a, n) => a + n, 0);
   assert.equal(total, 2 * peers.length);
+});
+
+Deno.test("heartbeatOf() is a third of the timeout, at least 1 ms", () => {
+  assert.deepEqual([heartbeatOf(3000), heartbeatOf(3001), heartbeatOf(2), heartbeatOf(0)], [
+    1000,
+    1000,
+    1,
+    1,
+  ]);
+  assert.equal(testBroker({ timeoutMs: 90_000 }).heartbeatMs, 30_000);
+});
+
+Deno.test("Broker.tick() counts silence from a peer's last frame, pings once per heartbeat, and drops only past the timeout", () => {
+  const b = testBroker({ timeoutMs: 3000 });
+  const alice = connect(b, "alice", [], 0).session;
+  const delay = pingDelay(alice.id, 1000);
+  const pinged = (now: number) => types(deliveries(b.tick(now)).get(alice)).includes("ping");
+  b.handle(alice, { type: "pong", token: 0 }, 500); // any frame proves the peer alive
+  assert.equal(pinged(500 + delay - 1), false, "silent for less than its delay");
+  assert.equal(pinged(500 + delay), true);
+  assert.equal(pinged(500 + delay + 999), false, "pinged less than a heartbeat ago");
+  assert.equal(pinged(500 + delay + 1000), true, "still silent a heartbeat later: pinged again");
+  assert.deepEqual(types(deliveries(b.tick(3500)).get(alice)), [], "silent for exactly the timeout: kept");
+  assert.equal(alice.state, "ready");
+  assert.deepEqual(types(deliveries(b.tick(3501)).get(alice)), ["error", "close"]);
+});
+
+Deno.test("Broker.tick() sends every peer it pings in one check the same PING value, its token the check's time", () => {
+  const b = testBroker({ timeoutMs: 3000 });
+  const start = 2 ** 32; // the token is the time's low 32 bits
+  const peers = ["a", "b", "c"].map((name) => connect(b, name, [], start).session);
+  const pings = b.tick(start + 2000).filter((e) => e.kind === "send");
+  assert.deepEqual(pings.map((e) => e.kind === "send" && e.to), peers);
+  const msgs = pings.map((e) => e.kind === "send" && e.msg);
+  assert.ok(msgs.every((m) => m === msgs[0]), "one message object: the runner encodes it once");
+  assert.deepEqual(msgs[0], { type: "ping", token: 2000 });
+});
+
+Deno.test("Broker.tick() neither pings nor times out a ghost; its grace period ends it", () => {
+  const b = testBroker({ timeoutMs: 3000, graceMs: 10_000 });
+  const watcher = connect(b, "watcher", [], 0).session;
+  const ghost = connect(b, "ghost", [], 0).session;
+  b.drop(ghost, "disconnected", 100);
+  for (let now = 1000; now < 10_100; now += 500) {
+    b.handle(watcher, { type: "pong", token: 0 }, now);
+    const d = deliveries(b.tick(now));
+    assert.equal(d.get(ghost), undefined, `at ${now}`);
+    assert.equal(d.get(watcher), undefined, `at ${now}`);
+  }
+  const ended = deliveries(b.tick(10_100)).get(watcher)! as Array<{ type: string; reason?: string }>;
+  assert.deepEqual(ended.map((m) => [m.type, m.reason]), [["presence", "disconnected"]]);
 });
