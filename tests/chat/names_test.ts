@@ -167,3 +167,73 @@ Deno.test("Broker refuses a Cyrillic look-alike of a banned name, at HELLO and a
   // Other names are not covered.
   assert.equal(hello(b, "mallary").error, undefined);
 });
+
+Deno.test("NameRegistry lets only the session holding a name release it", () => {
+  const names = new NameRegistry();
+  const old = Object.assign(new Session(1, "127.0.0.1:1", 0), { name: "alice", key: "alice" });
+  const fresh = Object.assign(new Session(2, "127.0.0.1:2", 0), { name: "Alice", key: "alice" });
+  names.claim(old);
+  names.claim(fresh); // a resume took the name over
+  names.release(old); // the old session ends later
+  assert.equal(names.holder("alice"), fresh);
+  assert.equal(names.lookalike("al1ce"), fresh);
+  assert.equal(names.size, 1);
+  names.release(fresh);
+  assert.deepEqual([names.holder("alice"), names.lookalike("alice"), names.size], [undefined, undefined, 0]);
+});
+
+Deno.test("Broker lets a user change the case of its own name, and ignores a NICK to the same name", () => {
+  const b = testBroker();
+  const alice = connect(b, "alice").session;
+  const bob = connect(b, "bob").session;
+  assert.deepEqual(b.handle(alice, { type: "nick", name: "alice" }, 1), []);
+  const d = deliveries(b.handle(alice, { type: "nick", name: "Alice" }, 2));
+  assert.deepEqual((d.get(bob)! as Any[]).map((m) => [m.event, m.name, m.text]), [[
+    "nick",
+    "alice",
+    "Alice",
+  ]]);
+  assert.deepEqual([alice.name, alice.key], ["Alice", "alice"]);
+  const other = connect(b, "aLiCe");
+  assert.equal(codeOf(other.effects, other.session), ErrorCode.NAME_TAKEN, "still held");
+});
+
+Deno.test("Broker refuses a NICK to a look-alike, a ghost's, a registered or a banned name, keeping the old one", () => {
+  const store = new MemoryStore();
+  store.putAccount({ name: "carol", key: "carol", hash: "x", admin: false, created: 0 });
+  store.putBan({ target: "name:mallory", until: 0, reason: "", by: "op", created: 0 });
+  const b = testBroker({ store, graceMs: 1000 });
+  const alice = connect(b, "alice").session;
+  const ghost = connect(b, "ghost").session;
+  b.drop(ghost, "disconnected", 1);
+  const cases: Array<[string, string]> = [
+    ["al1ce", ErrorCode.NAME_TAKEN],
+    ["GHOST", ErrorCode.NAME_TAKEN],
+    ["Carol", ErrorCode.AUTH_FAILED],
+    ["mallory", ErrorCode.BANNED],
+  ];
+  const zed = connect(b, "zed").session;
+  for (const [name, code] of cases) {
+    const got = deliveries(b.handle(zed, { type: "nick", name }, 2)).get(zed)! as Any[];
+    assert.deepEqual(got.map((m) => [m.code, m.fatal]), [[code, false]], name);
+    assert.equal(zed.name, "zed", name);
+  }
+  assert.equal(alice.name, "alice");
+});
+
+Deno.test("Broker confirms a NICK to a user in no room with a PRESENCE of its own, room empty", () => {
+  const b = testBroker();
+  const alice = connect(b, "alice", ["dev"]).session;
+  b.handle(alice, { type: "leave", room: "dev" }, 1);
+  const d = deliveries(b.handle(alice, { type: "nick", name: "alicia" }, 2));
+  assert.deepEqual(d.get(alice), [{
+    type: "presence",
+    room: "",
+    event: "nick",
+    name: "alice",
+    reason: "",
+    text: "alicia",
+    ts: 2,
+  }]);
+  assert.equal(d.size, 1);
+});
