@@ -57,3 +57,16 @@ Deno.test("Admission forgets an address once it has no connection open and none 
   free.release("10.0.0.1", 1);
   assert.equal(free.addresses, 0, "without limits nothing is remembered once closed");
 });
+
+Deno.test("Admission forgets addresses that came and went within their minute once the minute has passed", () => {
+  // release() cannot forget these: when they close, their start is still within the per-minute window.
+  const a = new Admission({ perAddress: 5, perMinute: 5, loopback: false });
+  for (let i = 0; i < 100; i++) {
+    const ip = `10.1.0.${i}`;
+    a.admit(ip, 1000 + i);
+    a.release(ip, 2000 + i);
+  }
+  assert.equal(a.addresses, 100, "still within their minute: remembered, for the per-minute limit");
+  assert.equal(a.admit("10.2.0.1", 3 * MINUTE), null);
+  assert.equal(a.addresses, 1, "a minute on, only the one that just connected is tracked");
+});
