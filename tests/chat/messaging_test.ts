@@ -445,3 +445,25 @@ Deno.test("Broker applies mutes and the rate limit to direct messages, and deliv
   assert.equal(firstOf(muted, eve), ErrorCode.MUTED);
   assert.equal(deliveries(muted).get(op), undefined);
 });
+
+Deno.test("Broker with deliverOnAppend false acks a stored message and leaves its delivery to delivered()", () => {
+  // In a cluster each node hears every stored message from the shared log's stream, its own ones included.
+  const b = testBroker({ deliverOnAppend: false });
+  const alice = connect(b, "alice").session;
+  const bob = connect(b, "bob").session;
+  const stored = deliveries(b.handle(alice, { type: "send", id: 1, room: "lobby", flags: 0, text: "hi" }, 5));
+  assert.deepEqual(stored.get(alice), [{ type: "ack", id: 1, room: "lobby", seq: 1, ts: 5 }]);
+  assert.equal(stored.get(bob), undefined, "not yet: the stream brings it");
+  const message: StoredMessage = { room: "lobby", seq: 1, ts: 5, flags: 0, from: "alice", text: "hi" };
+  const streamed = deliveries(b.settle(b.broker.delivered(message), 6));
+  assert.deepEqual([streamed.get(alice), streamed.get(bob)], [[{ type: "message", ...message }], [{
+    type: "message",
+    ...message,
+  }]]);
+  const again = deliveries(b.handle(alice, { type: "send", id: 1, room: "lobby", flags: 0, text: "hi" }, 7));
+  assert.deepEqual(
+    again.get(alice),
+    [{ type: "ack", id: 1, room: "lobby", seq: 1, ts: 5 }],
+    "a resend: its receipt",
+  );
+});
