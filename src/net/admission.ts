@@ -22,6 +22,7 @@ export class Admission {
   readonly limits: ConnectionLimits | undefined;
   // Open connections and recent connection times per remote address.
   #perAddress = new Map<string, { open: number; starts: number[] }>();
+  #sweptAt = 0;
 
   constructor(limits?: ConnectionLimits) {
     this.limits = limits;
@@ -29,6 +30,7 @@ export class Admission {
 
   /** Counts a new connection from `ip`, or says why it is refused (and then does not count it). */
   admit(ip: string, now: number): string | null {
+    this.#sweep(now);
     const limits = this.limits;
     let entry = this.#perAddress.get(ip);
     if (!entry) this.#perAddress.set(ip, entry = { open: 0, starts: [] });
@@ -54,6 +56,19 @@ export class Admission {
     entry.open--;
     // Forget quiet addresses, so the table stays as small as the set of active ones.
     if (entry.open <= 0 && entry.starts.every((t) => now - t >= MINUTE_MS)) this.#perAddress.delete(ip);
+  }
+
+  /**
+   * Forgets, at most once a minute, the addresses with nothing open and no
+   * start in the last minute: release() keeps one that closes within its
+   * minute (its start still counts), and nothing else would remove it.
+   */
+  #sweep(now: number): void {
+    if (now - this.#sweptAt < MINUTE_MS) return;
+    this.#sweptAt = now;
+    for (const [ip, entry] of this.#perAddress) {
+      if (entry.open <= 0 && entry.starts.every((t) => now - t >= MINUTE_MS)) this.#perAddress.delete(ip);
+    }
   }
 
   /** Addresses tracked (for tests). */
