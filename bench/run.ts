@@ -60,6 +60,26 @@ function suite(quick: boolean): Load[] {
       targets: ["chat"],
       flags: ["--scenario", "fanout", "--clients", String(f1000), "--durable"],
     },
+    {
+      // Two nodes over one JetStream: every message is stored by NATS and reaches both nodes from it.
+      name: `fanout-${f1000}-cluster-2`,
+      targets: ["chat"],
+      flags: ["--scenario", "fanout", "--clients", String(f1000), "--nodes", "2"],
+    },
+    {
+      name: quick ? `chatty-${chatty}-cluster-2` : "chatty-cluster-2",
+      targets: ["chat"],
+      flags: [
+        "--scenario",
+        "chatty",
+        "--clients",
+        String(chatty),
+        "--senders",
+        String(chatty),
+        "--nodes",
+        "2",
+      ],
+    },
   ];
 }
 

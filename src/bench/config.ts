@@ -107,11 +107,20 @@ export interface BenchConfig extends Load {
   pid: number | null;
   /** With spawn and the chat target: SQLite storage in a temporary directory instead of memory. */
   durable: boolean;
+  /**
+   * With spawn and the chat target: chat nodes of one cluster (over a spawned
+   * nats-server with JetStream) that the connections are spread over; 0 is
+   * one server without NATS.
+   */
+  nodes: number;
   /** With spawn: extra arguments for the server. */
   serverFlags: string[];
   shared: boolean;
   json: boolean;
 }
+
+/** Most cluster nodes a bench starts: each is a process, and the machine runs the generator too. */
+export const MAX_NODES = 8;
 
 /** What the user chose; an undefined field takes the scenario's value. */
 export interface BenchInput extends Partial<Load> {
@@ -122,6 +131,7 @@ export interface BenchInput extends Partial<Load> {
   spawn: boolean;
   pid?: number;
   durable?: boolean;
+  nodes?: number;
   serverFlags?: string[];
   json: boolean;
 }
@@ -170,6 +180,17 @@ export function benchConfig(input: BenchInput): BenchConfig | { error: string } 
   if (input.durable && !(input.spawn && input.target === "chat")) {
     return { error: "--durable applies to a chat server the bench starts: add --spawn (and --target chat)" };
   }
+  if (input.nodes !== undefined) {
+    if (!Number.isSafeInteger(input.nodes) || input.nodes < 1 || input.nodes > MAX_NODES) {
+      return { error: `--nodes must be an integer in 1..${MAX_NODES}, got ${input.nodes}` };
+    }
+    if (!(input.spawn && input.target === "chat")) {
+      return { error: "--nodes starts a cluster of chat servers: add --spawn (and --target chat)" };
+    }
+    if (input.durable) {
+      return { error: "a cluster stores every message in JetStream already: drop --durable" };
+    }
+  }
   if ((input.serverFlags ?? []).length > 0 && !input.spawn) {
     return { error: "--server-flag applies to a server the bench starts: add --spawn" };
   }
@@ -185,6 +206,7 @@ export function benchConfig(input: BenchInput): BenchConfig | { error: string } 
     spawn: input.spawn,
     pid: input.pid ?? null,
     durable: input.durable ?? false,
+    nodes: input.nodes ?? 0,
     serverFlags: input.serverFlags ?? [],
     shared: preset.shared,
     json: input.json,

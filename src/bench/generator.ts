@@ -12,7 +12,7 @@ import { type BenchConfig, connectionCount, roomName, runTag } from "./config.ts
 import { Meter } from "./meter.ts";
 import { cpuCount, machineCpu, mainThreadCpu, openFileLimit, processCpu, processMemory } from "./procfs.ts";
 import { type BenchResult, type Progress, SATURATED_PERCENT, warningsFor } from "./report.ts";
-import { type SpawnedServer, spawnServer } from "./spawn.ts";
+import { spawnCluster, spawnServer } from "./spawn.ts";
 import { StampWriter } from "./stamp.ts";
 import { adapterFor, type Endpoint, type EndpointOptions } from "./targets.ts";
 
@@ -111,18 +111,11 @@ export async function runBench(config: BenchConfig, hooks: RunHooks): Promise<Be
         `raise it (ulimit -n ${connections + SPARE_FILES}) or use fewer --clients`,
     );
   }
-  let server: SpawnedServer | null = null;
-  if (config.spawn) {
-    try {
-      server = await spawnServer({
-        target: config.target,
-        connections,
-        durable: config.durable,
-        extra: config.serverFlags,
-      });
-    } catch (err) {
-      throw new BenchError((err as Error).message);
-    }
+  let server: UnderTest;
+  try {
+    server = await startServer(config, connections);
+  } catch (err) {
+    throw new BenchError((err as Error).message);
   }
   const endpoints: Endpoint[] = [];
   try {
@@ -130,19 +123,67 @@ export async function runBench(config: BenchConfig, hooks: RunHooks): Promise<Be
   } finally {
     for (const e of endpoints) e.close();
     await Promise.all(endpoints.map((e) => e.done));
-    await server?.stop();
+    await server.stop();
   }
+}
+
+/** The server (or cluster) under test: where clients connect, and which processes are measured. */
+interface UnderTest {
+  /** Client i connects to `addrs[i % addrs.length]`: one address, or one per cluster node. */
+  addrs: Array<{ host: string; port: number }>;
+  /** Processes whose CPU and memory are summed as the server's; empty when none is known. */
+  pids: number[];
+  spawned: boolean;
+  command: string | null;
+  stop(): Promise<void>;
+}
+
+/** Starts what the config asks for (a server, a cluster), or names the running one. */
+async function startServer(config: BenchConfig, connections: number): Promise<UnderTest> {
+  if (config.spawn && config.nodes > 0) {
+    const c = await spawnCluster({ connections, nodes: config.nodes, extra: config.serverFlags });
+    return {
+      addrs: c.nodes.map((n) => ({ host: n.host, port: n.port })),
+      // NATS does the cluster's storing and copying: its CPU and memory are part of the server's.
+      pids: [...c.nodes.map((n) => n.pid), c.nats.pid],
+      spawned: true,
+      command: c.command.join(" "),
+      stop: c.stop,
+    };
+  }
+  if (config.spawn) {
+    const s = await spawnServer({
+      target: config.target,
+      connections,
+      durable: config.durable,
+      extra: config.serverFlags,
+    });
+    return {
+      addrs: [{ host: s.host, port: s.port }],
+      pids: [s.pid],
+      spawned: true,
+      command: s.command.join(" "),
+      stop: s.stop,
+    };
+  }
+  return {
+    addrs: [{ host: config.host, port: config.port }],
+    pids: config.pid === null ? [] : [config.pid],
+    spawned: false,
+    command: null,
+    stop: () => Promise.resolve(),
+  };
 }
 
 async function measure(
   config: BenchConfig,
-  server: SpawnedServer | null,
+  server: UnderTest,
   endpoints: Endpoint[],
   hooks: RunHooks,
 ): Promise<BenchResult> {
-  const host = server?.host ?? config.host;
-  const port = server?.port ?? config.port;
-  const pid = server?.pid ?? config.pid;
+  const { host, port } = server.addrs[0];
+  const pids = server.pids;
+  const measured = pids.length > 0;
   const connections = connectionCount(config);
   const adapter = adapterFor(config.target);
   const meter = new Meter();
@@ -151,8 +192,8 @@ async function measure(
   const stride = sampleStride(config.clients);
   const perRoom = new Array<number>(config.rooms).fill(0);
   for (let i = 0; i < config.clients; i++) perRoom[i % config.rooms]++;
-  const memBefore = pid !== null ? processMemory(pid) : null;
-  const connectCpu0 = sampleCpu(pid);
+  const memBefore = measured ? memoryOf(pids) : null;
+  const connectCpu0 = sampleCpu(pids);
 
   // Progress, shared by every phase.
   const started = performance.now();
@@ -184,8 +225,7 @@ async function measure(
   try {
     // Connect: receivers first, so every message a sender sends has its whole audience.
     const options = (i: number, role: "r" | "s"): EndpointOptions => ({
-      host,
-      port,
+      ...server.addrs[i % server.addrs.length],
       name: `b${tag}${role}${i}`,
       room: roomName(i, config.rooms, tag),
       counted: role === "r",
@@ -220,7 +260,7 @@ async function measure(
       };
     });
     const connectMs = performance.now() - started;
-    const connectCpu1 = sampleCpu(pid);
+    const connectCpu1 = sampleCpu(pids);
     const connectPct = (a: number | null, b: number | null) =>
       a === null || b === null ? null : roundOrNull(((b - a) / (connectMs / 1000)) * 100);
 
@@ -228,7 +268,7 @@ async function measure(
     phase = "settling";
     await until(() => performance.now() - meter.lastByteAt >= SETTLE_QUIET_MS, SETTLE_MAX_MS);
 
-    const cpu0 = sampleCpu(pid);
+    const cpu0 = sampleCpu(pids);
     const errorsBefore = meter.errors;
     meter.delivered = 0;
     meter.expected = 0;
@@ -263,8 +303,8 @@ async function measure(
       }, DRAIN_MAX_MS + DRAIN_QUIET_MS);
     }
     const measuredEnd = performance.now();
-    const cpu1 = sampleCpu(pid);
-    const memAfter = pid !== null ? processMemory(pid) : null;
+    const cpu1 = sampleCpu(pids);
+    const memAfter = measured ? memoryOf(pids) : null;
     clearInterval(progressTimer);
     progress(true);
 
@@ -295,13 +335,15 @@ async function measure(
         duration: config.duration,
         shared: config.shared,
         durable: config.durable,
+        nodes: config.nodes,
       },
       server: {
-        spawned: server !== null,
+        spawned: server.spawned,
         host,
         port,
-        pid,
-        command: server ? server.command.join(" ") : null,
+        pid: measured ? pids[0] : null,
+        pids,
+        command: server.command,
       },
       connect: {
         connections,
@@ -323,7 +365,7 @@ async function measure(
       latencyMs: latency.summary(),
       latencySampledReceivers: Math.ceil(config.clients / stride),
       errors: { count: meter.errors, samples: [...meter.errorSamples] },
-      serverStats: pid === null ? null : {
+      serverStats: !measured ? null : {
         cpuPercent: roundOrNull(pct(cpu0.server, cpu1.server)),
         cpuMicrosPerDelivery: cpu0.server !== null && cpu1.server !== null && meter.delivered > 0
           ? round(((cpu1.server - cpu0.server) * 1e6) / meter.delivered, 3)
@@ -451,9 +493,33 @@ async function pool(
   }
 }
 
-function sampleCpu(pid: number | null) {
+/** CPU seconds of all `pids` together; null when none is given or one cannot be read. */
+function cpuOf(pids: readonly number[]): number | null {
+  let sum = 0;
+  for (const pid of pids) {
+    const v = processCpu(pid);
+    if (v === null) return null;
+    sum += v;
+  }
+  return pids.length > 0 ? sum : null;
+}
+
+/** Resident and peak memory of all `pids` together (the peaks' sum: each process's own peak). */
+function memoryOf(pids: readonly number[]): { rss: number; peak: number } | null {
+  let rss = 0;
+  let peak = 0;
+  for (const pid of pids) {
+    const m = processMemory(pid);
+    if (m === null) return null;
+    rss += m.rss;
+    peak += m.peak;
+  }
+  return { rss, peak };
+}
+
+function sampleCpu(pids: readonly number[]) {
   return {
-    server: pid !== null ? processCpu(pid) : null,
+    server: cpuOf(pids),
     self: processCpu(Deno.pid),
     main: mainThreadCpu(),
     machine: machineCpu(),

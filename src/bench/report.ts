@@ -20,12 +20,17 @@ export interface BenchResult {
   date: string;
   target: Target;
   scenario: Scenario;
-  config: Load & { shared: boolean; durable: boolean };
+  /** `nodes`: chat nodes of a spawned cluster, 0 for one server without NATS. */
+  config: Load & { shared: boolean; durable: boolean; nodes: number };
   server: {
     spawned: boolean;
+    /** Where the first client connected (a cluster's first node). */
     host: string;
     port: number;
+    /** The first measured process, null when none was. */
     pid: number | null;
+    /** Every measured process (a cluster's nodes, then its nats-server): serverStats sums them. */
+    pids: number[];
     command: string | null;
   };
   connect: {
@@ -123,7 +128,11 @@ function percent(v: number | null): string {
 /** What a run is, in one line: "fanout against chat (spawned, pid 1234): 100 receivers, ...". */
 export function describeRun(r: Pick<BenchResult, "scenario" | "target" | "config" | "server">): string {
   const c = r.config;
-  const where = r.server.spawned
+  const where = r.server.spawned && c.nodes > 0
+    ? `spawned cluster of ${c.nodes} node${c.nodes === 1 ? "" : "s"} over JetStream, pids ${
+      r.server.pids.join(" ")
+    }`
+    : r.server.spawned
     ? `spawned${c.durable ? " durable" : ""}, pid ${r.server.pid}`
     : `${r.server.host}:${r.server.port}${r.server.pid !== null ? `, pid ${r.server.pid}` : ""}`;
   const parts = [

@@ -305,3 +305,72 @@ async function waitForListener(
     }
   }
 }
+
+/** A spawned cluster: one nats-server with JetStream and the chat nodes that share it. */
+export interface SpawnedCluster extends AsyncDisposable {
+  readonly nats: SpawnedServer;
+  readonly nodes: readonly SpawnedServer[];
+  /** Every command line, NATS first, for the report. */
+  readonly command: string[];
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** The cluster name the bench's nodes share on their private nats-server. */
+export const BENCH_CLUSTER_NAME = "bench";
+
+/**
+ * Starts nats-server with JetStream (its store in a temporary directory
+ * removed on stop), then `nodes` chat servers joined to it as one cluster.
+ * The first node starts alone, since it creates the stream and buckets the
+ * others then find; the rest start together.
+ */
+export async function spawnCluster(
+  o: { connections: number; nodes: number; extra?: readonly string[] },
+): Promise<SpawnedCluster> {
+  const storeDir = await Deno.makeTempDir({ prefix: "chat-bench-nats-" });
+  const removeStore = () => Deno.remove(storeDir, { recursive: true }).catch(() => {});
+  let nats: SpawnedServer;
+  try {
+    nats = await spawnServer({
+      target: "nats",
+      connections: o.nodes,
+      extra: ["-js", "--store_dir", storeDir],
+    });
+  } catch (err) {
+    await removeStore();
+    throw err;
+  }
+  const nodes: SpawnedServer[] = [];
+  const stop = async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await nats.stop();
+    await removeStore();
+  };
+  const flags = [
+    "--cluster",
+    `nats://${nats.host}:${nats.port}`,
+    "--cluster-name",
+    BENCH_CLUSTER_NAME,
+    ...o.extra ?? [],
+  ];
+  const start = () => spawnServer({ target: "chat", connections: o.connections, extra: flags });
+  try {
+    nodes.push(await start());
+    const rest = await Promise.allSettled(Array.from({ length: o.nodes - 1 }, start));
+    for (const r of rest) if (r.status === "fulfilled") nodes.push(r.value);
+    const failed = rest.find((r) => r.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    nats,
+    nodes,
+    command: [...nats.command, ";", ...nodes.flatMap((n, i) => i === 0 ? n.command : [";", ...n.command])],
+    output: () => nodes.map((n) => n.output()).join("\n"),
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}

@@ -28,7 +28,10 @@ Targets (--target): chat (this server, binary protocol v1), redis
 (redis-server pub/sub), nats (nats-server core pub/sub) and naive (the naive
 Node chat, bench/peers/naive.mjs). --spawn starts the target on a free
 loopback port (chat serve --ephemeral, redis-server without persistence,
-nats-server, node); otherwise --host/--port name a running server. 'deno task bench' runs the whole comparison (BENCHMARKS.md).
+nats-server, node); otherwise --host/--port name a running server.
+--spawn --nodes N starts nats-server with JetStream and N chat nodes as one
+cluster, spreads the connections over the nodes and measures them all
+together. 'deno task bench' runs the whole comparison (BENCHMARKS.md).
 
 Options:
 ${formatOptions([...BENCH_SPECS, HELP_SPEC])}
@@ -58,6 +61,7 @@ export async function bench(argv: string[], io: BenchIo): Promise<number> {
     spawn: o.spawn as boolean,
     pid: num("pid"),
     durable: o.durable as boolean,
+    nodes: num("nodes"),
     serverFlags: o.serverFlag as string[],
     json: o.json as boolean,
     clients: num("clients"),

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { LIMITS, SCENARIOS, TARGETS } from "../bench/config.ts";
+import { LIMITS, MAX_NODES, SCENARIOS, TARGETS } from "../bench/config.ts";
 import { DEFAULT_RATE } from "../chat/guard.ts";
 import { QUICK_ATTEMPTS } from "../client/backoff.ts";
 import {
@@ -586,6 +586,17 @@ export const BENCH_SPECS: readonly OptionSpec[] = [
     default: false,
     help:
       "with --spawn --target chat: store messages in SQLite (a temporary data dir) instead of --ephemeral",
+  },
+  {
+    flagOnly: true,
+    key: "nodes",
+    flag: "nodes",
+    type: "int",
+    min: 1,
+    max: MAX_NODES,
+    value: "N",
+    help:
+      "with --spawn --target chat: start nats-server with JetStream and N chat nodes as one cluster, and spread the connections over the nodes",
   },
   {
     flagOnly: true,

@@ -24,12 +24,14 @@ export function sampleResult(over: Partial<BenchResult> = {}): BenchResult {
       duration: 5,
       shared: false,
       durable: false,
+      nodes: 0,
     },
     server: {
       spawned: true,
       host: "127.0.0.1",
       port: 40000,
       pid: 1234,
+      pids: [1234],
       command: "deno run -A main.ts serve",
     },
     connect: {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { BENCH_SPECS } from "../../src/cli/specs.ts";
 import type { BenchResult } from "../../src/bench/report.ts";
+import { haveNats } from "../_helpers/nats.ts";
 import { assertOneLine, runChat } from "../_helpers/process.ts";
 
 Deno.test("chat bench --spawn runs a short fanout against its own server and delivers every message", async () => {
@@ -32,6 +33,38 @@ Deno.test("chat bench --spawn runs a short fanout against its own server and del
   assert.ok(result.server.spawned && result.server.pid !== null, r.output);
   // The spawned server is measured when /proc exists.
   if (Deno.build.os === "linux") assert.ok(result.serverStats?.peakRssBytes, r.output);
+});
+
+Deno.test({
+  name:
+    "chat bench --spawn --nodes 2 spreads the clients over a two-node cluster and every message reaches both halves",
+  ignore: !haveNats(),
+  async fn() {
+    const r = await runChat([
+      "bench",
+      "--spawn",
+      "--nodes",
+      "2",
+      "--scenario",
+      "fanout",
+      "--clients",
+      "6",
+      "--duration",
+      "1",
+      "--json",
+    ]);
+    assert.equal(r.code, 0, r.output);
+    const result = JSON.parse(r.stdout[0]) as BenchResult;
+    assert.equal(result.config.nodes, 2);
+    // Two chat nodes and their nats-server, all measured.
+    assert.equal(result.server.pids.length, 3, r.output);
+    assert.equal(new Set(result.server.pids).size, 3, r.output);
+    assert.ok(result.sent > 0, r.output);
+    // The sender is on the first node and half the receivers on the second: the ratio counts them all.
+    assert.equal(result.delivered, result.expected, r.output);
+    assert.equal(result.acked, result.sent, r.output);
+    assert.equal(result.errors.count, 0, r.output);
+  },
 });
 
 Deno.test("chat bench --help lists every option and exits 0", async () => {

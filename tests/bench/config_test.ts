@@ -75,6 +75,17 @@ Deno.test("benchConfig() refuses contradictory settings, naming the flag", () =>
   assert.match(error({ durable: true }), /--spawn/);
   assert.match(error({ spawn: true, target: "redis", durable: true }), /--target chat/);
   assert.match(error({ serverFlags: ["--history=0"] }), /--spawn/);
+  assert.match(error({ nodes: 2 }), /--spawn/);
+  assert.match(error({ spawn: true, target: "nats", nodes: 2 }), /--target chat/);
+  assert.match(error({ spawn: true, nodes: 2, durable: true }), /drop --durable/);
+  assert.match(error({ spawn: true, nodes: 0 }), /--nodes must be an integer in 1\.\.8/);
+  assert.match(error({ spawn: true, nodes: 9 }), /--nodes must be an integer/);
+});
+
+Deno.test("benchConfig() runs one server without NATS unless --nodes asks for a cluster", () => {
+  assert.equal(ok({ spawn: true }).nodes, 0);
+  assert.equal(ok({ spawn: true, nodes: 1 }).nodes, 1);
+  assert.equal(ok({ spawn: true, nodes: 3 }).nodes, 3);
 });
 
 Deno.test("connectionCount() counts senders on their own connection unless they share a client's", () => {
