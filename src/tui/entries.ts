@@ -8,9 +8,10 @@
  * @module
  */
 
-import { nameKey } from "../protocol/names.ts";
+import { mentionPattern } from "../client/mention.ts";
 import { sanitize } from "../text/sanitize.ts";
-import { Colours, nameColour, type Span, type Style } from "./style.ts";
+import { nameColour } from "../client/colour.ts";
+import { Colours, type Span, type Style } from "./style.ts";
 import { stringWidth } from "./width.ts";
 import { spansWidth, wrapSpans } from "./wrap.ts";
 
@@ -65,17 +66,6 @@ export interface DividerEntry {
 }
 
 export type Entry = ChatEntry | PresenceEntry | NoticeEntry | DividerEntry;
-
-/** True when `text` names `me` as a whole word, ignoring case. */
-export function mentions(text: string, me: string): boolean {
-  if (me === "") return false;
-  return mentionPattern(me).test(text.normalize("NFC"));
-}
-
-function mentionPattern(me: string): RegExp {
-  const escaped = nameKey(me).replace(/[.*+?^${}()|[\]\\-]/g, "\\$&");
-  return new RegExp(`(?<![\\p{L}\\p{N}\\p{M}_])${escaped}(?![\\p{L}\\p{N}\\p{M}_])`, "giu");
-}
 
 /** Splits `text` into spans, with every mention of `me` in `style`. */
 function highlight(text: string, me: string, base: Style | undefined, style: Style): Span[] {
