@@ -10,6 +10,7 @@
 
 import { mentionPattern } from "../client/mention.ts";
 import { sanitize } from "../text/sanitize.ts";
+import { clock } from "../client/clock.ts";
 import { nameColour } from "../client/colour.ts";
 import { Colours, type Span, type Style } from "./style.ts";
 import { stringWidth } from "./width.ts";
@@ -79,12 +80,6 @@ function highlight(text: string, me: string, base: Style | undefined, style: Sty
   }
   if (at < text.length) out.push(withBase(text.slice(at)));
   return out;
-}
-
-/** "09:30": the time shown in front of every line. */
-export function clock(ms: number): string {
-  const d = new Date(ms);
-  return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
 }
 
 const DIM: Style = { dim: true };
