@@ -7,8 +7,15 @@
  * @module
  */
 
-/** The parts of a KeyboardEvent a shortcut depends on. */
-export type KeyPress = Pick<KeyboardEvent, "key" | "code" | "altKey" | "ctrlKey" | "metaKey" | "shiftKey">;
+/** The parts of a KeyboardEvent a shortcut depends on (spelled out, so tests need no DOM types). */
+export interface KeyPress {
+  key: string;
+  code: string;
+  altKey: boolean;
+  ctrlKey: boolean;
+  metaKey: boolean;
+  shiftKey: boolean;
+}
 
 export type Shortcut =
   /** Show window `index` (0-based). */
@@ -32,14 +39,18 @@ export function shortcut(k: KeyPress): Shortcut | null {
 
 /**
  * The windows whose title matches what was typed in the finder, best first:
- * titles that start with it (after an optional # or @), then those that contain it.
+ * titles that start with it, then those that contain it. A leading # or @
+ * keeps to rooms or to people.
  */
 export function findWindows<W extends { title: string }>(windows: readonly W[], query: string): W[] {
-  const q = query.trim().toLowerCase().replace(/^[#@]/, "");
-  if (q === "") return [...windows];
+  const typed = query.trim().toLowerCase();
+  const sigil = /^[#@]/.test(typed) ? typed[0] : "";
+  const q = typed.slice(sigil.length);
   const bare = (w: W) => w.title.toLowerCase().replace(/^[#@]/, "");
+  const pool = sigil ? windows.filter((w) => w.title.startsWith(sigil)) : [...windows];
+  if (q === "") return pool;
   return [
-    ...windows.filter((w) => bare(w).startsWith(q)),
-    ...windows.filter((w) => !bare(w).startsWith(q) && bare(w).includes(q)),
+    ...pool.filter((w) => bare(w).startsWith(q)),
+    ...pool.filter((w) => !bare(w).startsWith(q) && bare(w).includes(q)),
   ];
 }
