@@ -47,6 +47,8 @@ export interface LinkHooks {
   step(step: Step): void;
   journal(entries: readonly JournalEntry[]): void;
   status(e: StatusEvent): void;
+  /** A room's join (or catch-up) was answered: older pages may now be asked for (see {@linkcode Link.settled}). */
+  settled(room: string): void;
   /** The server refused for good (a code of {@linkcode FINAL_CODES}, or any refusal of a first sign-in). */
   stopped(code: string, message: string, everWelcomed: boolean): void;
 }
@@ -70,6 +72,8 @@ export class Link {
   #everWelcomed = false;
   #stopped = false;
   #fatal: { code: string; message: string } | null = null;
+  /** Rooms whose join (or catch-up) has been answered on this connection: see {@linkcode settled}. */
+  #settled = new Set<string>();
 
   constructor(url: string, session: ClientSession, hooks: LinkHooks) {
     this.url = url;
@@ -92,8 +96,19 @@ export class Link {
   /** Sends a request (JOIN, WHO, NICK, ...); false when not connected, so the page can say so. */
   send(msg: ClientMessage): boolean {
     if (!this.ready) return false;
+    if (msg.type === "join") this.#settled.delete(msg.room);
     this.#write(msg);
     return true;
+  }
+
+  /**
+   * True once a FETCHED for `room` arrived on this connection: the recent
+   * history of its join (or the catch-up after a resume) is in. Only then may
+   * older pages be asked for: the session pairs FETCHED answers with the
+   * FETCHes it sent, and a join's FETCHED answers none of them.
+   */
+  settled(room: string): boolean {
+    return this.ready && this.#settled.has(room);
   }
 
   /** Performs a step the page got from the session itself (a queued message, a page of history). */
@@ -136,6 +151,7 @@ export class Link {
     this.#decoder = new FrameDecoder({ maxFrame: MAX_FRAME_CEILING });
     this.#welcomed = false;
     this.#fatal = null;
+    this.#settled.clear();
     this.#timeoutMs = HANDSHAKE_TIMEOUT_MS;
     let opened = false;
     ws.onopen = () => {
@@ -178,6 +194,8 @@ export class Link {
     if (m.type === "welcome") {
       this.#heartbeatMs = m.heartbeatMs;
       this.#timeoutMs = m.timeoutMs;
+    } else if (m.type === "fetched") {
+      this.#settled.add(m.room);
     }
     const step = this.session.receive(m, Date.now());
     if (step.welcomed) {
@@ -186,6 +204,7 @@ export class Link {
       this.#attempt = 0;
     }
     this.perform(step);
+    if (m.type === "fetched") this.#hooks.settled(m.room);
   }
 
   #write(msg: ClientMessage): void {
