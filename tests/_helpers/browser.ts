@@ -43,6 +43,12 @@ export function haveChromium(): boolean {
   }
 }
 
+export interface PageOptions {
+  /** "light" or "dark": what prefers-color-scheme says. */
+  colorScheme?: "light" | "dark";
+  viewport?: { width: number; height: number };
+}
+
 /**
  * One Chromium process. Playwright gives it a fresh profile directory of its
  * own (and removes it on close); each {@linkcode page} opens in a context of

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Page } from "playwright-core";
+import type { Page } from "npm:playwright-core@1.65.2";
 import { WAIT_MS } from "./deadline.ts";
 
 /** How often a wait looks at the page again. */
