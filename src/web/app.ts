@@ -89,6 +89,8 @@ export class App {
   /** Rooms with a page of older history on its way: one at a time, whatever the scrolling does. */
   #inflight = new Set<string>();
   #sent: string[] = [];
+  /** Set when another tab took the session over: /reconnect starts afresh from what that tab kept. */
+  #replaced: { name: string; password: string | undefined } | null = null;
   #recall = -1;
 
   constructor(env: Env) {
@@ -209,11 +211,17 @@ export class App {
       this.#showSignin(why, auth);
       return;
     }
-    const hint = code === ErrorCode.REPLACED
+    const replaced = code === ErrorCode.REPLACED;
+    const hint = replaced
       ? " Another tab or device took this session over; /reconnect takes it back."
       : " /reconnect tries again.";
     this.model?.say(`${code}: ${message}.${hint}`, Date.now(), "error");
-    this.#schedule();
+    this.#render();
+    if (replaced) {
+      // The other tab shares this storage and now keeps the journal: this one must not write over it.
+      this.#replaced = { name: this.model?.me ?? "", password };
+      this.store = null;
+    }
   }
 
   #signOut(reason: string): void {
@@ -463,7 +471,11 @@ export class App {
         });
         break;
       case "reconnect":
-        if (link.ready) say("already connected");
+        if (this.#replaced) {
+          const { name, password } = this.#replaced;
+          this.#replaced = null;
+          this.#connect(name, password);
+        } else if (link.ready) say("already connected");
         else link.reconnect();
         break;
       case "clear":

@@ -423,3 +423,30 @@ Deno.test("first paint and a joined room on loopback (measured, printed)", async
     assert.ok(joined < 5_000, `joined after ${joined} ms`);
   });
 });
+
+Deno.test("a second tab of the same browser takes the session over; the first says so and stops", async () => {
+  await using chat = await WebChat.start(["--ephemeral"]);
+  await using carol = await joinJson(chat.port, "carol");
+  await using browser = await Browser.launch();
+  await withConsole(browser, async () => {
+    const first = await WebUser.signIn(await browser.page(), chat.url, "alice");
+    await first.say("from the first tab");
+    await first.sees("from the first tab");
+    const page = await first.page.context().newPage(); // same storage: signs in as alice by itself
+    await page.goto(chat.url);
+    const second = new WebUser(page, "alice");
+    await second.connected();
+    await second.sees("from the first tab");
+    await first.until(
+      "the first tab to say it was replaced",
+      async () => (await first.lines()).some((l) => l.includes("REPLACED")) || undefined,
+    );
+    assert.notEqual(await first.status(), "connected");
+    await second.say("from the second tab");
+    await carol.next("message", (m) => m.text === "from the second tab");
+    await second.page.reload();
+    await second.connected();
+    assert.deepEqual(await second.texts(), ["from the first tab", "from the second tab"]);
+    assert.equal(carol.messages().filter((m) => m.text === "from the second tab").length, 1);
+  });
+});
