@@ -450,3 +450,49 @@ Deno.test("a second tab of the same browser takes the session over; the first sa
     assert.equal(carol.messages().filter((m) => m.text === "from the second tab").length, 1);
   });
 });
+
+Deno.test("signing in: a taken name is refused with the reason, a password box appears when one is needed", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-web-pw-" });
+  try {
+    await Deno.writeTextFile(`${dir}/password`, "a long shared secret\n");
+    await using chat = await WebChat.start(["--ephemeral", "--password-file", `${dir}/password`]);
+    await using browser = await Browser.launch();
+    await withConsole(browser, async () => {
+      const page = await browser.page();
+      await page.goto(chat.url);
+      assert.equal(
+        await page.getByLabel("Password", { exact: true }).isVisible(),
+        false,
+        "no password box at first",
+      );
+      await page.getByRole("textbox", { name: "Name" }).fill("alice");
+      await page.getByRole("button", { name: "Join" }).click();
+      await page.getByLabel("Password", { exact: true }).waitFor({ state: "visible" });
+      assert.match(await page.getByRole("alert").innerText(), /needs a password/);
+      await page.getByLabel("Password", { exact: true }).fill("wrong one");
+      await page.getByRole("button", { name: "Join" }).click();
+      await page.getByRole("alert").filter({ hasText: "Wrong password" }).waitFor();
+      await page.getByLabel("Password", { exact: true }).fill("a long shared secret");
+      await page.getByRole("button", { name: "Join" }).click();
+      const alice = new WebUser(page, "alice");
+      await alice.connected();
+      await page.reload(); // the password is kept for this tab's reconnects and reloads
+      await alice.connected();
+
+      const other = await browser.page();
+      await other.goto(chat.url);
+      await other.getByRole("textbox", { name: "Name" }).fill("ALICE");
+      await other.getByRole("button", { name: "Join" }).click();
+      await other.getByLabel("Password", { exact: true }).fill("a long shared secret");
+      await other.getByRole("button", { name: "Join" }).click();
+      await other.getByRole("alert").filter({ hasText: "NAME_TAKEN" }).waitFor();
+      assert.equal(
+        await other.getByRole("button", { name: "Join" }).isEnabled(),
+        true,
+        "the form can be used again",
+      );
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
