@@ -11,7 +11,7 @@
  * @module
  */
 
-import { FrameDecoder } from "../../src/protocol/frame.ts";
+import { encodeFrame, FrameDecoder } from "../../src/protocol/frame.ts";
 import { MAX_FRAME_CEILING } from "../../src/protocol/limits.ts";
 import { WEB_ASSETS } from "../../src/web/assets_gen.ts";
 
@@ -19,15 +19,6 @@ import { WEB_ASSETS } from "../../src/web/assets_gen.ts";
 export const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
   "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-
-/** One frame's bytes, header included, as the WebSocket binding carries it. */
-function frameBytes(type: number, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(5 + payload.byteLength);
-  new DataView(out.buffer).setUint32(0, payload.byteLength + 1);
-  out[4] = type;
-  out.set(payload, 5);
-  return out;
-}
 
 export class WebGateway implements AsyncDisposable {
   /** http://127.0.0.1:PORT/ */
@@ -107,7 +98,7 @@ export class WebGateway implements AsyncDisposable {
       try {
         for await (const chunk of pair.tcp.readable) {
           for (const f of decoder.push(chunk)) {
-            if (socket.readyState === WebSocket.OPEN) socket.send(frameBytes(f.type, f.payload));
+            if (socket.readyState === WebSocket.OPEN) socket.send(encodeFrame(f) as Uint8Array<ArrayBuffer>);
           }
         }
       } catch {
