@@ -11,8 +11,7 @@
 import assert from "node:assert/strict";
 import { Browser } from "../_helpers/browser.ts";
 import { joinJson } from "../_helpers/json_client.ts";
-import { startServer } from "../_helpers/process.ts";
-import { WebGateway } from "../_helpers/web_gateway.ts";
+import { WebChat } from "../_helpers/web_chat.ts";
 import { WebUser } from "../_helpers/web_page.ts";
 
 const DOCS = new URL("../../docs/", import.meta.url).pathname;
@@ -24,13 +23,12 @@ Deno.test("screenshots of the page, light and dark, on a conversation in two roo
   try {
     // A server of its own for each picture, so both show the same conversation.
     for (const scheme of ["light", "dark"] as const) {
-      await using server = await startServer(["--ephemeral"]);
-      await using gateway = new WebGateway(server.port);
+      await using server = await WebChat.start(["--ephemeral"]);
       await using bob = await joinJson(server.port, "bob", { flags: ["--room", "lobby", "--room", "dev"] });
       await using carol = await joinJson(server.port, "carol");
       await using browser = await Browser.launch();
       const page = await browser.page({ colorScheme: scheme, viewport: { width: 1000, height: 560 } });
-      const alice = await WebUser.signIn(page, gateway.url, "alice");
+      const alice = await WebUser.signIn(page, server.url, "alice");
       await alice.say("/join dev");
       await alice.until("#dev joined", async () => (await alice.windows()).includes("2 #dev") || undefined);
       await alice.open("#lobby");

@@ -13,60 +13,9 @@ import assert from "node:assert/strict";
 import { nameColour } from "../../src/client/colour.ts";
 import { Browser } from "../_helpers/browser.ts";
 import { joinJson } from "../_helpers/json_client.ts";
-import { type ServerProcess, startServer } from "../_helpers/process.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
-import { WebGateway } from "../_helpers/web_gateway.ts";
+import { WebChat } from "../_helpers/web_chat.ts";
 import { WebUser } from "../_helpers/web_page.ts";
-
-/** A chat server and the page in front of it; `restart()` stops the server and starts it on the same data. */
-class WebChat implements AsyncDisposable {
-  server: ServerProcess;
-  readonly gateway: WebGateway;
-  readonly dataDir: string;
-  readonly #flags: string[];
-  #running = true;
-
-  private constructor(server: ServerProcess, gateway: WebGateway, dataDir: string, flags: string[]) {
-    this.server = server;
-    this.gateway = gateway;
-    this.dataDir = dataDir;
-    this.#flags = flags;
-  }
-
-  static async start(flags: string[] = []): Promise<WebChat> {
-    const dataDir = await Deno.makeTempDir({ prefix: "chat-web-data-" });
-    const server = await startServer(["--data-dir", dataDir, ...flags]);
-    return new WebChat(server, new WebGateway(server.port), dataDir, flags);
-  }
-
-  get url(): string {
-    return this.gateway.url;
-  }
-
-  get port(): number {
-    return this.server.port;
-  }
-
-  /** Kills the server (as a crash would) and waits until it is gone. */
-  async stop(): Promise<void> {
-    this.#running = false;
-    this.server.proc.kill("SIGKILL");
-    await this.server[Symbol.asyncDispose]();
-  }
-
-  /** Starts the server again on the same data directory; the page's address stays the same. */
-  async start(): Promise<void> {
-    this.server = await startServer(["--data-dir", this.dataDir, ...this.#flags]);
-    this.#running = true;
-    this.gateway.retarget(this.server.port);
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.gateway[Symbol.asyncDispose]();
-    if (this.#running) await this.server[Symbol.asyncDispose]();
-    await Deno.remove(this.dataDir, { recursive: true });
-  }
-}
 
 /** Runs `body` and, if it fails, adds what the browser logged to the error. */
 async function withConsole(browser: Browser, body: () => Promise<void>): Promise<void> {
