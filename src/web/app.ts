@@ -182,7 +182,12 @@ export class App {
     this.link = new Link(env.wsUrl, session, {
       step: (step) => this.#events(step),
       journal: (entries) => {
-        for (const e of entries) store.record(e);
+        for (const e of entries) {
+          const reset = e.op === "token" && e.storeId && store.journal.storeId &&
+            e.storeId !== store.journal.storeId;
+          if (reset) model.storeReset(Date.now());
+          store.record(e);
+        }
       },
       status: (e) => this.#event(e),
       settled: (room) => {

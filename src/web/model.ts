@@ -326,6 +326,20 @@ export class Model {
     }
   }
 
+  /**
+   * The server's message store is not the one the shown messages came from
+   * (its data was reset): their sequence numbers mean nothing there, and would
+   * hide new messages that reuse them. The room windows start over.
+   */
+  storeReset(now: number): void {
+    for (const w of this.windows) {
+      if (w.kind !== "room") continue;
+      w.lines = w.lines.filter((l) => l.seq === undefined);
+      w.fresh = true;
+    }
+    this.say("the server's message history was reset: earlier messages are gone", now);
+  }
+
   /** The lowest sequence number shown in `room`'s window: where scrolling up continues. */
   oldestSeq(room: string): number | undefined {
     return this.get(roomId(room))?.lines.find((l) => l.seq !== undefined)?.seq;

@@ -203,3 +203,11 @@ Deno.test("Model.snapshot() keeps delivered chat lines; restore() puts them back
   assert.equal(again.get("#lobby")!.unread, 0, "looked at");
   assert.equal(again.oldestSeq("lobby"), 1);
 });
+
+Deno.test("Model.storeReset() forgets the room messages, whose numbers a reset server reuses", () => {
+  const m = model();
+  m.apply(msg("lobby", 1, "bob", "from the old store"), true, T);
+  m.storeReset(T);
+  m.apply(msg("lobby", 1, "bob", "from the new store"), true, T);
+  assert.deepEqual(texts(m.get("#lobby")!.lines.filter((l) => l.kind === "chat")), ["from the new store"]);
+});
