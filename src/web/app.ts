@@ -255,6 +255,9 @@ export class App {
     const model = this.model;
     if (!model) return;
     if (e.type === "status" && e.state !== "connected") this.#inflight.clear(); // lost with the connection
+    if (e.type === "status" && !this.dom.signin.hidden && e.state === "reconnecting") {
+      this.dom.signinError.textContent = `Cannot reach the server (${e.reason}); trying again…`;
+    }
     if (e.type === "welcome") {
       // Signed in: the page now opens as this user until signing out.
       BrowserStore.setIdentity(this.env.local, e.name);
