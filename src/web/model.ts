@@ -97,6 +97,26 @@ export function title(w: Pick<Win, "kind" | "target">): string {
   return w.kind === "room" ? `#${w.target}` : `${DIRECT_PREFIX}${w.target}`;
 }
 
+/** The line of a message or direct message from the server. */
+function received(
+  key: string,
+  e: { ts: number; from: string; text: string; action: boolean },
+  mine: boolean,
+  extra: Partial<Line> = {},
+): Line {
+  return {
+    key,
+    rev: 0,
+    kind: "chat",
+    ts: e.ts,
+    from: e.from,
+    text: e.text,
+    action: e.action,
+    ...(mine ? { mine, delivery: "delivered" as const } : {}),
+    ...extra,
+  };
+}
+
 export class Model {
   me: string;
   prefs: Prefs;
@@ -226,18 +246,10 @@ export class Model {
         if (!mine && isIgnored(this.prefs, e.from)) break;
         const w = this.open(roomId(e.room), e.room);
         const mention = !mine && mentions(e.text, this.me);
-        const added = this.#message(w, {
-          key: `s${e.seq}`,
-          rev: 0,
-          kind: "chat",
-          ts: e.ts,
-          from: e.from,
-          text: e.text,
-          action: e.action,
-          seq: e.seq,
-          ...(mine ? { mine, delivery: "delivered" as const } : {}),
-          ...(mention ? { mention } : {}),
-        });
+        const added = this.#message(
+          w,
+          received(`s${e.seq}`, e, mine, { seq: e.seq, ...(mention ? { mention } : {}) }),
+        );
         if (!e.history) w.fresh = false;
         if (added === "end" && !mine && !(e.history && w.fresh)) {
           this.#news(w, mention, looking, alerts, `${e.from} in #${e.room}`, e.text);
@@ -257,16 +269,7 @@ export class Model {
           this.#update(w, waiting, { delivery: "delivered", ts: e.ts });
           break;
         }
-        this.#append(w, {
-          key: this.#key(),
-          rev: 0,
-          kind: "chat",
-          ts: e.ts,
-          from: e.from,
-          text: e.text,
-          action: e.action,
-          ...(mine ? { mine, delivery: "delivered" as const } : {}),
-        });
+        this.#append(w, received(this.#key(), e, mine));
         if (!mine) this.#news(w, true, looking, alerts, `${e.from} (direct message)`, e.text);
         break;
       }
