@@ -190,6 +190,20 @@ function readLength(bytes: Uint8Array, at: number): number {
   return ((bytes[at] << 24) >>> 0) + (bytes[at + 1] << 16) + (bytes[at + 2] << 8) + bytes[at + 3];
 }
 
+/**
+ * The bytes of one frame: the length, the type and `payload`, whatever they
+ * hold. What a transport that carries frames whole (a WebSocket message per
+ * frame) turns a decoded {@linkcode Frame} back into; messages are encoded
+ * with `encodeMessage()`.
+ */
+export function encodeFrame(frame: Frame): Uint8Array {
+  const out = new Uint8Array(HEADER_SIZE + frame.payload.byteLength);
+  new DataView(out.buffer).setUint32(0, frame.payload.byteLength + 1);
+  out[4] = frame.type;
+  out.set(frame.payload, HEADER_SIZE);
+  return out;
+}
+
 /** Bytes {@linkcode sniffHello} needs to decide: the header and the magic. */
 export const SNIFF_SIZE = HEADER_SIZE + MAGIC.byteLength;
 

@@ -22,7 +22,8 @@ import { type Known, whoisText } from "../client/whois.ts";
 import type { PendingSend } from "../client/journal.ts";
 import { MessageFlags } from "../protocol/messages.ts";
 import { nameKey } from "../protocol/names.ts";
-import { type ChatEntry, clock } from "./entries.ts";
+import { clock } from "../client/clock.ts";
+import type { ChatEntry } from "./entries.ts";
 import {
   addEntry,
   type ClientPort,

@@ -8,9 +8,11 @@
  * @module
  */
 
-import { nameKey } from "../protocol/names.ts";
+import { mentionPattern } from "../client/mention.ts";
 import { sanitize } from "../text/sanitize.ts";
-import { Colours, nameColour, type Span, type Style } from "./style.ts";
+import { clock } from "../client/clock.ts";
+import { nameColour } from "../client/colour.ts";
+import { Colours, type Span, type Style } from "./style.ts";
 import { stringWidth } from "./width.ts";
 import { spansWidth, wrapSpans } from "./wrap.ts";
 
@@ -66,17 +68,6 @@ export interface DividerEntry {
 
 export type Entry = ChatEntry | PresenceEntry | NoticeEntry | DividerEntry;
 
-/** True when `text` names `me` as a whole word, ignoring case. */
-export function mentions(text: string, me: string): boolean {
-  if (me === "") return false;
-  return mentionPattern(me).test(text.normalize("NFC"));
-}
-
-function mentionPattern(me: string): RegExp {
-  const escaped = nameKey(me).replace(/[.*+?^${}()|[\]\\-]/g, "\\$&");
-  return new RegExp(`(?<![\\p{L}\\p{N}\\p{M}_])${escaped}(?![\\p{L}\\p{N}\\p{M}_])`, "giu");
-}
-
 /** Splits `text` into spans, with every mention of `me` in `style`. */
 function highlight(text: string, me: string, base: Style | undefined, style: Style): Span[] {
   const out: Span[] = [];
@@ -89,12 +80,6 @@ function highlight(text: string, me: string, base: Style | undefined, style: Sty
   }
   if (at < text.length) out.push(withBase(text.slice(at)));
   return out;
-}
-
-/** "09:30": the time shown in front of every line. */
-export function clock(ms: number): string {
-  const d = new Date(ms);
-  return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
 }
 
 const DIM: Style = { dim: true };

@@ -12,7 +12,7 @@
 import { DEFAULT_PREFS, type Prefs } from "../client/prefs.ts";
 import type { ModerationAction } from "../protocol/messages.ts";
 import { nameKey } from "../protocol/names.ts";
-import type { Completion } from "./complete.ts";
+import type { Completion } from "../client/complete.ts";
 import { type EditorState, EMPTY_EDITOR } from "./editor.ts";
 import { type ChatEntry, type Entry, layoutEntry } from "./entries.ts";
 import { historyOf, type HistoryState } from "./history.ts";
@@ -105,7 +105,7 @@ export interface TuiState {
   current: number;
   editor: EditorState;
   history: HistoryState;
-  completion: Completion | null;
+  completion: Completion<EditorState> | null;
   /** Who is ignored and where join and leave lines are hidden (loaded and saved by the app). */
   prefs: Prefs;
   /** Every room this session has had a window for: what Tab completes after /join. */

@@ -8,8 +8,7 @@
  * @module
  */
 
-/** An SGR foreground colour code: 30-37 or 90-97. */
-export type Colour = number;
+import type { Colour } from "../client/colour.ts";
 
 export interface Style {
   fg?: Colour;
@@ -37,19 +36,6 @@ export const Colours = {
   white: 37,
   gray: 90,
 } as const;
-
-// Readable on dark and light backgrounds; no black, white or gray, which are kept for chrome.
-const NAME_PALETTE: readonly Colour[] = [31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96];
-
-/** A stable colour for `name`: FNV-1a of its case-folded form, so "Alice" and "alice" match. */
-export function nameColour(name: string): Colour {
-  let h = 0x811c9dc5;
-  for (const ch of name.normalize("NFC").toLowerCase()) {
-    h ^= ch.codePointAt(0)!;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return NAME_PALETTE[h % NAME_PALETTE.length];
-}
 
 function sgr(style: Style, colour: boolean): string {
   const codes: number[] = [];

@@ -12,9 +12,10 @@ import type { ClientEvent, DirectEvent, MessageEvent, PresenceEvent } from "../c
 import { nameKey } from "../protocol/names.ts";
 import { argumentKind, commandNames, HISTORY_PAGE, JOIN_REFUSED } from "../client/commands.ts";
 import { requestHistory, runLine } from "./commands.ts";
-import { complete } from "./complete.ts";
+import { complete } from "../client/complete.ts";
 import { cleanInput, editKey, editorWith, EMPTY_EDITOR, insert } from "./editor.ts";
-import { type ChatEntry, type Entry, mentions } from "./entries.ts";
+import type { ChatEntry, Entry } from "./entries.ts";
+import { mentions } from "../client/mention.ts";
 import { isIgnored, joinsHidden, type Prefs } from "../client/prefs.ts";
 import { historyAdd, historyDown, historyUp } from "./history.ts";
 import type { Key } from "./keys.ts";

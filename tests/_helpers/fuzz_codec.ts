@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import {
   decodeClientMessage,
   decodeServerMessage,
+  encodeFrame,
   encodeMessage,
   ERROR_CODES,
   ErrorCode,
@@ -207,11 +208,7 @@ function setLength(frame: Uint8Array, length: number): Uint8Array {
 }
 
 function withPayload(type: number, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(HEADER_SIZE + payload.byteLength);
-  new DataView(out.buffer).setUint32(0, payload.byteLength + 1);
-  out[4] = type;
-  out.set(payload, HEADER_SIZE);
-  return out;
+  return encodeFrame({ type, payload });
 }
 
 /** A damaged copy of `frame`, or `frame` itself when the dice say "valid". */

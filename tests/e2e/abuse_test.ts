@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { parseStatusBytes } from "../../src/bench/procfs.ts";
 import { FLOOD_STRIKES } from "../../src/chat/guard.ts";
 import {
+  encodeFrame,
   encodeMessage,
   FrameType,
   type Hello,
@@ -254,15 +255,6 @@ async function abuser(b: Battery, name: string): Promise<RawClient> {
   }
 }
 
-/** A frame with any type byte and payload. */
-function frame(type: number, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(5 + payload.byteLength);
-  new DataView(out.buffer).setUint32(0, payload.byteLength + 1);
-  out[4] = type;
-  out.set(payload, 5);
-  return out;
-}
-
 async function randomBytes(b: Battery): Promise<void> {
   for (let i = 0; i < 8; i++) {
     const noise = b.rng.bytes(b.rng.range(1, 2048));
@@ -368,14 +360,18 @@ async function invalidUtf8(b: Battery): Promise<void> {
 
 async function unknownTypes(b: Battery): Promise<void> {
   // As the first frame, an unknown type is not a chat peer.
-  await using first = await firstBytes(b.port, frame(0x3f, b.rng.bytes(20)), "unknown first");
+  await using first = await firstBytes(
+    b.port,
+    encodeFrame({ type: 0x3f, payload: b.rng.bytes(20) }),
+    "unknown first",
+  );
   assert.equal(first.text(), NOT_CHAT_LINE, first.describe());
 
   // After the handshake, unknown types are answered and skipped: the connection goes on.
   await using raw = await abuser(b, "odd");
   const types = [0x0d, 0x3f, 0x42, 0x7f, 0xc0, 0xff];
   for (const type of types) {
-    await writeAll(raw, frame(type, b.rng.bytes(b.rng.int(100))));
+    await writeAll(raw, encodeFrame({ type, payload: b.rng.bytes(b.rng.int(100)) }));
     const err = await raw.next("error");
     assert.equal(err.code, "UNKNOWN_TYPE", raw.describe());
     assert.equal(err.fatal, false);

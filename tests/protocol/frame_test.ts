@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  encodeFrame,
   encodeMessage,
   type Frame,
   FRAME_NAMES,
@@ -264,4 +265,14 @@ Deno.test("NOT_CHAT_LINE is one ASCII line ending in CRLF", () => {
   assert.match(NOT_CHAT_LINE, /^[\x20-\x7e]+\r\n$/);
   // Its first byte is not 0, so a chat client reading it cannot mistake it for a frame header.
   assert.notEqual(NOT_CHAT_LINE.charCodeAt(0), 0);
+});
+
+Deno.test("encodeFrame() writes the bytes FrameDecoder reads back, empty payload included", () => {
+  for (const payload of [new Uint8Array(0), new Uint8Array([1, 2, 3]), new Uint8Array(70_000).fill(7)]) {
+    const bytes = encodeFrame({ type: 0x82, payload });
+    assert.equal(bytes.byteLength, 5 + payload.byteLength);
+    assert.equal(new DataView(bytes.buffer).getUint32(0), payload.byteLength + 1);
+    const [frame] = new FrameDecoder({ maxFrame: 100_000 }).push(bytes);
+    assert.deepEqual([frame.type, [...frame.payload]], [0x82, [...payload]]);
+  }
 });

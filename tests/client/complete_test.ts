@@ -1,13 +1,20 @@
 import assert from "node:assert/strict";
-import { complete, type Completion, type CompletionSource } from "../../src/tui/complete.ts";
-import { type EditorState, editorWith } from "../../src/tui/editor.ts";
+import {
+  complete,
+  type Completion,
+  type CompletionInput,
+  type CompletionSource,
+} from "../../src/client/complete.ts";
+
+/** An input line holding `text` with the cursor at its end. */
+const editorWith = (text: string): CompletionInput => ({ text, cursor: text.length });
 
 const source: CompletionSource = {
   commands: ["/help", "/join", "/leave", "/me", "/quit", "/who"],
   nicks: ["bob", "Bobby", "carol", "émile"],
 };
 
-function tab(editor: EditorState, times = 1, backwards = false): string {
+function tab(editor: CompletionInput, times = 1, backwards = false): string {
   let c: Completion | null = null;
   let e = editor;
   for (let i = 0; i < times; i++) {
@@ -45,7 +52,7 @@ Deno.test("complete() completes command names at the start of the line", () => {
 });
 
 Deno.test("complete() keeps the text after the cursor", () => {
-  const e: EditorState = { text: "hi car how are you", cursor: 6, killed: "" };
+  const e: CompletionInput = { text: "hi car how are you", cursor: 6 };
   assert.equal(tab(e), "hi carol |how are you");
 });
 
@@ -53,4 +60,9 @@ Deno.test("complete() returns null with nothing to complete", () => {
   assert.equal(complete(editorWith(""), null, source), null);
   assert.equal(complete(editorWith("hello "), null, source), null);
   assert.equal(complete(editorWith("zed"), null, source), null);
+});
+
+Deno.test("complete() carries the rest of a front end's input state over untouched", () => {
+  const c = complete({ text: "car", cursor: 3, killed: "cut text" }, null, source);
+  assert.deepEqual(c?.result, { text: "carol: ", cursor: 7, killed: "cut text" });
 });

@@ -3,21 +3,30 @@
  * line starts with "/", a room for a word starting with "#", otherwise a
  * nickname of someone in the room (or what the command takes). Tab
  * again cycles through the matches (Shift-Tab backwards). A nickname
- * completed at the start of the line gets ": " after it, as in IRC.
+ * completed at the start of the line gets ": " after it, as in IRC. Pure,
+ * and shared by the terminal and the browser clients.
  *
  * @module
  */
 
-import type { EditorState } from "./editor.ts";
+/**
+ * The part of an input line completion reads and rewrites: its text and the
+ * cursor (a UTF-16 offset). Front ends keep more (the terminal client's kill
+ * buffer), which completion carries over untouched.
+ */
+export interface CompletionInput {
+  readonly text: string;
+  readonly cursor: number;
+}
 
-export interface Completion {
+export interface Completion<E extends CompletionInput = CompletionInput> {
   /** Where the completed word starts. */
   readonly start: number;
   /** The matches, in the order Tab walks them. */
   readonly candidates: readonly string[];
   readonly index: number;
-  /** The editor as completion left it: a later Tab only cycles if nothing changed since. */
-  readonly result: EditorState;
+  /** The input as completion left it: a later Tab only cycles if nothing changed since. */
+  readonly result: E;
 }
 
 export interface CompletionSource {
@@ -38,19 +47,19 @@ function suffixOf(word: string, start: number, isCommand: boolean): string {
   return isCommand || start > 0 || word.startsWith("#") ? " " : ": ";
 }
 
-function apply(
-  editor: EditorState,
+function apply<E extends CompletionInput>(
+  editor: E,
   start: number,
   candidates: readonly string[],
   index: number,
   isCommand: boolean,
-): Completion {
+): Completion<E> {
   const word = candidates[index];
   const suffix = suffixOf(word, start, isCommand);
   // Replace from `start` to the cursor; keep what follows the cursor.
   const before = editor.text.slice(0, start) + word + suffix;
   const after = editor.text.slice(editor.cursor).replace(/^ /, "");
-  const result: EditorState = { ...editor, text: before + after, cursor: before.length };
+  const result: E = { ...editor, text: before + after, cursor: before.length };
   return { start, candidates, index, result };
 }
 
@@ -58,12 +67,12 @@ function apply(
  * Completes at the cursor. `previous` is the completion the last key made,
  * if the last key was Tab. Returns null when there is nothing to complete.
  */
-export function complete(
-  editor: EditorState,
-  previous: Completion | null,
+export function complete<E extends CompletionInput>(
+  editor: E,
+  previous: Completion<E> | null,
   source: CompletionSource,
   backwards = false,
-): Completion | null {
+): Completion<E> | null {
   if (
     previous && previous.result.text === editor.text && previous.result.cursor === editor.cursor &&
     previous.candidates.length > 1
@@ -75,7 +84,7 @@ export function complete(
     const isCommand = prevWord.startsWith("/") && previous.start === 0;
     const suffix = suffixOf(prevWord, previous.start, isCommand);
     const end = previous.start + prevWord.length + suffix.length;
-    const base: EditorState = {
+    const base: E = {
       ...editor,
       text: editor.text.slice(0, previous.start) + editor.text.slice(end),
       cursor: previous.start,
