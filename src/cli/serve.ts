@@ -6,7 +6,10 @@
 
 import { type LogLevel, stderrLogger } from "../net/log.ts";
 import { MAX_MEDIUM_STRING, utf8Length } from "../protocol/mod.ts";
-import { ChatServer } from "../net/server.ts";
+import { ChatServer, type WebOptions } from "../net/server.ts";
+import { CidrSet } from "../net/proxy.ts";
+import { normalizeOrigin } from "../net/web.ts";
+import { WEB_ASSETS } from "../web/assets_gen.ts";
 import { probeRawConn } from "../net/raw_conn.ts";
 import { Authenticator } from "../net/auth.ts";
 import { MemoryStore } from "../store/memory.ts";
@@ -26,7 +29,9 @@ import type { CommandIo } from "./command.ts";
 export const SERVE_HELP = `Usage: chat serve [options]
 
 Runs the chat server: accepts clients over TCP, relays messages between
-them, and logs to stderr. Stops gracefully on SIGINT or SIGTERM.
+them, and logs to stderr. Stops gracefully on SIGINT or SIGTERM. The same
+port serves the web client over HTTP (http://HOST:PORT/, and its WebSocket
+at /ws), /healthz and /metrics, unless --no-web.
 
 Options:
 ${formatOptions([...SERVE_SPECS, CONFIG_SPEC, HELP_SPEC])}
@@ -58,6 +63,7 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     );
   }
   checkServeTlsFlags(o);
+  const web = webOptions(o);
   const logger = stderrLogger(o.logLevel as LogLevel);
   const clustered = (o.cluster as string[]).length > 0;
   const store = clustered ? await joinCluster(o, io, logger) : openStore(o, io);
@@ -110,6 +116,7 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     maxRooms: o.maxRooms as number,
     outboxBytes: o.outboxBytes as number,
     logger,
+    web,
   });
   const bus = "log" in store ? await joinBus(o, store, server, logger) : null;
   if (bus instanceof Error) {
@@ -140,6 +147,14 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     }max ${o.maxClients} clients, timeout ${o.timeout} ms, pid ${Deno.pid})`,
   );
   for (const note of tls.notes) logger.info(note);
+  if (web) {
+    const scheme = tls.acceptor ? "https" : "http";
+    const origins = web.origins.length > 0 ? web.origins.join(", ") : "the page's own";
+    const proxies = web.trustProxy.size > 0 ? `; trusted proxies: ${web.trustProxy.text.join(", ")}` : "";
+    logger.info(
+      `web: ${scheme}://${addr.hostname}:${addr.port}/ (WebSocket /ws, /healthz, /metrics; origins: ${origins}${proxies})`,
+    );
+  }
   logger.info(`sockets: ${path.raw ? "raw runtime ops" : "Deno.Conn"} (${path.why})`);
   const openWarning =
     secrets.auth.serverPassword === undefined && !/^(127\.|::1$|localhost$)/.test(addr.hostname)
@@ -244,6 +259,27 @@ async function joinBus(
   } catch (err) {
     return new Error(`cannot join the cluster's names and presence: ${(err as Error).message}`);
   }
+}
+
+/** The web side's settings, or undefined with --no-web; a bad --web-origin or --trust-proxy is a usage error. */
+function webOptions(o: Resolved): WebOptions | undefined {
+  if (o.noWeb) return undefined;
+  const origins: string[] = [];
+  for (const text of (o.webOrigin as string[] | undefined) ?? []) {
+    try {
+      const origin = normalizeOrigin(text);
+      if (!origins.includes(origin)) origins.push(origin);
+    } catch (err) {
+      throw new UsageError(`invalid --web-origin: ${(err as Error).message}`);
+    }
+  }
+  let trustProxy: CidrSet;
+  try {
+    trustProxy = new CidrSet((o.trustProxy as string[] | undefined) ?? []);
+  } catch (err) {
+    throw new UsageError(`invalid --trust-proxy: ${(err as Error).message}`);
+  }
+  return { assets: WEB_ASSETS, origins, trustProxy };
 }
 
 /** Opens the store the options ask for, or returns the error to report (a bad data dir fails at start, not later). */

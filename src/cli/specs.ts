@@ -107,6 +107,39 @@ export const SERVE_TLS_SPECS: readonly OptionSpec[] = [
   },
 ];
 
+/** `chat serve` HTTP on the chat port: the web client, its WebSocket, /healthz and /metrics. See README, "Web client and HTTP". */
+export const SERVE_WEB_SPECS: readonly OptionSpec[] = [
+  {
+    key: "noWeb",
+    flag: "no-web",
+    env: "CHAT_NO_WEB",
+    type: "bool",
+    default: false,
+    help:
+      "serve no HTTP: no web client, WebSocket, /healthz or /metrics; an HTTP request gets the not-chat line",
+  },
+  {
+    key: "webOrigin",
+    flag: "web-origin",
+    env: "CHAT_WEB_ORIGIN",
+    type: "list",
+    value: "ORIGIN",
+    help:
+      "an origin whose pages may open the WebSocket, like https://chat.example.org; repeat (or comma-separate) " +
+      "for several (default: the page's own origin only)",
+  },
+  {
+    key: "trustProxy",
+    flag: "trust-proxy",
+    env: "CHAT_TRUST_PROXY",
+    type: "list",
+    value: "CIDR",
+    help:
+      "a reverse proxy's address or range, like 10.0.0.0/8: its X-Forwarded-For names the client, for limits, " +
+      "bans and logs; repeat (or comma-separate) for several",
+  },
+];
+
 /** Client TLS, for join, send and tail. */
 export const CLIENT_TLS_SPECS: readonly OptionSpec[] = [
   {
@@ -412,6 +445,7 @@ export const SERVE_SPECS: readonly OptionSpec[] = [
       "apply the per-address limits to 127.0.0.1 and ::1 too (off: a local TLS proxy shares that address)",
   },
   ...SERVE_TLS_SPECS,
+  ...SERVE_WEB_SPECS,
   LOG_LEVEL,
 ];
 

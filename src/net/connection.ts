@@ -80,7 +80,26 @@ export interface ConnectionOptions {
   logger: Logger;
   /** Every connection's read buffer while it is quiet. */
   slots: ReadSlots;
+  /** Takes connections whose first bytes are HTTP (src/net/web.ts); absent, they get NOT_CHAT_LINE. */
+  web?: WebEntry;
+  /** The stream delivers chat frames only (a WebSocket): nothing to sniff, the first bytes go to the decoder. */
+  framed?: boolean;
 }
+
+/** Where an HTTP connection goes: the web front, which then owns the stream and the duty to end it. */
+export interface WebEntry {
+  /** Whether the first bytes open an HTTP request ("more": not known yet). */
+  sniff(prefix: Uint8Array): "yes" | "no" | "more";
+  /** Serves `stream`, whose first bytes were `prefix`; runs `onEnd` once, when it is done with. */
+  take(stream: Stream, prefix: Uint8Array, address: string, onEnd: () => void): void;
+}
+
+/** The stream of a connection handed to the web front: closing it here does nothing. */
+const HANDED_OFF: Stream = {
+  read: () => Promise.resolve(null),
+  write: () => Promise.reject(new Deno.errors.BadResource("the connection was handed to the web front")),
+  close() {},
+};
 
 /** A byte stream that may have started TLS (src/net/tls_server.ts): plaintext ones are refused when TLS is required. */
 export type Stream = StreamConn & { readonly secure?: boolean };
@@ -123,7 +142,7 @@ export class Connection implements Peer {
     const slots = this.#options.slots;
     const slot = slots.take();
     try {
-      const first = await this.#sniff(slot);
+      const first = this.#options.framed ? NOTHING : await this.#sniff(slot);
       if (first === null) return;
       const decoder = new FrameDecoder({ maxFrame: this.#options.maxFrame });
       const waiting = this.#receive(decoder, first);
@@ -136,7 +155,11 @@ export class Connection implements Peer {
         try {
           n = await this.#stream.read(buf);
         } catch (err) {
-          if (!this.closing) this.#drop(ioCloseReason(err));
+          if (this.closing) break;
+          // A WebSocket reports a broken WebSocket rule as a malformed frame (src/net/ws_conn.ts).
+          if (err instanceof ProtocolError) {
+            this.#perform(this.#runner.broker.protocolError(this.session, err, Date.now()));
+          } else this.#drop(ioCloseReason(err));
           break;
         }
         if (!n) {
@@ -154,6 +177,11 @@ export class Connection implements Peer {
       slots.give(slot);
       await this.#end();
     }
+  }
+
+  /** True once the stream started TLS. */
+  get secure(): boolean {
+    return this.#stream.secure === true;
   }
 
   /** Flushes what is queued, then closes (the close effect). */
@@ -227,6 +255,17 @@ export class Connection implements Peer {
       joined.set(buf.subarray(0, n), sniffed.byteLength);
       const verdict = sniffHello(joined, this.#options.maxFrame);
       if (verdict === "no") {
+        // Not chat: an HTTP request goes to the web front (at most 8 bytes decide), anything else is told off.
+        const web = this.#options.web;
+        const http = web === undefined ? "no" : web.sniff(joined);
+        if (http === "more") {
+          sniffed = joined;
+          continue;
+        }
+        if (http === "yes") {
+          this.#handOff(web!, joined);
+          return null;
+        }
         this.outbox.enqueueFinal(new TextEncoder().encode(NOT_CHAT_LINE));
         this.#drop("not_chat");
         return null;
@@ -250,6 +289,24 @@ export class Connection implements Peer {
       return joined;
     }
     return null;
+  }
+
+  /**
+   * Gives the stream to the web front, which now ends it: this pipeline ends
+   * without closing the stream or reporting its end. The session only held
+   * the handshake deadline, which the web front keeps itself; it is dropped
+   * without a word: its effects (a close of this connection, nothing else
+   * for a session in the handshake) are not performed, so no chat close is
+   * logged or counted for an HTTP request.
+   */
+  #handOff(web: WebEntry, prefix: Uint8Array): void {
+    const stream = this.#stream;
+    const onEnd = this.#onEnd;
+    this.#stream = HANDED_OFF;
+    this.#onEnd = () => {};
+    this.closing = true;
+    this.#runner.broker.drop(this.session, "not_chat", Date.now());
+    web.take(stream, prefix, this.address, onEnd);
   }
 
   /**

@@ -21,6 +21,7 @@ import type { Room } from "../chat/session.ts";
 import { encodeMessage, type ServerMessage } from "../protocol/mod.ts";
 import { FrameArena } from "./arena.ts";
 import type { Logger } from "./log.ts";
+import { type RunnerCounters, runnerCounters } from "./metrics.ts";
 import type { Outbox } from "./outbox.ts";
 
 /** What the runner needs of a connection: its outbox, and how to close it and hold its input. */
@@ -81,6 +82,8 @@ export class Runner {
   readonly queue: CommitQueue;
   /** Set on a node of a cluster. */
   cluster: ClusterLink | null = null;
+  /** What /metrics reports of the runner's work: plain fields, bumped in place. */
+  readonly counters: RunnerCounters = runnerCounters();
   #log: Logger;
   #hash?: (password: string) => Promise<string>;
   #peers = new Map<number, Peer>();
@@ -161,7 +164,10 @@ export class Runner {
           if (!peer.outbox.enqueue(bytes)) {
             // A session being dropped still gets its final error frame, even over budget.
             if (e.final) peer.outbox.enqueueFinal(bytes);
-            else (slow ??= []).push(e.to);
+            else {
+              (slow ??= []).push(e.to);
+              this.counters.dropped++;
+            }
           }
           break;
         }
@@ -170,9 +176,16 @@ export class Runner {
           if (fan === null) break;
           const placed = this.#arena.place(encodeMessage(e.msg));
           const { ids, outboxes } = fan;
+          let refused = 0;
           for (let j = 0; j < ids.length; j++) {
-            if (ids[j] !== e.except && !outboxes[j].enqueuePlaced(placed)) (slow ??= []).push(ids[j]);
+            if (ids[j] !== e.except && !outboxes[j].enqueuePlaced(placed)) {
+              (slow ??= []).push(ids[j]);
+              refused++;
+            }
           }
+          // Counted per broadcast, not per member; a room message leaves nobody out (its sender gets it too).
+          if (e.msg.type === "message") this.counters.deliveries += ids.length - refused;
+          this.counters.dropped += refused;
           break;
         }
         case "close": {
@@ -180,8 +193,13 @@ export class Runner {
           if (peer) peer.close(e.reason);
           else {
             const s = this.broker.session(e.to);
-            if (s && s.remote !== "") this.cluster?.close(s.remote, s.remoteSid, e.reason);
+            if (s && s.remote !== "") {
+              // Another node's session: that node closes it, and counts the close.
+              this.cluster?.close(s.remote, s.remoteSid, e.reason);
+              break;
+            }
           }
+          this.counters.closes[e.reason]++;
           break;
         }
         case "claim": {

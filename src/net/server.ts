@@ -12,13 +12,17 @@ import type { AccountStore, BanStore, MessageLog } from "../chat/ports.ts";
 import { encodeMessage, ErrorCode } from "../protocol/mod.ts";
 import { Admission, type ConnectionLimits } from "./admission.ts";
 import type { Authenticator } from "./auth.ts";
-import { Connection, READ_BUFFER } from "./connection.ts";
+import { Connection, type ConnectionOptions, READ_BUFFER, type Stream } from "./connection.ts";
 import type { Logger } from "./log.ts";
+import { logStats, renderMetrics, timedLog } from "./metrics.ts";
+import type { CidrSet } from "./proxy.ts";
 import { rawConn } from "./raw_conn.ts";
 import { ReadSlots } from "./read_slots.ts";
 import { Runner } from "./runner.ts";
 import { TcpListener } from "./tcp_listener.ts";
 import type { TlsAcceptor } from "./tls_server.ts";
+import { WebFront } from "./web.ts";
+import type { WebAssets } from "./web_routes.ts";
 
 export type { ConnectionLimits } from "./admission.ts";
 
@@ -35,6 +39,19 @@ export interface ServerOptions extends Omit<BrokerOptions, "accounts" | "bans" |
   logger: Logger;
   /** TLS on the same port (a connection's first byte decides); absent: plaintext only. */
   tls?: TlsAcceptor;
+  /** HTTP on the same port (the first bytes decide): the web client, its WebSocket, /healthz, /metrics. Absent: none. */
+  web?: WebOptions;
+  /** A check composed into {@linkcode ChatServer.health} (a cluster's link to NATS): null while fine, else why not. */
+  health?: () => string | null;
+}
+
+export interface WebOptions {
+  /** The web client's files (the CLI passes src/web/assets_gen.ts: net/ does not import web/). */
+  assets: WebAssets;
+  /** Origins allowed to open the WebSocket, normalised; empty: the page's own. */
+  origins: readonly string[];
+  /** Proxies whose X-Forwarded-For names the client (`--trust-proxy`). */
+  trustProxy: CidrSet;
 }
 
 /** How often retention runs: deleting old rows is cheap but need not be continuous. */
@@ -58,6 +75,12 @@ export class ChatServer {
   #allClosed: (() => void) | null = null;
   // Every connection's read buffer while it is quiet.
   #slots = new ReadSlots(READ_BUFFER);
+  // Settings shared by every TCP/TLS connection, and by every WebSocket: one object each, not one per connection.
+  #tcpOptions: ConnectionOptions;
+  #wsOptions: ConnectionOptions;
+  #web: WebFront | null = null;
+  #websockets = new Set<Connection>();
+  #logStats = logStats();
 
   constructor(options: ServerOptions) {
     this.options = options;
@@ -68,9 +91,72 @@ export class ChatServer {
     const auth = options.auth;
     this.runner = new Runner({
       broker: this.broker,
-      log: store,
+      log: timedLog(store, this.#logStats),
       logger: options.logger,
       hash: auth ? (password) => auth.hash(password) : undefined,
+    });
+    const shared = {
+      maxFrame: options.maxFrame,
+      outboxBytes: options.outboxBytes,
+      auth: options.auth,
+      tlsRequired: options.tls?.required ?? false,
+      logger: this.#log,
+      slots: this.#slots,
+    };
+    if (options.web) {
+      const admission = this.#admission;
+      this.#web = new WebFront({
+        ...options.web,
+        timeoutMs: options.timeoutMs,
+        tlsRequired: shared.tlsRequired,
+        maxFrame: options.maxFrame,
+        logger: this.#log,
+        health: () => this.health(),
+        metrics: () => this.metrics(),
+        admit: (ip) => admission.admit(ip, Date.now()),
+        release: (ip) => admission.release(ip, Date.now()),
+        upgraded: (ws, address, onEnd) => {
+          const c = this.#open(ws, address, this.#wsOptions, () => {
+            this.#websockets.delete(c);
+            onEnd();
+          });
+          this.#websockets.add(c);
+        },
+      });
+    }
+    this.#tcpOptions = { ...shared, web: this.#web ?? undefined };
+    this.#wsOptions = { ...shared, framed: true };
+  }
+
+  /** Null while the server accepts clients; else why not (`GET /healthz` answers 503 with it). */
+  health(): string | null {
+    if (this.#stopping) return "shutting down";
+    return this.options.health?.() ?? null;
+  }
+
+  /** The `GET /metrics` page: the counters, and gauges gathered now. */
+  metrics(): string {
+    const connections = { tcp: 0, tls: 0, websocket: 0 };
+    let outboxBytes = 0;
+    let outboxesOver = 0;
+    for (const c of this.#connections) {
+      // A connection handed to the web front has no session left: it is counted as HTTP.
+      if (c.session.state !== "handshake" && c.session.state !== "ready") continue;
+      connections[this.#websockets.has(c) ? "websocket" : c.secure ? "tls" : "tcp"]++;
+      outboxBytes += c.outbox.queuedBytes;
+      if (c.outbox.over) outboxesOver++;
+    }
+    return renderMetrics({
+      connections,
+      httpConnections: this.#web?.open ?? 0,
+      users: this.broker.online,
+      rooms: this.broker.rooms,
+      outboxBytes,
+      outboxesOver,
+      log: this.#logStats,
+      runner: this.runner.counters,
+      httpResponses: this.#web?.responses ?? new Map(),
+      healthy: this.health() === null,
     });
   }
 
@@ -104,6 +190,7 @@ export class ChatServer {
     clearInterval(this.#timer);
     clearInterval(this.#pruneTimer);
     this.#listener?.close();
+    this.#web?.shutdown();
     // Whatever was accepted is stored (and acknowledged) before everyone is told to go.
     await this.runner.queue.drained();
     this.runner.perform(this.broker.shutdown(Date.now()));
@@ -125,28 +212,31 @@ export class ChatServer {
       return;
     }
     const ip = remote.hostname;
-    const refusal = this.#admission.admit(ip, Date.now());
+    // A trusted proxy carries many clients: its WebSockets are admitted by forwarded address (src/net/web.ts).
+    const proxy = this.#web !== null && this.options.web!.trustProxy.has(ip);
+    const refusal = proxy ? null : this.#admission.admit(ip, Date.now());
     if (refusal) {
       void this.#refuse(conn, address, refusal);
       return;
     }
     const tls = this.options.tls;
     const stream = tls ? tls.wrap(conn) : rawConn(conn);
-    const connection = new Connection(this.runner, stream, address, {
-      maxFrame: this.options.maxFrame,
-      outboxBytes: this.options.outboxBytes,
-      auth: this.options.auth,
-      tlsRequired: tls?.required ?? false,
-      logger: this.#log,
-      slots: this.#slots,
-    }, () => {
-      this.#admission.release(ip, Date.now());
+    this.#open(stream, address, this.#tcpOptions, () => {
+      if (!proxy) this.#admission.release(ip, Date.now());
+    });
+  }
+
+  /** Starts the pipeline of a connection; `ended` runs when it ends. */
+  #open(stream: Stream, address: string, options: ConnectionOptions, ended: () => void): Connection {
+    const connection = new Connection(this.runner, stream, address, options, () => {
+      ended();
       this.#connections.delete(connection);
       if (this.#connections.size === 0) this.#allClosed?.();
     });
     this.#connections.add(connection);
     this.#log.debug(`connect ${address} #${connection.session.id}`);
     void connection.run();
+    return connection;
   }
 
   /** Refused before any protocol work (and already uncounted by admission): one error frame, best effort, then close. */

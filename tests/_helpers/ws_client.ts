@@ -205,7 +205,7 @@ export class WsClient implements AsyncDisposable {
   readonly response: HttpResponse;
   readonly messages: ServerMessage[] = [];
   readonly changes = new Changes();
-  /** Every frame received, control frames included. */
+  /** Every frame received; only control frames keep their payload. */
   readonly frames: ServerFrame[] = [];
   /** The close frame's code once it arrived (1005 when it carried none). */
   closeCode: number | null = null;
@@ -261,7 +261,7 @@ export class WsClient implements AsyncDisposable {
 
   describe(): string {
     const state = this.#ended ? ` (closed${this.closeCode !== null ? ` with ${this.closeCode}` : ""})` : "";
-    return `${this.label}${state}:\n${tail(this.messages.map((m) => JSON.stringify(m)))}`;
+    return `${this.label}${state}:\n${tail(this.messages.map((m) => JSON.stringify(m).slice(0, 200)))}`;
   }
 
   /** Sends one chat message as one binary WebSocket message. */
@@ -325,34 +325,46 @@ export class WsClient implements AsyncDisposable {
     this.changes.notify();
   }
 
-  /** Takes whole server frames off the buffer. */
+  /** Takes whole server frames off the buffer (walking it once, then keeping only the tail). */
   #parse(): void {
+    const b = this.#buf;
+    let at = 0;
     for (;;) {
-      const b = this.#buf;
-      if (b.byteLength < 2) return;
-      let n = b[1] & 0x7f;
-      let at = 2;
+      if (b.byteLength - at < 2) break;
+      let n = b[at + 1] & 0x7f;
+      let h = 2;
       if (n === 126) {
-        if (b.byteLength < 4) return;
-        n = (b[2] << 8) | b[3];
-        at = 4;
+        if (b.byteLength - at < 4) break;
+        n = (b[at + 2] << 8) | b[at + 3];
+        h = 4;
       } else if (n === 127) {
-        if (b.byteLength < 10) return;
-        n = new DataView(b.buffer, b.byteOffset).getUint32(6);
-        at = 10;
+        if (b.byteLength - at < 10) break;
+        n = new DataView(b.buffer, b.byteOffset + at).getUint32(6);
+        h = 10;
       }
-      if (b[1] & 0x80) throw new Error(`${this.label}: the server masked a frame`);
-      if (b.byteLength < at + n) return;
-      const frame = { fin: (b[0] & 0x80) !== 0, opcode: b[0] & 0x0f, payload: b.slice(at, at + n) };
-      this.#buf = b.slice(at + n);
-      this.frames.push(frame);
+      if (b[at + 1] & 0x80) throw new Error(`${this.label}: the server masked a frame`);
+      if (b.byteLength - at < h + n) break;
+      const frame = {
+        fin: (b[at] & 0x80) !== 0,
+        opcode: b[at] & 0x0f,
+        payload: b.subarray(at + h, at + h + n),
+      };
+      at += h + n;
       if (frame.opcode === 0x8) {
         this.closeCode = n >= 2 ? (frame.payload[0] << 8) | frame.payload[1] : 1005;
         this.closeReason = new TextDecoder().decode(frame.payload.subarray(2));
+        // Answered as RFC 6455 asks (and browsers do), so the server need not wait for its grace to end.
+        this.sendRaw(clientFrame(0x8, frame.payload.slice(0, Math.min(2, n)))).catch(() => {});
       } else if (frame.opcode === 0x2) {
         for (const f of this.#decoder.push(frame.payload)) this.messages.push(decodeServerMessage(f));
       }
+      // Control frames are kept whole; a data frame's payload is decoded already and not kept.
+      this.frames.push({
+        ...frame,
+        payload: frame.opcode >= 0x8 ? frame.payload.slice() : new Uint8Array(0),
+      });
     }
+    this.#buf = b.slice(at);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
