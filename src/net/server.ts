@@ -116,7 +116,7 @@ export class ChatServer {
         admit: (ip) => admission.admit(ip, Date.now()),
         release: (ip) => admission.release(ip, Date.now()),
         upgraded: (ws, address, onEnd) => {
-          const c = this.#open(ws, address, this.#wsOptions, () => {
+          const c = this.#open(ws, address, this.#wsOptions, null, () => {
             this.#websockets.delete(c);
             onEnd();
           });
@@ -221,15 +221,24 @@ export class ChatServer {
     }
     const tls = this.options.tls;
     const stream = tls ? tls.wrap(conn) : rawConn(conn);
-    this.#open(stream, address, this.#tcpOptions, () => {
-      if (!proxy) this.#admission.release(ip, Date.now());
-    });
+    this.#open(stream, address, this.#tcpOptions, proxy ? null : ip, null);
   }
 
-  /** Starts the pipeline of a connection; `ended` runs when it ends. */
-  #open(stream: Stream, address: string, options: ConnectionOptions, ended: () => void): Connection {
+  /**
+   * Starts the pipeline of a connection. When it ends, admission forgets it
+   * (`admitted`: the address it was counted under, if any) and `ended` runs.
+   * One closure per connection, as before the web side existed.
+   */
+  #open(
+    stream: Stream,
+    address: string,
+    options: ConnectionOptions,
+    admitted: string | null,
+    ended: (() => void) | null,
+  ): Connection {
     const connection = new Connection(this.runner, stream, address, options, () => {
-      ended();
+      if (admitted !== null) this.#admission.release(admitted, Date.now());
+      ended?.();
       this.#connections.delete(connection);
       if (this.#connections.size === 0) this.#allClosed?.();
     });

@@ -497,6 +497,15 @@ Deno.test("a malformed WebSocket frame closes that connection only, with BAD_FRA
   assert.equal((await good.next("ack")).id, 1);
 });
 
+Deno.test("a WebSocket whose first message is not a HELLO gets a fatal ERROR, not the not-chat line", async () => {
+  await using s = webServer();
+  await using ws = await WsClient.connect(s.port);
+  await ws.send({ type: "send", id: 1, room: "lobby", flags: 0, text: "too early" });
+  const err = await ws.next("error");
+  assert.deepEqual([err.code, err.fatal], ["UNEXPECTED_FRAME", true]);
+  assert.equal(await ws.closed(), 1000);
+});
+
 Deno.test("a WebSocket ping gets a pong with its payload, and a client close is echoed before the socket closes", async () => {
   await using s = webServer();
   await using ws = await WsClient.connect(s.port);
