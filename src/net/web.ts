@@ -28,16 +28,13 @@ import { type CidrSet, forwardedFor } from "./proxy.ts";
 import type { StreamConn } from "./tls_stream.ts";
 import { type Reply, route, SECURITY_FIELDS, textReply, type WebAssets } from "./web_routes.ts";
 import { acceptKey, CloseCode, SUBPROTOCOL, validKey } from "./websocket.ts";
-import { WsConn } from "./ws_conn.ts";
+import { writeAll, WsConn } from "./ws_conn.ts";
 
 /** Requests one keep-alive connection may make: a page and its assets take a handful. */
 export const MAX_REQUESTS = 100;
 
 /** Bytes read at a time from an HTTP connection: a request head is usually one read. */
 const READ_CHUNK = 4096;
-
-/** How long the refusal of a proxied WebSocket (too many connections) may take to go out. */
-const REFUSAL_MS = 2000;
 
 /** A byte stream that may have started TLS (src/net/tls_server.ts). */
 type Stream = StreamConn & { readonly secure?: boolean };
@@ -275,7 +272,7 @@ class HttpConnection {
     const refused = forwarded === null ? null : options.admit(forwarded);
     if (refused !== null) {
       options.logger.warn(`refused ${address}${via}: ${refused}`);
-      await refuseWebSocket(ws, refused);
+      refuseWebSocket(ws, refused);
       onEnd();
       return;
     }
@@ -397,8 +394,11 @@ class HttpConnection {
   }
 }
 
-/** A proxied WebSocket over the per-address limits: one TOO_MANY_CONNECTIONS error frame, then the close. */
-async function refuseWebSocket(ws: WsConn, refusal: string): Promise<void> {
+/**
+ * A proxied WebSocket over the per-address limits: one TOO_MANY_CONNECTIONS
+ * error frame, then the close (which bounds a write the client never reads).
+ */
+function refuseWebSocket(ws: WsConn, refusal: string): void {
   const frame = encodeMessage({
     type: "error",
     fatal: true,
@@ -406,17 +406,8 @@ async function refuseWebSocket(ws: WsConn, refusal: string): Promise<void> {
     ref: 0,
     message: refusal,
   });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    ws.write(frame).catch(() => 0),
-    new Promise((r) => timer = setTimeout(r, REFUSAL_MS)),
-  ]);
-  clearTimeout(timer);
+  ws.write(frame).catch(() => {});
   ws.close(CloseCode.POLICY_VIOLATION, "too many connections");
-}
-
-async function writeAll(conn: StreamConn, bytes: Uint8Array): Promise<void> {
-  for (let off = 0; off < bytes.byteLength;) off += await conn.write(off === 0 ? bytes : bytes.subarray(off));
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

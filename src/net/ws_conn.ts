@@ -22,7 +22,7 @@ import { CloseCode, closeFrame, controlFrame, FrameReader, Opcode, wrapFrames } 
 const CLOSE_GRACE_MS = 1000;
 
 /** Writes all of `bytes`, looping on partial writes. */
-async function writeAll(conn: StreamConn, bytes: Uint8Array): Promise<void> {
+export async function writeAll(conn: StreamConn, bytes: Uint8Array): Promise<void> {
   for (let off = 0; off < bytes.byteLength;) off += await conn.write(off === 0 ? bytes : bytes.subarray(off));
 }
 

@@ -13,9 +13,12 @@ import {
   decodeServerMessage,
   encodeMessage,
   FrameDecoder,
+  type Hello,
   MAX_FRAME_CEILING,
+  PROTOCOL_VERSION,
   type ServerMessage,
 } from "../../src/protocol/mod.ts";
+import assert from "node:assert/strict";
 import { Changes, tail, WAIT_MS, waitFor } from "./deadline.ts";
 
 type Conn = Pick<Deno.Conn, "read" | "write" | "close">;
@@ -373,4 +376,86 @@ export class WsClient implements AsyncDisposable {
     } catch { /* closed */ }
     await this.#pump;
   }
+}
+
+/**
+ * Deno's own WebSocket class speaking chat.v1, as the web client in a
+ * browser does: every binary message decoded as a chat frame.
+ */
+export class BrowserSocket implements AsyncDisposable {
+  readonly ws: WebSocket;
+  readonly messages: ServerMessage[] = [];
+  readonly changes = new Changes();
+  /** Resolves once the WebSocket is open; rejects if it could not be. */
+  readonly opened: Promise<void>;
+  /** The close code once the WebSocket closed. */
+  closeCode: number | null = null;
+  readonly #decoder = new FrameDecoder({ maxFrame: MAX_FRAME_CEILING });
+  readonly #closed: Promise<void>;
+
+  constructor(url: string) {
+    this.ws = new WebSocket(url, ["chat.v1"]);
+    this.ws.binaryType = "arraybuffer";
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.onopen = () => resolve();
+      this.ws.onerror = (e) => reject(new Error(`WebSocket error: ${(e as ErrorEvent).message}`));
+    });
+    this.#closed = new Promise((resolve) => {
+      this.ws.onclose = (e) => {
+        this.closeCode = e.code;
+        this.changes.notify();
+        resolve();
+      };
+    });
+    this.ws.onmessage = (e) => {
+      for (const f of this.#decoder.push(new Uint8Array(e.data as ArrayBuffer))) {
+        this.messages.push(decodeServerMessage(f));
+      }
+      this.changes.notify();
+    };
+  }
+
+  get ended(): boolean {
+    return this.closeCode !== null;
+  }
+
+  describe(): string {
+    return `browser socket:\n${tail(this.messages.map((m) => JSON.stringify(m).slice(0, 200)))}`;
+  }
+
+  send(msg: ClientMessage): void {
+    this.ws.send(encodeMessage(msg));
+  }
+
+  /** The first message of `type` that `match` accepts, waiting for it. */
+  find<K extends ServerMessage["type"]>(
+    type: K,
+    match: (m: Extract<ServerMessage, { type: K }>) => boolean = () => true,
+  ): Promise<Extract<ServerMessage, { type: K }>> {
+    return waitFor(
+      this,
+      () =>
+        this.messages.find((m): m is Extract<ServerMessage, { type: K }> =>
+          m.type === type && match(m as Extract<ServerMessage, { type: K }>)
+        ),
+      type,
+    );
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.ws.readyState < WebSocket.CLOSING) this.ws.close();
+    await this.#closed;
+  }
+}
+
+/** A HELLO for `name` joining `rooms`. */
+export function hello(name: string, rooms = ["lobby"]): Hello {
+  return { type: "hello", version: PROTOCOL_VERSION, name, rooms, extensions: [] };
+}
+
+/** The value of one sample of a /metrics page, e.g. `chat_connections{transport="tcp"}`; fails if it is absent. */
+export function metric(text: string, name: string): number {
+  const m = new RegExp(`^${name.replace(/[{}"]/g, "\\$&")} (\\S+)$`, "m").exec(text);
+  assert.ok(m, `no ${name} in\n${text}`);
+  return Number(m[1]);
 }

@@ -6,102 +6,24 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  decodeServerMessage,
-  encodeMessage,
-  FrameDecoder,
-  NOT_CHAT_LINE,
-  PROTOCOL_VERSION,
-  type ServerMessage,
-} from "../../src/protocol/mod.ts";
-import { Changes, WAIT_MS, waitFor } from "../_helpers/deadline.ts";
+import { NOT_CHAT_LINE } from "../../src/protocol/mod.ts";
+import { WAIT_MS } from "../_helpers/deadline.ts";
 import { joinJson } from "../_helpers/json_client.ts";
 import { runChat, startServer } from "../_helpers/process.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
 import {
+  BrowserSocket,
   getRequest,
+  hello,
   httpOnce,
   HttpReader,
   type HttpResponse,
+  metric,
   upgradeRequest,
   WsClient,
 } from "../_helpers/ws_client.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
-
-const HELLO = (name: string, rooms = ["lobby"]) => ({
-  type: "hello" as const,
-  version: PROTOCOL_VERSION,
-  name,
-  rooms,
-  extensions: [],
-});
-
-/** Deno's WebSocket class speaking chat.v1, as the web client does. */
-class Browser implements AsyncDisposable {
-  readonly ws: WebSocket;
-  readonly messages: ServerMessage[] = [];
-  readonly changes = new Changes();
-  readonly opened: Promise<void>;
-  ended = false;
-  #decoder = new FrameDecoder({ maxFrame: 1 << 24 });
-  #closed: Promise<void>;
-
-  constructor(url: string) {
-    this.ws = new WebSocket(url, ["chat.v1"]);
-    this.ws.binaryType = "arraybuffer";
-    this.opened = new Promise((resolve, reject) => {
-      this.ws.onopen = () => resolve();
-      this.ws.onerror = (e) => reject(new Error(`WebSocket error: ${(e as ErrorEvent).message}`));
-    });
-    this.#closed = new Promise((resolve) => {
-      this.ws.onclose = () => {
-        this.ended = true;
-        this.changes.notify();
-        resolve();
-      };
-    });
-    this.ws.onmessage = (e) => {
-      for (const f of this.#decoder.push(new Uint8Array(e.data as ArrayBuffer))) {
-        this.messages.push(decodeServerMessage(f));
-      }
-      this.changes.notify();
-    };
-  }
-
-  describe(): string {
-    return this.messages.map((m) => JSON.stringify(m)).join("\n");
-  }
-
-  send(msg: Parameters<typeof encodeMessage>[0]): void {
-    this.ws.send(encodeMessage(msg));
-  }
-
-  find<K extends ServerMessage["type"]>(
-    type: K,
-    match: (m: Extract<ServerMessage, { type: K }>) => boolean = () => true,
-  ): Promise<Extract<ServerMessage, { type: K }>> {
-    return waitFor(
-      this,
-      () =>
-        this.messages.find((m): m is Extract<ServerMessage, { type: K }> =>
-          m.type === type && match(m as Extract<ServerMessage, { type: K }>)
-        ),
-      type,
-    );
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (this.ws.readyState < WebSocket.CLOSING) this.ws.close();
-    await this.#closed;
-  }
-}
-
-function metric(text: string, name: string): number {
-  const m = new RegExp(`^${name.replace(/[{}"]/g, "\\$&")} (\\S+)$`, "m").exec(text);
-  assert.ok(m, `no ${name} in\n${text}`);
-  return Number(m[1]);
-}
 
 async function metrics(port: number): Promise<string> {
   const r = await httpOnce(port, getRequest("/metrics", port));
@@ -124,9 +46,9 @@ Deno.test("a WebSocket client and a terminal client chat through chat serve; the
   const before = await metrics(server.port);
 
   await using terminal = await joinJson(server.port, "terminal");
-  await using web = new Browser(`ws://127.0.0.1:${server.port}/ws`);
+  await using web = new BrowserSocket(`ws://127.0.0.1:${server.port}/ws`);
   await web.opened;
-  web.send(HELLO("webby"));
+  web.send(hello("webby"));
   await web.find("welcome");
   await terminal.next("presence", (e) => e.event === "join" && e.name === "webby");
 
@@ -216,7 +138,7 @@ Deno.test("with --tls-self-signed the page is served over https and chat over ws
     );
     assert.ok(ws instanceof WsClient, `refused: ${(ws as HttpResponse).status} ${(ws as HttpResponse).text}`);
     await using _ws = ws;
-    await ws.send(HELLO("secure"));
+    await ws.send(hello("secure"));
     await ws.next("welcome");
     await ws.send({ type: "send", id: 1, room: "lobby", flags: 0, text: "over wss" });
     assert.equal((await ws.next("ack")).id, 1);
@@ -268,8 +190,8 @@ Deno.test("--trust-proxy: a proxied WebSocket is logged and limited by its X-For
   // Two clients behind the one proxy address, which is over --max-conns-per-ip 1 itself.
   await using a = await open("198.51.100.7, 203.0.113.1");
   await using b = await open("203.0.113.2");
-  await a.send(HELLO("proxied"));
-  await b.send(HELLO("also"));
+  await a.send(hello("proxied"));
+  await b.send(hello("also"));
   await a.next("welcome");
   await b.next("welcome");
   await server.proc.stderr.next(

@@ -11,24 +11,20 @@ import { silentLogger } from "../../src/net/log.ts";
 import { CidrSet } from "../../src/net/proxy.ts";
 import { probeRawConn } from "../../src/net/raw_conn.ts";
 import { ChatServer, type ServerOptions, type WebOptions } from "../../src/net/server.ts";
-import {
-  decodeServerMessage,
-  encodeMessage,
-  FrameDecoder,
-  NOT_CHAT_LINE,
-  PROTOCOL_VERSION,
-  type ServerMessage,
-} from "../../src/protocol/mod.ts";
+import { encodeMessage, NOT_CHAT_LINE } from "../../src/protocol/mod.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
-import { Changes, WAIT_MS, waitFor } from "../_helpers/deadline.ts";
+import { WAIT_MS, waitFor } from "../_helpers/deadline.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
 import { testCert } from "../_helpers/tls.ts";
 import {
+  BrowserSocket,
   clientFrame,
   getRequest,
+  hello,
   httpOnce,
   HttpReader,
   type HttpResponse,
+  metric,
   upgradeRequest,
   WsClient,
 } from "../_helpers/ws_client.ts";
@@ -89,82 +85,6 @@ function webServer(over: Partial<ServerOptions> = {}, web: Partial<WebOptions> |
       await serving;
     },
   };
-}
-
-const HELLO = (name: string, rooms = ["lobby"]) => ({
-  type: "hello" as const,
-  version: PROTOCOL_VERSION,
-  name,
-  rooms,
-  extensions: [],
-});
-
-/** Deno's own WebSocket client, speaking chat: what a browser does. */
-class BrowserLike implements AsyncDisposable, Disposable {
-  readonly ws: WebSocket;
-  readonly messages: ServerMessage[] = [];
-  readonly changes = new Changes();
-  readonly opened: Promise<void>;
-  closeCode: number | null = null;
-  #decoder = new FrameDecoder({ maxFrame: 1 << 24 });
-  #closed: Promise<void>;
-
-  constructor(url: string) {
-    this.ws = new WebSocket(url, ["chat.v1"]);
-    this.ws.binaryType = "arraybuffer";
-    this.opened = new Promise((resolve, reject) => {
-      this.ws.onopen = () => resolve();
-      this.ws.onerror = (e) => reject(new Error(`WebSocket error: ${(e as ErrorEvent).message}`));
-    });
-    this.#closed = new Promise((resolve) => {
-      this.ws.onclose = (e) => {
-        this.closeCode = e.code;
-        this.changes.notify();
-        resolve();
-      };
-    });
-    this.ws.onmessage = (e) => {
-      for (const f of this.#decoder.push(new Uint8Array(e.data as ArrayBuffer))) {
-        this.messages.push(decodeServerMessage(f));
-      }
-      this.changes.notify();
-    };
-  }
-
-  get ended(): boolean {
-    return this.closeCode !== null;
-  }
-
-  describe(): string {
-    return this.messages.map((m) => JSON.stringify(m)).join("\n");
-  }
-
-  send(msg: Parameters<typeof encodeMessage>[0]): void {
-    this.ws.send(encodeMessage(msg));
-  }
-
-  find<K extends ServerMessage["type"]>(
-    type: K,
-    match: (m: Extract<ServerMessage, { type: K }>) => boolean = () => true,
-  ): Promise<Extract<ServerMessage, { type: K }>> {
-    return waitFor(
-      this,
-      () =>
-        this.messages.find((m): m is Extract<ServerMessage, { type: K }> =>
-          m.type === type && match(m as Extract<ServerMessage, { type: K }>)
-        ),
-      type,
-    );
-  }
-
-  [Symbol.dispose](): void {
-    if (this.ws.readyState < WebSocket.CLOSING) this.ws.close();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    this[Symbol.dispose]();
-    await this.#closed;
-  }
 }
 
 function header(r: HttpResponse, name: string): string | undefined {
@@ -323,13 +243,6 @@ async function pollUntil(check: () => Promise<boolean>, what: string): Promise<v
   }
 }
 
-/** A sample of the metrics page. */
-function metric(text: string, name: string): number {
-  const m = new RegExp(`^${name.replace(/[{}"]/g, "\\$&")} (\\S+)$`, "m").exec(text);
-  assert.ok(m, `no ${name} in\n${text}`);
-  return Number(m[1]);
-}
-
 /** The server's socket path: the runtime's raw ops, or the public Deno.Conn (CHAT_RAW_CONN=0). Both are tested. */
 const PATHS = [{ raw: true, name: "raw runtime ops" }, { raw: false, name: "Deno.Conn" }];
 
@@ -352,10 +265,10 @@ async function chatOverWebSocket(): Promise<void> {
     assert.match(line, /^(# (HELP|TYPE) \w+ .+|\w+(\{\w+="[^"]*"(,\w+="[^"]*")*\})? -?[\d.e+]+|)$/, line);
   }
 
-  await using web = new BrowserLike(`ws://127.0.0.1:${s.port}/ws`);
+  await using web = new BrowserSocket(`ws://127.0.0.1:${s.port}/ws`);
   await web.opened;
   assert.equal(web.ws.protocol, "chat.v1");
-  web.send(HELLO("webby"));
+  web.send(hello("webby"));
   await web.find("welcome");
   await using tcp = await RawClient.connect(s.port, "tcp");
   await tcp.handshake("terminal");
@@ -468,11 +381,11 @@ Deno.test("the upgrade refuses a missing subprotocol, a wrong version, a bad key
 Deno.test("a malformed WebSocket frame closes that connection only, with BAD_FRAME and close code 1002", async () => {
   await using s = webServer();
   await using good = await WsClient.connect(s.port, "good");
-  await good.send(HELLO("good"));
+  await good.send(hello("good"));
   await good.next("welcome");
   for (
     const [what, frame, code] of [
-      ["unmasked", clientFrame(0x2, encodeMessage(HELLO("bad")), { mask: false }), 1002],
+      ["unmasked", clientFrame(0x2, encodeMessage(hello("bad")), { mask: false }), 1002],
       ["text", clientFrame(0x1, enc("hello")), 1003],
       [
         "two frames in one message",
@@ -483,7 +396,7 @@ Deno.test("a malformed WebSocket frame closes that connection only, with BAD_FRA
     ] as const
   ) {
     await using bad = await WsClient.connect(s.port, what);
-    await bad.send(HELLO(`b${code}${what.length}`));
+    await bad.send(hello(`b${code}${what.length}`));
     await bad.next("welcome");
     await bad.sendRaw(frame);
     const error = await bad.next("error");
@@ -509,7 +422,7 @@ Deno.test("a WebSocket whose first message is not a HELLO gets a fatal ERROR, no
 Deno.test("a WebSocket ping gets a pong with its payload, and a client close is echoed before the socket closes", async () => {
   await using s = webServer();
   await using ws = await WsClient.connect(s.port);
-  await ws.send(HELLO("pinger"));
+  await ws.send(hello("pinger"));
   await ws.next("welcome");
   await ws.sendRaw(clientFrame(0x9, enc("abc")));
   await waitFor(ws, () => ws.frames.find((f) => f.opcode === 0xa), "pong");
@@ -523,10 +436,10 @@ Deno.test("a WebSocket reader that never reads is dropped as slow_consumer; a re
   // the sink's outbox even starts to fill, so the sender keeps going until the sink is gone.
   await using s = webServer({ outboxBytes: 64 * 1024, rate: { perSecond: 0, burst: 1 }, timeoutMs: 120_000 });
   await using reader = await WsClient.connect(s.port, "reader");
-  await reader.send(HELLO("reader"));
+  await reader.send(hello("reader"));
   await reader.next("welcome");
   await using sink = await WsClient.connect(s.port, "sink", false);
-  await sink.send(HELLO("sink"));
+  await sink.send(hello("sink"));
   await waitFor(
     reader,
     () => reader.messages.find((m) => m.type === "presence" && m.name === "sink"),
@@ -568,7 +481,7 @@ Deno.test("X-Forwarded-For is honoured from a trusted proxy only: bans apply to 
     upgradeRequest(s.port, { extra: ["X-Forwarded-For: 198.51.100.1, 203.0.113.5"] }),
   );
   assert.ok(banned instanceof WsClient);
-  await banned.send(HELLO("spammer"));
+  await banned.send(hello("spammer"));
   const err = await banned.next("error");
   assert.deepEqual([err.code, err.message], ["BANNED", "banned: spam"]);
   await banned[Symbol.asyncDispose]();
@@ -578,7 +491,7 @@ Deno.test("X-Forwarded-For is honoured from a trusted proxy only: bans apply to 
     upgradeRequest(s.port, { extra: ["X-Forwarded-For: 203.0.113.5, 198.51.100.1"] }),
   );
   assert.ok(ok instanceof WsClient);
-  await ok.send(HELLO("fine"));
+  await ok.send(hello("fine"));
   await ok.next("welcome");
   await ok[Symbol.asyncDispose]();
   assert.ok(logs.lines.some((l) => l === "info connect fine (198.51.100.1:0)"), logs.lines.join("\n"));
@@ -593,7 +506,7 @@ Deno.test("X-Forwarded-For from a peer that is not a trusted proxy is ignored", 
   s.store.putBan({ target: "addr:203.0.113.5", until: 0, reason: "spam", by: "op", created: Date.now() });
   const ws = await upgrade(s.port, upgradeRequest(s.port, { extra: ["X-Forwarded-For: 203.0.113.5"] }));
   assert.ok(ws instanceof WsClient);
-  await ws.send(HELLO("spoofer"));
+  await ws.send(hello("spoofer"));
   await ws.next("welcome");
   await ws[Symbol.asyncDispose]();
 });
@@ -609,7 +522,7 @@ Deno.test("behind a trusted proxy the per-address limits count forwarded address
     for (const ip of ["203.0.113.1", "203.0.113.2", "203.0.113.3"]) {
       const ws = await upgrade(s.port, upgradeRequest(s.port, { extra: [`X-Forwarded-For: ${ip}`] }));
       assert.ok(ws instanceof WsClient, ip);
-      await ws.send(HELLO(`u${ip.split(".")[3]}`));
+      await ws.send(hello(`u${ip.split(".")[3]}`));
       await ws.next("welcome");
       open.push(ws);
     }
@@ -625,7 +538,7 @@ Deno.test("behind a trusted proxy the per-address limits count forwarded address
     await open[1].closed();
     const back = await upgrade(s.port, upgradeRequest(s.port, { extra: ["X-Forwarded-For: 203.0.113.2"] }));
     assert.ok(back instanceof WsClient);
-    await back.send(HELLO("back"));
+    await back.send(hello("back"));
     await back.next("welcome");
     open.push(back);
   } finally {
@@ -675,7 +588,7 @@ Deno.test("over TLS: https serves the page, wss carries chat, and the page's own
   );
   assert.ok(ws instanceof WsClient);
   await using _ws = ws;
-  await ws.send(HELLO("secure"));
+  await ws.send(hello("secure"));
   await ws.next("welcome");
   assert.equal(metric(s.server.metrics(), 'chat_connections{transport="websocket"}'), 1);
   const plainOrigin = await WsClient.open(

@@ -10,7 +10,10 @@ import {
   type WebSocketError,
   wrapFrames,
 } from "../../src/net/websocket.ts";
+import { concat } from "../../src/bench/split.ts";
 import { clientFrame } from "../_helpers/ws_client.ts";
+
+const join = (...parts: Uint8Array[]) => concat(parts);
 
 /** A chat frame of `length` (type byte + payload) filled with a pattern. */
 function chatFrame(length: number, seed = 1): Uint8Array {
@@ -18,16 +21,6 @@ function chatFrame(length: number, seed = 1): Uint8Array {
   new DataView(f.buffer).setUint32(0, length);
   for (let i = 4; i < f.byteLength; i++) f[i] = (i * 7 + seed) & 0xff;
   return f;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }
 
 /** Feeds `pieces` to a reader, each copied into a buffer of its own, and joins the chat bytes it hands back. */
@@ -38,7 +31,7 @@ function feed(reader: FrameReader, pieces: Uint8Array[]): Uint8Array {
     const k = reader.process(buf, buf.byteLength);
     out.push(buf.slice(0, k));
   }
-  return concat(...out);
+  return join(...out);
 }
 
 const BIN = Opcode.BINARY;
@@ -53,16 +46,16 @@ Deno.test("acceptKey() gives the RFC 6455 example's answer, and validKey() wants
 
 Deno.test("FrameReader.process() unmasks a binary message's chat frame in place, cut at every offset", () => {
   const frame = chatFrame(300);
-  const wire = concat(clientFrame(BIN, frame), clientFrame(BIN, chatFrame(5, 9)));
+  const wire = join(clientFrame(BIN, frame), clientFrame(BIN, chatFrame(5, 9)));
   for (let cut = 0; cut <= wire.byteLength; cut++) {
     const reader = new FrameReader(4 + 65536);
     const got = feed(reader, [wire.subarray(0, cut), wire.subarray(cut)]);
-    assert.deepEqual(got, concat(frame, chatFrame(5, 9)), `cut at ${cut}`);
+    assert.deepEqual(got, join(frame, chatFrame(5, 9)), `cut at ${cut}`);
     assert.equal(reader.error, null);
   }
   const reader = new FrameReader(4 + 65536);
   const pieces = Array.from(wire, (b) => new Uint8Array([b]));
-  assert.deepEqual(feed(reader, pieces), concat(frame, chatFrame(5, 9)), "byte by byte");
+  assert.deepEqual(feed(reader, pieces), join(frame, chatFrame(5, 9)), "byte by byte");
 });
 
 Deno.test("FrameReader reads 16-bit and 64-bit payload lengths", () => {
@@ -77,7 +70,7 @@ Deno.test("FrameReader joins a fragmented message, and answers a ping sent betwe
   const frame = chatFrame(40);
   const reader = new FrameReader(1000);
   const got = feed(reader, [
-    concat(
+    join(
       clientFrame(BIN, frame.subarray(0, 10), { fin: false }),
       clientFrame(Opcode.PING, new Uint8Array([1, 2, 3])),
       clientFrame(Opcode.CONTINUATION, frame.subarray(10, 20), { fin: false }),
@@ -93,7 +86,7 @@ Deno.test("FrameReader records the client's close code (1005 without one) and st
   const reader = new FrameReader(1000);
   const after = clientFrame(BIN, chatFrame(3));
   assert.equal(
-    feed(reader, [concat(clientFrame(Opcode.CLOSE, new Uint8Array([0x03, 0xe9])), after)]).byteLength,
+    feed(reader, [join(clientFrame(Opcode.CLOSE, new Uint8Array([0x03, 0xe9])), after)]).byteLength,
     0,
   );
   assert.equal(reader.closed, 1001);
@@ -121,7 +114,7 @@ Deno.test("FrameReader refuses what RFC 6455 forbids a client, with the close co
     ["continuation first", clientFrame(Opcode.CONTINUATION, frame), CloseCode.PROTOCOL_ERROR],
     [
       "binary inside a message",
-      concat(clientFrame(BIN, frame.subarray(0, 4), { fin: false }), clientFrame(BIN, frame)),
+      join(clientFrame(BIN, frame.subarray(0, 4), { fin: false }), clientFrame(BIN, frame)),
       CloseCode.PROTOCOL_ERROR,
     ],
     [
@@ -142,7 +135,7 @@ Deno.test("FrameReader refuses what RFC 6455 forbids a client, with the close co
 });
 
 Deno.test("FrameReader holds each binary message to exactly one chat frame", () => {
-  const two = broken(clientFrame(BIN, concat(chatFrame(3), chatFrame(3))));
+  const two = broken(clientFrame(BIN, join(chatFrame(3), chatFrame(3))));
   assert.match(two.error.message, /more than one frame/);
   const short = broken(clientFrame(BIN, chatFrame(10).subarray(0, 9)));
   assert.match(short.error.message, /does not hold exactly one frame/);
@@ -156,7 +149,7 @@ Deno.test("FrameReader refuses a message over the limit from its header, before 
   assert.equal(big.error.closeCode, CloseCode.TOO_BIG);
   // Fragments count together.
   const frags = broken(
-    concat(
+    join(
       clientFrame(BIN, chatFrame(996).subarray(0, 600), { fin: false }),
       clientFrame(Opcode.CONTINUATION, new Uint8Array(0), { length: 401 }),
     ),
@@ -174,7 +167,7 @@ Deno.test("FrameReader refuses a message over the limit from its header, before 
 Deno.test("FrameReader hands over the frames before a broken rule, and nothing after it", () => {
   const good = chatFrame(6);
   const { before } = broken(
-    concat(clientFrame(BIN, good), clientFrame(BIN, good, { mask: false }), clientFrame(BIN, good)),
+    join(clientFrame(BIN, good), clientFrame(BIN, good, { mask: false }), clientFrame(BIN, good)),
   );
   assert.deepEqual(before, good);
 });
@@ -207,7 +200,7 @@ Deno.test("wrapFrames() sends each chat frame as one binary message, whatever it
     chatFrame(65532),
     chatFrame(70000),
   ];
-  const got = serverFrames(wrapFrames(concat(...frames)));
+  const got = serverFrames(wrapFrames(join(...frames)));
   assert.deepEqual(got.map((f) => [f.fin, f.opcode]), frames.map(() => [true, BIN]));
   assert.deepEqual(got.map((f) => f.payload), frames);
   assert.throws(() => wrapFrames(chatFrame(10).subarray(0, 12)), TypeError);
