@@ -117,6 +117,8 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     outboxBytes: o.outboxBytes as number,
     logger,
     web,
+    // A node of a cluster serves no one while it cannot reach NATS: /healthz says so, for its load balancer.
+    health: "log" in store ? () => store.log.up ? null : "cannot reach NATS" : undefined,
   });
   const bus = "log" in store ? await joinBus(o, store, server, logger) : null;
   if (bus instanceof Error) {

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { NOT_CHAT_LINE } from "../../src/protocol/mod.ts";
 import { WAIT_MS } from "../_helpers/deadline.ts";
 import { joinJson } from "../_helpers/json_client.ts";
+import { haveNats, startNats } from "../_helpers/nats.ts";
 import { runChat, startServer } from "../_helpers/process.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
 import {
@@ -221,4 +222,26 @@ Deno.test("chat serve refuses a bad --trust-proxy or --web-origin at start, sayi
   ]);
   assert.equal(origin.code, 2, origin.output);
   assert.match(origin.stderr.join("\n"), /invalid --web-origin: .*is not an origin/);
+});
+
+Deno.test({
+  name: "on a node of a cluster /healthz answers 503 while NATS is unreachable, and 200 once it is back",
+  ignore: !haveNats(),
+  async fn() {
+    await using nats = await startNats();
+    await using server = await startServer(["--ephemeral", "--cluster", nats.url]);
+    const health = () => httpOnce(server.port, getRequest("/healthz", server.port));
+    assert.equal((await health()).status, 200);
+    await nats.kill();
+    await server.proc.stderr.next((l) => /lost the connection to NATS/.test(l), "the lost NATS connection");
+    const down = await health();
+    assert.deepEqual([down.status, down.text], [503, "cannot reach NATS\n"]);
+    assert.equal(
+      metric((await httpOnce(server.port, getRequest("/metrics", server.port))).text, "chat_up"),
+      0,
+    );
+    await nats.start();
+    await server.proc.stderr.next((l) => /connected to NATS again/.test(l), "the NATS connection back");
+    assert.equal((await health()).status, 200);
+  },
 });
