@@ -181,11 +181,18 @@ Deno.test("a NATS server of three killed during a burst: every acknowledged mess
   for (const m of sender.messages) if (m.type === "ack") acked.set(m.id, m.seq);
   assert.ok(acked.size > 100, `only ${acked.size} of ${total} acknowledged`);
   const last = Math.max(...acked.values());
-  await waitFor(
-    reader,
-    () => reader.messages.filter((m) => m.type === "message").length >= last || undefined,
-    "every stored message",
-  );
+  // The reader's node learns of them through its own consumer, whose leader may have been on the killed
+  // server: under load its election takes seconds.
+  const seqs = () => reader.messages.flatMap((m) => m.type === "message" ? [m.seq] : []);
+  await waitFor(reader, () => seqs().length >= last || undefined, "every stored message", WAIT_MS * 6)
+    .catch((err) => {
+      const have = new Set(seqs());
+      const missing = Array.from({ length: last }, (_, i) => i + 1).filter((q) => !have.has(q));
+      throw new Error(
+        `the reader has ${have.size} of ${last} stored messages (${acked.size} acknowledged); ` +
+          `missing seqs ${missing.slice(0, 20).join(",")}${missing.length > 20 ? ",..." : ""}\n${err.message}`,
+      );
+    });
   const got = reader.messages.filter((m) => m.type === "message");
   assert.deepEqual(
     got.map((m) => m.type === "message" && m.seq),
