@@ -190,7 +190,9 @@ Deno.test("a NATS server of three killed during a burst: every acknowledged mess
       const missing = Array.from({ length: last }, (_, i) => i + 1).filter((q) => !have.has(q));
       throw new Error(
         `the reader has ${have.size} of ${last} stored messages (${acked.size} acknowledged); ` +
-          `missing seqs ${missing.slice(0, 20).join(",")}${missing.length > 20 ? ",..." : ""}\n${err.message}`,
+          `missing seqs ${missing.slice(0, 20).join(",")}${
+            missing.length > 20 ? ",..." : ""
+          }\n${err.message}`,
       );
     });
   const got = reader.messages.filter((m) => m.type === "message");

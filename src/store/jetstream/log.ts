@@ -10,12 +10,15 @@
  *   and publishes one record per room at a time with the room's last stream
  *   sequence as `Nats-Expected-Last-Subject-Sequence`: a second writer (a
  *   sequencer that lost its lease without knowing) is refused by JetStream.
- * - Every node consumes the whole stream in order (an ordered consumer) into
+ * - Every node consumes the whole stream in order (a durable consumer of its
+ *   own, replicated like the stream; a record it loses in flight when its
+ *   leader moves is read from the stream before the next one is taken) into
  *   its view (view.ts): the rooms' recent messages and the receipts. A
  *   message reaches the room's members on every node from there, the node
- *   that accepted it included; an append is answered once the sequencer's own
- *   view has accepted the record, so "stored as N" is never said of a message
- *   that lost a race for N.
+ *   that accepted it included. An append is answered once the sequencer has
+ *   confirmed its record continues the room (the rule every view applies:
+ *   the first record to number a seq wins), so "stored as N" is never said
+ *   of a message that lost a race for N.
  *
  * @module
  */
@@ -45,6 +48,7 @@ import {
 } from "../../chat/ports.ts";
 import type { Retention } from "../retention.ts";
 import { newStoreId } from "../retention.ts";
+import { StreamFeed, type StreamRecord } from "./feed.ts";
 import { decodeRecord, encodeRecord, MAX_RECORD_MESSAGES, type RecordEntry, roomToken } from "./record.ts";
 import { decodeRequest, decodeResults, encodeAppend, encodeResults } from "./requests.ts";
 import { ClusterView, type RoomTail } from "./view.ts";
@@ -84,6 +88,15 @@ const CONSUMER_EXPIRES_MS = 5000;
 const CONSUMER_HEARTBEAT_MS = 1000;
 /** Records one pull asks for: a burst of records comes in a few round trips, not one each. */
 const CONSUMER_BATCH = 1000;
+/**
+ * How often a quiet view asks the stream how far it goes. A consumer without
+ * acknowledgements may lose a record in flight when its leader moves to
+ * another NATS server, and is never sent it again: a later record shows the
+ * hole, and this check finds one at the end of the stream.
+ */
+const VIEW_CHECK_MS = 2000;
+/** Wait before asking again for a record the view misses, while NATS does not answer. */
+const VIEW_RETRY_MS = 500;
 
 /** Receipts the sequencer keeps of its own records, until its view has them. */
 const STORED_RECEIPTS = 100_000;
@@ -590,9 +603,7 @@ export class JetStreamLog implements MessageLog {
       const r = decodeRecord(m.data);
       return { seq: r.first + r.entries.length - 1, stream: m.seq };
     } catch (err) {
-      if ((err as Error).message.includes("no message found") || (err as { code?: number }).code === 404) {
-        return { seq: 0, stream: 0 };
-      }
+      if (notFound(err)) return { seq: 0, stream: 0 };
       throw err;
     }
   }
@@ -618,14 +629,37 @@ export class JetStreamLog implements MessageLog {
     this.#durable = durable;
     const consumer = await this.#js.consumers.get(this.#stream, durable);
     const info = await consumer.info(true);
+    const feed = new StreamFeed(start, {
+      read: (from) =>
+        this.#jsm.direct.getMessage(this.#stream, { seq: from, next_by_subj: `${this.#prefix}.m.>` })
+          .then(
+            (m) => m ? { seq: m.seq, data: m.data } : "none" as const,
+            (err) => notFound(err) ? "none" : null,
+          ),
+      take: (record) => this.#take(record),
+      missed: (seq) =>
+        this.options.logger.warn(
+          `cluster: record ${seq} missed by this node's consumer, read from the stream`,
+        ),
+      retryMs: VIEW_RETRY_MS,
+      closed: () => this.#closed,
+    });
     if (info.num_pending === 0) caught();
+    let lastTaken = Date.now();
+    this.#timers.push(setInterval(() => {
+      if (this.#closed || !this.#up || feed.busy || Date.now() - lastTaken < VIEW_CHECK_MS) return;
+      void this.#jsm.streams.info(this.#stream).then((i) => {
+        if (i.state.last_seq > feed.consumed) feed.want(i.state.last_seq);
+      }, () => {/* NATS away: asked again at the next check */});
+    }, VIEW_CHECK_MS));
     // Short pull expiries and heartbeats: a pull lost with a NATS server is noticed, and made again, in seconds.
     const messages = await consumer.consume({
       max_messages: CONSUMER_BATCH,
       expires: CONSUMER_EXPIRES_MS,
       idle_heartbeat: CONSUMER_HEARTBEAT_MS,
       callback: (msg: JsMsg) => {
-        this.#take(msg);
+        lastTaken = Date.now();
+        feed.push({ seq: msg.seq, data: msg.data });
         if (msg.info.pending === 0) caught();
       },
     });
@@ -659,10 +693,9 @@ export class JetStreamLog implements MessageLog {
   }
 
   /** One record from the stream: into the view, its verdict to its publisher, its messages to the members. */
-  #take(msg: JsMsg): void {
-    const stream = msg.seq;
+  #take({ seq: stream, data }: StreamRecord): void {
     try {
-      const record = decodeRecord(msg.data);
+      const record = decodeRecord(data);
       const applied = this.#view.apply(record, stream);
       if (applied.messages.length > 0) this.onDelivered(applied.messages);
     } catch (err) {
@@ -835,4 +868,9 @@ function covered(query: PageQuery, held: { first: number; last: number }, last: 
   if (want === 0) return true;
   const from = query.before > 0 ? upper - want : lower;
   return held.first > 0 && held.first <= from && held.last === last;
+}
+
+/** True for a direct get's "no message found" (the stream holds none there), as opposed to NATS failing. */
+function notFound(err: unknown): boolean {
+  return (err as Error).message?.includes("no message found") || (err as { code?: number }).code === 404;
 }
