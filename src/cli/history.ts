@@ -5,12 +5,13 @@
  * @module
  */
 
+import { serversLabel } from "../client/servers.ts";
 import { parseSince, readTranscript, transcriptDir } from "../client/transcript.ts";
 import { checkRoom } from "../protocol/mod.ts";
 import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
 import { formatLine } from "./lines.ts";
 import { jsonLine } from "../text/json_line.ts";
-import { formatOptions, UsageError } from "./options.ts";
+import { checkedServers, formatOptions, UsageError } from "./options.ts";
 import { dataDir } from "./paths.ts";
 import { ALL_CONFIG_KEYS, HISTORY_SPECS } from "./specs.ts";
 
@@ -55,8 +56,9 @@ export async function history(argv: string[], io: HistoryIo): Promise<number> {
     since = t;
   }
   const grep = (o.grep as string | undefined)?.toLowerCase();
-  const server = `${o.host}:${o.port}`;
-  const dir = transcriptDir(`${base}`, o.host as string, o.port as number);
+  const servers = checkedServers(o);
+  const server = serversLabel(servers);
+  const dir = transcriptDir(`${base}`, servers);
   const missing = missingTranscript(dir, server, room);
   if (missing) {
     io.stderr(`chat history: ${missing}`);

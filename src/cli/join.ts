@@ -20,7 +20,7 @@ import { jsonLine } from "../text/json_line.ts";
 import { openClientStorage } from "./persist.ts";
 import { prefsPath, prefsStore } from "./prefs_file.ts";
 import { authFailedHint, readClientSecrets } from "./secrets.ts";
-import { checkedRooms, formatOptions, UsageError } from "./options.ts";
+import { checkedRooms, checkedServers, formatOptions, UsageError } from "./options.ts";
 import { ALL_CONFIG_KEYS, JOIN_SPECS } from "./specs.ts";
 import { clientTls } from "./tls.ts";
 import { fullScreenRefusal, joinTui, wantsTui } from "./tui.ts";
@@ -83,9 +83,10 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
   const name = checkName(rawName);
   if (!name.ok) throw new UsageError(`invalid --name: ${name.reason}`);
   const rooms = checkedRooms(o.room as string[]);
+  const servers = checkedServers(o);
 
   const json = o.json as boolean;
-  const prefs = prefsStore(prefsPath(io.env, o.host as string, o.port as number, name.value));
+  const prefs = prefsStore(prefsPath(io.env, servers, name.value));
   const loaded = prefs.load();
   if (loaded.warning) io.stderr(`chat join: warning: ${loaded.warning}`);
   const view = lineView(rooms, name.value, loaded.prefs);
@@ -118,11 +119,10 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
   const secrets = await readClientSecrets(o, io);
   const tls = await clientTls(o, io, (line) => io.stderr(`chat join: ${line}`));
   const encrypted = tls.connect !== undefined;
-  const storage = openClientStorage(io.env, o.host as string, o.port as number, name.value);
+  const storage = openClientStorage(io.env, servers, name.value);
   if (storage.warning) io.stderr(`chat join: warning: ${storage.warning}`);
   const client = new ChatClient({
-    host: o.host as string,
-    port: o.port as number,
+    servers,
     name: name.value,
     rooms,
     timeoutMs,

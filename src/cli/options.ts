@@ -6,6 +6,7 @@
  * @module
  */
 
+import { parseServers, type ServerAddress } from "../client/servers.ts";
 import { checkRoom } from "../protocol/mod.ts";
 
 export type OptionType = "int" | "string" | "bool" | "list";
@@ -194,4 +195,15 @@ export function checkedRooms(raw: readonly string[]): string[] {
   }
   if (rooms.length === 0) throw new UsageError("--room needs at least one room");
   return rooms;
+}
+
+/**
+ * The servers of a client command's resolved `--host` (a list of `HOST[:PORT]`, or one string) and `--port`
+ * (the port of entries without one); a UsageError says which entry is wrong.
+ */
+export function checkedServers(o: Resolved): ServerAddress[] {
+  const raw = o.host;
+  const parsed = parseServers(typeof raw === "string" ? raw.split(",") : raw as string[], o.port as number);
+  if (!parsed.ok) throw new UsageError(`invalid --host: ${parsed.reason}`);
+  return parsed.servers;
 }

@@ -8,6 +8,7 @@
 
 import type { MessageEvent } from "../client/events.ts";
 import { FileJournal, type Journal, JournalBusyError, journalKey, MemoryJournal } from "../client/journal.ts";
+import type { ServerAddress } from "../client/servers.ts";
 import { transcriptDir, TranscriptWriter } from "../client/transcript.ts";
 import { nameKey } from "../protocol/mod.ts";
 import { dataDir, type Env, stateDir } from "./paths.ts";
@@ -20,14 +21,17 @@ export interface ClientStorage {
   warning?: string;
 }
 
-/** Opens the journal and transcript for `name` on `host:port`. Never throws: disk trouble means memory. */
-export function openClientStorage(env: Env, host: string, port: number, name: string): ClientStorage {
+/**
+ * Opens the journal and transcript for `name` on `servers` (one server, or the nodes of a cluster: one journal
+ * for the list). Never throws: disk trouble means memory.
+ */
+export function openClientStorage(env: Env, servers: readonly ServerAddress[], name: string): ClientStorage {
   const warnings: string[] = [];
   let journal: Journal = new MemoryJournal();
   const state = stateDir(env);
   if (state) {
     try {
-      journal = new FileJournal(`${state}/journal/${journalKey(host, port, nameKey(name))}.jsonl`);
+      journal = new FileJournal(`${state}/journal/${journalKey(servers, nameKey(name))}.jsonl`);
     } catch (err) {
       warnings.push(
         err instanceof JournalBusyError
@@ -37,9 +41,7 @@ export function openClientStorage(env: Env, host: string, port: number, name: st
     }
   }
   const data = dataDir(env);
-  let transcript: TranscriptWriter | null = data
-    ? new TranscriptWriter(transcriptDir(data, host, port))
-    : null;
+  let transcript: TranscriptWriter | null = data ? new TranscriptWriter(transcriptDir(data, servers)) : null;
   return {
     journal,
     onMessage(m) {

@@ -8,14 +8,15 @@
  */
 
 import { journalKey } from "../client/journal.ts";
+import type { ServerAddress } from "../client/servers.ts";
 import { DEFAULT_PREFS, formatPrefs, parsePrefs, type Prefs, type PrefsStore } from "../client/prefs.ts";
 import { nameKey } from "../protocol/names.ts";
 import { type Env, stateDir } from "./paths.ts";
 
-/** The file of `name` on `host:port`: `$XDG_STATE_HOME/chat/prefs/HOST_PORT/NAME.json`. */
-export function prefsPath(env: Env, host: string, port: number, name: string): string | undefined {
+/** The file of `name` on `servers`: `$XDG_STATE_HOME/chat/prefs/HOST_PORT/NAME.json` for one server. */
+export function prefsPath(env: Env, servers: readonly ServerAddress[], name: string): string | undefined {
   const dir = stateDir(env);
-  return dir && `${dir}/prefs/${journalKey(host, port, nameKey(name))}.json`;
+  return dir && `${dir}/prefs/${journalKey(servers, nameKey(name))}.json`;
 }
 
 /** A store in `path`, or one in memory when there is no state dir. */

@@ -9,7 +9,7 @@ import { ChatClient, ClientError } from "../client/client.ts";
 import type { ClientEvent } from "../client/events.ts";
 import { checkName, checkRoom, ErrorCode } from "../protocol/mod.ts";
 import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
-import { formatOptions, UsageError } from "./options.ts";
+import { checkedServers, formatOptions, UsageError } from "./options.ts";
 import { authFailedHint, readClientSecrets } from "./secrets.ts";
 import { ALL_CONFIG_KEYS, SEND_SPECS } from "./specs.ts";
 import { clientTls } from "./tls.ts";
@@ -54,6 +54,7 @@ export async function send(argv: string[], io: SendIo): Promise<number> {
   if (!name.ok) throw new UsageError(`invalid --name: ${name.reason}`);
   const room = checkRoom(o.room as string);
   if (!room.ok) throw new UsageError(`invalid --room: ${room.reason}`);
+  const servers = checkedServers(o);
   const timeoutMs = o.timeout as number;
   const secrets = await readClientSecrets(o, io);
   const tls = await clientTls(o, io, (line) => io.stderr(`chat send: ${line}`));
@@ -64,11 +65,12 @@ export async function send(argv: string[], io: SendIo): Promise<number> {
   let answer: ClientEvent | null = null;
   let id = 0;
   const client = new ChatClient({
-    host: o.host as string,
-    port: o.port as number,
+    servers,
     name: name.value,
     rooms: [room.value],
     timeoutMs,
+    // Each server gets its share of the deadline: a hung first one must leave time for the next.
+    ...(servers.length > 1 ? { attemptTimeoutMs: Math.floor(timeoutMs / servers.length) } : {}),
     // No count: the deadline ends it. The quick pace throughout: a script waits for its deadline, not a person.
     reconnectAttempts: 0,
     pace: { quick: 0 },

@@ -478,6 +478,22 @@ export const CLIENT_SECRET_SPECS: readonly OptionSpec[] = [
   },
 ];
 
+/**
+ * join, send, tail (and history, which names a transcript by it): one server, or the nodes of a cluster in
+ * order of preference. The client takes the first that answers and moves on to the next when it goes away
+ * (src/client/client.ts); what it keeps on disk is kept per list.
+ */
+const SERVER_HOST: OptionSpec = {
+  key: "host",
+  flag: "host",
+  env: "CHAT_HOST",
+  type: "list",
+  default: ["127.0.0.1"],
+  value: "HOST[:PORT],...",
+  help: "server to connect to; for a cluster, several (comma-separated or repeated, the port defaults to " +
+    "--port): the first that answers, then the next whenever the one in use goes away",
+};
+
 export const JOIN_SPECS: readonly OptionSpec[] = [
   {
     key: "name",
@@ -489,16 +505,8 @@ export const JOIN_SPECS: readonly OptionSpec[] = [
     help:
       "your name: 1-32 letters, digits, '_', '-', '.'; the full-screen client asks for it when missing, the line modes need it",
   },
-  {
-    key: "host",
-    flag: "host",
-    env: "CHAT_HOST",
-    type: "string",
-    default: "127.0.0.1",
-    value: "HOST",
-    help: "server to connect to",
-  },
-  { ...PORT, min: 1, help: "server port" },
+  SERVER_HOST,
+  { ...PORT, min: 1, help: "server port (of each --host given without one)" },
   {
     key: "room",
     flag: "room",
@@ -530,19 +538,12 @@ export const JOIN_SPECS: readonly OptionSpec[] = [
   ...CLIENT_TLS_SPECS,
 ];
 
-const SERVER_HOST: OptionSpec = {
-  key: "host",
-  flag: "host",
-  env: "CHAT_HOST",
-  type: "string",
-  default: "127.0.0.1",
-  value: "HOST",
-  help: "server to connect to",
-};
-
 export const HISTORY_SPECS: readonly OptionSpec[] = [
-  { ...SERVER_HOST, help: "server whose transcript to read" },
-  { ...PORT, min: 1, help: "server port" },
+  {
+    ...SERVER_HOST,
+    help: "server whose transcript to read; several: the transcript of that list, as join --host wrote it",
+  },
+  { ...PORT, min: 1, help: "server port (of each --host given without one)" },
   {
     flagOnly: true,
     key: "room",
@@ -724,7 +725,7 @@ const ONE_ROOM: OptionSpec = {
 export const SEND_SPECS: readonly OptionSpec[] = [
   { ...NAME, help: `${NAME.help} (default: CHAT_NAME, else "send")` },
   SERVER_HOST,
-  { ...PORT, min: 1, help: "server port" },
+  { ...PORT, min: 1, help: "server port (of each --host given without one)" },
   { ...ONE_ROOM, help: "room to send to" },
   { ...TIMEOUT, help: "milliseconds to wait for the server's acknowledgement (and to connect)" },
   {
@@ -769,7 +770,7 @@ export const USER_SPECS: readonly OptionSpec[] = [
 export const TAIL_SPECS: readonly OptionSpec[] = [
   { ...NAME, help: `${NAME.help}; the cursor is saved per name (default: CHAT_NAME, else "tail")` },
   SERVER_HOST,
-  { ...PORT, min: 1, help: "server port" },
+  { ...PORT, min: 1, help: "server port (of each --host given without one)" },
   { ...ONE_ROOM, help: "room to follow" },
   {
     key: "since",

@@ -12,7 +12,7 @@ import { checkName, checkRoom, ErrorCode, nameKey } from "../protocol/mod.ts";
 import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
 import { errorLine, formatLine } from "./lines.ts";
 import { jsonLine } from "../text/json_line.ts";
-import { formatOptions, UsageError } from "./options.ts";
+import { checkedServers, formatOptions, UsageError } from "./options.ts";
 import { authFailedHint, readClientSecrets } from "./secrets.ts";
 import { stateDir } from "./paths.ts";
 import { ALL_CONFIG_KEYS, TAIL_SPECS } from "./specs.ts";
@@ -49,8 +49,7 @@ export async function tail(argv: string[], io: TailIo): Promise<number> {
   if (!name.ok) throw new UsageError(`invalid --name: ${name.reason}`);
   const room = checkRoom(o.room as string);
   if (!room.ok) throw new UsageError(`invalid --room: ${room.reason}`);
-  const host = o.host as string;
-  const port = o.port as number;
+  const servers = checkedServers(o);
 
   // The cursor lives in a journal of its own per room: a tail never sends, so it holds only sequences.
   let journal: Journal = new MemoryJournal();
@@ -58,7 +57,7 @@ export async function tail(argv: string[], io: TailIo): Promise<number> {
   if (dir) {
     try {
       journal = new FileJournal(
-        `${dir}/tail/${journalKey(host, port, `${nameKey(name.value)}@${room.value}`)}.jsonl`,
+        `${dir}/tail/${journalKey(servers, `${nameKey(name.value)}@${room.value}`)}.jsonl`,
       );
     } catch (err) {
       io.stderr(`chat tail: warning: the cursor will not be saved: ${(err as Error).message}`);
@@ -72,8 +71,7 @@ export async function tail(argv: string[], io: TailIo): Promise<number> {
   // The fatal error last printed: a refused handshake must not print its reason twice.
   let shownFatal: string | null = null;
   const client = new ChatClient({
-    host,
-    port,
+    servers,
     name: name.value,
     rooms: [room.value],
     timeoutMs: o.timeout as number,

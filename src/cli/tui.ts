@@ -8,7 +8,8 @@
  */
 
 import { promptHidden, readClientSecrets } from "./secrets.ts";
-import { checkedRooms } from "./options.ts";
+import { checkedRooms, checkedServers } from "./options.ts";
+import { storageKey } from "../client/servers.ts";
 import { readTranscript, transcriptDir } from "../client/transcript.ts";
 import { checkName } from "../protocol/mod.ts";
 import { runTui } from "../tui/app.ts";
@@ -64,8 +65,7 @@ export async function joinTui(o: Resolved, io: TuiCliIo): Promise<number> {
     name = checked.value;
   }
   const rooms = checkedRooms(o.room as string[]);
-  const host = o.host as string;
-  const port = o.port as number;
+  const servers = checkedServers(o);
   const dir = stateDir(io.env);
   const data = dataDir(io.env);
   const files = {
@@ -82,18 +82,17 @@ export async function joinTui(o: Resolved, io: TuiCliIo): Promise<number> {
   });
   return await runTui(
     {
-      host,
-      port,
+      servers,
       name,
       rooms,
       timeoutMs: o.timeout as number,
       reconnectAttempts: o.reconnectAttempts as number,
       colour: colourWanted(o, io.env),
-      historyPath: dir ? `${dir}/${historyFileName(`${host}:${port}`)}` : undefined,
+      historyPath: dir ? `${dir}/${historyFileName(storageKey(servers))}` : undefined,
       // The same journal and transcript as the line mode: a message typed in either survives a restart of both.
-      storage: (name) => openClientStorage(io.env, host, port, name),
-      prefs: (name) => prefsStore(prefsPath(io.env, host, port, name)),
-      transcript: (room) => (data ? readTranscript(transcriptDir(data, host, port), room) : []),
+      storage: (name) => openClientStorage(io.env, servers, name),
+      prefs: (name) => prefsStore(prefsPath(io.env, servers, name)),
+      transcript: (room) => (data ? readTranscript(transcriptDir(data, servers), room) : []),
       ...secrets,
       // Asked after AUTH_FAILED: say which password, and how to give up.
       askPassword: () =>

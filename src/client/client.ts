@@ -7,6 +7,13 @@
  * backoff, and the wake-up the session asks for when messages wait for the
  * server's rate.
  *
+ * With several servers (the nodes of a cluster, in order of preference) it
+ * connects to the first that answers, skipping at once one that refuses or
+ * does not answer, and when the one in use goes away it moves on to the
+ * next, round robin, waiting the backoff only between full rounds. The
+ * session resumes exactly on any node of one cluster (its store id,
+ * sequences and name claims are the cluster's) and resends the outbox.
+ *
  * What the client guarantees lives in the session: each room's messages are
  * passed on exactly once and in order, resumed after a reconnect, and every
  * message sent is kept until the server acknowledges it (resending after a
@@ -33,6 +40,7 @@ import { Outbox } from "../net/outbox.ts";
 import { DEFAULT_PACE, reconnectDelay, type ReconnectPace } from "./backoff.ts";
 import type { ClientEvent, ConnectionState, MessageEvent } from "./events.ts";
 import { type Journal, MemoryJournal, type PendingSend, record } from "./journal.ts";
+import { type ServerAddress, serverLabel, serversLabel } from "./servers.ts";
 import { ClientSession, DIRECT_PREFIX, type Step } from "./session.ts";
 import { jsonLine } from "../text/json_line.ts";
 
@@ -63,15 +71,25 @@ export interface ClientConn {
 }
 
 export interface ClientOptions {
-  host: string;
-  port: number;
+  /**
+   * Where to connect, in order of preference (one server, or the nodes of a cluster): the first that
+   * answers, and after a loss the next one, round robin. At least one.
+   */
+  servers: readonly ServerAddress[];
   name: string;
   rooms: string[];
+  /** Silence after which the server counts as dead; also the deadline to connect and for the handshake. */
   timeoutMs: number;
+  /**
+   * The deadline from connecting to the welcome, per server tried; `timeoutMs` by default. `chat send` gives
+   * each of several servers a share of its one deadline, so that a hung first one leaves time for the next.
+   */
+  attemptTimeoutMs?: number;
   /**
    * Reconnection attempts after a lost connection before giving up; 0: never
    * give up (it still stops when the server refuses it for good: kicked,
    * banned, a wrong password, replaced). They come at the pace of backoff.ts.
+   * With several servers an attempt is a round: each server once.
    */
   reconnectAttempts: number;
   /** When to stop reconnecting (epoch ms); never by default. */
@@ -134,8 +152,10 @@ async function tcpConnect(host: string, port: number): Promise<ClientConn> {
 
 export class ChatClient {
   readonly options: ClientOptions;
-  readonly server: string;
   state: ConnectionState = "disconnected";
+  readonly #servers: readonly ServerAddress[];
+  /** Index into #servers of the server in use, or being tried. */
+  #at = 0;
   #emit: (e: ClientEvent) => void;
   #session: ClientSession;
   #journal: Journal;
@@ -160,8 +180,9 @@ export class ChatClient {
   #quitting = false;
 
   constructor(options: ClientOptions, emit: (e: ClientEvent) => void) {
+    if (options.servers.length === 0) throw new RangeError("ChatClient needs at least one server");
     this.options = options;
-    this.server = `${options.host}:${options.port}`;
+    this.#servers = options.servers;
     this.#emit = emit;
     this.done = new Promise((r) => this.#exit = r);
     this.#journal = options.journal ?? new MemoryJournal();
@@ -175,6 +196,11 @@ export class ChatClient {
       ...(options.adminToken !== undefined ? { adminToken: options.adminToken } : {}),
       ...(options.transient ? { transient: true } : {}),
     });
+  }
+
+  /** The server in use (host:port), or the one being tried. */
+  get server(): string {
+    return serverLabel(this.#servers[this.#at]);
   }
 
   /** Rooms in join order; the first is the current room. */
@@ -214,29 +240,46 @@ export class ChatClient {
 
   /**
    * Connects and completes the handshake; throws {@linkcode ClientError} if
-   * either fails. With `retryUntil` (epoch ms), a failure that may pass by
-   * itself (nothing listening yet, a server restarting or full) is tried
-   * again at the reconnection pace until then.
+   * it fails with every server. The servers are tried in order, each once, a
+   * failure moving on to the next at once; a refusal for good (a ban, a wrong
+   * password) ends it, since every node of a cluster would say the same.
+   * With `retryUntil` (epoch ms), a failure that may pass by itself (nothing
+   * listening yet, a server restarting or full) is tried again, a round over
+   * the servers at a time at the reconnection pace, until then.
    */
   async start(options: { retryUntil?: number } = {}): Promise<void> {
-    this.#setState({ type: "status", state: "connecting", server: this.server });
     const started = Date.now();
-    for (let attempt = 1;; attempt++) {
-      try {
-        await this.#connectOnce();
-        return;
-      } catch (err) {
-        const until = options.retryUntil;
-        if (!(err instanceof ClientError) || until === undefined || !TRANSIENT_CODES.has(err.code)) throw err;
-        const left = until - Date.now();
-        if (left <= 0 || this.#stopping) {
-          throw new ClientError(
-            err.code,
-            `${err.message} (${attempt} attempt${attempt === 1 ? "" : "s"} in ${Date.now() - started} ms)`,
-          );
+    const n = this.#servers.length;
+    let tries = 0;
+    for (let round = 1;; round++) {
+      const failed: Failure[] = [];
+      for (let i = 0; i < n; i++) {
+        if (i > 0 && this.#stopping) break;
+        this.#at = i;
+        if (round === 1 || n > 1) {
+          this.#setState({ type: "status", state: "connecting", server: this.server });
         }
-        await this.#sleep(Math.min(left, this.#delay(attempt, err)));
+        tries++;
+        try {
+          await this.#connectOnce();
+          return;
+        } catch (err) {
+          if (!(err instanceof ClientError)) throw err;
+          if (FINAL_CODES.has(err.code)) throw err;
+          failed.push({ server: this.server, err });
+        }
       }
+      const err = summary(failed);
+      const until = options.retryUntil;
+      if (until === undefined || !failed.some((f) => TRANSIENT_CODES.has(f.err.code))) throw err;
+      const left = until - Date.now();
+      if (left <= 0 || this.#stopping) {
+        throw new ClientError(
+          err.code,
+          `${err.message} (${tries} attempt${tries === 1 ? "" : "s"} in ${Date.now() - started} ms)`,
+        );
+      }
+      await this.#sleep(Math.min(left, this.#delay(round, failed)));
     }
   }
 
@@ -437,6 +480,8 @@ export class ChatClient {
    */
   #connectOnce(): Promise<void> {
     const connect = this.options.connect ?? tcpConnect;
+    const target = this.#servers[this.#at];
+    const server = serverLabel(target);
     return new Promise<void>((resolve, reject) => {
       let welcomed = false;
       let settled = false;
@@ -446,12 +491,33 @@ export class ChatClient {
           reject(err);
         }
       };
-      connect(this.options.host, this.options.port).then((conn) => {
+      const opening = connect(target.host, target.port);
+      let opened: ClientConn | null = null;
+      // One deadline from connect to welcome. A host that drops what is sent to it never refuses, and a hung
+      // server accepts (the kernel does) and says nothing: without it, the system's connect timeout (minutes),
+      // or a server that answers pings but never welcomes, would hold the client instead of the next server.
+      const limitMs = this.options.attemptTimeoutMs ?? this.options.timeoutMs;
+      const deadline = setTimeout(() => {
+        fail(
+          new ClientError(
+            ClientErrorCode.TIMEOUT,
+            opened
+              ? `no welcome from ${server} within ${limitMs} ms`
+              : `cannot connect to ${server}: no answer within ${limitMs} ms`,
+          ),
+        );
+        // Torn down now, not when its read loop ends: by then the next server's connection may be in use.
+        if (opened) this.#teardown();
+        else opening.then((late) => late.close(), () => {});
+      }, limitMs);
+      opening.then((conn) => {
+        if (settled) return;
+        opened = conn;
         this.#conn = conn;
         this.#outbox = new Outbox(conn, CLIENT_OUTBOX_BYTES);
         this.#lastReceived = Date.now();
         this.#lastSent = Date.now();
-        this.#outbox.enqueue(encodeMessage(this.#session.hello()));
+        this.#outbox.enqueue(encodeMessage(this.#session.hello(server)));
         // The handshake has the same deadline as any silence.
         this.#heartbeat = setInterval(
           () => this.#beat(),
@@ -462,12 +528,16 @@ export class ChatClient {
           this.#perform(step);
           if (step.fatal) lastError = new ClientError(step.fatal.code, step.fatal.message);
           if (step.welcomed && !welcomed) {
+            clearTimeout(deadline);
             welcomed = true;
             settled = true;
             resolve();
           }
         };
         this.#readLoop(conn, onStep).then((why) => {
+          clearTimeout(deadline);
+          // Torn down already (its deadline passed, or a quit): the connection in use now, if any, is another.
+          if (this.#conn !== conn) return;
           this.#teardown();
           if (this.#stopping) return;
           if (!welcomed) {
@@ -477,13 +547,14 @@ export class ChatClient {
           void this.#reconnect(lastError ?? why);
         });
       }, (err: unknown) => {
+        clearTimeout(deadline);
         // A connector's own refusal (TLS: untrusted or changed certificate) keeps its code and words.
         if (err instanceof ClientError) return fail(err);
         const refused = err instanceof Deno.errors.ConnectionRefused;
         fail(
           new ClientError(
             refused ? ClientErrorCode.CONNECTION_REFUSED : ClientErrorCode.CONNECTION_FAILED,
-            `cannot connect to ${this.server}: ${refused ? "connection refused" : (err as Error).message}`,
+            `cannot connect to ${server}: ${refused ? "connection refused" : (err as Error).message}`,
           ),
         );
       });
@@ -567,10 +638,13 @@ export class ChatClient {
     }
   }
 
-  /** The wait before connection attempt `attempt`, after a try that failed with `last`. */
-  #delay(attempt: number, last: ClientError): number {
+  /**
+   * The wait before round `round` over the servers, after a round that failed as `last` says: soon when
+   * every server refused (they are up, and nothing listens yet).
+   */
+  #delay(round: number, last: readonly Failure[]): number {
     const pace = this.options.pace ?? DEFAULT_PACE;
-    return reconnectDelay(attempt, pace, last.code === ClientErrorCode.CONNECTION_REFUSED);
+    return reconnectDelay(round, pace, last.every((f) => f.err.code === ClientErrorCode.CONNECTION_REFUSED));
   }
 
   /** Waits `ms`, or less if {@linkcode reconnect} or {@linkcode quit} wakes it. */
@@ -587,46 +661,63 @@ export class ChatClient {
   }
 
   /**
-   * Reconnects after a lost connection, at the pace of backoff.ts, until it
-   * works, the client quits, `reconnectAttempts` have failed, `giveUpAt`
-   * passes or the server refuses for good. `now`: the first attempt at once
-   * (a reconnect the user asked for).
+   * Reconnects after a lost connection until it works, the client quits,
+   * `reconnectAttempts` rounds have failed, `giveUpAt` passes or the server
+   * refuses for good. A round tries every server once, starting with the one
+   * after the server lost and ending with it. With one server a round waits
+   * the backoff (backoff.ts) before it starts; with several the first round
+   * starts at once (the next node is likely up: that is failover) and each
+   * later one waits the backoff of the round before. `now`: the first round
+   * at once (a reconnect the user asked for).
    */
   async #reconnect(why: ClientError, now = false): Promise<void> {
     const until = this.options.giveUpAt;
     const max = this.options.reconnectAttempts;
+    const n = this.#servers.length;
+    const lost = this.#at;
     let last = why;
-    for (let attempt = 1; max === 0 || attempt <= max; attempt++) {
-      if (this.#stopping) return;
-      // Kicked, banned, or refused our password: trying again would only be refused again.
-      if (FINAL_CODES.has(last.code)) break;
-      const asked = now && attempt === 1;
-      const left = until === undefined || asked ? Infinity : until - Date.now();
-      if (left <= 0) break;
-      if (asked) {
-        this.#setState({ type: "status", state: "connecting", server: this.server });
-      } else {
-        const delayMs = Math.min(left, this.#delay(attempt, last));
-        this.#setState({
-          type: "status",
-          state: "reconnecting",
-          server: this.server,
-          attempt,
-          of: max,
-          delayMs,
-          reason: last.message,
-        });
-        this.#retrying = { attempt, reason: last.message };
-        await this.#sleep(delayMs);
-        this.#retrying = null;
+    // The loss is what the first round's wait goes by: a lost connection was not refused.
+    let previous: Failure[] = [{ server: this.server, err: why }];
+    rounds: for (let attempt = 1; max === 0 || attempt <= max; attempt++) {
+      const failed: Failure[] = [];
+      for (let k = 1; k <= n; k++) {
         if (this.#stopping) return;
+        // Kicked, banned, or refused our password: trying again, on any node, would only be refused again.
+        if (FINAL_CODES.has(last.code)) break rounds;
+        const asked = now && attempt === 1;
+        const left = until === undefined || asked ? Infinity : until - Date.now();
+        if (left <= 0) break rounds;
+        this.#at = (lost + k) % n;
+        if (asked) {
+          this.#setState({ type: "status", state: "connecting", server: this.server });
+        } else {
+          const waits = k === 1 && (n === 1 || attempt > 1);
+          const delayMs = waits ? Math.min(left, this.#delay(n === 1 ? attempt : attempt - 1, previous)) : 0;
+          this.#setState({
+            type: "status",
+            state: "reconnecting",
+            server: this.server,
+            attempt,
+            of: max,
+            delayMs,
+            reason: last.message,
+          });
+          if (waits) {
+            this.#retrying = { attempt, reason: last.message };
+            await this.#sleep(delayMs);
+            this.#retrying = null;
+            if (this.#stopping) return;
+          }
+        }
+        try {
+          await this.#connectOnce();
+          return;
+        } catch (err) {
+          last = err as ClientError;
+          failed.push({ server: this.server, err: last });
+        }
       }
-      try {
-        await this.#connectOnce();
-        return;
-      } catch (err) {
-        last = err as ClientError;
-      }
+      previous = failed;
     }
     this.#stopping = true;
     this.#setState({ type: "status", state: "disconnected", server: this.server, reason: last.message });
@@ -634,7 +725,28 @@ export class ChatClient {
     this.#exit({
       ok: false,
       code: last.code,
-      message: `gave up reconnecting to ${this.server}: ${last.message}`,
+      message: `gave up reconnecting to ${serversLabel(this.#servers)}: ${last.message}`,
     });
   }
+}
+
+/** One failed try: which server, and why. */
+interface Failure {
+  server: string;
+  err: ClientError;
+}
+
+/**
+ * What a round in which every server failed reports: with one server its error as it is; with several, every
+ * server's, under the code of the first that will not pass by itself (a certificate, say: what the user must
+ * fix), else of the last.
+ */
+function summary(failed: readonly Failure[]): ClientError {
+  if (failed.length === 1) return failed[0].err;
+  const lasting = failed.find((f) => !TRANSIENT_CODES.has(f.err.code));
+  const code = (lasting ?? failed[failed.length - 1]).err.code;
+  const each = failed.map((f) =>
+    f.err.message.includes(f.server) ? f.err.message : `${f.server}: ${f.err.message}`
+  );
+  return new ClientError(code, each.join("; "));
 }

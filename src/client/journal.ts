@@ -18,6 +18,7 @@ import {
   type PendingSend,
   replay,
 } from "./journal_state.ts";
+import { type ServerAddress, storageKey } from "./servers.ts";
 
 export {
   applyEntry,
@@ -142,8 +143,7 @@ export class FileJournal implements Journal {
   }
 }
 
-/** A file-name-safe key for a server and user: "127.0.0.1_3000/alice". */
-export function journalKey(host: string, port: number, nameKey: string): string {
-  const safe = (s: string) => s.replace(/[^\p{L}\p{N}._-]/gu, "_");
-  return `${safe(host)}_${port}/${safe(nameKey)}`;
+/** A file-name-safe key for a server (or a list of them, see servers.ts) and user: "127.0.0.1_3000/alice". */
+export function journalKey(servers: readonly ServerAddress[], nameKey: string): string {
+  return `${storageKey(servers)}/${nameKey.replace(/[^\p{L}\p{N}._-]/gu, "_")}`;
 }

@@ -68,7 +68,7 @@ export interface Step {
 }
 
 export interface SessionOptions {
-  /** host:port, as the events name it. */
+  /** host:port, as the events name it, until {@linkcode ClientSession.hello} names another. */
   server: string;
   name: string;
   /** Rooms in join order; the first is the current room. */
@@ -99,7 +99,7 @@ function emptyStep(): Step {
 }
 
 export class ClientSession {
-  readonly server: string;
+  #server: string;
   #name: string;
   #rooms: string[];
   #password: string | undefined;
@@ -127,7 +127,7 @@ export class ClientSession {
   #unsent: number[] = [];
 
   constructor(o: SessionOptions) {
-    this.server = o.server;
+    this.#server = o.server;
     this.#name = o.name;
     this.#rooms = [...o.rooms];
     this.#password = o.password;
@@ -150,6 +150,11 @@ export class ClientSession {
   /** My name as the server knows it. */
   get name(): string {
     return this.#name;
+  }
+
+  /** The server of this connection (the last one, between connections), as events name it. */
+  get server(): string {
+    return this.#server;
   }
 
   /** Rooms in join order; the first is the current room. */
@@ -198,11 +203,14 @@ export class ClientSession {
   }
 
   /**
-   * Starts a connection: forgets what belonged to the last one and returns
-   * the HELLO to send first (with the resume token, and SINCE for the rooms
-   * whose messages we have).
+   * Starts a connection (to `server`, when it is another than the last: a
+   * client with several servers moves between the nodes of a cluster):
+   * forgets what belonged to the last one and returns the HELLO to send
+   * first (with the resume token, and SINCE for the rooms whose messages we
+   * have, which resume exactly on any node of the cluster).
    */
-  hello(): Hello {
+  hello(server: string = this.#server): Hello {
+    this.#server = server;
     this.#ready = false;
     this.#conn = { welcome: null, members: new Map(), answered: new Set() };
     return {
@@ -415,7 +423,7 @@ export class ClientSession {
         room,
         rooms: welcome.rooms,
         online,
-        server: this.server,
+        server: this.#server,
         reconnected: this.#welcomedBefore,
         ...quiet,
       });
@@ -429,7 +437,7 @@ export class ClientSession {
   #welcomed(step: Step, now: number): void {
     this.#ready = true;
     step.welcomed = true;
-    step.events.push({ type: "status", state: "connected", server: this.server });
+    step.events.push({ type: "status", state: "connected", server: this.#server });
     for (const [room, seq] of this.#sequencers) {
       if (this.#rooms.includes(room)) this.#step(step, room, seq.resume());
     }

@@ -14,6 +14,7 @@
  */
 
 import type { MessageEvent } from "./events.ts";
+import { type ServerAddress, storageKey } from "./servers.ts";
 
 /** One transcript line: a message as delivered. */
 export interface TranscriptEntry {
@@ -31,9 +32,9 @@ function safe(s: string): string {
   return s.replace(/[^\p{L}\p{N}._-]/gu, "_");
 }
 
-/** The directory of one server's transcripts under `base` (the XDG data dir of chat). */
-export function transcriptDir(base: string, host: string, port: number): string {
-  return `${base}/transcripts/${safe(host)}_${port}`;
+/** The directory of one server's (or one server list's) transcripts under `base` (the XDG data dir of chat). */
+export function transcriptDir(base: string, servers: readonly ServerAddress[]): string {
+  return `${base}/transcripts/${storageKey(servers)}`;
 }
 
 /** What a writer knows of one room's file: where it has read to, and the newest message in it. */

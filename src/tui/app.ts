@@ -11,6 +11,7 @@ import { ChatClient, ClientError, type ClientOptions } from "../client/client.ts
 import type { ClientEvent, MessageEvent } from "../client/events.ts";
 import { FileJournal, type Journal } from "../client/journal.ts";
 import type { PrefsStore } from "../client/prefs.ts";
+import { type ServerAddress, serverLabel } from "../client/servers.ts";
 import type { TranscriptEntry } from "../client/transcript.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { checkName } from "../protocol/names.ts";
@@ -35,8 +36,8 @@ export interface TuiStorage {
 }
 
 export interface TuiOptions {
-  host: string;
-  port: number;
+  /** Where to connect: one server, or a cluster's nodes in order of preference (see ChatClient). */
+  servers: readonly ServerAddress[];
   /** Asked for on the terminal when missing. */
   name?: string;
   rooms: string[];
@@ -164,7 +165,8 @@ function loadEarlier(state: TuiState, o: TuiOptions): string | null {
  * internal error.
  */
 export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<number> {
-  const server = `${o.host}:${o.port}`;
+  // The first server is tried first; the status line follows the client to whichever it reaches.
+  const server = serverLabel(o.servers[0]);
   const history = await loadHistory(o.historyPath);
   const prompted = o.name === undefined || o.name === "";
   let name = o.name ?? "";
@@ -235,11 +237,11 @@ export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<
     prefs = o.prefs?.(name) ?? null;
     const loaded = prefs?.load();
     const now = Date.now();
-    // The status line ends with the server: "(TLS)" there says the connection is encrypted.
-    const label = o.tls ? `${server} (TLS)` : server;
     state = createState({
       me: name,
-      server: label,
+      server,
+      // The status line ends with the server: "(TLS)" there says the connection is encrypted.
+      tls: o.tls ?? false,
       rooms: o.rooms,
       colour: o.colour,
       size: term.size(),
@@ -248,8 +250,7 @@ export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<
     });
     const unreadable = loadEarlier(state, o);
     client = new ChatClient({
-      host: o.host,
-      port: o.port,
+      servers: o.servers,
       name,
       rooms: o.rooms,
       timeoutMs: o.timeoutMs,

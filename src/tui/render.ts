@@ -137,7 +137,7 @@ export function statusLine(state: TuiState, now: number): Span[] {
     });
   }
   // Last: on a narrow terminal what you can act on (rooms, unread) matters more than the address.
-  spans.push(sep, { text: state.server, style: STATUS });
+  spans.push(sep, { text: `${state.server}${state.tls ? " (TLS)" : ""}`, style: STATUS });
   return spans;
 }
 

@@ -94,7 +94,10 @@ export interface Size {
 
 export interface TuiState {
   me: string;
+  /** The server in use, or being tried (host:port): the status line ends with it. */
   server: string;
+  /** True when connections are encrypted: the status line says "(TLS)" after the server. */
+  tls: boolean;
   colour: boolean;
   size: Size;
   connection: Connection;
@@ -130,6 +133,7 @@ export interface TuiState {
 export interface StateOptions {
   me: string;
   server: string;
+  tls?: boolean;
   rooms: readonly string[];
   colour: boolean;
   size: Size;
@@ -141,6 +145,7 @@ export function createState(o: StateOptions): TuiState {
   return {
     me: o.me,
     server: o.server,
+    tls: o.tls ?? false,
     colour: o.colour,
     size: o.size,
     connection: { state: "connecting" },

@@ -310,6 +310,8 @@ export function onEvent(
   switch (e.type) {
     case "status": {
       const was = state.connection.state;
+      // With several servers (a cluster's nodes) the one in use, or being tried, changes: the status line follows.
+      state.server = e.server;
       // A notice such as "reconnected, rejoined #lobby" is about the connection that just ended.
       if (e.state !== "connected") state.notice = null;
       switch (e.state) {
@@ -350,6 +352,7 @@ export function onEvent(
     }
     case "welcome": {
       state.me = e.name;
+      state.server = e.server;
       state.connection = { state: "connected" };
       for (const w of state.windows) {
         if (directPeer(w) !== null) continue;

@@ -157,7 +157,9 @@ export function mib(bytes: number): string {
 
 /** The cursor `chat tail --name NAME --room ROOM` saved on disk under `home`, if it has saved one yet. */
 export function tailCursor(home: string, port: number, name: string, room: string): number | undefined {
-  const path = `${home}/state/chat/tail/${journalKey("127.0.0.1", port, `${name}@${room}`)}.jsonl`;
+  const path = `${home}/state/chat/tail/${
+    journalKey([{ host: "127.0.0.1", port }], `${name}@${room}`)
+  }.jsonl`;
   try {
     return replay(Deno.readTextFileSync(path)).lastSeq[room];
   } catch {

@@ -8,7 +8,7 @@ import {
   SERVE_SPECS,
   TAIL_SPECS,
 } from "../../src/cli/specs.ts";
-import { configFor, resolveOptions, UsageError } from "../../src/cli/options.ts";
+import { checkedServers, configFor, resolveOptions, UsageError } from "../../src/cli/options.ts";
 import { attachNegativeNumbers, parseCommand } from "../../src/cli/command.ts";
 
 const noEnv = {};
@@ -185,4 +185,37 @@ Deno.test("attachNegativeNumbers() glues only numbers to flags that take a value
   assert.deepEqual(attachNegativeNumbers(["--host", "-x"], SERVE_SPECS), ["--host", "-x"]);
   assert.deepEqual(attachNegativeNumbers(["--", "--timeout", "-1"], SEND_SPECS), ["--", "--timeout", "-1"]);
   assert.deepEqual(attachNegativeNumbers(["--port=-1"], SERVE_SPECS), ["--port=-1"]);
+});
+
+Deno.test("the client commands take --host as one server or a list, from a flag, CHAT_HOST or the config file", () => {
+  const servers = (
+    input: { flags?: Record<string, unknown>; env?: Record<string, string>; file?: unknown },
+  ) =>
+    [JOIN_SPECS, SEND_SPECS, TAIL_SPECS, HISTORY_SPECS].map((specs) =>
+      checkedServers(resolveOptions(specs, {
+        flags: input.flags ?? {},
+        env: input.env ?? noEnv,
+        ...(input.file ? { file: input.file as Record<string, unknown> } : {}),
+      }))
+    );
+  const each = (list: { host: string; port: number }[]) => [list, list, list, list];
+  assert.deepEqual(servers({}), each([{ host: "127.0.0.1", port: 3000 }]), "the default is unchanged");
+  assert.deepEqual(
+    servers({ flags: { host: ["chat.example.org"] } }),
+    each([{ host: "chat.example.org", port: 3000 }]),
+  );
+  const ab = [{ host: "a", port: 4000 }, { host: "b", port: 4001 }];
+  assert.deepEqual(servers({ flags: { host: ["a,b:4001"], port: "4000" } }), each(ab));
+  assert.deepEqual(servers({ flags: { host: ["a", "b:4001"], port: "4000" } }), each(ab), "repeated");
+  assert.deepEqual(servers({ env: { CHAT_HOST: "a, b:4001", PORT: "4000" } }), each(ab));
+  assert.deepEqual(servers({ file: { host: ["a", "b:4001"], port: 4000 } }), each(ab), "a JSON array");
+  assert.deepEqual(servers({ file: { host: "a,b:4001", port: 4000 } }), each(ab), "a comma-separated string");
+  assert.throws(
+    () => servers({ flags: { host: ["a,b:99999"] } }),
+    (e: Error) => e instanceof UsageError && /^invalid --host: "b:99999": the port must be/.test(e.message),
+  );
+  assert.throws(
+    () => servers({ file: { host: 7 } }),
+    /config key "host" must be a string or a list of strings/,
+  );
 });

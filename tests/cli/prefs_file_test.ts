@@ -4,10 +4,10 @@ import { prefsPath, prefsStore } from "../../src/cli/prefs_file.ts";
 
 Deno.test("prefsPath() keeps one file per server and name in the XDG state dir", () => {
   assert.equal(
-    prefsPath({ XDG_STATE_HOME: "/s" }, "127.0.0.1", 3000, "Alice"),
+    prefsPath({ XDG_STATE_HOME: "/s" }, [{ host: "127.0.0.1", port: 3000 }], "Alice"),
     "/s/chat/prefs/127.0.0.1_3000/alice.json",
   );
-  assert.equal(prefsPath({}, "h", 1, "a"), undefined);
+  assert.equal(prefsPath({}, [{ host: "h", port: 1 }], "a"), undefined);
 });
 
 Deno.test("prefsStore() saves privately and atomically, and a new store reads it back", async () => {

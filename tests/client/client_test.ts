@@ -20,6 +20,8 @@ class FakeConn implements ClientConn {
   writtenAt: number[] = [];
   /** The rate the pretend server announces in WELCOME, if any. */
   rateLimit: RateLimit | undefined;
+  /** A hung server: the connection is accepted, and nothing ever answers. */
+  silent = false;
   #decoder = new FrameDecoder();
   #incoming: Uint8Array[] = [];
   #reader: ((n: number | null) => void) | null = null;
@@ -61,10 +63,11 @@ class FakeConn implements ClientConn {
   }
 
   write(bytes: Uint8Array): Promise<number> {
-    for (const frame of this.#decoder.push(bytes)) {
+    for (const frame of this.silent ? [] : this.#decoder.push(bytes)) {
       const m = decodeClientMessage(frame);
       this.written.push(m);
       this.writtenAt.push(Date.now());
+      if (m.type === "ping") this.push({ type: "pong", token: m.token });
       if (m.type === "hello") {
         this.push({
           type: "welcome",
@@ -97,26 +100,35 @@ class Harness {
   changes = new Changes();
   conns: FakeConn[] = [];
   attempts = 0;
-  refuse: () => boolean = () => false;
+  /** host:port of every attempt, in order. */
+  tried: string[] = [];
+  /** Refuses a connection to `host` while it says so. */
+  refuse: (host: string) => boolean = () => false;
+  /** Never answers a connection to `host` (a host that drops packets) while it says so. */
+  hang: (host: string) => boolean = () => false;
+  /** Accepts a connection to `host` but never answers on it (a hung server) while it says so. */
+  silent: (host: string) => boolean = () => false;
   /** The rate announced to every connection made from now on. */
   rateLimit: RateLimit | undefined;
   client: ChatClient;
 
   constructor(options: Partial<ClientOptions> = {}) {
     this.client = new ChatClient({
-      host: "fake",
-      port: 1,
+      servers: [{ host: "fake", port: 1 }],
       name: "alice",
       rooms: ["lobby"],
       timeoutMs: 60_000,
       reconnectAttempts: 0,
       // The quick pace throughout, shrunk to milliseconds; backoff_test.ts pins the real one.
       pace: { quick: 0, backoff: { baseMs: 5, maxMs: 20, jitter: 0 } },
-      connect: () => {
+      connect: (host, port) => {
         this.attempts++;
-        if (this.refuse()) return Promise.reject(new Deno.errors.ConnectionRefused("refused"));
+        this.tried.push(`${host}:${port}`);
+        if (this.hang(host)) return new Promise<ClientConn>(() => {});
+        if (this.refuse(host)) return Promise.reject(new Deno.errors.ConnectionRefused("refused"));
         const conn = new FakeConn();
         conn.rateLimit = this.rateLimit;
+        conn.silent = this.silent(host);
         this.conns.push(conn);
         return Promise.resolve(conn);
       },
@@ -328,4 +340,144 @@ Deno.test("ChatClient gives up after reconnectAttempts failed attempts, announci
   const tries = h.events.filter((e) => e.type === "status" && e.state === "reconnecting");
   assert.deepEqual(tries.map((e) => e.type === "status" && [e.attempt, e.of]), [[1, 2], [2, 2]]);
   assert.equal(h.attempts, 3, "the first connection and two attempts");
+});
+
+// Several servers (the nodes of a cluster): the first that answers, the next when it goes away.
+
+const NODES = [{ host: "a", port: 1 }, { host: "b", port: 2 }, { host: "c", port: 3 }];
+
+Deno.test("ChatClient.start() with several servers connects to the first that answers, skipping the refused at once", async () => {
+  // A minute between rounds: skipping a refused server must not wait for it.
+  const h = new Harness({ servers: NODES, pace: MINUTE });
+  h.refuse = (host) => host === "a";
+  await withDeadline(h.client.start(), WAIT_MS, () => JSON.stringify(h.events));
+  assert.deepEqual(h.tried, ["a:1", "b:2"]);
+  assert.equal(h.client.server, "b:2");
+  const said = h.events.flatMap((e) => e.type === "status" ? [`${e.state} ${e.server}`] : []);
+  assert.deepEqual(said, ["connecting a:1", "connecting b:2", "connected b:2"]);
+  const welcome = h.events.find((e) => e.type === "welcome");
+  assert.equal(welcome?.type === "welcome" && welcome.server, "b:2");
+  await h.client.quit();
+});
+
+Deno.test("ChatClient.start() with several servers and none answering fails with what each said", async () => {
+  const h = new Harness({ servers: NODES.slice(0, 2) });
+  h.refuse = () => true;
+  await assert.rejects(
+    h.client.start(),
+    (e: ClientError) =>
+      e.code === "CONNECTION_REFUSED" &&
+      e.message === "cannot connect to a:1: connection refused; cannot connect to b:2: connection refused",
+  );
+  assert.deepEqual(h.tried, ["a:1", "b:2"], "each once");
+});
+
+Deno.test("ChatClient.start() does not try the next server after a refusal for good", async () => {
+  let tries = 0;
+  const h = new Harness({
+    servers: NODES,
+    connect: () => {
+      tries++;
+      return Promise.reject(new ClientError("BANNED", "banned"));
+    },
+  });
+  await assert.rejects(h.client.start(), (e: ClientError) => e.code === "BANNED");
+  assert.equal(tries, 1, "every node of a cluster would refuse the same");
+});
+
+Deno.test("ChatClient.start() moves on from a server that never answers once the timeout passes", async () => {
+  const h = new Harness({ servers: NODES.slice(0, 2), timeoutMs: 200 });
+  h.hang = (host) => host === "a";
+  const started = Date.now();
+  await withDeadline(h.client.start(), WAIT_MS, () => JSON.stringify(h.events));
+  assert.ok(Date.now() - started >= 200, "not before the timeout");
+  assert.deepEqual(h.tried, ["a:1", "b:2"]);
+  assert.equal(h.client.server, "b:2");
+  await h.client.quit();
+});
+
+Deno.test("ChatClient.start() moves on from a server that accepts but never welcomes, after attemptTimeoutMs", async () => {
+  const h = new Harness({ servers: NODES.slice(0, 2), attemptTimeoutMs: 150 });
+  h.silent = (host) => host === "a";
+  const started = Date.now();
+  await withDeadline(h.client.start(), WAIT_MS, () => JSON.stringify(h.events));
+  assert.ok(Date.now() - started >= 150, "not before its deadline");
+  assert.deepEqual(h.tried, ["a:1", "b:2"]);
+  assert.equal(h.client.server, "b:2");
+  await h.client.quit();
+});
+
+Deno.test("ChatClient.start() with a deadline goes round the servers until one answers", async () => {
+  const h = new Harness({ servers: NODES.slice(0, 2) });
+  h.refuse = (host) => host === "a" || h.attempts <= 4;
+  await h.client.start({ retryUntil: Date.now() + WAIT_MS });
+  assert.deepEqual(h.tried, ["a:1", "b:2", "a:1", "b:2", "a:1", "b:2"]);
+  assert.equal(h.client.server, "b:2");
+  await h.client.quit();
+});
+
+Deno.test("ChatClient fails over at once to the next server, resuming where it was and resending its outbox once", async () => {
+  // A minute between rounds: only a failover without a wait brings it back within the deadline.
+  const h = new Harness({ servers: NODES.slice(0, 2), pace: MINUTE });
+  await h.client.start();
+  const a = h.conns[0];
+  a.push({ type: "message", room: "lobby", seq: 1, ts: 1, flags: 0, from: "bob", text: "hi" });
+  const id = h.client.send("unacknowledged");
+  await h.next((e) => e.type === "message" && e.seq === 1);
+  assert.ok(a.written.some((m) => m.type === "send" && m.id === id));
+  const mark = h.events.length;
+  h.refuse = (host) => host === "a";
+  a.end();
+  const back = await h.next((e) => e.type === "welcome" && e.reconnected, mark);
+  assert.equal(back.type === "welcome" && back.server, "b:2");
+  assert.deepEqual(h.tried, ["a:1", "b:2"], "the next server first, without waiting");
+  const moved = h.events.slice(mark).find((e) => e.type === "status" && e.state === "reconnecting");
+  assert.deepEqual(
+    moved?.type === "status" && [moved.server, moved.attempt, moved.delayMs],
+    ["b:2", 1, 0],
+  );
+  const b = h.conns[1];
+  const hello = b.written[0];
+  assert.equal(hello.type, "hello");
+  assert.deepEqual(hello.type === "hello" && hello.since, new Map([["lobby", 1]]), "resumes after seq 1");
+  assert.deepEqual(b.written.filter((m) => m.type === "send").map((m) => m.type === "send" && m.id), [id]);
+  await h.client.quit();
+});
+
+Deno.test("ChatClient goes round robin: after the second server, the first again", async () => {
+  const h = new Harness({ servers: NODES.slice(0, 2), pace: MINUTE });
+  await h.client.start();
+  h.conns[0].end();
+  await h.next((e) => e.type === "welcome" && e.server === "b:2");
+  const mark = h.events.length;
+  h.conns[1].end();
+  await h.next((e) => e.type === "welcome" && e.server === "a:1", mark);
+  assert.deepEqual(h.tried, ["a:1", "b:2", "a:1"]);
+  await h.client.quit();
+});
+
+Deno.test("ChatClient with every server down waits the backoff between full rounds, and counts rounds as attempts", async () => {
+  const h = new Harness({ servers: NODES, reconnectAttempts: 2 });
+  await h.client.start();
+  h.refuse = () => true;
+  h.conns[0].end();
+  const exit = await withDeadline(h.client.done, WAIT_MS, () => JSON.stringify(h.events));
+  assert.equal(exit.code, "CONNECTION_REFUSED");
+  assert.equal(
+    exit.message,
+    "gave up reconnecting to a:1, b:2, c:3: cannot connect to a:1: connection refused",
+  );
+  // The lost server last in each round; only the second round waits (5 ms, the test's quick pace).
+  assert.deepEqual(h.tried, ["a:1", "b:2", "c:3", "a:1", "b:2", "c:3", "a:1"]);
+  const tries = h.events.flatMap((e) =>
+    e.type === "status" && e.state === "reconnecting" ? [[e.server, e.attempt, e.of, e.delayMs]] : []
+  );
+  assert.deepEqual(tries, [
+    ["b:2", 1, 2, 0],
+    ["c:3", 1, 2, 0],
+    ["a:1", 1, 2, 0],
+    ["b:2", 2, 2, 5],
+    ["c:3", 2, 2, 0],
+    ["a:1", 2, 2, 0],
+  ]);
 });

@@ -52,8 +52,8 @@ Deno.test("MemoryJournal ignores a send recorded twice and an older sequence", (
 });
 
 Deno.test("journalKey() makes a file-safe path per server and name", () => {
-  assert.equal(journalKey("127.0.0.1", 3000, "alice"), "127.0.0.1_3000/alice");
-  assert.equal(journalKey("::1", 1, "../etc"), "__1_1/.._etc");
+  assert.equal(journalKey([{ host: "127.0.0.1", port: 3000 }], "alice"), "127.0.0.1_3000/alice");
+  assert.equal(journalKey([{ host: "::1", port: 1 }], "../etc"), "__1_1/.._etc");
 });
 
 Deno.test("a journal forgets its sequence numbers when the server's store changes", () => {

@@ -24,7 +24,7 @@ const FOREVER = ["--reconnect-attempts", "0"];
 
 /** The outbox `name`'s journal holds on disk, as a restarted client will read it. */
 function journaledOutbox(home: string, port: number, name: string): string[] {
-  const path = `${home}/state/chat/journal/${journalKey("127.0.0.1", port, name)}.jsonl`;
+  const path = `${home}/state/chat/journal/${journalKey([{ host: "127.0.0.1", port }], name)}.jsonl`;
   return replay(Deno.readTextFileSync(path)).outbox.map((p) => p.text);
 }
 

@@ -17,8 +17,7 @@ Deno.test("runTui() sends what is typed, keeps the input history per server, and
   try {
     const historyPath = `${dir}/${historyFileName(`127.0.0.1:${server.port}`)}`;
     const options: TuiOptions = {
-      host: "127.0.0.1",
-      port: server.port,
+      servers: [{ host: "127.0.0.1", port: server.port }],
       name: "alice",
       rooms: ["lobby"],
       timeoutMs: 5000,
@@ -57,8 +56,7 @@ Deno.test("runTui() sends what is typed, keeps the input history per server, and
 Deno.test("runTui() asks for a name until one is valid, and again when the server says it is taken", async () => {
   await using server = await startServer();
   const options: TuiOptions = {
-    host: "127.0.0.1",
-    port: server.port,
+    servers: [{ host: "127.0.0.1", port: server.port }],
     rooms: ["lobby"],
     timeoutMs: 5000,
     reconnectAttempts: 3,
@@ -89,8 +87,7 @@ Deno.test("runTui() fails with the client's error, before taking over the screen
   const term = new FakeTerminal();
   const code = await runTui(
     {
-      host: "127.0.0.1",
-      port,
+      servers: [{ host: "127.0.0.1", port }],
       name: "alice",
       rooms: ["lobby"],
       timeoutMs: 1000,
@@ -108,8 +105,7 @@ Deno.test("runTui() fails with the client's error, before taking over the screen
 /** Options for alice on `port`, in memory unless the test adds storage. */
 function aliceOn(port: number, extra: Partial<TuiOptions> = {}): TuiOptions {
   return {
-    host: "127.0.0.1",
-    port,
+    servers: [{ host: "127.0.0.1", port }],
     name: "alice",
     rooms: ["lobby"],
     timeoutMs: 5000,
@@ -273,8 +269,7 @@ Deno.test("runTui() keeps /ignore across restarts in the preferences store", asy
   const dir = await Deno.makeTempDir({ prefix: "chat-tui-prefs-" });
   try {
     const options: TuiOptions = {
-      host: "127.0.0.1",
-      port: server.port,
+      servers: [{ host: "127.0.0.1", port: server.port }],
       name: "alice",
       rooms: ["lobby"],
       timeoutMs: 5000,

@@ -55,7 +55,7 @@ Deno.test("the status line shows no online count while offline, and the count ag
   assert.match(t.statusLine(), /1:#lobby \(3 online\)/);
   t.event(lost());
   assert.doesNotMatch(t.statusLine(), /online/);
-  t.event({ type: "status", state: "disconnected", server: "s", reason: "KICKED" });
+  t.event({ type: "status", state: "disconnected", server: "127.0.0.1:3000", reason: "KICKED" });
   assert.match(t.statusLine(), /^ offline \| 1:#lobby \| 127\.0\.0\.1:3000$/);
   assert.doesNotMatch(t.statusLine(), /online/);
   reconnected(t);
@@ -86,4 +86,30 @@ Deno.test("a lost connection is reported once, not at every attempt", () => {
   t.event(lost(3, 0));
   assert.match(t.statusLine(), /attempt 3, trying now/);
   assert.equal(text(t).match(/connection lost|cannot reconnect/g)?.length, 1);
+});
+
+Deno.test("the status line names the server in use: the one being tried, then the one reached", () => {
+  const t = new Tester({ size: { cols: 100, rows: 8 }, tls: true }).welcome(["alice"]);
+  assert.match(t.statusLine(), /\| 127\.0\.0\.1:3000 \(TLS\)$/);
+  t.event({
+    type: "status",
+    state: "reconnecting",
+    server: "10.0.0.2:3000",
+    attempt: 1,
+    of: 0,
+    delayMs: 0,
+    reason: "the server closed the connection",
+  });
+  assert.match(t.statusLine(), /\| 10\.0\.0\.2:3000 \(TLS\)$/);
+  t.event({ type: "status", state: "connected", server: "10.0.0.2:3000" });
+  t.event({
+    type: "welcome",
+    name: "alice",
+    room: "lobby",
+    rooms: ["lobby"],
+    online: ["alice"],
+    server: "10.0.0.2:3000",
+    reconnected: true,
+  });
+  assert.match(t.statusLine(), /1:#lobby \(1 online\) \| 10\.0\.0\.2:3000 \(TLS\)$/);
 });
