@@ -48,6 +48,11 @@ After a lost connection it keeps trying to reconnect (by default until it
 quits; --reconnect-attempts N gives up after N): quickly at first, then up
 to 30 s apart.
 
+With several servers in --host (the nodes of a cluster: --host a,b:4000) it
+connects to the first that answers and, when that one goes away, moves on to
+the next at once, resuming where it was; it waits only between full rounds
+over the list (an attempt is a round). See README.md, "Clusters".
+
 Exit codes: 0 done (every message acknowledged), 1 could not connect, gave
 up reconnecting, refused by the server for good (kicked, banned, a wrong
 password, replaced by a newer copy of itself), or messages not confirmed,

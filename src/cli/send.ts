@@ -22,9 +22,12 @@ Sends TEXT (the arguments joined by spaces, or stdin when TEXT is "-") as
 one message and exits once the server has acknowledged it. Prints the
 acknowledgement as JSON on stdout: {"type":"ack","id",...,"room","seq","ts"}.
 Everything happens within --timeout: while the server cannot be reached (not
-started yet, restarting), it tries again with a growing delay until then. It
-connects as a transient session: its name need not be free (several sends may
-use one at once), and nobody sees it join or leave.
+started yet, restarting), it tries again with a growing delay until then.
+With several servers in --host (a cluster's nodes), it tries them in order,
+each with its share of --timeout to answer, and moves on to the next if the
+one it sent through goes away before acknowledging. It connects as a
+transient session: its name need not be free (several sends may use one at
+once), and nobody sees it join or leave.
 
 Options:
 ${formatOptions([...SEND_SPECS, CONFIG_SPEC, HELP_SPEC])}

@@ -23,7 +23,9 @@ export const TAIL_HELP = `Usage: chat tail [options]
 Follows a room and prints each message once, in order: after --since SEQ,
 else after the cursor saved by the last run with the same name, else from
 the room's recent history. Keeps following (and reconnecting) until SIGINT
-or SIGTERM. It connects as a transient session: its name need not be free,
+or SIGTERM. With several servers in --host (a cluster's nodes) it moves on to
+the next when one goes away; the cursor, saved per server list, holds on
+every node. It connects as a transient session: its name need not be free,
 and nobody sees it join or leave. With --json, each message is one JSON object per line:
 {"type":"message","room","seq","ts","from","text","action","history"}.
 
