@@ -123,15 +123,21 @@ export interface JoinOptions extends SpawnOptions {
 }
 
 /**
- * Starts `chat join --json --name NAME --port PORT` with stdin held open,
- * and (by default) waits until the server has welcomed it.
+ * Starts `chat join --json --name NAME --port PORT` (or `--host HOSTS`, a
+ * list of `HOST:PORT`) with stdin held open, and (by default) waits until the
+ * server has welcomed it.
  */
-export async function joinJson(port: number, name: string, options: JoinOptions = {}): Promise<JsonClient> {
+export async function joinJson(
+  port: number | string,
+  name: string,
+  options: JoinOptions = {},
+): Promise<JsonClient> {
   const { flags = [], welcome = true, ...spawn } = options;
-  const proc = new ChatProcess(
-    ["join", "--json", "--host", "127.0.0.1", "--port", String(port), "--name", name, ...flags],
-    { label: name, ...spawn },
-  );
+  const where = typeof port === "string" ? ["--host", port] : ["--host", "127.0.0.1", "--port", String(port)];
+  const proc = new ChatProcess(["join", "--json", ...where, "--name", name, ...flags], {
+    label: name,
+    ...spawn,
+  });
   const client = new JsonClient(proc, name);
   if (!welcome) return client;
   try {
