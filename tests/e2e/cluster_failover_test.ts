@@ -91,7 +91,7 @@ Deno.test("a node killed mid-burst: its clients fail over, resend, and every ack
     const each = 150;
     for (let i = 0; i < count; i++) {
       // The doomed node first: they connect to it, and move to the other when it dies.
-      const c = await joinJson(hosts(a, b), `w${i}`, { flags: ["--room", room, "--timeout", "15000"], env });
+      const c = await joinJson(hosts(a, b), `w${i}`, { flags: ["--room", room], env });
       senders.push(c);
       const welcome = c.all("welcome")[0];
       assert.equal(welcome.server, `127.0.0.1:${a.port}`, "connected to the first server listed");
