@@ -7,24 +7,24 @@ import { NOTICE_MS } from "../../src/tui/view.ts";
 
 const text = (t: Tester) => t.screen().join("\n");
 
-const lost = (attempt = 1, delayMs = 500): ClientEvent => ({
+const lost = (attempt = 1, delayMs = 500, server = "s"): ClientEvent => ({
   type: "status",
   state: "reconnecting",
-  server: "s",
+  server,
   attempt,
   of: 0,
   delayMs,
   reason: "the server closed the connection",
 });
 
-function reconnected(t: Tester): Tester {
-  return t.event({ type: "status", state: "connected", server: "s" }).event({
+function reconnected(t: Tester, server = "s"): Tester {
+  return t.event({ type: "status", state: "connected", server }).event({
     type: "welcome",
     name: "alice",
     room: "lobby",
     rooms: ["lobby"],
     online: ["alice", "bob"],
-    server: "s",
+    server,
     reconnected: true,
   });
 }
@@ -91,25 +91,8 @@ Deno.test("a lost connection is reported once, not at every attempt", () => {
 Deno.test("the status line names the server in use: the one being tried, then the one reached", () => {
   const t = new Tester({ size: { cols: 100, rows: 8 }, tls: true }).welcome(["alice"]);
   assert.match(t.statusLine(), /\| 127\.0\.0\.1:3000 \(TLS\)$/);
-  t.event({
-    type: "status",
-    state: "reconnecting",
-    server: "10.0.0.2:3000",
-    attempt: 1,
-    of: 0,
-    delayMs: 0,
-    reason: "the server closed the connection",
-  });
+  t.event(lost(1, 0, "10.0.0.2:3000"));
   assert.match(t.statusLine(), /\| 10\.0\.0\.2:3000 \(TLS\)$/);
-  t.event({ type: "status", state: "connected", server: "10.0.0.2:3000" });
-  t.event({
-    type: "welcome",
-    name: "alice",
-    room: "lobby",
-    rooms: ["lobby"],
-    online: ["alice"],
-    server: "10.0.0.2:3000",
-    reconnected: true,
-  });
-  assert.match(t.statusLine(), /1:#lobby \(1 online\) \| 10\.0\.0\.2:3000 \(TLS\)$/);
+  reconnected(t, "10.0.0.2:3000");
+  assert.match(t.statusLine(), /1:#lobby \(2 online\) \| 10\.0\.0\.2:3000 \(TLS\)$/);
 });
