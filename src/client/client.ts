@@ -123,6 +123,13 @@ const FINAL_CODES: ReadonlySet<string> = new Set([
   ErrorCode.INVALID_NAME,
 ]);
 
+/**
+ * Refusals at the first connection that another server of the list would repeat (the nodes of a cluster share
+ * names, accounts and bans): the next one is not asked. A taken name is one of them there, not in a reconnect,
+ * where the name may be our own session's, held for the grace period.
+ */
+const CLUSTER_REFUSALS: ReadonlySet<string> = new Set([...FINAL_CODES, ErrorCode.NAME_TAKEN]);
+
 /** Failures to connect that may pass by themselves: worth another try while a deadline allows. */
 const TRANSIENT_CODES: ReadonlySet<string> = new Set([
   ClientErrorCode.CONNECTION_REFUSED,
@@ -242,7 +249,8 @@ export class ChatClient {
    * Connects and completes the handshake; throws {@linkcode ClientError} if
    * it fails with every server. The servers are tried in order, each once, a
    * failure moving on to the next at once; a refusal for good (a ban, a wrong
-   * password) ends it, since every node of a cluster would say the same.
+   * password, a taken name) ends it, since every node of a cluster would say
+   * the same.
    * With `retryUntil` (epoch ms), a failure that may pass by itself (nothing
    * listening yet, a server restarting or full) is tried again, a round over
    * the servers at a time at the reconnection pace, until then.
@@ -265,7 +273,7 @@ export class ChatClient {
           return;
         } catch (err) {
           if (!(err instanceof ClientError)) throw err;
-          if (FINAL_CODES.has(err.code)) throw err;
+          if (CLUSTER_REFUSALS.has(err.code)) throw err;
           failed.push({ server: this.server, err });
         }
       }

@@ -372,17 +372,19 @@ Deno.test("ChatClient.start() with several servers and none answering fails with
   assert.deepEqual(h.tried, ["a:1", "b:2"], "each once");
 });
 
-Deno.test("ChatClient.start() does not try the next server after a refusal for good", async () => {
-  let tries = 0;
-  const h = new Harness({
-    servers: NODES,
-    connect: () => {
-      tries++;
-      return Promise.reject(new ClientError("BANNED", "banned"));
-    },
-  });
-  await assert.rejects(h.client.start(), (e: ClientError) => e.code === "BANNED");
-  assert.equal(tries, 1, "every node of a cluster would refuse the same");
+Deno.test("ChatClient.start() does not try the next server after a refusal that every node would repeat", async () => {
+  for (const code of ["BANNED", "AUTH_FAILED", "NAME_TAKEN"]) {
+    let tries = 0;
+    const h = new Harness({
+      servers: NODES,
+      connect: () => {
+        tries++;
+        return Promise.reject(new ClientError(code, "refused"));
+      },
+    });
+    await assert.rejects(h.client.start(), (e: ClientError) => e.code === code);
+    assert.equal(tries, 1, `${code}: every node of a cluster would refuse the same`);
+  }
 });
 
 Deno.test("ChatClient.start() moves on from a server that never answers, or never welcomes, at its deadline", async () => {
