@@ -122,7 +122,8 @@ Deno.test("a node killed mid-burst: its clients fail over, resend, and every ack
     await a.proc.exit();
     await burst;
 
-    // Every line acknowledged, through the other node.
+    // Every line acknowledged, through the other node, and every sender has seen the whole burst there.
+    const total = count * each;
     for (const c of senders) {
       const moved = await c.next("welcome", (e) => e.reconnected, WAIT_MS * 3);
       assert.equal(moved.server, `127.0.0.1:${b.port}`, `${c.name} moved to the other node`);
@@ -131,11 +132,13 @@ Deno.test("a node killed mid-burst: its clients fail over, resend, and every ack
         "every ack",
         WAIT_MS * 6,
       );
+    }
+    for (const c of senders) await c.waitMessages(total, WAIT_MS * 3);
+    const settledMs = Date.now() - killedAt;
+    for (const c of senders) {
       await c.proc.closeStdin();
       assert.equal((await c.proc.exit(WAIT_MS * 2)).code, 0, c.describe());
     }
-    const settledMs = Date.now() - killedAt;
-    const total = count * each;
     const acks = senders.flatMap((c) => c.all("ack"));
     assert.equal(new Set(acks.map((e) => e.id)).size, acks.length, "each id acknowledged once");
     const ackedSeqs = acks.map((e) => e.seq);
@@ -183,7 +186,9 @@ Deno.test("a node killed mid-burst: its clients fail over, resend, and every ack
     console.log(
       `chat node killed mid-burst (${count} clients failing over; at the kill ${writtenBefore} lines written, ` +
         `${ackedBefore} acknowledged): ${total} sent, ${acks.length} acknowledged ` +
-        `(${total - ackedBefore} after the kill; all in, every client exited 0, ${settledMs} ms after it), ` +
+        `(${
+          total - ackedBefore
+        } after the kill; all in, and every sender had all ${total}, ${settledMs} ms after it), ` +
         `${delivered.length} delivered to a reader on the other node, ${stored.length} read back by FETCH, ` +
         `${duplicates} duplicates, ${gaps} gaps`,
     );
