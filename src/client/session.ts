@@ -380,6 +380,8 @@ export class ClientSession {
         break;
       case "pong":
         break;
+      case "conversations":
+        break;
       default: {
         const never: never = m;
         void never;

@@ -12,9 +12,10 @@
 import { ErrorCode, ProtocolError } from "./errors.ts";
 import { readHelloExtensions, readWelcomeExtensions } from "./extensions.ts";
 import { type Frame, FRAME_NAMES, FrameType, MAGIC } from "./frame.ts";
-import { MAX_HELLO_ROOMS } from "./limits.ts";
+import { MAX_CONVERSATIONS, MAX_HELLO_ROOMS } from "./limits.ts";
 import {
   type ClientMessage,
+  type ConversationEntry,
   MODERATION_ACTIONS,
   type Ping,
   type Pong,
@@ -251,10 +252,28 @@ function serverPayload(type: number, r: WireReader): ServerMessage | undefined {
       };
     case FrameType.NOTICE:
       return { type: "notice", kind: r.str8("kind"), text: r.str16("text") };
+    case FrameType.CONVERSATIONS: {
+      const count = r.u16("count");
+      // Checked before the loop: the limit, and the bytes each entry takes at least.
+      if (count > MAX_CONVERSATIONS || count * CONVERSATION_MIN > r.remaining) {
+        throw new ProtocolError(
+          ErrorCode.BAD_FRAME,
+          `Cannot decode CONVERSATIONS: count ${count} exceeds the limit of ${MAX_CONVERSATIONS} or the ${r.remaining} bytes left`,
+        );
+      }
+      const conversations: ConversationEntry[] = [];
+      for (let i = 0; i < count; i++) {
+        conversations.push({ peer: r.str8("peer"), lastSeq: r.u64("lastSeq"), ts: r.u64("ts") });
+      }
+      return { type: "conversations", conversations };
+    }
     default:
       return undefined;
   }
 }
+
+/** The fewest bytes one CONVERSATIONS entry takes: an empty name's length byte, lastSeq and ts. */
+const CONVERSATION_MIN = 1 + 8 + 8;
 
 function readRooms(r: WireReader): string[] {
   const count = r.u8("room count");

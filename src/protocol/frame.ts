@@ -37,6 +37,7 @@ export const FrameType = {
   DIRECT: 0x88,
   NOTICE: 0x89,
   ROOM: 0x8a,
+  CONVERSATIONS: 0x8d,
 } as const;
 
 /** One of the frame type codes. */

@@ -44,3 +44,9 @@ export const MAX_U64_SAFE = Number.MAX_SAFE_INTEGER;
 
 /** Most messages one FETCH may ask for: pages keep a catch-up within the outbox budget. */
 export const MAX_FETCH = 500;
+
+/**
+ * Conversations one CONVERSATIONS frame lists, the most recent first: 200 entries of at most 145 bytes
+ * (a 128-byte name, its length byte, two u64) stay well within the default 64 KiB frame.
+ */
+export const MAX_CONVERSATIONS = 200;

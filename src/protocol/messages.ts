@@ -13,7 +13,7 @@ import {
   writeHelloExtensions,
   writeWelcomeExtensions,
 } from "./extensions.ts";
-import { MAX_MEMBERS_PER_FRAME } from "./limits.ts";
+import { MAX_CONVERSATIONS, MAX_MEMBERS_PER_FRAME } from "./limits.ts";
 import { releaseScratch, WireWriter } from "./wire.ts";
 
 /** Client to server: first frame of every connection. Its extensions are typed fields (extensions.ts). */
@@ -90,7 +90,11 @@ export interface Fetched {
   lastSeq: number;
 }
 
-/** Client to server: a direct message to one user, wherever they are. Answered with ACK (room "", seq 0). */
+/**
+ * Client to server: a direct message to one user. Answered with ACK: for a stored conversation (both names
+ * registered) and a client listing the `dms` feature, with room `@peer` and the message's seq; otherwise with
+ * room "" and seq 0.
+ */
 export interface Private {
   type: "private";
   id: number;
@@ -137,7 +141,10 @@ export interface Notice {
   text: string;
 }
 
-/** Server to client: a direct message, delivered to its recipient and echoed to its sender. */
+/**
+ * Server to client: a direct message, delivered live to its recipient and echoed to its sender. A client
+ * listing the `dms` feature gets a stored conversation's messages as MESSAGE in room `@peer` instead.
+ */
 export interface Direct {
   type: "direct";
   from: string;
@@ -229,6 +236,25 @@ export interface RoomInfo {
   quiet: boolean;
 }
 
+/** One stored conversation of the client's: who with, and where it stands. */
+export interface ConversationEntry {
+  /** The other person's registered name: the conversation is room `@peer` for this client. */
+  peer: string;
+  /** The conversation's highest sequence number. */
+  lastSeq: number;
+  /** Server time of its last message (0: unknown), milliseconds since the Unix epoch. */
+  ts: number;
+}
+
+/**
+ * Server to client (feature `dms`): the client's stored conversations, the most recent first, at most
+ * MAX_CONVERSATIONS; sent after the welcome. A client FETCHes `@peer` after its own last seq of each.
+ */
+export interface Conversations {
+  type: "conversations";
+  conversations: ConversationEntry[];
+}
+
 /** Server to client: an error. `fatal` means the server closes the connection after it. */
 export interface ErrorMessage {
   type: "error";
@@ -265,6 +291,7 @@ export type ServerMessage =
   | Fetched
   | Direct
   | Notice
+  | Conversations
   | Ping
   | Pong;
 export type Message = ClientMessage | ServerMessage;
@@ -370,6 +397,17 @@ function encodeFrame(msg: Message): Uint8Array {
       const w = new WireWriter(FrameType.MEMBERS, 8 + msg.names.length * 12)
         .str8(msg.room, "room").u8(msg.more ? 1 : 0).u16(msg.names.length);
       for (const n of msg.names) w.str8(n, "name");
+      return w.finish();
+    }
+    case "conversations": {
+      const list = msg.conversations;
+      if (list.length > MAX_CONVERSATIONS) {
+        throw new RangeError(
+          `Cannot encode CONVERSATIONS: ${list.length} entries exceeds ${MAX_CONVERSATIONS}`,
+        );
+      }
+      const w = new WireWriter(FrameType.CONVERSATIONS, 4 + list.length * 32).u16(list.length);
+      for (const c of list) w.str8(c.peer, "peer").u64(c.lastSeq).u64(c.ts);
       return w.finish();
     }
     case "error":

@@ -62,9 +62,9 @@ export function list<T>(rng: Prng, max: number, item: (rng: Prng) => T): T[] {
   return Array.from({ length: rng.int(max + 1) }, () => item(rng));
 }
 
-/** A block of a tag neither HELLO nor WELCOME defines (0x01-0x07 are typed fields): kept raw, in order. */
+/** A block of a tag neither HELLO nor WELCOME defines (0x01-0x08 are typed fields): kept raw, in order. */
 export const extension = (rng: Prng): Extension => ({
-  tag: rng.range(0x08, 0xff),
+  tag: rng.range(0x09, 0xff),
   value: rng.bytes(rng.int(20)),
 });
 
@@ -95,6 +95,7 @@ export const GENERATORS: Generators = {
       resumeToken: () => rng.bytes(rng.pick([16, 16, 0, 3])),
       since: () => new Map(list(rng, 4, (rng) => [short(rng), u64(rng)] as const)),
       transient: () => true as const,
+      features: () => list(rng, 4, short),
     }),
     ...extensions(rng),
   }),
@@ -151,6 +152,7 @@ export const GENERATORS: Generators = {
       resumeToken: () => rng.bytes(16),
       storeId: () => rng.bytes(rng.pick([16, 16, 0])),
       rateLimit: () => ({ perSecond: u32(rng), burst: u32(rng) }),
+      features: () => list(rng, 4, short),
     }),
     ...extensions(rng),
   }),
@@ -186,6 +188,10 @@ export const GENERATORS: Generators = {
     code: rng.chance(0.8) ? rng.pick(ERROR_CODES) : short(rng),
     ref: u64(rng),
     message: str(rng, 80),
+  }),
+  conversations: (rng) => ({
+    type: "conversations",
+    conversations: list(rng, 20, (rng) => ({ peer: short(rng), lastSeq: u64(rng), ts: u64(rng) })),
   }),
   fetched: (rng) => ({
     type: "fetched",

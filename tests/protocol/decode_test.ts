@@ -62,6 +62,7 @@ const SAMPLES: Message[] = [
   { type: "direct", from: "bob", to: "alice", ts: 2, flags: 0, text: "psst" },
   { type: "notice", kind: "motd", text: "hi" },
   { type: "room", room: "lobby", members: 300, quiet: true },
+  { type: "conversations", conversations: [{ peer: "bob", lastSeq: 4, ts: 2 }] },
 ];
 
 function frameOf(msg: Message) {
@@ -189,6 +190,25 @@ Deno.test("decodeServerMessage() rejects a MEMBERS count the payload cannot hold
     "BAD_FRAME",
     /count 65535 exceeds remaining 1 bytes/,
   );
+});
+
+Deno.test("decodeServerMessage() rejects a CONVERSATIONS count above 200 or the payload, before reading entries", () => {
+  // 201 entries would fit a large frame, but no server sends more than MAX_CONVERSATIONS.
+  const entry = [0, ...new Array(16).fill(0)];
+  assertCode(
+    () => decode(FrameType.CONVERSATIONS, 0, 201, ...new Array(201).fill(entry).flat()),
+    "BAD_FRAME",
+    /^Cannot decode CONVERSATIONS: count 201 exceeds the limit of 200 or the 3417 bytes left$/,
+  );
+  assertCode(
+    () => decode(FrameType.CONVERSATIONS, 0, 2, ...entry),
+    "BAD_FRAME",
+    /^Cannot decode CONVERSATIONS: count 2 exceeds the limit of 200 or the 17 bytes left$/,
+  );
+  assert.deepStrictEqual(decode(FrameType.CONVERSATIONS, 0, 200, ...new Array(200).fill(entry).flat()), {
+    type: "conversations",
+    conversations: new Array(200).fill({ peer: "", lastSeq: 0, ts: 0 }),
+  });
 });
 
 Deno.test("decodeServerMessage() reads empty names in MEMBERS, one length byte each", () => {

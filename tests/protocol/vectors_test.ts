@@ -353,6 +353,69 @@ const VECTORS: Vector[] = [
     value: { type: "presence", room: "lobby", event: "nick", name: "bob", reason: "", text: "bobby", ts: TS },
   },
   {
+    name: 'HELLO from "dave" with a password, listing the feature "dms"',
+    type: FrameType.HELLO,
+    // length | type | magic | version | name | room count 1 | "lobby" | PASSWORD "pw"
+    // | FEATURES: tag 08, length 5, count 1, "dms"
+    hex: "00000020 01 43484154 0001 04 64617665 01 05 6c6f626279 04 0002 7077 08 0005 01 03 646d73",
+    value: { type: "hello", version: 1, name: "dave", rooms: ["lobby"], password: "pw", features: ["dms"] },
+  },
+  {
+    name: 'WELCOME for "alice" announcing the feature "dms"',
+    type: FrameType.WELCOME,
+    // ... | FEATURES: tag 08, length 5, count 1, "dms"
+    hex: "00000028 81 0001 05 616c696365 00000682 00001388 00010000 00001000 01 05 6c6f626279" +
+      " 08 0005 01 03 646d73",
+    value: {
+      type: "welcome",
+      version: 1,
+      name: "alice",
+      heartbeatMs: 1666,
+      timeoutMs: 5000,
+      maxFrame: 65536,
+      maxText: 4096,
+      rooms: ["lobby"],
+      features: ["dms"],
+    },
+  },
+  {
+    name: "CONVERSATIONS: with bob up to seq 3, with Zoë up to seq 1 (time unknown)",
+    type: FrameType.CONVERSATIONS,
+    // length | type | count u16 2 | peer "bob" | lastSeq u64 3 | ts u64 | peer "Zoë" | lastSeq 1 | ts 0
+    hex: "0000002c 8d 0002 03 626f62 0000000000000003 0000019b76daa800" +
+      " 04 5a6fc3ab 0000000000000001 0000000000000000",
+    value: {
+      type: "conversations",
+      conversations: [{ peer: "bob", lastSeq: 3, ts: TS }, { peer: "Zoë", lastSeq: 1, ts: 0 }],
+    },
+  },
+  {
+    name: "CONVERSATIONS: none",
+    type: FrameType.CONVERSATIONS,
+    hex: "00000003 8d 0000",
+    value: { type: "conversations", conversations: [] },
+  },
+  {
+    name: 'MESSAGE "hi" from alice in her stored conversation with bob, as alice sees it: room "@bob"',
+    type: FrameType.MESSAGE,
+    // length | type | room "@bob" | seq u64 3 | ts u64 | flags | from | text
+    hex: "00000023 82 04 40626f62 0000000000000003 0000019b76daa800 00 05 616c696365 00000002 6869",
+    value: { type: "message", room: "@bob", seq: 3, ts: TS, flags: 0, from: "alice", text: "hi" },
+  },
+  {
+    name: 'ACK of a PRIVATE to bob stored as seq 3 of the conversation "@bob"',
+    type: FrameType.ACK,
+    hex: "0000001e 83 0006474846204001 04 40626f62 0000000000000003 0000019b76daa800",
+    value: { type: "ack", id: ID, room: "@bob", seq: 3, ts: TS },
+  },
+  {
+    name: 'FETCH of the conversation "@bob" from its first message, a page of 500',
+    type: FrameType.FETCH,
+    // length | type | room | after u64 0 | before u64 0 | limit u16 500
+    hex: "00000018 07 04 40626f62 0000000000000000 0000000000000000 01f4",
+    value: { type: "fetch", room: "@bob", after: 0, before: 0, limit: 500 },
+  },
+  {
     name: "PRESENCE away outside any room",
     type: FrameType.PRESENCE,
     // length | type | room "" | event 4 (away) | name | reason "" | text u16 | ts u64
