@@ -199,7 +199,8 @@ export class Broker {
   /** The message log answered a job the broker asked for (an append, a probe, a read). */
   logged(outcome: LogOutcome, now: number): Effect[] {
     if (outcome.kind === "read") {
-      return readDone(this.#ctx, outcome.job.token, "error" in outcome ? outcome.error : outcome.pages, now);
+      if ("error" in outcome) return readDone(this.#ctx, outcome.job.token, outcome.error, now);
+      return readDone(this.#ctx, outcome.job.token, outcome.pages, now, outcome.conversations);
     }
     return logged(this.#ctx, outcome, now);
   }
@@ -235,9 +236,10 @@ export class Broker {
 
   /**
    * A message stored by someone else (another node of a cluster): its room
-   * gets it exactly as if this broker had accepted it.
+   * (or the parties of its conversation) gets it exactly as if this broker
+   * had accepted it.
    */
   delivered(message: StoredMessage): Effect[] {
-    return [delivered(message)];
+    return delivered(this.#ctx, message);
   }
 }

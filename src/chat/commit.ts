@@ -16,7 +16,16 @@
  * @module
  */
 
-import type { AppendResult, Draft, MessageLog, Page, PageQuery, SenderRef, SendReceipt } from "./ports.ts";
+import type {
+  AppendResult,
+  ConversationTail,
+  Draft,
+  MessageLog,
+  Page,
+  PageQuery,
+  SenderRef,
+  SendReceipt,
+} from "./ports.ts";
 import { StoreError } from "./ports.ts";
 import type { ErrorCode } from "../protocol/errors.ts";
 
@@ -41,12 +50,16 @@ export interface ProbeJob {
   refusal: { code: ErrorCode; message: string } | "flood";
 }
 
-/** Read pages of rooms for session `to`; `token` names what the broker does with them. */
+/**
+ * Read pages of rooms for session `to`, and (`conversations`) the list of a name's stored conversations;
+ * `token` names what the broker does with them.
+ */
 export interface ReadJob {
   kind: "read";
   to: number;
   token: number;
   reads: ReadonlyArray<{ room: string; query: PageQuery }>;
+  conversations?: { key: string; limit: number };
 }
 
 export type LogJob = AppendJob | ProbeJob | ReadJob;
@@ -54,7 +67,7 @@ export type LogJob = AppendJob | ProbeJob | ReadJob;
 export type LogOutcome =
   | { kind: "append"; job: AppendJob; result: AppendResult }
   | { kind: "probe"; job: ProbeJob; receipt: SendReceipt | undefined }
-  | { kind: "read"; job: ReadJob; pages: Page[] }
+  | { kind: "read"; job: ReadJob; pages: Page[]; conversations?: ConversationTail[] }
   | { kind: "read"; job: ReadJob; error: StoreError };
 
 /** Turns anything a log throws into a StoreError: a log that fails must not take the server down. */
@@ -207,8 +220,17 @@ export class CommitQueue {
       if (waiting) return waiting.then(() => failed ? undefined : this.#read(job, k, pages));
       if (failed) return undefined;
     }
-    this.#deliver({ kind: "read", job, pages });
-    return undefined;
+    const list = job.conversations;
+    if (!list) {
+      this.#deliver({ kind: "read", job, pages });
+      return undefined;
+    }
+    return this.#answer(
+      () => this.log.conversations(list.key, list.limit),
+      (conversations) => this.#deliver({ kind: "read", job, pages, conversations }),
+      (error) => this.#deliver({ kind: "read", job, error }),
+      "cannot list conversations",
+    );
   }
 
   /**

@@ -11,7 +11,7 @@ import type { Effect, SendEffect } from "./effects.ts";
 import type { AddressBuckets, AuthFailures, RateOptions } from "./guard.ts";
 import type { StoredLookalikes } from "./lookalikes.ts";
 import type { NameRegistry } from "./names.ts";
-import type { AccountStore, BanStore, Page } from "./ports.ts";
+import type { AccountStore, BanStore, ConversationTail, Page } from "./ports.ts";
 import type { RoomTable } from "./rooms.ts";
 import type { Session } from "./session.ts";
 
@@ -60,8 +60,11 @@ export interface BrokerOptions {
   cluster?: boolean;
 }
 
-/** What the broker does with the pages a read brings back (or the error), once the log answers. */
-export type ReadThen = (answer: Page[] | Error, now: number) => Effect[];
+/**
+ * What the broker does with the pages a read brings back (or the error), once the log answers; and with
+ * the conversations listed, when the read asked for them.
+ */
+export type ReadThen = (answer: Page[] | Error, now: number, conversations?: ConversationTail[]) => Effect[];
 
 /** Everything the broker knows, in one place its modules share. */
 export interface Context {
@@ -88,7 +91,7 @@ export interface Context {
   readonly authFailures: AuthFailures;
   /** Muted name keys and when each mute ends (Infinity: until lifted), as of the ban store's `version`. */
   readonly mutes: { version: number; until: Map<string, number> };
-  /** Direct-message ids seen, for dedupe: DMs are not stored, so this in-memory window is their guard. */
+  /** Ids of direct messages delivered live, for dedupe: those are not stored, so this in-memory window is their guard. */
   readonly directReceipts: Map<string, number>;
   /** Reads asked of the log, by token, and what to do with their answer. */
   readonly reads: Map<number, ReadThen>;

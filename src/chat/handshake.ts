@@ -15,6 +15,7 @@ import {
   checkRoom,
   DEFAULT_ROOM,
   ErrorCode,
+  FEATURES,
   type Hello,
   hex,
   nameKey,
@@ -24,11 +25,12 @@ import {
 } from "../protocol/mod.ts";
 import { type CloseReason, UNCLEAN_CLOSES } from "./close.ts";
 import { type Context, fatal, send, share } from "./context.ts";
+import { conversationsFor, handOver, listFor } from "./conversations.ts";
 import type { Effect } from "./effects.ts";
 import { DEFAULT_RATE, hostOf } from "./guard.ts";
 import { readPages, recentQuery } from "./history.ts";
 import { banOf, banText } from "./moderation.ts";
-import type { Page } from "./ports.ts";
+import type { ConversationTail, Page } from "./ports.ts";
 import { joinRoom, presence, shrank } from "./rooms.ts";
 import type { Room, Session } from "./session.ts";
 
@@ -61,15 +63,22 @@ interface Admission {
   evict: Session | null;
   /** The resume token the HELLO presented (hex), or "". */
   presented: string;
+  /** The optional features the client listed. */
+  features: readonly string[];
+  /** The name is registered and the HELLO gave its password: the session proves the name is its own. */
+  proven: boolean;
 }
 
 export function hello(ctx: Context, s: Session, msg: Hello, now: number): Effect[] {
   const first = admit(ctx, s, msg, now);
   if (Array.isArray(first)) return first;
   const fresh = first.rooms.filter((r) => !first.since.has(r));
-  if (fresh.length === 0) return claimThenWelcome(ctx, s, msg, first, new Map(), now);
+  // A client that speaks `dms` under a registered name learns its conversations right after the welcome:
+  // listed in the same read, so no message stored after the list was made reaches it before the welcome.
+  const list = listFor(ctx, first.key, msg.features, first.transient);
+  if (fresh.length === 0 && !list) return claimThenWelcome(ctx, s, msg, first, new Map(), now);
   const query = recentQuery(ctx);
-  return readPages(ctx, s, fresh.map((room) => ({ room, query })), (answer, later) => {
+  return readPages(ctx, s, fresh.map((room) => ({ room, query })), (answer, later, conversations) => {
     if (s.state !== "handshake") return [];
     if (answer instanceof Error) {
       return fail(
@@ -84,8 +93,9 @@ export function hello(ctx: Context, s: Session, msg: Hello, now: number): Effect
     // The world moved while the log answered: another session may hold the name or the last seat now.
     const again = admit(ctx, s, msg, later);
     if (Array.isArray(again)) return again;
-    return claimThenWelcome(ctx, s, msg, again, new Map(fresh.map((room, i) => [room, answer[i]])), later);
-  });
+    const history = new Map(fresh.map((room, i) => [room, answer[i]]));
+    return claimThenWelcome(ctx, s, msg, again, history, later, conversations);
+  }, list);
 }
 
 /**
@@ -100,8 +110,9 @@ function claimThenWelcome(
   a: Admission,
   history: Map<string, Page>,
   now: number,
+  conversations?: ConversationTail[],
 ): Effect[] {
-  if (!ctx.options.cluster || a.transient) return welcome(ctx, s, a, history, now);
+  if (!ctx.options.cluster || a.transient) return welcome(ctx, s, a, history, now, conversations);
   // The token this session will have is made now, so that the claim can carry it.
   s.token = hex(ctx.randomBytes(TOKEN_BYTES));
   ctx.claims.set(s.id, (ok, later) => {
@@ -111,7 +122,7 @@ function claimThenWelcome(
     }
     const again = admit(ctx, s, msg, later);
     if (Array.isArray(again)) return again;
-    return welcome(ctx, s, again, history, later);
+    return welcome(ctx, s, again, history, later, conversations);
   });
   return [{
     kind: "claim",
@@ -240,11 +251,32 @@ function admit(ctx: Context, s: Session, hello: Hello, now: number): Admission |
       now,
     );
   }
-  return { name: name.value, key, rooms, since, resumed, transient, evict, presented: token ?? "" };
+  return {
+    name: name.value,
+    key,
+    rooms,
+    since,
+    resumed,
+    transient,
+    evict,
+    presented: token ?? "",
+    features: hello.features ?? [],
+    proven: registered && s.auth.password === "ok",
+  };
 }
 
-/** Completes an admitted handshake: takes over a resumed session, welcomes, seats in every room. */
-function welcome(ctx: Context, s: Session, a: Admission, history: Map<string, Page>, now: number): Effect[] {
+/**
+ * Completes an admitted handshake: takes over a resumed session, welcomes, seats in every room, then
+ * lists the stored conversations (when they were read) and hands over what a resumed ghost held.
+ */
+function welcome(
+  ctx: Context,
+  s: Session,
+  a: Admission,
+  history: Map<string, Page>,
+  now: number,
+  conversations?: ConversationTail[],
+): Effect[] {
   const effects: Effect[] = [];
   if (a.evict) {
     a.evict.state = "closed";
@@ -294,6 +326,8 @@ function welcome(ctx: Context, s: Session, a: Admission, history: Map<string, Pa
   s.prevToken = resumed ? (resumed.remote !== "" ? a.presented : resumed.token) : "";
   s.admin = s.auth.admin;
   s.transient = a.transient;
+  s.features = new Set(a.features);
+  s.verified = a.proven ? a.key : "";
   if (s.transient) ctx.transients.add(s);
   else ctx.names.claim(s);
   const rate = ctx.options.rate ?? DEFAULT_RATE;
@@ -310,11 +344,14 @@ function welcome(ctx: Context, s: Session, a: Admission, history: Map<string, Pa
     storeId: unhex(ctx.options.logId),
     // perSecond 0 is no limit: nothing to announce.
     ...(rate.perSecond > 0 ? { rateLimit: { perSecond: rate.perSecond, burst: rate.burst } } : {}),
+    features: [...FEATURES],
   }));
   for (const r of a.rooms) {
     const room = ctx.rooms.open(r);
     effects.push(...joinRoom(ctx, s, r, now, { history: history.get(r), announce: !held.has(room) }));
   }
+  if (conversations !== undefined) effects.push(conversationsFor(ctx, s, conversations));
+  if (resumed) effects.push(...handOver(resumed, s));
   if (ctx.options.motd) effects.push(send(s, { type: "notice", kind: "motd", text: ctx.options.motd }));
   effects.push(...share(ctx, s));
   return effects;

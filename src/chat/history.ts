@@ -17,7 +17,8 @@ import {
 } from "../protocol/mod.ts";
 import { type Context, type ReadThen, refuse, send } from "./context.ts";
 import type { Effect } from "./effects.ts";
-import type { Page, PageQuery } from "./ports.ts";
+import type { ConversationTail, Page, PageQuery } from "./ports.ts";
+import { fetchConversation } from "./conversations.ts";
 import { memberRoom } from "./rooms.ts";
 import type { Session } from "./session.ts";
 
@@ -50,23 +51,33 @@ export function readPages(
   s: Session,
   reads: Array<{ room: string; query: PageQuery }>,
   then: ReadThen,
+  conversations?: { key: string; limit: number },
 ): Effect[] {
   const token = ctx.nextReadToken++;
   ctx.reads.set(token, then);
-  return [{ kind: "read", to: s.id, token, reads }];
+  return [{ kind: "read", to: s.id, token, reads, ...(conversations ? { conversations } : {}) }];
 }
 
 /** A read came back: runs what was waiting for it. */
-export function readDone(ctx: Context, token: number, answer: Page[] | Error, now: number): Effect[] {
+export function readDone(
+  ctx: Context,
+  token: number,
+  answer: Page[] | Error,
+  now: number,
+  conversations?: ConversationTail[],
+): Effect[] {
   const then = ctx.reads.get(token);
   if (!then) return [];
   ctx.reads.delete(token);
-  return then(answer, now);
+  return then(answer, now, conversations);
 }
 
-/** A stored message as history: flagged so the client tells it from live ones. */
-function historical(m: Page["messages"][number]): ServerMessage {
-  return { type: "message", ...m, flags: m.flags | MessageFlags.HISTORY };
+/**
+ * A stored message as history: flagged so the client tells it from live ones, in `room` as the client
+ * names it (a conversation is `@peer` to each of its parties).
+ */
+function historical(m: Page["messages"][number], room = m.room): ServerMessage {
+  return { type: "message", ...m, room, flags: m.flags | MessageFlags.HISTORY };
 }
 
 /**
@@ -88,6 +99,8 @@ export function readFailed(s: Session, room: string): Effect[] {
 }
 
 export function fetch(ctx: Context, s: Session, msg: Fetch): Effect[] {
+  // "@": a stored conversation (rooms cannot start with it).
+  if (msg.room.startsWith("@")) return fetchConversation(ctx, s, msg);
   const room = memberRoom(ctx, s, msg.room);
   if (Array.isArray(room)) return room;
   const name = room.name;
@@ -99,8 +112,17 @@ export function fetch(ctx: Context, s: Session, msg: Fetch): Effect[] {
   });
 }
 
-/** A FETCH page, kept within FETCH_BYTES: the oldest messages going forwards, the newest going backwards. */
-function fetchAnswer(s: Session, room: string, page: Page, after: number, backwards: boolean): Effect[] {
+/**
+ * A FETCH page of `room` (as the client names it), kept within FETCH_BYTES: the oldest messages going
+ * forwards, the newest going backwards.
+ */
+export function fetchAnswer(
+  s: Session,
+  room: string,
+  page: Page,
+  after: number,
+  backwards: boolean,
+): Effect[] {
   const found = page.messages;
   const roomBytes = utf8Length(room);
   let bytes = 0;
@@ -117,7 +139,7 @@ function fetchAnswer(s: Session, room: string, page: Page, after: number, backwa
   const more = backwards
     ? picked.length > 0 && picked[0].seq > after + 1
     : (picked.length > 0 ? picked[picked.length - 1].seq : after) < page.lastSeq;
-  const effects: Effect[] = picked.map((m) => send(s, historical(m)));
+  const effects: Effect[] = picked.map((m) => send(s, historical(m, room)));
   effects.push(send(s, { type: "fetched", room, count: n, more, lastSeq: page.lastSeq }));
   return effects;
 }

@@ -2,14 +2,17 @@
  * Messages: a SEND is checked and handed to the message log; once the log
  * says it is stored, its sender gets the ACK and the room gets the message
  * ({@linkcode delivered}: the same path whether this node or another one
- * stored it). Direct messages go straight to their recipient. Mutes and the
- * rate limit apply here; a resend of a stored message costs nothing.
+ * stored it). A PRIVATE between two registered names takes the same path into
+ * its conversation (src/chat/conversations.ts); any other goes straight to its
+ * recipient. Mutes and the rate limit apply here; a resend of a stored message
+ * costs nothing.
  *
  * @module
  */
 
 import {
   checkName,
+  type Direct,
   ErrorCode,
   MessageFlags,
   nameKey,
@@ -19,15 +22,16 @@ import {
 } from "../protocol/mod.ts";
 import type { LogOutcome, ProbeJob } from "./commit.ts";
 import { type Context, refuse, send } from "./context.ts";
+import { ackOf, deliverConversation, hold, MAX_HELD, storageOf, unstoredNotice } from "./conversations.ts";
 import type { Effect } from "./effects.ts";
 import { DEFAULT_RATE, TokenBucket } from "./guard.ts";
 import { drop, fail } from "./handshake.ts";
 import { mutedText } from "./moderation.ts";
-import type { StoredMessage } from "./ports.ts";
+import { conversationKeys, type StoredMessage } from "./ports.ts";
 import { memberRoom } from "./rooms.ts";
 import type { Session } from "./session.ts";
 
-/** Direct-message ids remembered for dedupe: DMs are not stored, so this in-memory window is their guard. */
+/** Ids of direct messages delivered live, remembered for dedupe: those are not stored, so this window is their guard. */
 const DIRECT_RECEIPTS = 100_000;
 
 /** True when `text` has nothing but whitespace (what trim() removes), found without copying it. */
@@ -63,9 +67,16 @@ export function sendMessage(ctx: Context, s: Session, msg: Send, now: number): E
   if (msg.id === 0) return fail(ctx, s, ErrorCode.BAD_FRAME, "SEND id must not be 0", "bad_frame", now);
   const room = memberRoom(ctx, s, msg.room, msg.id);
   if (Array.isArray(room)) return room;
+  return toLog(ctx, s, msg, room.name, now);
+}
+
+/**
+ * A SEND (or a PRIVATE to a stored conversation) for log room `room`, past the checks of its kind: refused
+ * by the text limits, a mute or the rate limit unless the log has it already (a resend is always
+ * acknowledged, and costs nothing; the log answers that), else appended.
+ */
+function toLog(ctx: Context, s: Session, msg: Send | Private, room: string, now: number): Effect[] {
   const sender = { key: s.key, id: msg.id };
-  // Refused by the text limits, a mute or the rate limit: unless the log has it already (a resend is always
-  // acknowledged, and costs nothing), the sender is told why. The log answers that.
   const probe = (refusal: ProbeJob["refusal"]): Effect[] => [{ kind: "probe", sender, from: s.id, refusal }];
   const refused = textRefusal(ctx, msg.text);
   if (refused) return probe(refused);
@@ -79,7 +90,7 @@ export function sendMessage(ctx: Context, s: Session, msg: Send, now: number): E
   return [{
     kind: "append",
     draft: {
-      room: room.name,
+      room,
       ts: now,
       flags: msg.flags & MessageFlags.ACTION,
       from: s.name,
@@ -103,7 +114,7 @@ export function logged(
     const { sender, refusal } = outcome.job;
     if (outcome.receipt) {
       if (refusal !== "flood" && refusal.code === ErrorCode.RATE_LIMITED) s.bucket?.forgive();
-      return [send(s, { type: "ack", id: sender.id, ...outcome.receipt })];
+      return [ackOf(ctx, s, sender.id, outcome.receipt)];
     }
     if (refusal === "flood") return drop(ctx, s, "flood", now, "sending too fast");
     return refuse(s, refusal.code, sender.id, refusal.message);
@@ -113,17 +124,16 @@ export function logged(
   switch (result.kind) {
     case "stored": {
       // The ACK goes first: the sender learns the seq of its message before its own copy arrives.
-      const { room, seq, ts } = result.message;
-      const ack: Effect[] = ready ? [send(s, { type: "ack", id, room, seq, ts })] : [];
+      const ack: Effect[] = ready ? [ackOf(ctx, s, id, result.message)] : [];
       // In a cluster the message reaches its room from the shared log, on every node alike.
       if (ctx.options.deliverOnAppend === false) return ack;
-      return [...ack, delivered(result.message)];
+      return [...ack, ...delivered(ctx, result.message)];
     }
     case "duplicate":
       if (!ready) return [];
       // Stored before: the token this resend took goes back.
       s.bucket?.refund();
-      return [send(s, { type: "ack", id, ...result.receipt })];
+      return [ackOf(ctx, s, id, result.receipt)];
     case "failed": {
       if (!ready) return [];
       const why = result.error.kind === "unavailable"
@@ -143,13 +153,29 @@ export function logged(
   }
 }
 
-/** A stored message, to every member of its room: on the node that stored it, and on any other that learns of it. */
-export function delivered(message: StoredMessage): Effect {
-  return { kind: "broadcast", room: message.room, msg: { type: "message", ...message }, except: 0 };
+/**
+ * A stored message, to every member of its room, or to the parties of its conversation: on the node that
+ * stored it, and on any other that learns of it.
+ */
+export function delivered(ctx: Context, message: StoredMessage): Effect[] {
+  if (conversationKeys(message.room) !== null) return deliverConversation(ctx, message);
+  return [{ kind: "broadcast", room: message.room, msg: { type: "message", ...message }, except: 0 }];
 }
 
+/**
+ * A PRIVATE: stored in its conversation when both names are registered (src/chat/conversations.ts), else
+ * delivered live to the recipient, or held for it while it is in its grace period.
+ */
 export function privateMessage(ctx: Context, s: Session, msg: Private, now: number): Effect[] {
   if (msg.id === 0) return fail(ctx, s, ErrorCode.BAD_FRAME, "PRIVATE id must not be 0", "bad_frame", now);
+  const to = checkName(msg.to);
+  if (!to.ok) return refuse(s, ErrorCode.INVALID_NAME, msg.id, `Invalid name: ${to.reason}`);
+  const peerKey = nameKey(to.value);
+  const storage = storageOf(ctx, s, peerKey, to.value);
+  if ("room" in storage) {
+    const target = ctx.names.holder(peerKey);
+    return [...toLog(ctx, s, msg, storage.room, now), ...awayOf(s, target, now)];
+  }
   const ack = (ts: number): Effect => send(s, { type: "ack", id: msg.id, room: "", seq: 0, ts });
   const dedupeKey = `${s.key}\u0000${msg.id}`;
   const prior = ctx.directReceipts.get(dedupeKey);
@@ -162,39 +188,62 @@ export function privateMessage(ctx: Context, s: Session, msg: Private, now: numb
   if (verdict === "limited") {
     return refuse(s, ErrorCode.RATE_LIMITED, msg.id, RATE_TEXT);
   }
-  const to = checkName(msg.to);
-  if (!to.ok) return refuse(s, ErrorCode.INVALID_NAME, msg.id, `Invalid name: ${to.reason}`);
-  const target = ctx.names.holder(nameKey(to.value));
-  if (!target || target.state !== "ready") {
-    return refuse(s, ErrorCode.NO_SUCH_USER, msg.id, `"${to.value}" is not online`);
+  const target = ctx.names.holder(peerKey);
+  // A ghost (a dropped connection in its grace period) is still listed in its rooms: it gets the message
+  // when it resumes.
+  if (!target || (target.state !== "ready" && target.state !== "ghost")) {
+    return refuse(
+      s,
+      ErrorCode.NO_SUCH_USER,
+      msg.id,
+      `"${to.value}" is not online (${storage.why}, so ` +
+        "messages to someone offline are not kept)",
+    );
   }
   const refused = textRefusal(ctx, msg.text);
   if (refused) return refuse(s, refused.code, msg.id, refused.message);
-  ctx.directReceipts.set(dedupeKey, now);
-  if (ctx.directReceipts.size > DIRECT_RECEIPTS) {
-    ctx.directReceipts.delete(ctx.directReceipts.keys().next().value!);
-  }
-  const direct = send(target, {
+  const direct: Direct = {
     type: "direct",
     from: s.name,
     to: target.name,
     ts: now,
     flags: msg.flags & MessageFlags.ACTION,
     text: msg.text,
-  });
-  const effects: Effect[] = [direct];
-  if (target !== s) effects.push({ ...direct, to: s.id });
-  if (target.away !== "") {
-    effects.push(send(s, {
-      type: "presence",
-      room: "",
-      event: "away",
-      name: target.name,
-      reason: "",
-      text: target.away,
-      ts: now,
-    }));
+  };
+  const effects: Effect[] = [];
+  if (target.state === "ghost") {
+    if (!hold(target, direct)) {
+      return refuse(
+        s,
+        ErrorCode.NO_SUCH_USER,
+        msg.id,
+        `"${target.name}" is reconnecting and has ${MAX_HELD} messages waiting already; try again later`,
+      );
+    }
+  } else {
+    const theirs = storageOf(ctx, target, s.key, s.name);
+    if ("why" in theirs) effects.push(...unstoredNotice(target, s.key, s.name, theirs.why));
+    effects.push(send(target, direct));
   }
-  effects.push(ack(now));
+  ctx.directReceipts.set(dedupeKey, now);
+  if (ctx.directReceipts.size > DIRECT_RECEIPTS) {
+    ctx.directReceipts.delete(ctx.directReceipts.keys().next().value!);
+  }
+  if (target !== s) effects.push(send(s, direct));
+  effects.push(...awayOf(s, target, now), ...unstoredNotice(s, peerKey, to.value, storage.why), ack(now));
   return effects;
+}
+
+/** Tells the sender of a direct message that its recipient `target` is away, if so. */
+function awayOf(s: Session, target: Session | undefined, now: number): Effect[] {
+  if (!target || target.away === "") return [];
+  return [send(s, {
+    type: "presence",
+    room: "",
+    event: "away",
+    name: target.name,
+    reason: "",
+    text: target.away,
+    ts: now,
+  })];
 }

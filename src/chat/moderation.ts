@@ -170,6 +170,8 @@ export function registered(ctx: Context, s: Session, hash: string, now: number):
   try {
     ctx.options.accounts.putAccount({ name: s.name, key: s.key, hash, admin: false, created: now });
     ctx.lookalikes.changed();
+    // It chose the password: the name is proven its own (a party of stored conversations from now on).
+    s.verified = s.key;
   } catch (err) {
     if (!(err instanceof StoreError)) throw err;
     return refuse(s, ErrorCode.STORAGE_ERROR, 0, err.message);

@@ -75,6 +75,35 @@ export interface PageQuery {
   limit: number;
 }
 
+/**
+ * Where one stored conversation (direct messages between two registered names) stands: what
+ * {@linkcode MessageLog.conversations} lists.
+ */
+export interface ConversationTail {
+  /** Its room in the log: {@linkcode conversationRoom} of the two name keys. */
+  room: string;
+  lastSeq: number;
+  /** Time of its last message (0: not known any more). */
+  ts: number;
+}
+
+/**
+ * The room in the log of the conversation between name keys `a` and `b`: `@` and the two keys, sorted,
+ * joined by `+`. Neither character may appear in a name or a room (src/protocol/names.ts), so it never
+ * clashes with a room, cannot be joined as one, and names its two parties.
+ */
+export function conversationRoom(a: string, b: string): string {
+  return a <= b ? `@${a}+${b}` : `@${b}+${a}`;
+}
+
+/** The two name keys of a conversation's room in the log, or null for any other room. */
+export function conversationKeys(room: string): [string, string] | null {
+  if (!room.startsWith("@")) return null;
+  const plus = room.indexOf("+");
+  if (plus < 2 || plus === room.length - 1 || room.indexOf("+", plus + 1) !== -1) return null;
+  return [room.slice(1, plus), room.slice(plus + 1)];
+}
+
 /** An answer now, or later: memory and SQLite logs answer at once, a shared log over the network. */
 export type Answer<T> = T | Promise<T>;
 
@@ -98,6 +127,11 @@ export interface MessageLog {
   receipts(refs: readonly SenderRef[]): Answer<Array<SendReceipt | undefined>>;
   /** One page of `room`. Fails with StoreError when the log cannot be read. */
   page(room: string, query: PageQuery): Answer<Page>;
+  /**
+   * The stored conversations name key `key` is a party of ({@linkcode conversationRoom}), the most
+   * recent first (by the time of their last message), at most `limit`.
+   */
+  conversations(key: string, limit: number): Answer<ConversationTail[]>;
   /** Applies retention: deletes what is older or beyond the per-room cap. Returns messages deleted. */
   prune(now: number): Answer<number>;
   close(): void;

@@ -11,6 +11,7 @@
 
 import { ErrorCode } from "../protocol/mod.ts";
 import { type Context, fatal } from "./context.ts";
+import { handOver } from "./conversations.ts";
 import type { Effect, SharedSession } from "./effects.ts";
 import { drop, vacate } from "./handshake.ts";
 import { joinRoom, presence, shrank, toMyRooms } from "./rooms.ts";
@@ -73,6 +74,8 @@ export function remoteUpsert(ctx: Context, node: string, shared: SharedSession, 
     ctx.remotes.set(remoteKey(node, shared.sid), s);
     ctx.byId.set(s.id, s);
     ctx.names.claim(s);
+    // Direct messages held for the user while it was reconnecting go where it reconnected.
+    if (before) effects.push(...handOver(before, s));
     for (const room of shared.rooms) {
       effects.push(...joinRoom(ctx, s, room, now, { announce: !held.has(room) }));
     }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { Direct } from "../protocol/messages.ts";
 import type { TokenBucket } from "./guard.ts";
 
 /**
@@ -29,6 +30,8 @@ export interface SessionAuth {
 
 /** Nothing checked: the default until the network layer reports a password check (shared, never mutated). */
 export const NO_AUTH: Readonly<SessionAuth> = Object.freeze({ password: "none", admin: false });
+
+const NO_FEATURES: ReadonlySet<string> = new Set();
 
 export class Session {
   readonly id: number;
@@ -75,6 +78,17 @@ export class Session {
    */
   remote = "";
   remoteSid = 0;
+  /** The optional features the client listed in its HELLO (extension FEATURES). */
+  features: ReadonlySet<string> = NO_FEATURES;
+  /**
+   * The name key this session proved its own: a registered name whose password it gave, or the name it
+   * registered. Only such a session is a party of stored conversations (src/chat/conversations.ts).
+   */
+  verified = "";
+  /** For a ghost: direct messages held for it until it resumes (dropped if it does not); see conversations.ts. */
+  held: Direct[] | null = null;
+  /** Peers (name keys) this session was told its messages with are not stored: said once each. */
+  toldUnstored: Set<string> | null = null;
 
   constructor(id: number, address: string, now: number) {
     this.id = id;

@@ -5,19 +5,21 @@
  * @module
  */
 
-import type {
-  Account,
-  AccountStore,
-  AppendResult,
-  Ban,
-  BanStore,
-  Draft,
-  MessageLog,
-  Page,
-  PageQuery,
-  SenderRef,
-  SendReceipt,
-  StoredMessage,
+import {
+  type Account,
+  type AccountStore,
+  type AppendResult,
+  type Ban,
+  type BanStore,
+  conversationKeys,
+  type ConversationTail,
+  type Draft,
+  type MessageLog,
+  type Page,
+  type PageQuery,
+  type SenderRef,
+  type SendReceipt,
+  type StoredMessage,
 } from "../chat/ports.ts";
 import { newStoreId, type Retention } from "./retention.ts";
 
@@ -29,6 +31,8 @@ export const MEMORY_RECEIPTS = 100_000;
 
 interface RoomLog {
   seq: number;
+  /** Time of the last message (kept when the messages are trimmed). */
+  ts: number;
   messages: StoredMessage[];
 }
 
@@ -37,6 +41,8 @@ export class MemoryStore implements MessageLog, AccountStore, BanStore {
   // A memory store dies with the process, so every start is a new store.
   readonly id = newStoreId();
   #rooms = new Map<string, RoomLog>();
+  /** The conversations (rooms `@a+b`) of each name key. */
+  #conversations = new Map<string, Set<string>>();
   /** Receipts by sender key, then SEND id: numeric keys, so a lookup builds no string. */
   #receipts = new Map<string, Map<number, SendReceipt>>();
   #receiptCount = 0;
@@ -85,10 +91,18 @@ export class MemoryStore implements MessageLog, AccountStore, BanStore {
    */
   replicate(message: StoredMessage, sender: SenderRef): void {
     let r = this.#rooms.get(message.room);
-    if (!r) this.#rooms.set(message.room, r = { seq: 0, messages: [] });
+    if (!r) {
+      this.#rooms.set(message.room, r = { seq: 0, ts: 0, messages: [] });
+      for (const key of conversationKeys(message.room) ?? []) {
+        let mine = this.#conversations.get(key);
+        if (!mine) this.#conversations.set(key, mine = new Set());
+        mine.add(message.room);
+      }
+    }
     // A view that starts mid-room, or skips ahead, keeps only a run of consecutive messages.
     if (message.seq !== r.seq + 1) r.messages.length = 0;
     r.seq = message.seq;
+    r.ts = message.ts;
     r.messages.push(message);
     // Trim in batches so the amortised cost per append stays O(1).
     if (r.messages.length > this.#perRoom * 2) r.messages.splice(0, r.messages.length - this.#perRoom);
@@ -143,6 +157,15 @@ export class MemoryStore implements MessageLog, AccountStore, BanStore {
     const start = Math.max(0, from - first);
     const end = Math.max(0, Math.min(msgs.length, from + n - first));
     return { messages: msgs.slice(start, end), lastSeq: r.seq };
+  }
+
+  conversations(key: string, limit: number): ConversationTail[] {
+    const out: ConversationTail[] = [];
+    for (const room of this.#conversations.get(key) ?? []) {
+      const r = this.#rooms.get(room)!;
+      out.push({ room, lastSeq: r.seq, ts: r.ts });
+    }
+    return out.sort((a, b) => b.ts - a.ts || (a.room < b.room ? -1 : 1)).slice(0, limit);
   }
 
   prune(now: number): number {

@@ -14,6 +14,8 @@ import {
   type AppendResult,
   type Ban,
   type BanStore,
+  conversationKeys,
+  type ConversationTail,
   type Draft,
   type MessageLog,
   type Page,
@@ -26,7 +28,11 @@ import {
 import { fullError } from "./full.ts";
 import { DEFAULT_RECEIPTS_MS, newStoreId, type Retention } from "./retention.ts";
 
-/** Bumped when the schema changes; a newer file is refused rather than misread. */
+/**
+ * Bumped when the schema changes in a way an older chat would misread; a newer file is refused rather than
+ * misread. (The conversations table came later without a bump: an older chat never stores a conversation,
+ * and ignores the table.)
+ */
 const SCHEMA_VERSION = 1;
 
 const SCHEMA = `
@@ -41,6 +47,8 @@ CREATE TABLE IF NOT EXISTS receipts (
   sender_key TEXT NOT NULL, client_id INTEGER NOT NULL, room TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL,
   PRIMARY KEY (sender_key, client_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS receipts_ts ON receipts (ts);
+CREATE TABLE IF NOT EXISTS conversations (
+  key TEXT NOT NULL, room TEXT NOT NULL, last_ts INTEGER NOT NULL, PRIMARY KEY (key, room)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS accounts (
   key TEXT PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL, admin INTEGER NOT NULL, created INTEGER NOT NULL
 ) WITHOUT ROWID;
@@ -118,6 +126,8 @@ export class SqliteStore implements MessageLog, AccountStore, BanStore {
     pruneRoom: StatementSync;
     pruneReceipts: StatementSync;
     rooms: StatementSync;
+    touchConversation: StatementSync;
+    conversations: StatementSync;
   };
 
   /**
@@ -191,6 +201,14 @@ export class SqliteStore implements MessageLog, AccountStore, BanStore {
         pruneRoom: this.#db.prepare("DELETE FROM messages WHERE room = ? AND seq <= ?"),
         pruneReceipts: this.#db.prepare("DELETE FROM receipts WHERE ts < ?"),
         rooms: this.#db.prepare("SELECT room, last_seq FROM rooms"),
+        touchConversation: this.#db.prepare(
+          "INSERT INTO conversations (key, room, last_ts) VALUES (?, ?, ?) " +
+            "ON CONFLICT (key, room) DO UPDATE SET last_ts = max(last_ts, excluded.last_ts)",
+        ),
+        conversations: this.#db.prepare(
+          "SELECT c.room AS room, r.last_seq AS last_seq, c.last_ts AS last_ts FROM conversations c " +
+            "JOIN rooms r ON r.room = c.room WHERE c.key = ? ORDER BY c.last_ts DESC, c.room LIMIT ?",
+        ),
       };
     } catch (err) {
       try {
@@ -238,6 +256,7 @@ export class SqliteStore implements MessageLog, AccountStore, BanStore {
         lastByRoom.set(d.room, seq);
         this.#q.insert.run(d.room, seq, d.ts, d.flags, d.from, d.text);
         this.#q.insertReceipt.run(d.sender.key, d.sender.id, d.room, seq, d.ts);
+        for (const key of conversationKeys(d.room) ?? []) this.#q.touchConversation.run(key, d.room, d.ts);
         batch.set(ref, { room: d.room, seq, ts: d.ts });
         results.push({
           kind: "stored",
@@ -288,6 +307,17 @@ export class SqliteStore implements MessageLog, AccountStore, BanStore {
       return { messages: rows.map(toMessage), lastSeq };
     } catch (err) {
       throw storeError(err, `cannot read ${room}`);
+    }
+  }
+
+  conversations(key: string, limit: number): ConversationTail[] {
+    try {
+      const rows = this.#q.conversations.all(key, limit) as Array<
+        { room: string; last_seq: number; last_ts: number }
+      >;
+      return rows.map((r) => ({ room: r.room, lastSeq: r.last_seq, ts: r.last_ts }));
+    } catch (err) {
+      throw storeError(err, "cannot list conversations");
     }
   }
 

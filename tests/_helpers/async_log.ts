@@ -10,6 +10,7 @@
 
 import type {
   AppendResult,
+  ConversationTail,
   Draft,
   MessageLog,
   Page,
@@ -20,7 +21,7 @@ import type {
 
 /** One call made to the log: which method, and what it asked (drafts, refs, or the room read). */
 export interface LogCall {
-  method: "append" | "receipts" | "page" | "prune";
+  method: "append" | "receipts" | "page" | "conversations" | "prune";
   /** Drafts appended or refs probed; 1 for a page or a prune. */
   count: number;
   /** The room a page read. */
@@ -58,6 +59,10 @@ export class AsyncLog implements MessageLog {
 
   page(room: string, query: PageQuery): Promise<Page> {
     return this.#ask({ method: "page", count: 1, room }, () => this.inner.page(room, query));
+  }
+
+  conversations(key: string, limit: number): Promise<ConversationTail[]> {
+    return this.#ask({ method: "conversations", count: 1 }, () => this.inner.conversations(key, limit));
   }
 
   prune(now: number): Promise<number> {

@@ -16,7 +16,9 @@
  * - ready sessions are members of exactly the rooms they hold, within the per-client limit; every member
  *   of a room is ready, every held seat a ghost; names and look-alike skeletons are unique online;
  * - per room, the MESSAGE broadcasts performed carry consecutive seqs, and an ACK carries its message's seq;
- * - nothing but an ERROR reaches a session that is not ready, and MESSAGE frames reach room members only;
+ * - nothing but an ERROR reaches a session that is not ready, and MESSAGE frames reach room members only
+ *   (or, for a stored conversation `@peer`, a session that proved its registered name and speaks `dms`,
+ *   each live one with a higher seq than the last it got of that conversation);
  * - no banned name is (or stays) ready.
  *
  * @module
@@ -36,6 +38,7 @@ import {
   encodeMessage,
   ERROR_CODES,
   ExtensionTag,
+  Feature,
   FrameDecoder,
   type Hello,
   MessageFlags,
@@ -158,6 +161,8 @@ function helloFor(rng: Prng, tokens: Uint8Array[]): Hello | ProtocolError {
     name: pickName(rng),
     rooms,
   };
+  // Clients that speak `dms` get stored conversations (between registered names) as MESSAGE frames.
+  if (rng.chance(0.4)) hello.features = rng.chance(0.8) ? [Feature.DMS] : [short(rng), Feature.DMS];
   let sinceBlock: Uint8Array | null = null;
   for (let n = rng.chance(0.5) ? 0 : rng.range(1, 3); n > 0; n--) {
     switch (rng.int(7)) {
@@ -181,7 +186,7 @@ function helloFor(rng: Prng, tokens: Uint8Array[]): Hello | ProtocolError {
       default:
         // A tag HELLO does not define: the server skips it.
         (hello.extensions ??= []).push({
-          tag: rng.chance(0.1) ? 0x06 : rng.range(0x08, 0xff),
+          tag: rng.chance(0.1) ? 0x06 : rng.range(0x09, 0xff),
           value: rng.bytes(rng.int(20)),
         });
     }
@@ -257,13 +262,23 @@ function messageFor(rng: Prng, tokens: Uint8Array[]): ClientMessage | ProtocolEr
     case "fetch":
       return {
         type: "fetch",
-        room: pickRoom(rng),
+        // A stored conversation now and then: one's own, another's, the log's own name of one.
+        room: rng.chance(0.8)
+          ? pickRoom(rng)
+          : rng.pick(["@alice", "@ROOT", "@bob", "@alice+root", "@", "@bad name"]),
         after: u64(rng),
         before: u64(rng),
         limit: rng.int(0x10000),
       };
     case "private":
-      return { type: "private", id: id(), to: pickName(rng), flags: rng.int(256), text: pickText(rng) };
+      return {
+        type: "private",
+        id: id(),
+        // The registered names often: a stored conversation needs both parties registered.
+        to: rng.chance(0.3) ? rng.pick(["alice", "root"]) : pickName(rng),
+        flags: rng.int(256),
+        text: pickText(rng),
+      };
     case "nick":
       return { type: "nick", name: pickName(rng) };
     case "away":
@@ -309,6 +324,7 @@ const SERVER_TYPES = new Set([
   "fetched",
   "direct",
   "notice",
+  "conversations",
   "ping",
   "pong",
 ]);
@@ -346,6 +362,8 @@ class Harness {
   #lastSeq = new Map<string, number>();
   /** The recipient's state right after the call that produced a send: the state to judge its delivery by. */
   #stateAfter = new WeakMap<Effect, SessionState>();
+  /** The last live seq each session got of each of its conversations. */
+  #conversationSeqs = new WeakMap<Session, Map<string, number>>();
   /** Every canonical room name the fuzz may have created, to count and inspect the broker's rooms. */
   #roomNames = new Set<string>();
 
@@ -572,12 +590,32 @@ class Harness {
   }
 
   #deliver(to: Session, msg: ServerMessage, state: SessionState | undefined): void {
-    const kind = msg.type === "error" ? msg.code : msg.type === "notice" ? `notice ${msg.kind}` : msg.type;
+    const kind = msg.type === "error"
+      ? msg.code
+      : msg.type === "notice"
+      ? `notice ${msg.kind}`
+      : msg.type === "message" && msg.room.startsWith("@")
+      ? "message @"
+      : msg.type;
     this.delivered.set(kind, (this.delivered.get(kind) ?? 0) + 1);
     if (msg.type !== "error") {
       check(state === "ready", `a ${msg.type} delivered to #${to.id}, which was ${state}`);
     }
-    if (msg.type === "message") {
+    if (msg.type === "message" && msg.room.startsWith("@")) {
+      check(
+        to.verified === to.key && to.features.has(Feature.DMS),
+        `a message of conversation "${msg.room}" delivered to #${to.id} ${to.name}, not a proven party`,
+      );
+      if ((msg.flags & MessageFlags.HISTORY) === 0) {
+        const seen = this.#conversationSeqs.get(to) ?? new Map<string, number>();
+        this.#conversationSeqs.set(to, seen);
+        check(
+          msg.seq > (seen.get(msg.room) ?? 0),
+          `conversation "${msg.room}" seq ${msg.seq} to #${to.id} after ${seen.get(msg.room)}`,
+        );
+        seen.set(msg.room, msg.seq);
+      }
+    } else if (msg.type === "message") {
       check(
         this.broker.room(msg.room)?.members.has(to) === true,
         `a message of room "${msg.room}" delivered to #${to.id} ${to.name}, not a member`,

@@ -13,6 +13,8 @@ import {
 import {
   type Answer,
   type AppendResult,
+  conversationRoom,
+  type ConversationTail,
   type Draft,
   type MessageLog,
   type Page,
@@ -58,7 +60,7 @@ function line(o: LogOutcome): string {
       if ("error" in o) return `read ${o.job.token}: error (${o.error.kind})`;
       return `read ${o.job.token}: ${
         o.pages.map((p) => `[${p.messages.map((m) => m.seq).join(",")}] last ${p.lastSeq}`).join("; ")
-      }`;
+      }${o.conversations ? ` | ${o.conversations.map((c) => `${c.room}#${c.lastSeq}`).join(" ")}` : ""}`;
   }
 }
 
@@ -228,6 +230,9 @@ class BrokenLog implements MessageLog {
       this.rooms.length === 0 || this.rooms.includes(room),
     );
   }
+  conversations(key: string, limit: number): Answer<ConversationTail[]> {
+    return this.#fail(() => this.#inner.conversations(key, limit), this.rooms.length === 0);
+  }
   prune(): number {
     return 0;
   }
@@ -275,6 +280,36 @@ Deno.test("CommitQueue answers a read that fails on one of its rooms once, with 
       // The append methods of this log are broken too, but no append was asked: the next read is answered.
       "read 2: [] last 0",
     ], how);
+  }
+});
+
+Deno.test("CommitQueue lists conversations after a read's pages, seeing every append asked before it", async () => {
+  const ab = conversationRoom("a", "b");
+  for (const log of [new MemoryStore(), new AsyncLog(new MemoryStore())]) {
+    const { queue, lines } = queueOver(log);
+    queue.push(append(ab, "a", 1));
+    queue.push({ ...read(1, "r"), conversations: { key: "b", limit: 10 } });
+    queue.push(append(ab, "b", 2));
+    queue.push({ ...read(2), conversations: { key: "a", limit: 10 } });
+    queue.push({ ...read(3), conversations: { key: "c", limit: 10 } });
+    await queue.run();
+    assert.deepEqual(lines(), [
+      "append a1: stored @a+b#1",
+      "read 1: [] last 0 | @a+b#1",
+      "append b2: stored @a+b#2",
+      "read 2:  | @a+b#2",
+      "read 3:  | ",
+    ]);
+  }
+});
+
+Deno.test("CommitQueue answers a read whose conversation list fails once, with the error, and goes on", async () => {
+  for (const how of ["throw", "reject"] as const) {
+    const { queue, lines } = queueOver(new BrokenLog(how, new StoreError("io", "no list")));
+    queue.push({ ...read(1), conversations: { key: "a", limit: 1 } });
+    queue.push(read(2));
+    await queue.run();
+    assert.deepEqual(lines(), ["read 1: error (io)", "read 2: "], how);
   }
 });
 

@@ -6,13 +6,14 @@
  */
 
 import assert from "node:assert/strict";
-import type {
-  AccountStore,
-  AppendResult,
-  BanStore,
-  Draft,
-  MessageLog,
-  StoredMessage,
+import {
+  type AccountStore,
+  type AppendResult,
+  type BanStore,
+  conversationRoom,
+  type Draft,
+  type MessageLog,
+  type StoredMessage,
 } from "../../src/chat/ports.ts";
 import type { Retention } from "../../src/store/retention.ts";
 
@@ -112,6 +113,35 @@ export function storeContract(subject: ContractSubject): void {
       messages: [],
       lastSeq: 0,
     });
+  });
+
+  test("lists the conversations of a name, the most recent first, with where each stands", async (store) => {
+    const ab = conversationRoom("bob", "alice");
+    const ac = conversationRoom("alice", "carol");
+    assert.equal(ab, "@alice+bob", "the two keys, sorted");
+    await store.append([
+      draft(ab, "alice", 1, "hi bob", 10),
+      draft(ab, "bob", 1, "hi alice", 11),
+      draft("lobby", "alice", 2, "in a room", 12),
+      draft(ac, "carol", 1, "hi alice", 13),
+    ]);
+    const list = (key: string, limit = 10) => store.conversations(key, limit);
+    assert.deepEqual(await list("alice"), [
+      { room: ac, lastSeq: 1, ts: 13 },
+      { room: ab, lastSeq: 2, ts: 11 },
+    ]);
+    assert.deepEqual(await list("bob"), [{ room: ab, lastSeq: 2, ts: 11 }]);
+    assert.deepEqual(await list("alice", 1), [{ room: ac, lastSeq: 1, ts: 13 }], "at most `limit`");
+    assert.deepEqual(await list("lobby"), [], "a room is no conversation");
+    assert.deepEqual(await list("dave"), []);
+    await store.append([draft(ab, "bob", 2, "again", 20)]);
+    assert.deepEqual((await list("alice")).map((c) => [c.room, c.lastSeq]), [[ab, 3], [ac, 1]]);
+    const page = await store.page(ab, { after: 0, before: 0, limit: 10 });
+    assert.deepEqual(
+      texts(page.messages),
+      ["hi bob", "hi alice", "again"],
+      "a conversation pages like a room",
+    );
   });
 
   test("keeps accounts and bans", (store) => {

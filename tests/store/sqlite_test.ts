@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { StoreError } from "../../src/chat/ports.ts";
+import { conversationRoom, StoreError } from "../../src/chat/ports.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { draft, storeContract } from "./contract.ts";
 
@@ -47,6 +47,26 @@ Deno.test("SqliteStore keeps messages, sequence numbers and receipts across a re
     assert.deepEqual(b.append([draft("lobby", "bob", 1)]).map((r) => r.kind === "stored" && r.message.seq), [
       4,
     ]);
+    b.close();
+  }));
+
+Deno.test("SqliteStore keeps conversations and their list across a reopen, and a batch that fails adds none", () =>
+  withDir((dir) => {
+    const ab = conversationRoom("alice", "bob");
+    const a = new SqliteStore(dir);
+    a.append([draft(ab, "alice", 1, "hi", 5), draft(ab, "bob", 1, "hey", 6)]);
+    a.close();
+    const b = new SqliteStore(dir);
+    assert.deepEqual(b.conversations("bob", 10), [{ room: ab, lastSeq: 2, ts: 6 }]);
+    assert.deepEqual(b.page(ab, all).messages.map((m) => m.text), ["hi", "hey"]);
+    // A message the batch could not keep does not list its conversation either: one transaction.
+    const ac = conversationRoom("alice", "carol");
+    const failing = [draft(ac, "carol", 1, "x", 7), {
+      ...draft(ac, "carol", 2),
+      text: null as unknown as string,
+    }];
+    assert.deepEqual(b.append(failing).map((r) => r.kind), ["failed", "failed"]);
+    assert.deepEqual(b.conversations("carol", 10), []);
     b.close();
   }));
 

@@ -37,6 +37,7 @@ import {
 import { type KV, Kvm } from "npm:@nats-io/kv@3.4.0";
 import {
   type AppendResult,
+  type ConversationTail,
   type Draft,
   type MessageLog,
   type Page,
@@ -333,6 +334,14 @@ export class JetStreamLog implements MessageLog {
     const cap = this.options.retention.maxMessages ?? 0;
     if (cap <= 0 || page.messages.length === 0 || page.messages[0].seq > page.lastSeq - cap) return page;
     return { ...page, messages: page.messages.filter((m) => m.seq > page.lastSeq - cap) };
+  }
+
+  /**
+   * The conversations of `key` this node's view holds: those with a record consumed since the node started
+   * (and its replay window before that, a day by default); see docs/CLUSTER.md.
+   */
+  conversations(key: string, limit: number): ConversationTail[] {
+    return this.#view.store.conversations(key, limit);
   }
 
   prune(now: number): number {

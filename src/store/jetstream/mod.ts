@@ -14,6 +14,7 @@ import type {
   AppendResult,
   Ban,
   BanStore,
+  ConversationTail,
   Draft,
   MessageLog,
   Page,
@@ -48,6 +49,9 @@ export class ClusterStore implements MessageLog, AccountStore, BanStore {
   }
   page(room: string, query: PageQuery): Page | Promise<Page> {
     return this.log.page(room, query);
+  }
+  conversations(key: string, limit: number): ConversationTail[] {
+    return this.log.conversations(key, limit);
   }
   prune(now: number): number {
     return this.log.prune(now);
