@@ -6,8 +6,8 @@
  */
 
 import { serversLabel } from "../client/servers.ts";
-import { parseSince, readTranscript, transcriptDir } from "../client/transcript.ts";
-import { checkRoom } from "../protocol/mod.ts";
+import { conversationOwners, parseSince, readTranscript, transcriptDir } from "../client/transcript.ts";
+import { checkName, checkRoom } from "../protocol/mod.ts";
 import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
 import { formatLine } from "./lines.ts";
 import { jsonLine } from "../text/json_line.ts";
@@ -19,6 +19,9 @@ export const HISTORY_HELP = `Usage: chat history [options]
 
 Prints the local transcript: the messages clients on this machine received
 from a server, kept in $XDG_DATA_HOME/chat/transcripts. Oldest first.
+Stored direct messages (between registered names) are kept too, as room
+@NAME: \`--room @bob\` prints your conversation with bob. Direct messages that
+are not stored (either name unregistered) are in no transcript.
 
 Options:
 ${formatOptions([...HISTORY_SPECS, CONFIG_SPEC, HELP_SPEC])}
@@ -41,7 +44,29 @@ export async function history(argv: string[], io: HistoryIo): Promise<number> {
   const base = dataDir(io.env);
   if (!base) throw new UsageError("no data directory: set XDG_DATA_HOME or HOME");
   let room: string | undefined;
-  if (o.room !== undefined) {
+  let me: string | undefined;
+  if (o.name !== undefined) {
+    const n = checkName(o.name as string);
+    if (!n.ok) throw new UsageError(`invalid --name: ${n.reason}`);
+    me = n.value;
+  }
+  const servers = checkedServers(o);
+  const dir = transcriptDir(`${base}`, servers);
+  if (o.room !== undefined && (o.room as string).startsWith("@")) {
+    // A stored conversation: "@" and the other person's name.
+    const peer = checkName((o.room as string).slice(1));
+    if (!peer.ok) throw new UsageError(`invalid --room: a conversation is @ and a name; ${peer.reason}`);
+    room = `@${peer.value}`;
+    if (me === undefined) {
+      const owners = conversationOwners(dir, peer.value);
+      if (owners.length > 1) {
+        throw new UsageError(
+          `several people on this machine talk with ${peer.value} (${owners.join(", ")}): choose with --name`,
+        );
+      }
+      me = owners[0];
+    }
+  } else if (o.room !== undefined) {
     const r = checkRoom(o.room as string);
     if (!r.ok) throw new UsageError(`invalid --room: ${r.reason}`);
     room = r.value;
@@ -56,15 +81,13 @@ export async function history(argv: string[], io: HistoryIo): Promise<number> {
     since = t;
   }
   const grep = (o.grep as string | undefined)?.toLowerCase();
-  const servers = checkedServers(o);
   const server = serversLabel(servers);
-  const dir = transcriptDir(`${base}`, servers);
-  const missing = missingTranscript(dir, server, room);
+  const missing = missingTranscript(dir, server, room, me);
   if (missing) {
     io.stderr(`chat history: ${missing}`);
     return 1;
   }
-  const entries = readTranscript(dir, room)
+  const entries = readTranscript(dir, room, me)
     .filter((e) =>
       e.ts >= since &&
       (grep === undefined || e.text.toLowerCase().includes(grep) || e.from.toLowerCase() === grep)
@@ -82,12 +105,20 @@ export async function history(argv: string[], io: HistoryIo): Promise<number> {
  * when given); otherwise what to say: a mistyped server or room must not look
  * like a transcript in which nothing matched.
  */
-function missingTranscript(dir: string, server: string, room: string | undefined): string | null {
-  if (readTranscript(dir, room).length > 0) return null;
-  const rooms = [...new Set(readTranscript(dir).map((e) => e.room))].sort();
+function missingTranscript(
+  dir: string,
+  server: string,
+  room: string | undefined,
+  me: string | undefined,
+): string | null {
+  if (readTranscript(dir, room, me).length > 0) return null;
+  const rooms = [...new Set(readTranscript(dir, undefined, me).map((e) => e.room))].sort();
   if (room !== undefined && rooms.length > 0) {
-    return `no messages of #${room} in the transcript of ${server} (rooms in it: ${
-      rooms.map((r) => `#${r}`).join(", ")
+    const what = room.startsWith("@")
+      ? `no stored conversation with ${room.slice(1)}${me === undefined ? "" : ` of ${me}`}`
+      : `no messages of #${room}`;
+    return `${what} in the transcript of ${server} (rooms in it: ${
+      rooms.map((r) => r.startsWith("@") ? r : `#${r}`).join(", ")
     })`;
   }
   const parent = dir.slice(0, dir.lastIndexOf("/"));

@@ -41,7 +41,9 @@ export function joinedLine(
 export function formatLine(e: ClientEvent, now: number): string | null {
   switch (e.type) {
     case "message": {
-      const head = `${clock(e.ts)} #${s(e.room)}${e.history ? " (history)" : ""}`;
+      // A stored conversation's room ("@bob", in `chat history`) is no channel: no "#".
+      const where = e.room.startsWith("@") ? s(e.room) : `#${s(e.room)}`;
+      const head = `${clock(e.ts)} ${where}${e.history ? " (history)" : ""}`;
       return e.action ? `${head} * ${s(e.from)} ${s(e.text)}` : `${head} <${s(e.from)}> ${s(e.text)}`;
     }
     case "presence": {
@@ -60,10 +62,10 @@ export function formatLine(e: ClientEvent, now: number): string | null {
     }
     case "notice":
       return `${clock(now)} -- ${e.kind === "motd" ? "message of the day" : s(e.kind)}: ${s(e.text)}`;
-    case "direct":
-      return e.action
-        ? `${clock(e.ts)} [${s(e.from)} -> ${s(e.to)}] * ${s(e.from)} ${s(e.text)}`
-        : `${clock(e.ts)} [${s(e.from)} -> ${s(e.to)}] ${s(e.text)}`;
+    case "direct": {
+      const head = `${clock(e.ts)} [${s(e.from)} -> ${s(e.to)}]${e.history ? " (history)" : ""}`;
+      return e.action ? `${head} * ${s(e.from)} ${s(e.text)}` : `${head} ${s(e.text)}`;
+    }
     case "welcome":
       return `${clock(now)} -- ${e.reconnected ? "reconnected" : "connected"} to ${e.server}${
         e.tls ? " over TLS" : ""

@@ -551,7 +551,17 @@ export const HISTORY_SPECS: readonly OptionSpec[] = [
     short: "r",
     type: "string",
     value: "ROOM",
-    help: "only this room (default: every room)",
+    help: "only this room, or @NAME: only your stored conversation with NAME (default: every room)",
+  },
+  {
+    key: "name",
+    flag: "name",
+    short: "n",
+    env: "CHAT_NAME",
+    type: "string",
+    value: "NAME",
+    help: "whose conversations to read (default: CHAT_NAME; needed only when several people on this " +
+      "machine talk with the same NAME)",
   },
   {
     flagOnly: true,

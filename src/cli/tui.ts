@@ -92,7 +92,7 @@ export async function joinTui(o: Resolved, io: TuiCliIo): Promise<number> {
       // The same journal and transcript as the line mode: a message typed in either survives a restart of both.
       storage: (name) => openClientStorage(io.env, servers, name),
       prefs: (name) => prefsStore(prefsPath(io.env, servers, name)),
-      transcript: (room) => (data ? readTranscript(transcriptDir(data, servers), room) : []),
+      transcript: (room, me) => (data ? readTranscript(transcriptDir(data, servers), room, me) : []),
       ...secrets,
       // Asked after AUTH_FAILED: say which password, and how to give up.
       askPassword: () =>

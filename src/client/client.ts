@@ -41,7 +41,7 @@ import { DEFAULT_PACE, reconnectDelay, type ReconnectPace } from "./backoff.ts";
 import type { ClientEvent, ConnectionState, MessageEvent } from "./events.ts";
 import { type Journal, MemoryJournal, type PendingSend, record } from "./journal.ts";
 import { type ServerAddress, serverLabel, serversLabel } from "./servers.ts";
-import { ClientSession, DIRECT_PREFIX, type Step } from "./session.ts";
+import { ClientSession, conversationMessage, DIRECT_PREFIX, type Step } from "./session.ts";
 import { jsonLine } from "../text/json_line.ts";
 
 /** Error codes the client raises itself (the server's codes pass through unchanged). */
@@ -100,7 +100,10 @@ export interface ClientOptions {
   connect?: (host: string, port: number) => Promise<ClientConn>;
   /** Where the outbox, sequence numbers and resume token are kept; in memory by default. */
   journal?: Journal;
-  /** Called once for every room message passed on (for a local transcript). */
+  /**
+   * Called once for every room message passed on, and every message of a stored conversation (as room
+   * "@peer"): for a local transcript.
+   */
   onMessage?: (m: MessageEvent) => void;
   /** Sent in every HELLO: the account password, or the server password. */
   password?: string;
@@ -435,6 +438,9 @@ export class ChatClient {
     for (const e of step.events) {
       if (e.type === "status") this.state = e.state;
       else if (e.type === "message") this.options.onMessage?.(e);
+      else if (e.type === "direct" && e.seq !== undefined) {
+        this.options.onMessage?.(conversationMessage(e, this.#session.name)!);
+      }
       this.#emit(e);
     }
     for (const entry of step.journal) record(this.#journal, entry);

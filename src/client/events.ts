@@ -66,7 +66,11 @@ export interface PresenceEvent {
   ts: number;
 }
 
-/** A direct message, received or (echoed) sent. */
+/**
+ * A direct message, received or (echoed) sent. One of a stored conversation (both names registered, on a
+ * server that speaks `dms`) carries its `seq` in the conversation and whether it came from its history
+ * (fetched: sent while this client was away, or older messages asked for); a live-only one has neither.
+ */
 export interface DirectEvent {
   type: "direct";
   from: string;
@@ -74,6 +78,10 @@ export interface DirectEvent {
   ts: number;
   text: string;
   action: boolean;
+  /** Only for a stored conversation: the message's number in it. */
+  seq?: number;
+  /** Only for a stored conversation: true when it came from the conversation's history. */
+  history?: boolean;
 }
 
 /** Information from the server: the message of the day, results of /register and operator commands. */

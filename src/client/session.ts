@@ -29,18 +29,21 @@
 import {
   type ChatMessage,
   type ClientMessage,
+  type ConversationEntry,
   ErrorCode,
+  FEATURES,
   type Hello,
   hex,
   MAX_FETCH,
   MessageFlags,
+  nameKey,
   PROTOCOL_VERSION,
   type RateLimit,
   type ServerMessage,
   unhex,
   type Welcome,
 } from "../protocol/mod.ts";
-import type { ClientEvent, MessageEvent } from "./events.ts";
+import type { ClientEvent, DirectEvent, MessageEvent } from "./events.ts";
 import type { JournalEntry, JournalState, PendingSend } from "./journal_state.ts";
 import { Pacer } from "./pacer.ts";
 import { RoomSequencer } from "./sequencer.ts";
@@ -48,8 +51,16 @@ import { RoomSequencer } from "./sequencer.ts";
 /** Messages fetched per room after the server's store was reset: what a fresh join would show. */
 export const RESET_PAGE = 50;
 
-/** A direct message is kept in the outbox with its recipient in `room` behind this prefix. */
+/**
+ * A direct message is kept in the outbox with its recipient in `room` behind this prefix; a stored
+ * conversation is room "@" and the other person's name too (feature `dms`), sequenced like a room.
+ */
 export const DIRECT_PREFIX = "@";
+
+/** True for a conversation's room ("@peer"): room names cannot start with "@". */
+export function isConversation(room: string): boolean {
+  return room.startsWith(DIRECT_PREFIX);
+}
 
 /** What the shell must do after an input, in this order: show the events, keep the entries, send. */
 export interface Step {
@@ -88,6 +99,8 @@ export interface SessionOptions {
 /** What belongs to one connection and is forgotten with it. */
 interface Connection {
   welcome: { name: string; rooms: string[] } | null;
+  /** A CONVERSATIONS list that came before the handshake was done: caught up once it is. */
+  conversations: ConversationEntry[] | null;
   /** Member lists arriving in several MEMBERS frames. */
   members: Map<string, string[]>;
   /** Rooms whose join was answered (MEMBERS or a quiet ROOM) on this connection: a later ROOM is news. */
@@ -119,7 +132,7 @@ export class ClientSession {
   // Acknowledged messages whose own copy has not come back yet: room -> highest such seq.
   #echoes = new Map<string, number>();
   #members = new Map<string, string[]>();
-  #conn: Connection = { welcome: null, members: new Map(), answered: new Set() };
+  #conn: Connection = { welcome: null, conversations: null, members: new Map(), answered: new Set() };
   #ready = false;
   #welcomedBefore = false;
   #pacer = new Pacer();
@@ -212,7 +225,7 @@ export class ClientSession {
   hello(server: string = this.#server): Hello {
     this.#server = server;
     this.#ready = false;
-    this.#conn = { welcome: null, members: new Map(), answered: new Set() };
+    this.#conn = { welcome: null, conversations: null, members: new Map(), answered: new Set() };
     return {
       type: "hello",
       version: PROTOCOL_VERSION,
@@ -381,6 +394,8 @@ export class ClientSession {
       case "pong":
         break;
       case "conversations":
+        if (this.#ready) this.#catchUp(step, m.conversations);
+        else this.#conn.conversations = m.conversations;
         break;
       default: {
         const never: never = m;
@@ -456,8 +471,27 @@ export class ClientSession {
         this.#fetchQueue(room).push("gap");
       }
     }
+    if (this.#conn.conversations) this.#catchUp(step, this.#conn.conversations);
+    this.#conn.conversations = null;
     this.#unsent = [...this.#pending.keys()];
     this.#flush(step, now);
+  }
+
+  /**
+   * Offline delivery: fetches what each stored conversation holds beyond what this client has seen. One
+   * never seen here starts from its newest page, as a room joined for the first time would.
+   */
+  #catchUp(step: Step, list: readonly ConversationEntry[]): void {
+    for (const c of list) {
+      const room = DIRECT_PREFIX + c.peer;
+      let seq = this.#sequencers.get(room);
+      if (seq?.based && seq.last >= c.lastSeq) continue;
+      if (!seq?.based) {
+        this.#sequencers.set(room, seq = new RoomSequencer(Math.max(0, c.lastSeq - RESET_PAGE)));
+      }
+      // Nothing else is outstanding for a conversation on a new connection: ask once, from where we are.
+      if (!seq.fetching) this.#step(step, room, seq.resume());
+    }
   }
 
   /** Sends unsent messages, oldest first, while the pacer allows; asks to be woken for the rest. */
@@ -512,17 +546,18 @@ export class ClientSession {
   #step(step: Step, room: string, s: { deliver: ChatMessage[]; fetchAfter?: number }, live = true): void {
     for (const m of s.deliver) {
       if (!(this.#oldest.get(room)! <= m.seq)) this.#oldest.set(room, m.seq);
-      const event: MessageEvent = {
-        type: "message",
-        room: m.room,
-        seq: m.seq,
-        ts: m.ts,
-        from: m.from,
-        text: m.text,
-        action: (m.flags & MessageFlags.ACTION) !== 0,
-        history: (m.flags & MessageFlags.HISTORY) !== 0,
-      };
-      step.events.push(event);
+      step.events.push(
+        isConversation(room) ? this.#direct(m) : {
+          type: "message",
+          room: m.room,
+          seq: m.seq,
+          ts: m.ts,
+          from: m.from,
+          text: m.text,
+          action: (m.flags & MessageFlags.ACTION) !== 0,
+          history: (m.flags & MessageFlags.HISTORY) !== 0,
+        } satisfies MessageEvent,
+      );
     }
     if (s.deliver.length && live) {
       const last = s.deliver[s.deliver.length - 1].seq;
@@ -537,6 +572,22 @@ export class ClientSession {
     }
   }
 
+  /** A stored direct message (MESSAGE in room "@peer") as the event front ends know: `direct`, with its seq. */
+  #direct(m: ChatMessage): DirectEvent {
+    const peer = m.room.slice(DIRECT_PREFIX.length);
+    const mine = nameKey(m.from) === nameKey(this.#name);
+    return {
+      type: "direct",
+      from: m.from,
+      to: mine ? peer : this.#name,
+      ts: m.ts,
+      text: m.text,
+      action: (m.flags & MessageFlags.ACTION) !== 0,
+      seq: m.seq,
+      history: (m.flags & MessageFlags.HISTORY) !== 0,
+    };
+  }
+
   /** Keeps member lists current from presence, so completion and counts need no extra WHO. */
   #trackMembers(m: { room: string; event: string; name: string; text: string }): void {
     const list = this.#members.get(m.room);
@@ -546,8 +597,9 @@ export class ClientSession {
     else if (m.event === "nick") this.#members.set(m.room, list.map((n) => (n === m.name ? m.text : n)));
   }
 
-  #helloExtensions(): Pick<Hello, "password" | "adminToken" | "resumeToken" | "since" | "transient"> {
-    const exts: Pick<Hello, "password" | "adminToken" | "resumeToken" | "since" | "transient"> = {};
+  #helloExtensions(): HelloFields {
+    // Every optional feature this client speaks: stored conversations (dms) among them.
+    const exts: HelloFields = { features: [...FEATURES] };
     if (this.#transient) exts.transient = true;
     if (this.#password !== undefined) exts.password = this.#password;
     if (this.#adminToken !== undefined) exts.adminToken = this.#adminToken;
@@ -558,6 +610,31 @@ export class ClientSession {
     return exts;
   }
 }
+
+/**
+ * A stored direct message as the message of its conversation, room "@peer" as `me` sees it: what the local
+ * transcript keeps. Null for a live-only one (no seq).
+ */
+export function conversationMessage(e: DirectEvent, me: string): MessageEvent | null {
+  if (e.seq === undefined) return null;
+  const peer = nameKey(e.from) === nameKey(me) ? e.to : e.from;
+  return {
+    type: "message",
+    room: DIRECT_PREFIX + peer,
+    seq: e.seq,
+    ts: e.ts,
+    from: e.from,
+    text: e.text,
+    action: e.action,
+    history: e.history === true,
+  };
+}
+
+/** The HELLO fields a client sets besides its name and rooms. */
+type HelloFields = Pick<
+  Hello,
+  "password" | "adminToken" | "resumeToken" | "since" | "transient" | "features"
+>;
 
 /** The frame that sends a pending message: SEND to a room, PRIVATE to "@name". */
 export function sendFrame(p: PendingSend): ClientMessage {

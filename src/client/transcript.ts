@@ -1,7 +1,10 @@
 /**
  * The client's local transcript: every message it has shown, per server
  * and room, as JSON lines in the XDG data directory. The terminal UI shows
- * it as scrollback on start, and `chat history` searches it.
+ * it as scrollback on start, and `chat history` searches it. A stored
+ * conversation ("@peer") has a file per person and peer
+ * ({@linkcode transcriptFile}): two people on one machine each have their own
+ * conversation with bob, numbered by the server on its own.
  *
  * A message is identified by its server (the directory), room (the file) and
  * sequence number, with its time telling a message from one renumbered after
@@ -13,6 +16,7 @@
  * @module
  */
 
+import { nameKey } from "../protocol/names.ts";
 import type { MessageEvent } from "./events.ts";
 import { type ServerAddress, storageKey } from "./servers.ts";
 
@@ -30,6 +34,24 @@ const encoder = new TextEncoder();
 
 function safe(s: string): string {
   return s.replace(/[^\p{L}\p{N}._-]/gu, "_");
+}
+
+/**
+ * The file name (without ".jsonl") of `room` in a server's transcript directory: the room made safe for a
+ * file name, or for a stored conversation ("@peer") `@` and the name keys of `me` and the peer, joined by
+ * `+`. Neither character survives {@linkcode safe}, so a room's file never looks like a conversation's.
+ */
+export function transcriptFile(room: string, me: string): string {
+  if (!room.startsWith("@")) return safe(room);
+  return `@${safe(nameKey(me))}+${safe(nameKey(room.slice(1)))}`;
+}
+
+/** The people (name keys, as made safe for file names) with a transcript of their conversation with `peer`. */
+export function conversationOwners(dir: string, peer: string): string[] {
+  const suffix = `+${safe(nameKey(peer))}.jsonl`;
+  return fileNames(dir).filter((n) => n.startsWith("@") && n.endsWith(suffix)).map((n) =>
+    n.slice(1, n.length - suffix.length)
+  );
 }
 
 /** The directory of one server's (or one server list's) transcripts under `base` (the XDG data dir of chat). */
@@ -57,17 +79,20 @@ interface RoomFile {
  */
 export class TranscriptWriter {
   readonly dir: string;
+  /** Whose client writes: a conversation's file is its own (see {@linkcode transcriptFile}). */
+  readonly me: string;
   #files = new Map<string, RoomFile>();
 
-  constructor(dir: string) {
+  constructor(dir: string, me = "") {
     this.dir = dir;
+    this.me = me;
   }
 
   #open(room: string): RoomFile {
     let f = this.#files.get(room);
     if (f) return f;
     Deno.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const path = `${this.dir}/${safe(room)}.jsonl`;
+    const path = `${this.dir}/${transcriptFile(room, this.me)}.jsonl`;
     f = {
       file: Deno.openSync(path, { read: true, append: true, create: true, mode: 0o600 }),
       offset: 0,
@@ -179,19 +204,29 @@ export function readEntries(path: string): TranscriptEntry[] {
   return parseEntries(text);
 }
 
-/** Reads every room of a server's transcript directory, or only `room`. */
-export function readTranscript(dir: string, room?: string): TranscriptEntry[] {
-  if (room !== undefined) return readEntries(`${dir}/${safe(room)}.jsonl`);
-  const out: TranscriptEntry[] = [];
-  let names: string[] = [];
+/** The .jsonl files of a transcript directory, sorted; none when it does not exist. */
+function fileNames(dir: string): string[] {
   try {
-    names = [...Deno.readDirSync(dir)].filter((e) => e.isFile && e.name.endsWith(".jsonl")).map((e) =>
-      e.name
-    );
+    return [...Deno.readDirSync(dir)].filter((e) => e.isFile && e.name.endsWith(".jsonl")).map((e) => e.name)
+      .sort();
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
+    return [];
   }
-  for (const n of names.sort()) out.push(...readEntries(`${dir}/${n}`));
+}
+
+/**
+ * Reads every room of a server's transcript directory, or only `room` (a conversation "@peer" is `me`'s).
+ * Every room means every conversation too: of `me` only, when given.
+ */
+export function readTranscript(dir: string, room?: string, me?: string): TranscriptEntry[] {
+  if (room !== undefined) return readEntries(`${dir}/${transcriptFile(room, me ?? "")}.jsonl`);
+  const mine = me === undefined ? null : `@${safe(nameKey(me))}+`;
+  const out: TranscriptEntry[] = [];
+  for (const n of fileNames(dir)) {
+    if (mine !== null && n.startsWith("@") && !n.startsWith(mine)) continue;
+    out.push(...readEntries(`${dir}/${n}`));
+  }
   return out.sort((a, b) => a.ts - b.ts || a.seq - b.seq);
 }
 

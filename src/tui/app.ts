@@ -21,7 +21,7 @@ import { showRestored } from "./commands.ts";
 import { historyLine, MAX_HISTORY, parseHistory } from "./history.ts";
 import { type Key, KeyDecoder } from "./keys.ts";
 import { diffFrames, type Frame, renderFrame } from "./render.ts";
-import { createState, notify, type TuiState } from "./state.ts";
+import { createState, DIRECT_PREFIX, directWindow, notify, type TuiState } from "./state.ts";
 import type { Terminal } from "./terminal.ts";
 import { ALT_KEYS, onEvent, onKey, type Outcome, resize, showEarlier } from "./view.ts";
 
@@ -50,8 +50,11 @@ export interface TuiOptions {
   storage?: (name: string) => TuiStorage;
   /** Where `name`'s preferences (/ignore, /joins) are kept; none keeps them in memory only. */
   prefs?: (name: string) => PrefsStore;
-  /** The local transcript of `room` on this server, oldest first; none shows no earlier messages. */
-  transcript?: (room: string) => readonly TranscriptEntry[];
+  /**
+   * The local transcript of `room` on this server, oldest first (a stored conversation "@peer" is `me`'s);
+   * none shows no earlier messages.
+   */
+  transcript?: (room: string, me: string) => readonly TranscriptEntry[];
   /** Opens the connection (TLS with --tls); none: plain TCP. */
   connect?: ClientOptions["connect"];
   /** True when `connect` opens TLS connections: the status line says so. */
@@ -147,11 +150,28 @@ async function askName(term: Terminal, io: TuiIo): Promise<string | null> {
   }
 }
 
-/** Fills the new state's windows with the transcript of earlier sessions; returns what went wrong, if anything. */
-function loadEarlier(state: TuiState, o: TuiOptions): string | null {
-  if (!o.transcript) return null;
+/** Conversation windows opened again on start: the most recent ones, not every one of a year. */
+export const RESTORED_CONVERSATIONS = 20;
+
+/**
+ * Fills the new state's windows with the transcript of earlier sessions, and opens again (after the rooms)
+ * the windows of the stored conversations the journal knows, the most recent first, each with its
+ * transcript; returns what went wrong, if anything.
+ */
+function loadEarlier(state: TuiState, o: TuiOptions, journal: Journal | null): string | null {
+  const read = o.transcript;
+  if (!read) return null;
   try {
-    for (const w of state.windows) showEarlier(state, w, backlogEntries(o.transcript(w.room), state.me));
+    const peers = Object.keys(journal?.state.lastSeq ?? {}).filter((r) => r.startsWith(DIRECT_PREFIX))
+      .map((room) => ({ room, earlier: read(room, state.me) }))
+      .filter((c) => c.earlier.length > 0)
+      .sort((a, b) => b.earlier[b.earlier.length - 1].ts - a.earlier[a.earlier.length - 1].ts)
+      .slice(0, RESTORED_CONVERSATIONS);
+    for (const w of state.windows) showEarlier(state, w, backlogEntries(read(w.room, state.me), state.me));
+    for (const { room, earlier } of peers) {
+      const w = directWindow(state, room.slice(DIRECT_PREFIX.length));
+      showEarlier(state, w, backlogEntries(earlier, state.me));
+    }
     return null;
   } catch (err) {
     return `cannot read the transcript: ${(err as Error).message}`;
@@ -248,7 +268,7 @@ export async function runTui(o: TuiOptions, io: TuiIo, term: Terminal): Promise<
       history,
       ...(loaded ? { prefs: loaded.prefs } : {}),
     });
-    const unreadable = loadEarlier(state, o);
+    const unreadable = loadEarlier(state, o, storage?.journal ?? null);
     client = new ChatClient({
       servers: o.servers,
       name,

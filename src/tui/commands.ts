@@ -33,6 +33,7 @@ import {
   directPeer,
   directWindow,
   findDirect,
+  hasHistory,
   notify,
   oldestShown,
   onlineCount,
@@ -169,15 +170,16 @@ export function requestHistory(
   const shown = oldestShown(w);
   const seen = client.oldestSeq(w.room);
   const before = shown === undefined ? seen : seen === undefined ? shown : Math.min(shown, seen);
+  const where = directPeer(w) === null ? `#${w.room}` : `the conversation with ${directPeer(w)}`;
   if (before === undefined || before <= 1) {
-    notify(state, `no older messages in #${w.room}`, now, "info", w);
+    notify(state, `no older messages in ${where}`, now, "info", w);
     return false;
   }
   // Answers to an earlier request may still be on their way: keep them going into place too.
   w.historyBefore = Math.max(w.historyBefore, before);
   w.historyAsked = before;
   client.history(w.room, before, n);
-  notify(state, `fetching up to ${n} messages of #${w.room} before seq ${before}...`, now, "info", w);
+  notify(state, `fetching up to ${n} messages of ${where} before seq ${before}...`, now, "info", w);
   return true;
 }
 
@@ -334,8 +336,13 @@ export function perform(ctx: CommandContext, action: Action): CommandResult {
       return DONE;
     case "history": {
       const w = currentWindow(state);
-      if (directPeer(w) !== null || !w.joined) {
-        return failed(ctx, "/history works in a room you are in (direct messages are not stored)");
+      if (!hasHistory(w)) {
+        return failed(
+          ctx,
+          directPeer(w) !== null
+            ? "/history works in a stored conversation (both names registered), and this one is not stored"
+            : "/history works in a room you are in",
+        );
       }
       requestHistory(state, client, w, action.count, now);
       return DONE;

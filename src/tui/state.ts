@@ -210,6 +210,11 @@ export function directWindow(state: TuiState, peer: string): Window {
   return w;
 }
 
+/** A room joined, or a stored conversation (its messages are numbered): the server keeps older messages. */
+export function hasHistory(w: Window): boolean {
+  return directPeer(w) === null ? w.joined : w.bySeq.size > 0;
+}
+
 export function currentWindow(state: TuiState): Window {
   return state.windows[state.current];
 }

@@ -31,6 +31,7 @@ import {
   entryRows,
   findDirect,
   forgetSeqs,
+  hasHistory,
   insertBySeq,
   messageRows,
   notify,
@@ -170,7 +171,7 @@ export function onKey(state: TuiState, key: Key, client: ClientPort, now: number
  * it, once per oldest message shown (holding PgUp does not flood the server).
  */
 function fetchOlder(state: TuiState, client: ClientPort, w: Window, now: number): void {
-  if (state.connection.state !== "connected" || directPeer(w) !== null || !w.joined) return;
+  if (state.connection.state !== "connected" || !hasHistory(w)) return;
   const oldest = oldestShown(w);
   if (oldest === undefined || oldest <= 1 || w.historyAsked === oldest) return;
   requestHistory(state, client, w, HISTORY_PAGE, now);
@@ -460,7 +461,7 @@ export function onEvent(
       const sent = w && findSent(w, e.id);
       if (!w || !sent || sent.delivery !== "pending") return {};
       if (e.room === "") {
-        // A direct message: not stored, so no sequence number.
+        // A direct message that is not stored: no sequence number.
         replaceEntry(w, sent, { ...sent, delivery: "delivered", ts: e.ts });
         return {};
       }
@@ -541,16 +542,7 @@ function onDirect(state: TuiState, e: DirectEvent, now: number): Outcome {
   const peer = mine ? e.to : e.from;
   const existed = findDirect(state, peer) !== undefined;
   const w = directWindow(state, peer);
-  if (mine) {
-    // The server's copy of a direct message carries no id (the ACK that has it comes after), so it is
-    // matched by text to the oldest pending one; being delivered is what it confirms.
-    const sent = pendingDirect(w, e.text, e.action);
-    if (sent) {
-      replaceEntry(w, sent, { ...sent, delivery: "delivered", ts: e.ts });
-      return {};
-    }
-  }
-  addEntry(state, w, {
+  const entry: ChatEntry = {
     kind: "chat",
     ts: e.ts,
     from: e.from,
@@ -559,7 +551,32 @@ function onDirect(state: TuiState, e: DirectEvent, now: number): Outcome {
     mine,
     mention: !mine && mentions(e.text, state.me),
     history: false,
-  });
+  };
+  if (e.seq !== undefined) {
+    // A stored conversation: numbered like a room, so a copy of what is shown (the transcript of an earlier
+    // run, the own message its ACK numbered) is recognised by its seq.
+    const shown = w.bySeq.get(e.seq);
+    if (shown && sameMessage(shown, e)) return {};
+    if (shown) forgetSeqs(w);
+    if (e.history && e.seq < w.historyBefore) {
+      // An older page asked for with /history or PgUp: in order, above what is shown.
+      insertBySeq(state, w, { ...entry, history: true, seq: e.seq });
+      return {};
+    }
+    // Anything else is news, fetched or not: messages sent while this client was away are read now.
+    addEntry(state, w, { ...entry, seq: e.seq });
+  } else {
+    if (mine) {
+      // The server's copy of a direct message carries no id (the ACK that has it comes after), so it is
+      // matched by text to the oldest pending one; being delivered is what it confirms.
+      const sent = pendingDirect(w, e.text, e.action);
+      if (sent) {
+        replaceEntry(w, sent, { ...sent, delivery: "delivered", ts: e.ts });
+        return {};
+      }
+    }
+    addEntry(state, w, entry);
+  }
   if (mine) return {};
   if (!existed && w !== currentWindow(state)) {
     notify(

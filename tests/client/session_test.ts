@@ -649,3 +649,124 @@ Deno.test("ClientSession.hello() of a transient session says so in every HELLO",
   assert.equal(s.hello().transient, true);
   assert.equal(newSession().hello().transient, undefined, "an ordinary session does not");
 });
+
+// Stored conversations (feature dms): MESSAGE in room "@peer" becomes a `direct` event with its seq,
+// sequenced and journaled like a room, and the CONVERSATIONS list after the welcome fetches what was missed.
+
+const dmIn = (seq: number, o: Partial<ChatMessage> = {}) =>
+  msg("@bob", seq, { from: "bob", text: `dm${seq}`, ...o });
+
+Deno.test("ClientSession.hello() lists the features it speaks, dms among them, on every connection", () => {
+  const s = newSession();
+  assert.deepEqual(s.hello().features, ["dms"]);
+  connect(s);
+  s.lost();
+  assert.deepEqual(s.hello().features, ["dms"]);
+});
+
+Deno.test("ClientSession passes on a stored DM as a direct event with its seq, once, and journals the conversation", () => {
+  const s = newSession();
+  connect(s);
+  const step = feed(s, dmIn(1), dmIn(1), msg("@bob", 2, { from: "alice", text: "mine" }));
+  assert.deepEqual(step.events, [
+    {
+      type: "direct",
+      from: "bob",
+      to: "alice",
+      ts: 1001,
+      text: "dm1",
+      action: false,
+      seq: 1,
+      history: false,
+    },
+    {
+      type: "direct",
+      from: "alice",
+      to: "bob",
+      ts: 1002,
+      text: "mine",
+      action: false,
+      seq: 2,
+      history: false,
+    },
+  ]);
+  assert.deepEqual(step.journal, [{ op: "seq", room: "@bob", seq: 1 }, { op: "seq", room: "@bob", seq: 2 }]);
+  const gap = feed(s, dmIn(5));
+  assert.deepEqual(gap.events, [], "held until the gap is filled");
+  assert.deepEqual(gap.send, [{ type: "fetch", room: "@bob", after: 2, before: 0, limit: 500 }]);
+  const filled = feed(s, { ...dmIn(3), flags: MessageFlags.HISTORY }, {
+    ...dmIn(4),
+    flags: MessageFlags.HISTORY,
+  }, {
+    type: "fetched",
+    room: "@bob",
+    count: 2,
+    more: false,
+    lastSeq: 5,
+  });
+  assert.deepEqual(filled.events.map((e) => e.type === "direct" && [e.seq, e.history]), [
+    [3, true],
+    [4, true],
+    [
+      5,
+      false,
+    ],
+  ]);
+});
+
+Deno.test("ClientSession catches up on the conversations the server lists, from its own cursor or the newest page", () => {
+  const s = newSession({ saved: saved({ lastSeq: { "@bob": 4, "@carol": 9 } }) });
+  s.hello();
+  const step = feed(s, welcome(), { type: "members", room: "lobby", more: false, names: ["alice"] }, {
+    type: "conversations",
+    conversations: [
+      { peer: "bob", lastSeq: 7, ts: 5 },
+      { peer: "carol", lastSeq: 9, ts: 4 },
+      { peer: "dave", lastSeq: RESET_PAGE + 20, ts: 3 },
+      { peer: "erin", lastSeq: 2, ts: 2 },
+    ],
+  });
+  assert.deepEqual(step.send, [
+    { type: "fetch", room: "@bob", after: 4, before: 0, limit: 500 },
+    { type: "fetch", room: "@dave", after: 20, before: 0, limit: 500 },
+    { type: "fetch", room: "@erin", after: 0, before: 0, limit: 500 },
+  ], "carol is up to date; dave and erin were never seen here");
+  // A live message of dave that overtakes the fetched ones waits for them: nothing is skipped.
+  assert.deepEqual(feed(s, msg("@dave", RESET_PAGE + 21, { from: "dave" })).events, []);
+  const page = Array.from(
+    { length: RESET_PAGE },
+    (_, i) => msg("@dave", 21 + i, { from: "dave", flags: MessageFlags.HISTORY }),
+  );
+  const got = feed(s, ...page, {
+    type: "fetched",
+    room: "@dave",
+    count: RESET_PAGE,
+    more: false,
+    lastSeq: 71,
+  });
+  assert.deepEqual(
+    got.events.map((e) => e.type === "direct" ? e.seq : 0),
+    Array.from({ length: RESET_PAGE + 1 }, (_, i) => 21 + i),
+  );
+});
+
+Deno.test("ClientSession keeps a CONVERSATIONS list that comes before the handshake is done, and fetches after", () => {
+  const s = newSession({ saved: saved({ lastSeq: { "@bob": 1 } }) });
+  s.hello();
+  const early = feed(s, welcome(), {
+    type: "conversations",
+    conversations: [{ peer: "bob", lastSeq: 3, ts: 1 }],
+  });
+  assert.deepEqual(early.send, []);
+  const done = feed(s, { type: "members", room: "lobby", more: false, names: ["alice"] });
+  assert.deepEqual(done.send, [{ type: "fetch", room: "@bob", after: 1, before: 0, limit: 500 }]);
+});
+
+Deno.test("ClientSession: a stored conversation's ACK names it, and is not waited on for an echo", () => {
+  const s = newSession();
+  connect(s);
+  s.queue({ id: 9, room: "@bob", flags: 0, text: "hi" }, NOW);
+  const acked = feed(s, { type: "ack", id: 9, room: "@bob", seq: 3, ts: 5 });
+  assert.deepEqual(acked.events, [{ type: "ack", id: 9, room: "@bob", seq: 3, ts: 5 }]);
+  assert.equal(s.settled, true, "a transient sender never gets the copy: nothing to wait for");
+});

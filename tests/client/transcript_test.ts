@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import type { MessageEvent } from "../../src/client/events.ts";
-import { readEntries, readTranscript, TranscriptWriter } from "../../src/client/transcript.ts";
+import {
+  conversationOwners,
+  readEntries,
+  readTranscript,
+  transcriptFile,
+  TranscriptWriter,
+} from "../../src/client/transcript.ts";
 
 const msg = (seq: number, o: Partial<MessageEvent> = {}): MessageEvent => ({
   type: "message",
@@ -123,4 +129,36 @@ Deno.test("TranscriptWriter in several processes appending to one file at once r
     const seqs = rawSeqs(`${dir}/t`);
     assert.equal(seqs.length, N, "no message recorded twice");
     assert.deepEqual(seqs, Array.from({ length: N }, (_, i) => i + 1));
+  }));
+
+Deno.test("TranscriptWriter keeps each person's stored conversation in its own file, apart from any room", () =>
+  withDir((dir) => {
+    // alice and carol share this machine; each talks with bob, and "_bob" is a room.
+    const alice = new TranscriptWriter(dir, "Alice");
+    const carol = new TranscriptWriter(dir, "carol");
+    try {
+      alice.add(msg(1, { room: "@Bob", text: "alice to bob" }));
+      alice.add(msg(1, { room: "@Bob", text: "alice to bob" }));
+      carol.add(msg(1, { room: "@bob", text: "carol to bob" }));
+      alice.add(msg(1, { room: "_bob", text: "in a room" }));
+      assert.equal(transcriptFile("@Bob", "Alice"), "@alice+bob");
+      assert.equal(transcriptFile("_bob", "Alice"), "_bob");
+      assert.deepEqual(readTranscript(dir, "@bob", "alice").map((e) => [e.room, e.text]), [[
+        "@Bob",
+        "alice to bob",
+      ]]);
+      assert.deepEqual(readTranscript(dir, "@BOB", "carol").map((e) => e.text), ["carol to bob"]);
+      assert.deepEqual(readTranscript(dir, "_bob").map((e) => e.text), ["in a room"]);
+      assert.deepEqual(conversationOwners(dir, "Bob"), ["alice", "carol"]);
+      assert.deepEqual(conversationOwners(dir, "dave"), []);
+      assert.deepEqual(
+        readTranscript(dir, undefined, "carol").map((e) => e.text).sort(),
+        ["carol to bob", "in a room"],
+        "every room, and only carol's conversations",
+      );
+      assert.equal(readTranscript(dir).length, 3, "without a name: everything");
+    } finally {
+      alice.close();
+      carol.close();
+    }
   }));

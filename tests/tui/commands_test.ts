@@ -143,7 +143,7 @@ Deno.test("/nick, /away and /history need the server, and keep the line while it
   assert.deepEqual(t.client.calls, ["msg bob: queued meanwhile"], "a direct message waits in the outbox");
 });
 
-Deno.test("/history asks for N messages before the oldest one shown, in the current room only", () => {
+Deno.test("/history asks for N messages before the oldest one shown, in the current room or stored conversation", () => {
   const t = new Tester({ size: { cols: 90, rows: 12 } }).welcome();
   t.type("/history\r");
   assert.match(text(t), /no older messages in #lobby/);
@@ -158,7 +158,24 @@ Deno.test("/history asks for N messages before the oldest one shown, in the curr
   t.type("/history 0\r");
   assert.match(text(t), /usage: \/history \[N\], N from 1 to 500/);
   t.type("\x15/query bob\r/history\r");
-  assert.match(text(t), /\/history works in a room you are in/);
+  assert.match(
+    text(t),
+    /\/history works in a stored conversation \(both names registered\), and this one is/,
+  );
+  // A stored conversation's messages are numbered: its history is asked for like a room's.
+  t.event({
+    type: "direct",
+    from: "bob",
+    to: "alice",
+    ts: 1,
+    text: "stored",
+    action: false,
+    seq: 7,
+    history: false,
+  });
+  t.type("\x15/history 5\r");
+  assert.deepEqual(t.client.calls.at(-1), "history @bob before 7 limit 5");
+  assert.match(text(t), /fetching up to 5 messages of the conversation with bob before seq 7/);
 });
 
 Deno.test("/reconnect retries only once the client has given up", () => {

@@ -372,6 +372,38 @@ Deno.test("a direct message opens an @NAME window, rings, and counts as a mentio
   assert.equal(t.inputLine(), "[@bob] bob:", "in an @bob window, the nickname is bob");
 });
 
+Deno.test("a stored conversation: my message is numbered by its ACK, its copy and earlier ones are shown once", () => {
+  const t = new Tester({ size: { cols: 90, rows: 12 } }).welcome();
+  const dm = (from: string, text: string, seq: number, history = false) =>
+    t.event({
+      type: "direct",
+      from,
+      to: from === "alice" ? "bob" : "alice",
+      ts: T0 + seq,
+      text,
+      action: false,
+      seq,
+      history,
+    });
+  t.type("/query bob\rhello bob\r");
+  assert.deepEqual(t.client.calls.at(-1), "msg bob: hello bob");
+  t.event({ type: "ack", id: 1, room: "@bob", seq: 4, ts: T0 + 4 });
+  dm("alice", "hello bob", 4);
+  assert.equal(text(t).match(/hello bob/g)?.length, 1, "the server's copy is the acknowledged line");
+  t.type("\x1b1");
+  dm("bob", "missed while away", 5, true);
+  dm("bob", "missed while away", 5, true);
+  assert.match(
+    t.statusLine(),
+    /2:@bob\(1!\)/,
+    "fetched after an absence is news: unread, like any direct message",
+  );
+  assert.equal(t.outcomes.filter((o) => o.bell).length, 1, "one bell: the copy is skipped");
+  t.type("\x1b2");
+  assert.equal(text(t).match(/missed while away/g)?.length, 1, "a copy of a shown seq is skipped");
+  assert.doesNotMatch(text(t), /\(history\) <bob> missed/);
+});
+
 Deno.test("messaging someone away shows their away message in the conversation, each time", () => {
   const t = new Tester({ size: { cols: 90, rows: 10 } }).welcome();
   t.type("/query bob\rlunch?\r");
