@@ -11,6 +11,7 @@ import {
   decodeServerMessage,
   encodeMessage,
   FrameDecoder,
+  type HelloExtensions,
   MAX_FRAME_CEILING,
   PROTOCOL_VERSION,
   ProtocolError,
@@ -91,9 +92,9 @@ export class RawClient implements AsyncDisposable {
     return this.write(encodeMessage(msg));
   }
 
-  /** Sends HELLO and waits for the WELCOME and the member list of every room. */
-  async handshake(name: string, rooms: string[] = []): Promise<Welcome> {
-    await this.send({ type: "hello", version: PROTOCOL_VERSION, name, rooms, extensions: [] });
+  /** Sends HELLO (with `extensions`: a password, features) and waits for the WELCOME and every room's members. */
+  async handshake(name: string, rooms: string[] = [], extensions: HelloExtensions = {}): Promise<Welcome> {
+    await this.send({ type: "hello", version: PROTOCOL_VERSION, name, rooms, extensions: [], ...extensions });
     const welcome = await this.next("welcome");
     for (const room of welcome.rooms) await this.next("members", (m) => m.room === room && !m.more);
     return welcome;
