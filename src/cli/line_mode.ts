@@ -207,9 +207,12 @@ function perform(action: Action, port: LinePort, view: LineView, out: LineOut): 
       sent(port.away(action.text), "away", out);
       return null;
     case "history": {
-      const room = currentRoom(view);
-      if (room === null) out.error("/history works in a room you are in (direct messages are not stored)");
-      else sent(port.history(room, port.oldestSeq(room) ?? 0, action.count), "history", out);
+      // A stored conversation (its messages are numbered, so the client has seen a seq of it) pages like a room.
+      const stored = view.current.startsWith(DIRECT) && port.oldestSeq(view.current) !== undefined;
+      const room = currentRoom(view) ?? (stored ? view.current : null);
+      if (room === null) {
+        out.error("/history works in a room you are in, or a stored conversation (both names registered)");
+      } else sent(port.history(room, port.oldestSeq(room) ?? 0, action.count), "history", out);
       return null;
     }
     case "register":

@@ -301,7 +301,8 @@ const ENTRIES: readonly Entry[] = [
   {
     name: "history",
     usage: "/history [N]",
-    help: `fetch N (default ${HISTORY_PAGE}) messages older than the oldest one seen in the current room`,
+    help:
+      `fetch N (default ${HISTORY_PAGE}) messages older than the oldest one seen in the current room or stored conversation`,
     online: true,
     parse: (arg) => {
       const count = arg === "" ? HISTORY_PAGE : Number(arg);

@@ -186,7 +186,10 @@ Deno.test("an unregistered user in its grace period gets a DM sent meanwhile whe
   await alice.say("/msg dave are you there?");
   // Said once, before the ACK: the message is live only (neither name is registered).
   const notice = await alice.next("notice", (n) => n.kind === "unstored");
-  assert.match(notice.text, /^messages with dave are not stored \(you are not signed in as a registered name\)/);
+  assert.match(
+    notice.text,
+    /^messages with dave are not stored \(you are not signed in as a registered name\)/,
+  );
   const ack = await alice.next("ack");
   assert.deepEqual([ack.room, ack.seq], ["", 0], "accepted (not NO_SUCH_USER), and not stored");
   assert.deepEqual(alice.all("error"), []);

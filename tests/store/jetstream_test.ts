@@ -3,9 +3,11 @@
  * nats-server started for each test (.ci/run installs it).
  */
 
-import { openCluster } from "../../src/store/jetstream/mod.ts";
+import assert from "node:assert/strict";
+import { conversationRoom } from "../../src/chat/ports.ts";
+import { JetStreamLog, openCluster } from "../../src/store/jetstream/mod.ts";
 import { type NatsServer, startNats } from "../_helpers/nats.ts";
-import { storeContract } from "./contract.ts";
+import { draft, storeContract } from "./contract.ts";
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 let nats: (NatsServer & { urls: string[] }) | null = null;
@@ -32,3 +34,47 @@ storeContract({
     nats = null;
   },
 });
+
+Deno.test({
+  name: "JetStreamLog lists conversations older than a node's replay window, read from the stream's subjects",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  await using server = await startNats();
+  const options = { servers: server.urls, name: "older", replicas: 1, retention: {}, logger: quiet };
+  const ab = conversationRoom("alice", "bob");
+  const ac = conversationRoom("alice", "carol");
+  const first = await JetStreamLog.open({ ...options, replayMs: 3600_000 });
+  try {
+    await first.append([draft(ab, "alice", 1, "old news", Date.now() - 5000)]);
+    await first.append([draft(ab, "bob", 1, "older still", Date.now() - 4000)]);
+  } finally {
+    first.close();
+  }
+  // A node that replays nothing of the past: those records are not in its view, only in the stream.
+  const later = await JetStreamLog.open({ ...options, replayMs: 1 });
+  try {
+    assert.deepEqual(await later.conversations("bob", 10), [{
+      room: ab,
+      lastSeq: 2,
+      ts: await tsOf(later, ab),
+    }]);
+    await later.append([draft(ac, "carol", 1, "new", Date.now())]);
+    const list = await later.conversations("alice", 10);
+    assert.deepEqual(
+      list.map((c) => [c.room, c.lastSeq]),
+      [[ac, 1], [ab, 2]],
+      "the view's and the older ones",
+    );
+    assert.deepEqual((await later.conversations("alice", 1)).map((c) => c.room), [ac]);
+    assert.deepEqual(await later.conversations("dave", 10), []);
+  } finally {
+    later.close();
+  }
+});
+
+/** The time of the last message of `room`, as the log pages it. */
+async function tsOf(log: JetStreamLog, room: string): Promise<number> {
+  const page = await log.page(room, { after: 0, before: Number.MAX_SAFE_INTEGER, limit: 1 });
+  return page.messages[0].ts;
+}

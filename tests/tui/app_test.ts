@@ -221,6 +221,53 @@ Deno.test("runTui() shows the transcript above the new session, and a storage wa
   assert.equal(await running, 0);
 });
 
+Deno.test("runTui() opens again the windows of the stored conversations the journal knows, with their transcript", async () => {
+  await using server = await startServer(["--ephemeral"]);
+  const journal = new MemoryJournal();
+  for (const [room, seq] of [["@carol", 1], ["@Bob", 2], ["@zed", 3]] as const) journal.seq(room, seq);
+  const asked: string[] = [];
+  const hourAgo = Date.now() - 3_600_000;
+  const entry = (room: string, from: string, text: string, ts: number) => ({
+    room,
+    seq: 1,
+    ts,
+    from,
+    text,
+    action: false,
+  });
+  const term = new FakeTerminal(70, 12);
+  const running = runTui(
+    aliceOn(server.port, {
+      storage: () => ({ journal, onMessage: () => {}, close: () => {} }),
+      transcript: (room, me) => {
+        asked.push(`${room} of ${me}`);
+        if (room === "@Bob") return [entry(room, "Bob", "kept from last time", hourAgo)];
+        if (room === "@carol") return [entry(room, "carol", "older still", hourAgo - 60_000)];
+        return [];
+      },
+    }),
+    io(),
+    term,
+  );
+  await term.waitRow(/^ connected/);
+  assert.deepEqual(asked.sort(), ["@Bob of alice", "@carol of alice", "@zed of alice", "lobby of alice"]);
+  term.type("\x1b2");
+  await term.waitRow(/^\[@Bob\]/);
+  assert.ok(
+    term.screen.text().some((r) => r.includes("<Bob> kept from last time")),
+    term.screen.text().join("\n"),
+  );
+  term.type("\x1b3");
+  await term.waitRow(/^\[@carol\]/);
+  term.type("\x1b4");
+  assert.ok(
+    term.screen.text().some((r) => r.startsWith("[@carol]")),
+    "no window for a conversation with no transcript",
+  );
+  term.type("\x04");
+  assert.equal(await running, 0);
+});
+
 Deno.test("runTui() restores the terminal and fails with the error when handling a client event throws", async () => {
   await using server = await startServer(["--ephemeral"]);
   await using bob = await joinJson(server.port, "bob");

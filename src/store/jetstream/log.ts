@@ -37,6 +37,7 @@ import {
 import { type KV, Kvm } from "npm:@nats-io/kv@3.4.0";
 import {
   type AppendResult,
+  conversationKeys,
   type ConversationTail,
   type Draft,
   type MessageLog,
@@ -50,7 +51,14 @@ import {
 import type { Retention } from "../retention.ts";
 import { newStoreId } from "../retention.ts";
 import { StreamFeed, type StreamRecord } from "./feed.ts";
-import { decodeRecord, encodeRecord, MAX_RECORD_MESSAGES, type RecordEntry, roomToken } from "./record.ts";
+import {
+  decodeRecord,
+  encodeRecord,
+  MAX_RECORD_MESSAGES,
+  type RecordEntry,
+  roomToken,
+  tokenRoom,
+} from "./record.ts";
 import { decodeRequest, decodeResults, encodeAppend, encodeResults } from "./requests.ts";
 import { ClusterView, type RoomTail } from "./view.ts";
 
@@ -168,6 +176,10 @@ export class JetStreamLog implements MessageLog {
   // Receipts of what this sequencer stored, until its view has them too (it may lag behind).
   #stored = new Map<string, SendReceipt>();
   #timers: Array<ReturnType<typeof setInterval>> = [];
+  // Conversations the stream held from before this node's view begins (found once, at start), by name key,
+  // and where each stands, read when first listed (a record that comes later puts the room in the view).
+  #older = new Map<string, Set<string>>();
+  #olderTails = new Map<string, ConversationTail>();
 
   private constructor(
     options: ClusterOptions,
@@ -265,6 +277,11 @@ export class JetStreamLog implements MessageLog {
     await caughtUp;
     void self.#campaign();
     log.info(`cluster: node ${self.nodeId} caught up with the stream`);
+    try {
+      await self.#findConversations();
+    } catch (err) {
+      log.warn(`cluster: cannot list the stream's older conversations: ${(err as Error).message}`);
+    }
     return self;
   }
 
@@ -337,11 +354,56 @@ export class JetStreamLog implements MessageLog {
   }
 
   /**
-   * The conversations of `key` this node's view holds: those with a record consumed since the node started
-   * (and its replay window before that, a day by default); see docs/CLUSTER.md.
+   * The conversations of `key`: those of the view (a record consumed since the node started, or in its replay
+   * window before), and those the stream held before that, whose last record is read once, when first listed.
    */
-  conversations(key: string, limit: number): ConversationTail[] {
-    return this.#view.store.conversations(key, limit);
+  conversations(key: string, limit: number): ConversationTail[] | Promise<ConversationTail[]> {
+    const seen = this.#view.store.conversations(key, Number.MAX_SAFE_INTEGER);
+    const inView = new Set(seen.map((c) => c.room));
+    const older = [...this.#older.get(key) ?? []].filter((room) => !inView.has(room));
+    const merged = () =>
+      [...seen, ...older.flatMap((room) => this.#olderTails.get(room) ?? [])]
+        .filter((c) => c.lastSeq > 0)
+        .sort((a, b) => b.ts - a.ts || (a.room < b.room ? -1 : 1))
+        .slice(0, limit);
+    const unread = older.filter((room) => !this.#olderTails.has(room));
+    if (unread.length === 0) return merged();
+    return Promise.all(unread.map((room) => this.#olderTail(room))).then(merged);
+  }
+
+  /** Finds the conversations among the stream's subjects: those of rooms `@a+b` (record.ts roomToken). */
+  async #findConversations(): Promise<void> {
+    const prefix = `${this.#prefix}.m.`;
+    const info = await this.#jsm.streams.info(this.#stream, { subjects_filter: `${prefix}*` });
+    for (const subject of Object.keys(info.state.subjects ?? {})) {
+      const room = tokenRoom(subject.slice(prefix.length));
+      for (const key of conversationKeys(room) ?? []) {
+        let mine = this.#older.get(key);
+        if (!mine) this.#older.set(key, mine = new Set());
+        mine.add(room);
+      }
+    }
+  }
+
+  /** Reads where an older conversation stands from its last record in the stream. */
+  async #olderTail(room: string): Promise<void> {
+    let m;
+    try {
+      m = await this.#jsm.direct.getMessage(this.#stream, {
+        last_by_subj: `${this.#prefix}.m.${roomToken(room)}`,
+      });
+    } catch (err) {
+      if (!(err as Error).message.includes("no message found") && (err as { code?: number }).code !== 404) {
+        throw new StoreError("unavailable", `cannot read conversation ${room}: ${(err as Error).message}`);
+      }
+    }
+    const r = m ? decodeRecord(m.data) : null;
+    const last = r?.entries[r.entries.length - 1];
+    this.#olderTails.set(room, {
+      room,
+      lastSeq: r && last ? r.first + r.entries.length - 1 : 0,
+      ts: last?.message.ts ?? 0,
+    });
   }
 
   prune(now: number): number {
@@ -621,6 +683,10 @@ export class JetStreamLog implements MessageLog {
 
   async #consume(caught: () => void): Promise<void> {
     const start = await this.#firstSince(Date.now() - this.options.replayMs);
+    // What lies before the replay window is skipped on purpose: the view stands just before `start`. (Counted
+    // from 0, a node whose window held no record, after a day of silence, never saw itself caught up with
+    // the stream, so it could never take the sequencer's lease.)
+    this.#consumed = start - 1;
     // A durable consumer of this node's, replicated like the stream: when a NATS server dies it carries on
     // from another one (an ephemeral ordered consumer would have to be made again, which nats-server 2.9 may
     // refuse while its leaders move). Nothing to acknowledge: the view takes every record once, in order.

@@ -50,7 +50,7 @@ export class ClusterStore implements MessageLog, AccountStore, BanStore {
   page(room: string, query: PageQuery): Page | Promise<Page> {
     return this.log.page(room, query);
   }
-  conversations(key: string, limit: number): ConversationTail[] {
+  conversations(key: string, limit: number): ConversationTail[] | Promise<ConversationTail[]> {
     return this.log.conversations(key, limit);
   }
   prune(now: number): number {

@@ -17,7 +17,7 @@
  */
 
 import type { SenderRef, StoredMessage } from "../../chat/ports.ts";
-import { hex } from "../../protocol/hex.ts";
+import { hex, unhex } from "../../protocol/hex.ts";
 import { WireReader, WireWriter } from "../../protocol/wire.ts";
 
 /** The record layout this code writes; a reader refuses others rather than misread them. */
@@ -87,4 +87,9 @@ export function decodeRecord(bytes: Uint8Array): BatchRecord {
  */
 export function roomToken(room: string): string {
   return hex(new TextEncoder().encode(room));
+}
+
+/** The room a subject token ({@linkcode roomToken}) names. */
+export function tokenRoom(token: string): string {
+  return new TextDecoder().decode(unhex(token));
 }
