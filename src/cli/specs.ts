@@ -538,6 +538,16 @@ export const JOIN_SPECS: readonly OptionSpec[] = [
   ...CLIENT_TLS_SPECS,
 ];
 
+const NAME: OptionSpec = {
+  key: "name",
+  flag: "name",
+  short: "n",
+  env: "CHAT_NAME",
+  type: "string",
+  value: "NAME",
+  help: "your name: 1-32 letters, digits, '_', '-', '.'",
+};
+
 export const HISTORY_SPECS: readonly OptionSpec[] = [
   {
     ...SERVER_HOST,
@@ -554,12 +564,7 @@ export const HISTORY_SPECS: readonly OptionSpec[] = [
     help: "only this room, or @NAME: only your stored conversation with NAME (default: every room)",
   },
   {
-    key: "name",
-    flag: "name",
-    short: "n",
-    env: "CHAT_NAME",
-    type: "string",
-    value: "NAME",
+    ...NAME,
     help: "whose conversations to read (default: CHAT_NAME; needed only when several people on this " +
       "machine talk with the same NAME)",
   },
@@ -710,16 +715,6 @@ export const BENCH_SPECS: readonly OptionSpec[] = [
     help: "print the result as one JSON object instead of a table",
   },
 ];
-
-const NAME: OptionSpec = {
-  key: "name",
-  flag: "name",
-  short: "n",
-  env: "CHAT_NAME",
-  type: "string",
-  value: "NAME",
-  help: "your name: 1-32 letters, digits, '_', '-', '.'",
-};
 
 const ONE_ROOM: OptionSpec = {
   key: "room",
