@@ -262,6 +262,13 @@ export class Model {
         const peer = mine ? e.to : e.from;
         const w = this.open(peerId(peer), peer);
         if (!mine) w.target = peer;
+        if (e.seq !== undefined) {
+          // A stored conversation: numbered like a room, so a copy of a shown message (our own, which its ACK
+          // numbered; one fetched twice) is skipped, and messages missed while away are news.
+          const added = this.#message(w, received(`s${e.seq}`, e, mine, { seq: e.seq }));
+          if (added && !mine) this.#news(w, true, looking, alerts, `${e.from} (direct message)`, e.text);
+          break;
+        }
         const waiting = mine
           ? w.lines.find((l) => l.delivery === "pending" && l.text === e.text && l.mine)
           : undefined;

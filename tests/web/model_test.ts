@@ -126,6 +126,33 @@ Deno.test("Model matches the echo of a direct message we sent to its pending lin
   assert.deepEqual(w.lines.map((l) => [l.text, l.delivery]), [["hello bob", "delivered"]]);
 });
 
+Deno.test("Model shows a stored conversation's messages once each, by seq: its ACK numbers our own line", () => {
+  const m = model();
+  m.queued({ id: 12, room: "@bob", flags: 0, text: "stored hello" }, T);
+  m.apply({ type: "ack", id: 12, room: "@bob", seq: 3, ts: T + 1 }, true, T);
+  const dm = (from: string, text: string, seq: number, history = false): ClientEvent => ({
+    type: "direct",
+    from,
+    to: from === "alice" ? "bob" : "alice",
+    ts: T + seq,
+    text,
+    action: false,
+    seq,
+    history,
+  });
+  m.apply(dm("alice", "stored hello", 3), true, T);
+  m.apply(dm("bob", "sent while you were away", 2, true), false, T);
+  m.apply(dm("bob", "sent while you were away", 2, true), false, T);
+  m.apply(dm("bob", "and now", 4), false, T);
+  const w = m.get(peerId("bob"))!;
+  assert.deepEqual(w.lines.map((l) => [l.seq, l.text]), [
+    [2, "sent while you were away"],
+    [3, "stored hello"],
+    [4, "and now"],
+  ]);
+  assert.equal(w.unread, 2, "what came while away is news too");
+});
+
 Deno.test("Model shows joins and leaves unless hidden, and closes the window of a room we left", () => {
   const m = model(["lobby", "dev"]);
   const presence = (event: "join" | "leave", name: string, room: string, reason = ""): ClientEvent => ({
