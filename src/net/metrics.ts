@@ -103,6 +103,7 @@ export function timedLog(log: MessageLog, stats: LogStats): MessageLog {
     },
     receipts: (refs) => log.receipts(refs),
     page: (room, query) => log.page(room, query),
+    conversations: (key, limit) => log.conversations(key, limit),
     prune: (now) => log.prune(now),
     close: () => log.close(),
   };
