@@ -51,6 +51,9 @@ import { RoomSequencer } from "./sequencer.ts";
 /** Messages fetched per room after the server's store was reset: what a fresh join would show. */
 export const RESET_PAGE = 50;
 
+/** Conversations caught up at once after a connect (each may take several FETCH pages). */
+export const CATCH_UP_AT_ONCE = 4;
+
 /**
  * A direct message is kept in the outbox with its recipient in `room` behind this prefix; a stored
  * conversation is room "@" and the other person's name too (feature `dms`), sequenced like a room.
@@ -138,6 +141,9 @@ export class ClientSession {
   #pacer = new Pacer();
   // Outbox ids not yet sent on this connection, oldest first: they go out as the pacer allows.
   #unsent: number[] = [];
+  // Conversations still to catch up on this connection, and those whose catch-up FETCH is out.
+  #behind: string[] = [];
+  #catchingUp = new Set<string>();
 
   constructor(o: SessionOptions) {
     this.#server = o.server;
@@ -328,6 +334,7 @@ export class ClientSession {
           const wasBased = seq.based;
           this.#step(step, m.room, seq.fetched(m));
           if (!wasBased && seq.based) step.journal.push({ op: "seq", room: m.room, seq: seq.last });
+          if (!seq.fetching && this.#catchingUp.delete(m.room)) this.#catchUpNext(step);
         }
         break;
       case "notice":
@@ -408,6 +415,8 @@ export class ClientSession {
   #welcome(m: Welcome, step: Step, now: number): void {
     // A new connection: nothing is in flight on it.
     this.#fetches.clear();
+    this.#catchingUp.clear();
+    this.#behind = [];
     this.#pacer.announce(m.rateLimit ?? null, now);
     this.#conn.welcome = { name: m.name, rooms: m.rooms };
     this.#name = m.name;
@@ -482,15 +491,30 @@ export class ClientSession {
    * never seen here starts from its newest page, as a room joined for the first time would.
    */
   #catchUp(step: Step, list: readonly ConversationEntry[]): void {
+    this.#behind = [];
     for (const c of list) {
       const room = DIRECT_PREFIX + c.peer;
-      let seq = this.#sequencers.get(room);
+      const seq = this.#sequencers.get(room);
       if (seq?.based && seq.last >= c.lastSeq) continue;
-      if (!seq?.based) {
-        this.#sequencers.set(room, seq = new RoomSequencer(Math.max(0, c.lastSeq - RESET_PAGE)));
-      }
-      // Nothing else is outstanding for a conversation on a new connection: ask once, from where we are.
-      if (!seq.fetching) this.#step(step, room, seq.resume());
+      if (!seq?.based) this.#sequencers.set(room, new RoomSequencer(Math.max(0, c.lastSeq - RESET_PAGE)));
+      this.#behind.push(room);
+    }
+    this.#catchUpNext(step);
+  }
+
+  /**
+   * Starts the next catch-up FETCHes, {@linkcode CATCH_UP_AT_ONCE} conversations at a time: a client back
+   * after a long absence may be behind in 200 of them, and all their pages at once could overflow the
+   * outbound queue the server keeps for it (and get it dropped as a slow consumer).
+   */
+  #catchUpNext(step: Step): void {
+    while (this.#catchingUp.size < CATCH_UP_AT_ONCE && this.#behind.length > 0) {
+      const room = this.#behind.shift()!;
+      const seq = this.#sequencer(room);
+      // A gap found meanwhile (a live message) is being fetched already: nothing else to ask.
+      if (seq.fetching) continue;
+      this.#catchingUp.add(room);
+      this.#step(step, room, seq.resume());
     }
   }
 

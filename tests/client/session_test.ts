@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { RATE_RETRY_MS } from "../../src/client/pacer.ts";
-import { ClientSession, RESET_PAGE, type SessionOptions, type Step } from "../../src/client/session.ts";
+import {
+  CATCH_UP_AT_ONCE,
+  ClientSession,
+  RESET_PAGE,
+  type SessionOptions,
+  type Step,
+} from "../../src/client/session.ts";
 import { emptyState, type JournalState } from "../../src/client/journal_state.ts";
 import {
   type ChatMessage,
@@ -769,4 +775,36 @@ Deno.test("ClientSession: a stored conversation's ACK names it, and is not waite
   const acked = feed(s, { type: "ack", id: 9, room: "@bob", seq: 3, ts: 5 });
   assert.deepEqual(acked.events, [{ type: "ack", id: 9, room: "@bob", seq: 3, ts: 5 }]);
   assert.equal(s.settled, true, "a transient sender never gets the copy: nothing to wait for");
+});
+
+Deno.test(`ClientSession catches up ${CATCH_UP_AT_ONCE} conversations at a time, the next as each one is done`, () => {
+  const peers = ["p1", "p2", "p3", "p4", "p5", "p6"];
+  const s = newSession({ saved: saved({ lastSeq: Object.fromEntries(peers.map((p) => [`@${p}`, 1])) }) });
+  s.hello();
+  const first = feed(s, welcome(), { type: "members", room: "lobby", more: false, names: ["alice"] }, {
+    type: "conversations",
+    conversations: peers.map((peer) => ({ peer, lastSeq: 3, ts: 0 })),
+  });
+  const rooms = (step: Step) => step.send.flatMap((m) => m.type === "fetch" ? [m.room] : []);
+  assert.deepEqual(rooms(first), ["@p1", "@p2", "@p3", "@p4"]);
+  const more = feed(s, { type: "fetched", room: "@p2", count: 1, more: true, lastSeq: 3 });
+  assert.deepEqual(rooms(more), ["@p2"], "a conversation with more pages goes on: no new one yet");
+  const done = feed(s, msg("@p2", 2), msg("@p2", 3), {
+    type: "fetched",
+    room: "@p2",
+    count: 2,
+    more: false,
+    lastSeq: 3,
+  });
+  assert.deepEqual(rooms(done), ["@p5"]);
+  const last = feed(s, { type: "fetched", room: "@p1", count: 0, more: false, lastSeq: 1 });
+  assert.deepEqual(rooms(last), ["@p6"]);
+  // A new connection starts the catch-up afresh from its own list.
+  s.lost();
+  s.hello();
+  const again = feed(s, welcome(), { type: "members", room: "lobby", more: false, names: ["alice"] }, {
+    type: "conversations",
+    conversations: [{ peer: "p1", lastSeq: 2, ts: 0 }],
+  });
+  assert.deepEqual(rooms(again).filter((r) => r.startsWith("@")), ["@p1"]);
 });
