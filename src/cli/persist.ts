@@ -41,7 +41,9 @@ export function openClientStorage(env: Env, servers: readonly ServerAddress[], n
     }
   }
   const data = dataDir(env);
-  let transcript: TranscriptWriter | null = data ? new TranscriptWriter(transcriptDir(data, servers), name) : null;
+  let transcript: TranscriptWriter | null = data
+    ? new TranscriptWriter(transcriptDir(data, servers), name)
+    : null;
   return {
     journal,
     onMessage(m) {
