@@ -589,10 +589,11 @@ export const BENCH_SPECS: readonly OptionSpec[] = [
     flagOnly: true,
     key: "host",
     flag: "host",
-    type: "string",
-    default: "127.0.0.1",
-    value: "HOST",
-    help: "server to load (ignored with --spawn)",
+    type: "list",
+    default: ["127.0.0.1"],
+    value: "HOST[:PORT]",
+    help:
+      "server to load (ignored with --spawn); for a cluster, its nodes (comma-separated or repeated, the port defaults to --port): the connections are spread over them",
   },
   {
     flagOnly: true,
