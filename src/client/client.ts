@@ -41,7 +41,7 @@ import { DEFAULT_PACE, reconnectDelay, type ReconnectPace } from "./backoff.ts";
 import type { ClientEvent, ConnectionState, MessageEvent } from "./events.ts";
 import { type Journal, MemoryJournal, type PendingSend, record } from "./journal.ts";
 import { type ServerAddress, serverLabel, serversLabel } from "./servers.ts";
-import { ClientSession, DIRECT_PREFIX, type Step } from "./session.ts";
+import { ClientSession, DIRECT_PREFIX, type Step, transientIdStart } from "./session.ts";
 import { jsonLine } from "../text/json_line.ts";
 
 /** Error codes the client raises itself (the server's codes pass through unchanged). */
@@ -201,7 +201,7 @@ export class ChatClient {
       now: Date.now(),
       ...(options.password !== undefined ? { password: options.password } : {}),
       ...(options.adminToken !== undefined ? { adminToken: options.adminToken } : {}),
-      ...(options.transient ? { transient: true } : {}),
+      ...(options.transient ? { transient: true, idStart: transientIdStart(randomUnit()) } : {}),
     });
   }
 
@@ -757,4 +757,10 @@ function summary(failed: readonly Failure[]): ClientError {
     f.err.message.includes(f.server) ? f.err.message : `${f.server}: ${f.err.message}`
   );
   return new ClientError(code, each.join("; "));
+}
+
+/** A random number in [0, 1) from the system's secure generator (53 bits, like Math.random's range). */
+function randomUnit(): number {
+  const [hi, lo] = crypto.getRandomValues(new Uint32Array(2));
+  return ((hi >>> 11) * 2 ** 32 + lo) / 2 ** 53;
 }

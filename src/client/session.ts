@@ -83,6 +83,25 @@ export interface SessionOptions {
   transient?: boolean;
   /** The clock at start: message ids start from it, so a restarted client does not reuse recent ids. */
   now: number;
+  /**
+   * A transient session's ids start here instead ({@linkcode transientIdStart}): several run at once under
+   * one name (parallel `chat send`s), and ids drawn from the clock would meet when two start in the same
+   * millisecond, the second message then taken for a resend of the first.
+   */
+  idStart?: number;
+}
+
+/** Transient sessions draw their ids from [2^52, 2^53): above every clock-drawn id until the year 2112. */
+const TRANSIENT_IDS_FROM = 2 ** 52;
+/** Room left above the start to count up: no session sends 2^32 messages. */
+const TRANSIENT_IDS_SPAN = 2 ** 52 - 2 ** 32;
+
+/**
+ * Where a transient session's ids start, from a random number in [0, 1):
+ * two sessions sending n messages each meet with a chance of about n/2^51.
+ */
+export function transientIdStart(random: number): number {
+  return TRANSIENT_IDS_FROM + Math.floor(random * TRANSIENT_IDS_SPAN);
 }
 
 /** What belongs to one connection and is forgotten with it. */
@@ -133,7 +152,7 @@ export class ClientSession {
     this.#password = o.password;
     this.#adminToken = o.adminToken;
     this.#transient = o.transient ?? false;
-    this.#nextId = o.now * 1000;
+    this.#nextId = o.idStart ?? o.now * 1000;
     const saved = o.saved;
     if (!saved) return;
     for (const p of saved.outbox) {

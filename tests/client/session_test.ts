@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { RATE_RETRY_MS } from "../../src/client/pacer.ts";
-import { ClientSession, RESET_PAGE, type SessionOptions, type Step } from "../../src/client/session.ts";
+import {
+  ClientSession,
+  RESET_PAGE,
+  type SessionOptions,
+  type Step,
+  transientIdStart,
+} from "../../src/client/session.ts";
 import { emptyState, type JournalState } from "../../src/client/journal_state.ts";
 import {
   type ChatMessage,
@@ -290,6 +296,25 @@ Deno.test("ClientSession resumes after a reconnect: token and SINCE in HELLO, FE
     lastSeq: 3,
   });
   assert.deepEqual(seqs(caughtUp), [3]);
+});
+
+Deno.test("transient sessions started in the same millisecond draw ids that do not meet, above every clock id", () => {
+  // Two parallel `chat send`s under one name: with ids from the clock both would send id NOW * 1000.
+  assert.equal(
+    newSession().newId(),
+    newSession().newId(),
+    "clock ids meet (why transient ones do not use them)",
+  );
+  const a = newSession({ transient: true, idStart: transientIdStart(0.25) });
+  const b = newSession({ transient: true, idStart: transientIdStart(0.75) });
+  assert.notEqual(a.newId(), b.newId());
+  const clockIdIn2100 = Date.UTC(2100, 0, 1) * 1000;
+  assert.ok(transientIdStart(0) > clockIdIn2100, "transient ids stay above the clock's for decades");
+  const top = transientIdStart(1 - 2 ** -53);
+  assert.ok(top + 2 ** 32 <= Number.MAX_SAFE_INTEGER + 1, "room to count up without passing 2^53 - 1");
+  const s = newSession({ transient: true, idStart: transientIdStart(0.5) });
+  assert.equal(s.newId(), transientIdStart(0.5));
+  assert.equal(s.newId(), transientIdStart(0.5) + 1);
 });
 
 Deno.test("ClientSession restored from a journal resumes its rooms and resends the outbox on the first connection", () => {
