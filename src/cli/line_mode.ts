@@ -21,8 +21,10 @@ import {
   helpRows,
   notSupported,
   parseLine,
+  type ServerFeature,
   type Target,
 } from "../client/commands.ts";
+import { Feature } from "../protocol/extensions.ts";
 import type { ConnectionState } from "../client/events.ts";
 import { lastlog, lastlogHeading } from "../client/lastlog.ts";
 import {
@@ -56,6 +58,12 @@ export interface LinePort {
   oldestSeq(room: string): number | undefined;
   /** Members of `room` as the server last listed them (none in a quiet room). */
   members(room: string): readonly string[];
+  /** Lists the server's rooms; false when not connected or a listing is under way. */
+  list(): boolean;
+  /** Asks for `room`'s topic, or (with `text`; "" clears it) sets it. */
+  topic(room: string, text?: string): boolean;
+  /** Whether the server announced `feature`. */
+  supports(feature: ServerFeature): boolean;
 }
 
 /** Where command output goes: both to stderr, so stdout carries only events. */
@@ -145,7 +153,7 @@ function perform(action: Action, port: LinePort, view: LineView, out: LineOut): 
       const room = action.room ?? currentRoom(view);
       if (room === null) {
         out.error(`/who: talking to ${view.current.slice(DIRECT.length)}; /who ROOM lists a room`);
-      } else if (!view.rooms.includes(room)) {
+      } else if (!view.rooms.includes(room) && !port.supports(Feature.WHO_ANY)) {
         out.error(`/who #${room}: ${notSupported("asking about a room you are not in")} (/join it first)`);
       } else sent(port.who(room), "who", out);
       return null;
@@ -275,11 +283,24 @@ function perform(action: Action, port: LinePort, view: LineView, out: LineOut): 
       return null;
     }
     case "list":
-      out.error(`/list: ${notSupported("listing rooms")}`);
+      if (port.state === "connected" && !port.supports(Feature.LIST)) {
+        out.error(`/list: ${notSupported("listing rooms")}`);
+      } else if (port.state !== "connected") {
+        sent(false, "list", out);
+      } else if (!port.list()) out.error("/list: a listing is under way; wait for it to finish");
       return null;
-    case "topic":
-      out.error(`/topic: ${notSupported("room topics")}`);
+    case "topic": {
+      const room = currentRoom(view);
+      if (port.state === "connected" && !port.supports(Feature.TOPIC)) {
+        out.error(`/topic: ${notSupported("room topics")}`);
+      } else if (room === null) {
+        out.error("/topic works in a room (direct messages have no topic)");
+      } else if (action.text === "" && !action.clear) {
+        view.topicAsked.add(room);
+        sent(port.topic(room), "topic", out);
+      } else sent(port.topic(room, action.text), "topic", out);
       return null;
+    }
     default: {
       const never: never = action;
       return never;

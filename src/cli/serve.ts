@@ -92,6 +92,7 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     auth: new Authenticator({ ...secrets.auth, users: store }),
     requirePassword: secrets.auth.serverPassword !== undefined,
     allowRegister: o.allowRegister as boolean,
+    operatorTopics: o.operatorTopics as boolean,
     motd: secrets.motd,
     // perSecond 0 turns the limit off (and WELCOME then announces none).
     rate: { perSecond: o.rateLimit as number, burst: o.rateBurst as number },
@@ -234,6 +235,8 @@ async function joinBus(
   store.log.onDelivered = (messages) => {
     for (const m of messages) perform(broker.delivered(m));
   };
+  // A topic another node set: this node's members of the room hear it.
+  store.rooms.onChange = (topic) => perform(broker.topicChanged(topic));
   const spec = ["..", "cluster", "mod.ts"].join("/");
   // layers: lazy ../cluster/mod.ts
   const mod: { ClusterBus: typeof ClusterBus } = await import(spec);

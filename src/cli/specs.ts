@@ -384,6 +384,14 @@ export const SERVE_SPECS: readonly OptionSpec[] = [
       "operator token (first line of FILE; or set CHAT_ADMIN_TOKEN): clients presenting it may /kick, /ban, /mute",
   },
   {
+    key: "operatorTopics",
+    flag: "operator-topics",
+    env: "CHAT_OPERATOR_TOPICS",
+    type: "bool",
+    default: false,
+    help: "only operators may set room topics (/topic TEXT); without it any member of a room may",
+  },
+  {
     key: "motd",
     flag: "motd",
     env: "CHAT_MOTD",

@@ -15,6 +15,8 @@ import type {
   MessageLog,
   Page,
   PageQuery,
+  RoomSettings,
+  RoomTopic,
   SenderRef,
   SendReceipt,
   StoredMessage,
@@ -32,7 +34,7 @@ interface RoomLog {
   messages: StoredMessage[];
 }
 
-export class MemoryStore implements MessageLog, AccountStore, BanStore {
+export class MemoryStore implements MessageLog, AccountStore, BanStore, RoomSettings {
   readonly durable = false;
   // A memory store dies with the process, so every start is a new store.
   readonly id = newStoreId();
@@ -188,6 +190,16 @@ export class MemoryStore implements MessageLog, AccountStore, BanStore {
   removeBan(target: string): boolean {
     this.version++;
     return this.#bans.delete(target);
+  }
+
+  #topics = new Map<string, RoomTopic>();
+
+  topic(room: string): RoomTopic | undefined {
+    return this.#topics.get(room);
+  }
+  putTopic(topic: RoomTopic): void {
+    if (topic.text === "") this.#topics.delete(topic.room);
+    else this.#topics.set(topic.room, { ...topic });
   }
 
   close(): void {}

@@ -20,6 +20,7 @@ import { lastlog, lastlogHeading } from "../client/lastlog.ts";
 import { describeIgnored, describeJoins, isIgnored, withIgnored, withJoins } from "../client/prefs.ts";
 import { type Known, whoisText } from "../client/whois.ts";
 import type { PendingSend } from "../client/journal.ts";
+import { Feature } from "../protocol/extensions.ts";
 import { MessageFlags } from "../protocol/messages.ts";
 import { nameKey } from "../protocol/names.ts";
 import { clock } from "../client/clock.ts";
@@ -241,7 +242,7 @@ export function perform(ctx: CommandContext, action: Action): CommandResult {
         return DONE;
       }
       const room = action.room ?? currentWindow(state).room;
-      if (!state.windows.some((w) => w.room === room && w.joined)) {
+      if (!state.windows.some((w) => w.room === room && w.joined) && !client.supports(Feature.WHO_ANY)) {
         return failed(
           ctx,
           `/who #${room}: ${
@@ -420,9 +421,26 @@ export function perform(ctx: CommandContext, action: Action): CommandResult {
       return SAVE;
     }
     case "list":
-      return failed(ctx, `/list: ${notSupported("listing rooms")}`);
-    case "topic":
-      return failed(ctx, `/topic: ${notSupported("room topics")}`);
+      if (!client.supports(Feature.LIST)) return failed(ctx, `/list: ${notSupported("listing rooms")}`);
+      if (!client.list()) return failed(ctx, "/list: a listing is under way; wait for it to finish");
+      state.listed = [];
+      notify(state, "listing the rooms...", now);
+      return DONE;
+    case "topic": {
+      if (!client.supports(Feature.TOPIC)) return failed(ctx, `/topic: ${notSupported("room topics")}`);
+      const w = currentWindow(state);
+      if (directPeer(w) !== null) {
+        return failed(ctx, "/topic: direct messages have no topic; use it in a room");
+      }
+      if (action.text === "" && !action.clear) {
+        state.topicAsked.add(w.room);
+        client.topic(w.room);
+        return DONE;
+      }
+      if (!w.joined) return failed(ctx, `/topic: you are not in #${w.room}; /join it to set its topic`);
+      client.topic(w.room, action.text);
+      return DONE;
+    }
     default: {
       const never: never = action;
       return never;

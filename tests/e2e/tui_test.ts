@@ -568,3 +568,32 @@ Deno.test("the terminal client shows an encrypted connection in the status line,
   await tmux.press("C-c");
   await tmux.assertRestored(130);
 });
+
+Deno.test("the terminal client shows a room's topic on join, on change and in the status line; /list", async () => {
+  await using server = await startServer(["--ephemeral"]);
+  await using bob = await joinJson(server.port, "bob", { flags: ["--room", "lobby,dev"] });
+  await bob.say("/topic be kind");
+  await bob.next("topic", (e) => e.text === "be kind");
+  await using alice = await Tmux.start(server.port, ["--name", "alice"]);
+  await alice.waitRow(/-- topic of #lobby: be kind \(set by bob, \d{4}-\d\d-\d\d \d\d:\d\d\)/);
+  await alice.waitFor(
+    (rows) => /\| 1:#lobby \(2 online\) \| be kind \|/.test(Tmux.status(rows)),
+    "topic shown",
+  );
+
+  await bob.say("/topic be kinder");
+  await alice.waitRow(/-- bob set the topic of #lobby: be kinder/);
+  await alice.waitFor(
+    (rows) => /\| be kinder \|/.test(Tmux.status(rows)),
+    "the new topic in the status line",
+  );
+
+  await alice.type("/list");
+  await alice.press("Enter");
+  await alice.waitRow(/-- 2 room\(s\), by size:/);
+  await alice.waitRow(/^ +#lobby \(2\): be kinder$/);
+  await alice.waitRow(/^ +#dev \(1\)$/);
+
+  await alice.press("C-d");
+  await alice.assertRestored(0);
+});
