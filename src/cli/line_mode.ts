@@ -24,6 +24,7 @@ import {
   type ServerFeature,
   type Target,
 } from "../client/commands.ts";
+import { splitText } from "../client/split.ts";
 import { Feature } from "../protocol/extensions.ts";
 import type { ConnectionState } from "../client/events.ts";
 import { lastlog, lastlogHeading } from "../client/lastlog.ts";
@@ -64,6 +65,8 @@ export interface LinePort {
   topic(room: string, text?: string): boolean;
   /** Whether the server announced `feature`. */
   supports(feature: ServerFeature): boolean;
+  /** The longest message text the server accepts, in UTF-8 bytes: longer texts go in parts. */
+  readonly maxText: number;
 }
 
 /** Where command output goes: both to stderr, so stdout carries only events. */
@@ -129,14 +132,22 @@ function currentRoom(view: LineView): string | null {
   return view.rooms.includes(view.current) ? view.current : view.rooms[0] ?? null;
 }
 
+/**
+ * Sends `text` to the current room or person: as several messages, in order, when it is longer than the
+ * server takes in one (split at lines, then words, then characters: client/split.ts).
+ */
 function say(text: string, action: boolean, port: LinePort, view: LineView, out: LineOut): void {
   if (view.current.startsWith(DIRECT)) {
-    port.msg(view.current.slice(DIRECT.length), text, { action });
+    direct(view.current.slice(DIRECT.length), text, action, port);
     return;
   }
   const room = currentRoom(view);
   if (room === null) out.error("not in any room: /join ROOM first");
-  else port.send(text, { room, action });
+  else for (const part of splitText(text, port.maxText)) port.send(part, { room, action });
+}
+
+function direct(to: string, text: string, action: boolean, port: LinePort): void {
+  for (const part of splitText(text, port.maxText)) port.msg(to, part, { action });
 }
 
 /** Reports a request that could not be sent for want of a connection. */
@@ -202,7 +213,7 @@ function perform(action: Action, port: LinePort, view: LineView, out: LineOut): 
       say(action.text, true, port, view, out);
       return null;
     case "msg":
-      port.msg(action.to, action.text);
+      direct(action.to, action.text, false, port);
       return null;
     case "query":
       view.current = `${DIRECT}${action.to}`;

@@ -240,6 +240,11 @@ export class ChatClient {
     return this.#session.features.has(feature);
   }
 
+  /** The longest message text the server accepts, in UTF-8 bytes (a longer text is split: split.ts). */
+  get maxText(): number {
+    return this.#session.maxText;
+  }
+
   /** Messages sent and not yet acknowledged. */
   get pending(): number {
     return this.#session.pending;

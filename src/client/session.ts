@@ -29,6 +29,7 @@
 import {
   type ChatMessage,
   type ClientMessage,
+  DEFAULT_MAX_TEXT,
   ErrorCode,
   FEATURES,
   type Hello,
@@ -161,6 +162,7 @@ export class ClientSession {
   #echoes = new Map<string, number>();
   #members = new Map<string, string[]>();
   #conn: Connection = newConnection();
+  #maxText = DEFAULT_MAX_TEXT;
   #ready = false;
   #welcomedBefore = false;
   #pacer = new Pacer();
@@ -272,6 +274,11 @@ export class ClientSession {
   /** The optional features the server of this connection announced (none before its WELCOME). */
   get features(): ReadonlySet<string> {
     return this.#conn.features;
+  }
+
+  /** The longest message text the server accepts, in UTF-8 bytes: from the last WELCOME, else the default. */
+  get maxText(): number {
+    return this.#maxText;
   }
 
   /**
@@ -481,6 +488,7 @@ export class ClientSession {
     // A new connection: nothing is in flight on it.
     this.#fetches.clear();
     this.#conn.features = new Set(m.features ?? []);
+    this.#maxText = m.maxText;
     this.#pacer.announce(m.rateLimit ?? null, now);
     this.#conn.welcome = { name: m.name, rooms: m.rooms };
     this.#name = m.name;

@@ -50,6 +50,8 @@ export interface ClientPort {
   topic(room: string, text?: string): void;
   /** Whether the server announced `feature`. */
   supports(feature: ServerFeature): boolean;
+  /** The longest message text the server accepts, in UTF-8 bytes: longer texts are sent in parts. */
+  readonly maxText: number;
 }
 
 /** Window names of direct conversations start with this; room names cannot. */
@@ -131,6 +133,11 @@ export interface TuiState {
   topicAsked: Set<string>;
   /** The rooms of a /list under way, gathered until its last part, or null. */
   listed: ListedRoom[] | null;
+  /**
+   * A text refused once for being long enough to go as several messages: the same line again is sent,
+   * in parts (a paste confirmed).
+   */
+  longText: string | null;
   /** Window of each message sent and not yet acknowledged, by ChatClient id. */
   sent: Map<number, Window>;
   /** Away messages of other people, by name key; someone not in it is here. */
@@ -175,6 +182,7 @@ export function createState(o: StateOptions): TuiState {
     whoAsked: new Set(),
     topicAsked: new Set(),
     listed: null,
+    longText: null,
     sent: new Map(),
     away: new Map(),
     myAway: "",

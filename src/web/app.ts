@@ -30,6 +30,7 @@ import {
   withJoins,
 } from "../client/prefs.ts";
 import { ClientSession, DIRECT_PREFIX, type Step } from "../client/session.ts";
+import { splitText } from "../client/split.ts";
 import { whoisText } from "../client/whois.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { Feature } from "../protocol/extensions.ts";
@@ -358,12 +359,15 @@ export class App {
     this.#queue(room, text, flags);
   }
 
+  /** Queues `text` for `room`: as several messages, in order, when longer than the server takes in one. */
   #queue(room: string, text: string, flags: number): void {
     const link = this.link!;
     const now = Date.now();
-    const p = { id: link.session.newId(), room, flags, text };
-    this.model!.queued(p, now);
-    link.perform(link.session.queue(p, now));
+    for (const part of splitText(text, link.session.maxText)) {
+      const p = { id: link.session.newId(), room, flags, text: part };
+      this.model!.queued(p, now);
+      link.perform(link.session.queue(p, now));
+    }
   }
 
   /** Sends a request, or says that it needs a connection. */

@@ -17,6 +17,7 @@ export class FakeLinePort {
   oldest = new Map<string, number>();
   /** The features the server announced: none, like a server from before them, unless a test adds some. */
   features = new Set<string>();
+  maxText = 4096;
   #id = 0;
 
   #request(call: string): boolean {

@@ -25,6 +25,7 @@ export class FakeClient implements ClientPort {
   oldest = new Map<string, number>();
   /** The features the server announced: none, like a server from before them, unless a test adds some. */
   features = new Set<string>();
+  maxText = 4096;
   #id = 0;
   send(text: string, options: { room: string; action?: boolean }): number {
     const id = ++this.#id;

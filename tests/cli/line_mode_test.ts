@@ -247,6 +247,21 @@ Deno.test("line mode with a server that has the features: /list, /topic (show, s
   ]);
 });
 
+Deno.test("line mode sends a text longer than the server takes as several messages, in order, also to a person", () => {
+  const t = new LineTester();
+  t.port.maxText = 10;
+  t.lines("one two three four", "/msg bob hello there world", "/me waves and waves");
+  assert.deepEqual(t.port.calls, [
+    "send lobby: one two",
+    "send lobby: three four",
+    "msg bob: hello",
+    "msg bob: there",
+    "msg bob: world",
+    "send lobby action: waves and",
+    "send lobby action: waves",
+  ]);
+});
+
 Deno.test("line view: a topic that is no news (told again by a rejoin) is marked unchanged, an asked-for one is shown", () => {
   const t = new LineTester();
   const topic = (text: string): ClientEvent => ({ type: "topic", room: "lobby", text, by: "bob", ts: T0 });

@@ -681,6 +681,7 @@ Deno.test("ClientSession lists every feature it understands in HELLO, and takes 
   assert.deepEqual([...s.features], [], "none before a WELCOME");
   connect(s, welcome({ features: ["topic", "future"], maxText: 1000 }));
   assert.deepEqual([...s.features], ["topic", "future"]);
+  assert.equal(s.maxText, 1000);
   connect(s, welcome());
   assert.deepEqual([...s.features], [], "a server without FEATURES (an older one) has none");
 });

@@ -98,3 +98,43 @@ Deno.test("in a cluster, /list counts every node's members and a topic set on on
   await using carol = await joinJson(c.port, "carol");
   assert.equal((await carol.next("topic")).text, "shared by the cluster");
 });
+
+Deno.test("a 5000-character line goes as two messages, each acknowledged, in order, and arrives whole", async () => {
+  await using server = await startServer(["--ephemeral"]);
+  await using watcher = await joinJson(server.port, "watcher");
+  await using alice = await joinJson(server.port, "alice");
+  const words = Array.from({ length: 1000 }, (_, i) => `w${String(i).padStart(3, "0")}`);
+  const line = words.join(" ");
+  assert.equal(line.length, 4999);
+  await alice.say(line);
+  const acks = await alice.until((events) => {
+    const acks = events.filter((e) => e.type === "ack");
+    return acks.length >= 2 ? acks : undefined;
+  }, "two acks");
+  assert.deepEqual(alice.all("error"), [], "nothing refused (TOO_LARGE before)");
+  assert.deepEqual(acks.map((a) => a.type === "ack" && a.seq), [1, 2]);
+  const got = await watcher.waitMessages(2);
+  assert.ok(got.every((m) => new TextEncoder().encode(m.text).length <= 4096));
+  assert.equal(got.map((m) => m.text).join(" "), line, "split between words, in order, nothing lost");
+});
+
+Deno.test("chat send - with a 200-line paste sends it in parts at line breaks and prints one ack per part", async () => {
+  await using server = await startServer(["--ephemeral", "--max-text", "2048"]);
+  await using watcher = await joinJson(server.port, "watcher");
+  const lines = Array.from({ length: 200 }, (_, i) => `${i}: ${"la ".repeat(10 + (i % 7))}`.trimEnd());
+  const text = lines.join("\n");
+  await using send = new ChatProcess(
+    ["send", "--host", "127.0.0.1", "--port", String(server.port), "--name", "paster", "-"],
+    { label: "send" },
+  );
+  await send.write(text + "\n");
+  await send.closeStdin();
+  const status = await send.exit();
+  assert.equal(status.code, 0, send.describe());
+  const acks = send.stdout.lines.map((l) => JSON.parse(l));
+  const parts = Math.ceil(new TextEncoder().encode(text).length / 2048);
+  assert.ok(acks.length >= parts && acks.length <= parts + 1, `${acks.length} acks for ${text.length} bytes`);
+  assert.deepEqual(acks.map((a) => a.seq), acks.map((_, i) => i + 1));
+  const got = await watcher.waitMessages(acks.length);
+  assert.deepEqual(got.flatMap((m) => m.text.split("\n")), lines, "whole lines, in order");
+});

@@ -1,6 +1,6 @@
 /**
  * The terminal client with a server that lists the features `list`, `topic` and `who-any`: /list, topics
- * (shown when news, kept in the status line), /who for a room you are not in.
+ * (shown when news, kept in the status line), /who for a room you are not in; and long texts sent in parts.
  */
 
 import assert from "node:assert/strict";
@@ -88,4 +88,29 @@ Deno.test("/who ROOM for a room you are not in asks the server; the answer makes
   t.event({ type: "members", room: "hall", online: [], members: 900, quiet: true, listing: true });
   assert.match(text(t), /#hall has 900 members \(a quiet room: its names are listed to members only\)/);
   assert.deepEqual(t.state.windows.map((w) => w.room), ["lobby"]);
+});
+
+Deno.test("a text longer than the server takes goes as several messages; three or more wait for a second Enter", () => {
+  const t = withFeatures();
+  t.client.maxText = 20;
+  t.type("first part here and the second one\r");
+  assert.deepEqual(t.client.calls, ["send lobby: first part here and", "send lobby: the second one"]);
+  assert.equal(
+    t.screen().filter((l) => l.includes("(pending)")).length,
+    2,
+    "each part pending until its ACK",
+  );
+  t.client.calls = [];
+  const paste = "one two three four five six seven eight nine ten eleven twelve";
+  t.type(`\x1b[200~${paste}\x1b[201~\r`);
+  assert.deepEqual(t.client.calls, [], "not sent yet");
+  assert.match(text(t), /this text is 4 messages long \(the server takes 20 bytes at a time\)/);
+  assert.equal(t.inputLine(), `[#lobby] ${paste}`.slice(0, 100));
+  t.type("\r");
+  assert.deepEqual(t.client.calls, [
+    "send lobby: one two three four",
+    "send lobby: five six seven eight",
+    "send lobby: nine ten eleven",
+    "send lobby: twelve",
+  ]);
 });
