@@ -15,6 +15,7 @@ import {
   checkRoom,
   DEFAULT_ROOM,
   ErrorCode,
+  FEATURES,
   type Hello,
   hex,
   nameKey,
@@ -61,6 +62,8 @@ interface Admission {
   evict: Session | null;
   /** The resume token the HELLO presented (hex), or "". */
   presented: string;
+  /** The features the HELLO listed. */
+  features: ReadonlySet<string>;
 }
 
 export function hello(ctx: Context, s: Session, msg: Hello, now: number): Effect[] {
@@ -240,7 +243,8 @@ function admit(ctx: Context, s: Session, hello: Hello, now: number): Admission |
       now,
     );
   }
-  return { name: name.value, key, rooms, since, resumed, transient, evict, presented: token ?? "" };
+  const features = new Set(hello.features ?? []);
+  return { name: name.value, key, rooms, since, resumed, transient, evict, presented: token ?? "", features };
 }
 
 /** Completes an admitted handshake: takes over a resumed session, welcomes, seats in every room. */
@@ -294,6 +298,7 @@ function welcome(ctx: Context, s: Session, a: Admission, history: Map<string, Pa
   s.prevToken = resumed ? (resumed.remote !== "" ? a.presented : resumed.token) : "";
   s.admin = s.auth.admin;
   s.transient = a.transient;
+  s.features = a.features;
   if (s.transient) ctx.transients.add(s);
   else ctx.names.claim(s);
   const rate = ctx.options.rate ?? DEFAULT_RATE;
@@ -310,6 +315,7 @@ function welcome(ctx: Context, s: Session, a: Admission, history: Map<string, Pa
     storeId: unhex(ctx.options.logId),
     // perSecond 0 is no limit: nothing to announce.
     ...(rate.perSecond > 0 ? { rateLimit: { perSecond: rate.perSecond, burst: rate.burst } } : {}),
+    features: [...FEATURES],
   }));
   for (const r of a.rooms) {
     const room = ctx.rooms.open(r);

@@ -30,6 +30,9 @@ export interface SessionAuth {
 /** Nothing checked: the default until the network layer reports a password check (shared, never mutated). */
 export const NO_AUTH: Readonly<SessionAuth> = Object.freeze({ password: "none", admin: false });
 
+/** A client that listed no feature (shared, never mutated). */
+const NO_FEATURES: ReadonlySet<string> = new Set();
+
 export class Session {
   readonly id: number;
   /** Remote address, for logs. */
@@ -75,6 +78,11 @@ export class Session {
    */
   remote = "";
   remoteSid = 0;
+  /**
+   * Optional features the client listed in its HELLO (FEATURES): frames and flags of a feature that the
+   * client did not ask for are sent only to a client that lists it.
+   */
+  features: ReadonlySet<string> = NO_FEATURES;
 
   constructor(id: number, address: string, now: number) {
     this.id = id;

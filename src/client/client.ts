@@ -235,6 +235,16 @@ export class ChatClient {
     return this.#session.members(room);
   }
 
+  /** True when the server of this connection announced `feature` (WELCOME FEATURES). */
+  supports(feature: string): boolean {
+    return this.#session.features.has(feature);
+  }
+
+  /** The longest message text the server accepts, in UTF-8 bytes (a longer text is split: split.ts). */
+  get maxText(): number {
+    return this.#session.maxText;
+  }
+
   /** Messages sent and not yet acknowledged. */
   get pending(): number {
     return this.#session.pending;
@@ -332,6 +342,23 @@ export class ChatClient {
 
   away(text: string): boolean {
     return this.#write({ type: "away", text });
+  }
+
+  /** Lists the server's rooms (rooms events, page by page); false when not connected or already listing. */
+  list(): boolean {
+    return this.#request(this.#session.list());
+  }
+
+  /** Asks for `room`'s topic (a topic event answers), or sets it to `text` ("" clears it). */
+  topic(room: string, text?: string): boolean {
+    return this.#request(this.#session.topic(room, text));
+  }
+
+  /** Performs a request's step; false when there was none to perform (not connected). */
+  #request(step: Step | null): boolean {
+    if (!step || !this.#outbox || this.state !== "connected") return false;
+    this.#perform(step);
+    return true;
   }
 
   /** Asks for up to `limit` stored messages of `room` older than `before` (for scrollback). */

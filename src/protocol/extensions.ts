@@ -39,7 +39,31 @@ export const ExtensionTag = {
    * one), is not listed as a member, and its coming and going is not announced.
    */
   TRANSIENT: 0x07,
+  /**
+   * HELLO and WELCOME: `count:u8 | name:str8*`, the optional features a side speaks (see
+   * {@linkcode Feature}). In WELCOME the server's: a client uses a feature's frames only when it is listed.
+   * In HELLO the client's: the server sends a feature's unasked frames and flags only to clients that list
+   * it, so an older client never reads a frame or bit it does not know.
+   */
+  FEATURES: 0x08,
 } as const;
+
+/**
+ * Optional features, by the names FEATURES carries. `list`: LIST and ROOMS. `topic`: TOPIC and TOPIC_IS
+ * (sent on join and on change to clients that list it). `who-any`: WHO for a room the client is not in,
+ * answered with MEMBERS or ROOM flagged LISTING.
+ */
+export const Feature = {
+  LIST: "list",
+  TOPIC: "topic",
+  WHO_ANY: "who-any",
+} as const;
+
+/** One of the feature names this version defines; FEATURES may carry others, which receivers ignore. */
+export type Feature = typeof Feature[keyof typeof Feature];
+
+/** Every feature this version defines, in the order `chat` lists them. */
+export const FEATURES: readonly Feature[] = Object.values(Feature);
 
 /** A per-client message rate limit: `perSecond` sustained, `burst` at once. */
 export interface RateLimit {
@@ -65,6 +89,8 @@ export interface HelloExtensions {
   adminToken?: string;
   /** TRANSIENT: a session that holds no name and makes no presence (present: true; its value is empty). */
   transient?: boolean;
+  /** FEATURES: the optional features the client speaks, in wire order (unknown names included). */
+  features?: string[];
   /** Blocks of tags HELLO does not define, in wire order: skipped by the server. */
   extensions?: Extension[];
 }
@@ -77,6 +103,8 @@ export interface WelcomeExtensions {
   storeId?: Uint8Array;
   /** RATE_LIMIT: the message rate the server allows this client; absent when none is announced. */
   rateLimit?: RateLimit;
+  /** FEATURES: the optional features the server speaks, in wire order (unknown names included). */
+  features?: string[];
   /** Blocks of tags WELCOME does not define, in wire order: skipped by the client. */
   extensions?: Extension[];
 }
@@ -87,12 +115,14 @@ const HELLO_TAGS: ReadonlySet<number> = new Set([
   ExtensionTag.PASSWORD,
   ExtensionTag.ADMIN_TOKEN,
   ExtensionTag.TRANSIENT,
+  ExtensionTag.FEATURES,
 ]);
 
 const WELCOME_TAGS: ReadonlySet<number> = new Set([
   ExtensionTag.RESUME_TOKEN,
   ExtensionTag.STORE_ID,
   ExtensionTag.RATE_LIMIT,
+  ExtensionTag.FEATURES,
 ]);
 
 /** Bytes of a RATE_LIMIT value: two u32. */
@@ -123,6 +153,9 @@ export function readHelloExtensions(r: WireReader): HelloExtensions {
         new WireReader(value, "HELLO TRANSIENT extension").end();
         out.transient = true;
         break;
+      case ExtensionTag.FEATURES:
+        out.features = readFeatures(value, "HELLO");
+        break;
       default:
         (out.extensions ??= []).push({ tag, value: value.slice() });
     }
@@ -148,6 +181,9 @@ export function readWelcomeExtensions(r: WireReader): WelcomeExtensions {
         v.end();
         break;
       }
+      case ExtensionTag.FEATURES:
+        out.features = readFeatures(value, "WELCOME");
+        break;
       default:
         (out.extensions ??= []).push({ tag, value: value.slice() });
     }
@@ -170,6 +206,7 @@ export function writeHelloExtensions(w: WireWriter, h: HelloExtensions): WireWri
     for (const [room, seq] of h.since) w.str8(room, "SINCE room").u64(seq);
   }
   if (h.transient) writeBlock(w, ExtensionTag.TRANSIENT, new Uint8Array(0));
+  if (h.features !== undefined) writeFeatures(w, h.features);
   return writeOthers(w, "HELLO", HELLO_TAGS, h.extensions);
 }
 
@@ -180,6 +217,7 @@ export function writeWelcomeExtensions(w: WireWriter, x: WelcomeExtensions): Wir
   if (x.rateLimit !== undefined) {
     w.u8(ExtensionTag.RATE_LIMIT).u16(RATE_LIMIT_BYTES).u32(x.rateLimit.perSecond).u32(x.rateLimit.burst);
   }
+  if (x.features !== undefined) writeFeatures(w, x.features);
   return writeOthers(w, "WELCOME", WELCOME_TAGS, x.extensions);
 }
 
@@ -199,6 +237,22 @@ function readSince(value: Uint8Array): Map<string, number> {
   }
   r.end();
   return since;
+}
+
+function readFeatures(value: Uint8Array, frame: string): string[] {
+  const r = new WireReader(value, `${frame} FEATURES extension`);
+  const count = r.u8("count");
+  const features: string[] = [];
+  for (let i = 0; i < count; i++) features.push(r.str8("feature"));
+  r.end();
+  return features;
+}
+
+function writeFeatures(w: WireWriter, features: readonly string[]): void {
+  let len = 1;
+  for (const f of features) len += 1 + utf8Length(f);
+  w.u8(ExtensionTag.FEATURES).u16(len).u8(features.length);
+  for (const f of features) w.str8(f, "feature");
 }
 
 function writeBlock(w: WireWriter, tag: number, value: Uint8Array): void {

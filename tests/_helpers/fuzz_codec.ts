@@ -62,9 +62,9 @@ export function list<T>(rng: Prng, max: number, item: (rng: Prng) => T): T[] {
   return Array.from({ length: rng.int(max + 1) }, () => item(rng));
 }
 
-/** A block of a tag neither HELLO nor WELCOME defines (0x01-0x07 are typed fields): kept raw, in order. */
+/** A block of a tag neither HELLO nor WELCOME defines (0x01-0x08 are typed fields): kept raw, in order. */
 export const extension = (rng: Prng): Extension => ({
-  tag: rng.range(0x08, 0xff),
+  tag: rng.range(0x09, 0xff),
   value: rng.bytes(rng.int(20)),
 });
 
@@ -95,6 +95,7 @@ export const GENERATORS: Generators = {
       resumeToken: () => rng.bytes(rng.pick([16, 16, 0, 3])),
       since: () => new Map(list(rng, 4, (rng) => [short(rng), u64(rng)] as const)),
       transient: () => true as const,
+      features: () => list(rng, 4, short),
     }),
     ...extensions(rng),
   }),
@@ -151,6 +152,7 @@ export const GENERATORS: Generators = {
       resumeToken: () => rng.bytes(16),
       storeId: () => rng.bytes(rng.pick([16, 16, 0])),
       rateLimit: () => ({ perSecond: u32(rng), burst: u32(rng) }),
+      features: () => list(rng, 4, short),
     }),
     ...extensions(rng),
   }),
@@ -177,9 +179,29 @@ export const GENERATORS: Generators = {
     type: "members",
     room: short(rng),
     more: rng.chance(0.5),
+    ...some(rng, { listing: () => true as const }),
     names: list(rng, 30, short),
   }),
-  room: (rng) => ({ type: "room", room: short(rng), members: u32(rng), quiet: rng.chance(0.5) }),
+  room: (rng) => ({
+    type: "room",
+    room: short(rng),
+    members: u32(rng),
+    quiet: rng.chance(0.5),
+    ...some(rng, { listing: () => true as const }),
+  }),
+  list: (rng) => ({ type: "list", after: short(rng), limit: rng.int(0x10000) }),
+  topic: (rng) => ({ type: "topic", room: short(rng), set: rng.chance(0.5), text: str(rng, 80) }),
+  rooms: (rng) => ({
+    type: "rooms",
+    more: rng.chance(0.5),
+    rooms: list(rng, 20, (rng) => ({
+      room: short(rng),
+      members: u32(rng),
+      quiet: rng.chance(0.5),
+      topic: str(rng, 60),
+    })),
+  }),
+  topicIs: (rng) => ({ type: "topicIs", room: short(rng), text: str(rng, 80), by: short(rng), ts: u64(rng) }),
   error: (rng) => ({
     type: "error",
     fatal: rng.chance(0.5),

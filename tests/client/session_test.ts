@@ -674,3 +674,88 @@ Deno.test("ClientSession.hello() of a transient session says so in every HELLO",
   assert.equal(s.hello().transient, true);
   assert.equal(newSession().hello().transient, undefined, "an ordinary session does not");
 });
+
+Deno.test("ClientSession lists every feature it understands in HELLO, and takes the server's from WELCOME", () => {
+  const s = newSession();
+  assert.deepEqual(s.hello().features, ["list", "topic", "who-any"]);
+  assert.deepEqual([...s.features], [], "none before a WELCOME");
+  connect(s, welcome({ features: ["topic", "future"], maxText: 1000 }));
+  assert.deepEqual([...s.features], ["topic", "future"]);
+  assert.equal(s.maxText, 1000);
+  connect(s, welcome());
+  assert.deepEqual([...s.features], [], "a server without FEATURES (an older one) has none");
+});
+
+Deno.test("ClientSession.list() asks page after page, passing each on, until the last", () => {
+  const s = newSession();
+  assert.equal(s.list(), null, "not connected");
+  connect(s);
+  assert.deepEqual(s.list()!.send, [{ type: "list", after: "", limit: 0 }]);
+  assert.equal(s.list(), null, "one listing at a time");
+  const r = (room: string) => ({ room, members: 1, quiet: false, topic: "" });
+  const first = feed(s, { type: "rooms", more: true, rooms: [r("a"), r("b")] });
+  assert.deepEqual(first.events, [{ type: "rooms", rooms: [r("a"), r("b")], more: true }]);
+  assert.deepEqual(
+    first.send,
+    [{ type: "list", after: "b", limit: 0 }],
+    "the next page, after the last room",
+  );
+  const last = feed(s, { type: "rooms", more: false, rooms: [r("c")] });
+  assert.deepEqual(last.events, [{ type: "rooms", rooms: [r("c")], more: false }]);
+  assert.deepEqual(last.send, []);
+  assert.ok(s.list(), "a new listing may start");
+});
+
+Deno.test("ClientSession stops a listing at LIST_MAX rooms and says it was cut short", () => {
+  const s = newSession();
+  connect(s);
+  s.list();
+  const page = Array.from(
+    { length: 500 },
+    (_, i) => ({ room: `r${i}`, members: 1, quiet: false, topic: "" }),
+  );
+  let step = feed(s, { type: "rooms", more: true, rooms: page });
+  let pages = 1;
+  while (step.send.length > 0) {
+    step = feed(s, { type: "rooms", more: true, rooms: page });
+    pages++;
+  }
+  assert.equal(pages, 20, "10000 rooms in pages of 500");
+  assert.deepEqual({ more: step.events[0].type === "rooms" && step.events[0].more }, { more: false });
+  assert.equal(step.events[0].type === "rooms" && step.events[0].truncated, true);
+});
+
+Deno.test("ClientSession ends a listing refused as RATE_LIMITED, so /list can be asked again", () => {
+  const s = newSession();
+  connect(s);
+  s.list();
+  feed(s, { type: "error", fatal: false, code: "RATE_LIMITED", ref: 0, message: "listing rooms too fast" });
+  assert.ok(s.list());
+});
+
+Deno.test("ClientSession passes topics on, and asks for or sets one", () => {
+  const s = newSession();
+  assert.equal(s.topic("lobby"), null, "not connected");
+  connect(s);
+  assert.deepEqual(s.topic("lobby")!.send, [{ type: "topic", room: "lobby", set: false, text: "" }]);
+  assert.deepEqual(s.topic("lobby", "")!.send, [{ type: "topic", room: "lobby", set: true, text: "" }]);
+  const step = feed(s, { type: "topicIs", room: "lobby", text: "be kind", by: "bob", ts: 5 });
+  assert.deepEqual(step.events, [{ type: "topic", room: "lobby", text: "be kind", by: "bob", ts: 5 }]);
+});
+
+Deno.test("ClientSession takes a LISTING answer for a list to show, not a room joined", () => {
+  const s = newSession();
+  connect(s);
+  const step = feed(
+    s,
+    { type: "members", room: "dev", more: true, listing: true, names: ["bob"] },
+    { type: "members", room: "dev", more: false, listing: true, names: ["carol"] },
+    { type: "room", room: "hall", members: 900, quiet: true, listing: true },
+  );
+  assert.deepEqual(step.events, [
+    { type: "members", room: "dev", online: ["bob", "carol"], listing: true },
+    { type: "members", room: "hall", online: [], members: 900, quiet: true, listing: true },
+  ]);
+  assert.deepEqual(s.rooms, ["lobby"], "no room was joined");
+  assert.deepEqual(s.members("dev"), []);
+});

@@ -176,6 +176,26 @@ Deno.test("a RATE_LIMIT of any length but 8 bytes is BAD_FRAME", () => {
   }
 });
 
+Deno.test("FEATURES is read in HELLO and WELCOME alike, unknown and empty names kept in wire order", () => {
+  const value = [3, 4, ...ascii("list"), 0, 6, ...ascii("future")];
+  assert.deepStrictEqual(hello(block(ExtensionTag.FEATURES, ...value)).features, ["list", "", "future"]);
+  assert.deepStrictEqual(welcome(block(ExtensionTag.FEATURES, ...value)).features, ["list", "", "future"]);
+  assert.deepStrictEqual(welcome(block(ExtensionTag.FEATURES, 0)).features, [], "a count of 0: no feature");
+});
+
+Deno.test("a malformed FEATURES is BAD_FRAME naming the extension: empty, cut short, trailing bytes, bad UTF-8", () => {
+  for (const value of [[], [2, 1, 0x61], [1, 1, 0x61, 0], [1, 1, 0xff]]) {
+    assertBadFrame(
+      () => hello(block(ExtensionTag.FEATURES, ...value)),
+      /^Cannot decode HELLO FEATURES extension: /,
+    );
+    assertBadFrame(
+      () => welcome(block(ExtensionTag.FEATURES, ...value)),
+      /^Cannot decode WELCOME FEATURES extension: /,
+    );
+  }
+});
+
 Deno.test("encodeMessage() and the decoders round-trip every typed extension", () => {
   const h: Hello = {
     type: "hello",
@@ -186,6 +206,7 @@ Deno.test("encodeMessage() and the decoders round-trip every typed extension", (
     adminToken: "tok",
     resumeToken: new Uint8Array(16).fill(7),
     since: new Map([["lobby", 2 ** 53 - 1], ["café", 0]]),
+    features: ["who-any", "x".repeat(255)],
     extensions: [{ tag: ExtensionTag.STORE_ID, value: new Uint8Array([1, 2]) }],
   };
   const hf = encodeMessage(h);
@@ -202,6 +223,7 @@ Deno.test("encodeMessage() and the decoders round-trip every typed extension", (
     resumeToken: new Uint8Array(16).fill(1),
     storeId: new Uint8Array(16).fill(2),
     rateLimit: { perSecond: 0xffff_ffff, burst: 0 },
+    features: [],
     extensions: [{ tag: 0x99, value: new Uint8Array(300) }],
   };
   const wf = encodeMessage(w);
