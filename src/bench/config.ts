@@ -99,8 +99,11 @@ export const LIMITS = {
 export interface BenchConfig extends Load {
   target: Target;
   scenario: Scenario;
+  /** The first server's address (a cluster's first node). */
   host: string;
   port: number;
+  /** Every server the connections are spread over, round robin: `host:port` alone, or a cluster's nodes. */
+  servers: Array<{ host: string; port: number }>;
   /** Start the server as a child process (on a free loopback port) and measure it. */
   spawn: boolean;
   /** A server process to measure that the bench did not start, or null. */
@@ -128,6 +131,8 @@ export interface BenchInput extends Partial<Load> {
   scenario: Scenario;
   host: string;
   port?: number;
+  /** Several servers (a cluster's nodes) to spread the connections over; a port of 0 takes `port`. */
+  servers?: Array<{ host: string; port: number }>;
   spawn: boolean;
   pid?: number;
   durable?: boolean;
@@ -197,12 +202,20 @@ export function benchConfig(input: BenchInput): BenchConfig | { error: string } 
   if (input.spawn && input.port !== undefined) {
     return { error: "--spawn picks a free port itself; drop --port" };
   }
+  if (input.spawn && (input.servers?.length ?? 0) > 1) {
+    return { error: "--spawn starts its own server: drop the --host list (--nodes N starts a cluster)" };
+  }
+  const port = input.port ?? DEFAULT_PORTS[input.target];
+  const servers = input.spawn || !input.servers?.length
+    ? [{ host: input.spawn ? "127.0.0.1" : input.host, port }]
+    : input.servers.map((s) => ({ host: s.host, port: s.port || port }));
   return {
     ...load,
     target: input.target,
     scenario: input.scenario,
-    host: input.spawn ? "127.0.0.1" : input.host,
-    port: input.port ?? DEFAULT_PORTS[input.target],
+    host: servers[0].host,
+    port: servers[0].port,
+    servers,
     spawn: input.spawn,
     pid: input.pid ?? null,
     durable: input.durable ?? false,

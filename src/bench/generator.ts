@@ -167,7 +167,7 @@ async function startServer(config: BenchConfig, connections: number): Promise<Un
     };
   }
   return {
-    addrs: [{ host: config.host, port: config.port }],
+    addrs: config.servers,
     pids: config.pid === null ? [] : [config.pid],
     spawned: false,
     command: null,
@@ -341,6 +341,7 @@ async function measure(
         spawned: server.spawned,
         host,
         port,
+        servers: server.addrs,
         pid: measured ? pids[0] : null,
         pids,
         command: server.command,

@@ -27,6 +27,8 @@ export interface BenchResult {
     /** Where the first client connected (a cluster's first node). */
     host: string;
     port: number;
+    /** Every server the connections were spread over, round robin (one, or a cluster's nodes). */
+    servers: Array<{ host: string; port: number }>;
     /** The first measured process, null when none was. */
     pid: number | null;
     /** Every measured process (a cluster's nodes, then its nats-server): serverStats sums them. */
@@ -134,7 +136,9 @@ export function describeRun(r: Pick<BenchResult, "scenario" | "target" | "config
     }`
     : r.server.spawned
     ? `spawned${c.durable ? " durable" : ""}, pid ${r.server.pid}`
-    : `${r.server.host}:${r.server.port}${r.server.pid !== null ? `, pid ${r.server.pid}` : ""}`;
+    : `${r.server.servers.map((a) => `${a.host}:${a.port}`).join(", ")}${
+      r.server.pid !== null ? `, pid ${r.server.pid}` : ""
+    }`;
   const parts = [
     `${grouped(c.clients)} ${c.shared ? "clients" : "receivers"}`,
     `${c.rooms} room${c.rooms === 1 ? "" : "s"}`,

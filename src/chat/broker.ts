@@ -19,12 +19,13 @@ import { AddressBuckets, AuthFailures, ROOM_CREATION_PER_ADDRESS } from "./guard
 import { claimed, DEFAULT_GRACE_MS, drop, fail, hello, protocolFailure, shutdown } from "./handshake.ts";
 import { remoteGone, remoteNodeDown, remoteUpsert } from "./remote.ts";
 import { heartbeatOf, tick } from "./heartbeat.ts";
+import { list, topic, topicChanged } from "./directory.ts";
 import { DEFAULT_HISTORY, fetch, readDone } from "./history.ts";
 import { delivered, logged, privateMessage, sendMessage } from "./messaging.ts";
 import { moderate, register, registered } from "./moderation.ts";
 import { StoredLookalikes } from "./lookalikes.ts";
 import { NameRegistry, nick } from "./names.ts";
-import type { StoredMessage } from "./ports.ts";
+import type { RoomTopic, StoredMessage } from "./ports.ts";
 import { away, DEFAULT_PRESENCE_LIMIT, join, leave, MAX_REASON_CHARS, RoomTable, who } from "./rooms.ts";
 import { type Room, Session } from "./session.ts";
 
@@ -148,6 +149,10 @@ export class Broker {
         return register(ctx, s, msg.password);
       case "moderate":
         return moderate(ctx, s, msg, now);
+      case "list":
+        return list(ctx, s, msg, now);
+      case "topic":
+        return topic(ctx, s, msg, now);
       case "ping":
         return [send(s, { type: "pong", token: msg.token })];
       case "pong":
@@ -232,6 +237,11 @@ export class Broker {
       for (const e of share(this.#ctx, s)) if (e.kind === "share") out.push(e.state);
     }
     return out;
+  }
+
+  /** In a cluster: another node set `topic`; this node's members of its room hear it (src/chat/directory.ts). */
+  topicChanged(topic: RoomTopic): Effect[] {
+    return topicChanged(this.#ctx, topic);
   }
 
   /**

@@ -11,7 +11,7 @@ import type { Effect, SendEffect } from "./effects.ts";
 import type { AddressBuckets, AuthFailures, RateOptions } from "./guard.ts";
 import type { StoredLookalikes } from "./lookalikes.ts";
 import type { NameRegistry } from "./names.ts";
-import type { AccountStore, BanStore, ConversationTail, Page } from "./ports.ts";
+import type { AccountStore, BanStore, ConversationTail, Page, RoomSettings } from "./ports.ts";
 import type { RoomTable } from "./rooms.ts";
 import type { Session } from "./session.ts";
 
@@ -30,6 +30,10 @@ export interface BrokerOptions {
   accounts: AccountStore;
   /** Bans by name and address. */
   bans: BanStore;
+  /** Room topics. */
+  roomSettings: RoomSettings;
+  /** Only operators may set room topics (FORBIDDEN for others). Default false: any member may. */
+  operatorTopics?: boolean;
   /** The message log's id, sent in WELCOME: a client's sequence numbers only compare within one log. */
   logId: string;
   /** Recent messages sent to a client joining a room (0: none). */

@@ -63,8 +63,8 @@ interface Admission {
   evict: Session | null;
   /** The resume token the HELLO presented (hex), or "". */
   presented: string;
-  /** The optional features the client listed. */
-  features: readonly string[];
+  /** The features the HELLO listed. */
+  features: ReadonlySet<string>;
   /** The name is registered and the HELLO gave its password: the session proves the name is its own. */
   proven: boolean;
 }
@@ -251,6 +251,7 @@ function admit(ctx: Context, s: Session, hello: Hello, now: number): Admission |
       now,
     );
   }
+  const features = new Set(hello.features ?? []);
   return {
     name: name.value,
     key,
@@ -260,7 +261,7 @@ function admit(ctx: Context, s: Session, hello: Hello, now: number): Admission |
     transient,
     evict,
     presented: token ?? "",
-    features: hello.features ?? [],
+    features,
     proven: registered && s.auth.password === "ok",
   };
 }
@@ -326,7 +327,7 @@ function welcome(
   s.prevToken = resumed ? (resumed.remote !== "" ? a.presented : resumed.token) : "";
   s.admin = s.auth.admin;
   s.transient = a.transient;
-  s.features = new Set(a.features);
+  s.features = a.features;
   s.verified = a.proven ? a.key : "";
   if (s.transient) ctx.transients.add(s);
   else ctx.names.claim(s);

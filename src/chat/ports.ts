@@ -9,6 +9,8 @@
  * - {@linkcode AccountStore} and {@linkcode BanStore}: small tables read on
  *   every handshake, so reads are synchronous; an implementation keeps what
  *   it needs at hand (SQLite reads its file, a shared store a local replica).
+ * - {@linkcode RoomSettings}: what outlives a room's members (its topic),
+ *   read on every join and listing, synchronous for the same reason.
  *
  * @module
  */
@@ -178,6 +180,27 @@ export interface BanStore {
   bans(now: number): Ban[];
   putBan(ban: Ban): void;
   removeBan(target: string): boolean;
+}
+
+/** A room's topic, as stored: its text, who set it and when. */
+export interface RoomTopic {
+  /** The room's canonical name. */
+  room: string;
+  text: string;
+  /** The name of whoever set it. */
+  by: string;
+  ts: number;
+}
+
+/**
+ * What a room keeps while nobody is in it, and across restarts: its topic. Reads are synchronous (they
+ * happen on every join and listing); writes throw StoreError when they cannot be kept.
+ */
+export interface RoomSettings {
+  /** The topic of `room` (a canonical name), or undefined when it has none. */
+  topic(room: string): RoomTopic | undefined;
+  /** Sets the topic of `topic.room`; an empty text removes it. */
+  putTopic(topic: RoomTopic): void;
 }
 
 /** A failure to read or write storage, with a code for the wire (STORAGE_ERROR) and logs. */

@@ -9,12 +9,14 @@
 import {
   checkRoom,
   ErrorCode,
+  Feature,
   MAX_MEMBERS_PER_FRAME,
   type PresenceEvent,
   type ServerMessage,
   utf8Length,
 } from "../protocol/mod.ts";
 import { type Context, refuse, send, share } from "./context.ts";
+import { topicForJoiner, whoElsewhere } from "./directory.ts";
 import { hostOf, ROOM_CREATION, TokenBucket } from "./guard.ts";
 import type { BroadcastEffect, Effect } from "./effects.ts";
 import { historyFor, readFailed, readPages, recentQuery } from "./history.ts";
@@ -39,9 +41,16 @@ const MEMBERS_OVERHEAD = 300;
 /** Every room the server tracks, by canonical name. */
 export class RoomTable {
   #rooms = new Map<string, Room>();
+  /** Moves whenever a room is opened or forgotten: a sorted list of names (LIST) is made again only then. */
+  version = 0;
 
   get size(): number {
     return this.#rooms.size;
+  }
+
+  /** The names of the rooms held, in no particular order. */
+  names(): IterableIterator<string> {
+    return this.#rooms.keys();
   }
 
   get(name: string): Room | undefined {
@@ -51,7 +60,10 @@ export class RoomTable {
   /** The room called `name`, created when new. */
   open(name: string): Room {
     let room = this.#rooms.get(name);
-    if (!room) this.#rooms.set(name, room = new Room(name));
+    if (!room) {
+      this.#rooms.set(name, room = new Room(name));
+      this.version++;
+    }
     return room;
   }
 
@@ -61,7 +73,10 @@ export class RoomTable {
    * the room's messages and numbers them on, and a later join opens it again.
    */
   forgetIfEmpty(room: Room): void {
-    if (room.empty && this.#rooms.get(room.name) === room) this.#rooms.delete(room.name);
+    if (room.empty && this.#rooms.get(room.name) === room) {
+      this.#rooms.delete(room.name);
+      this.version++;
+    }
   }
 }
 
@@ -129,7 +144,11 @@ export function join(ctx: Context, s: Session, raw: string, now: number): Effect
     const room = ctx.rooms.get(name);
     // Every JOIN that is not refused ends with one FETCHED: the signal that the join is complete.
     if (room?.members.has(s)) {
-      return [...listFor(ctx, s, room), ...historyFor(s, name, { ...answer[0], messages: [] })];
+      return [
+        ...listFor(ctx, s, room),
+        ...topicForJoiner(ctx, s, name),
+        ...historyFor(s, name, { ...answer[0], messages: [] }),
+      ];
     }
     return joinRefusal(ctx, s, name) ??
       [...joinRoom(ctx, s, name, now, { history: answer[0], announce: true }), ...share(ctx, s)];
@@ -152,7 +171,11 @@ export function joinRoom(
   room.members.add(s);
   s.rooms.add(room);
   // A session of another node gets its member list there.
-  const effects = [...grew(ctx, room, s), ...(s.remote === "" ? listFor(ctx, s, room) : [])];
+  const effects = [
+    ...grew(ctx, room, s),
+    ...(s.remote === "" ? listFor(ctx, s, room) : []),
+    ...topicForJoiner(ctx, s, name),
+  ];
   if (how.history) effects.push(...historyFor(s, name, how.history));
   if (how.announce && !s.transient) effects.push(...presence(room, "join", s.name, "", "", now, s));
   return effects;
@@ -186,7 +209,9 @@ export function leave(ctx: Context, s: Session, raw: string, now: number): Effec
 
 export function who(ctx: Context, s: Session, raw: string): Effect[] {
   const room = memberRoom(ctx, s, raw);
-  return Array.isArray(room) ? room : members(ctx, s, room);
+  if (!Array.isArray(room)) return members(ctx, s, room);
+  // A room the client is not in: answered to clients that know the answer's LISTING flag (src/chat/directory.ts).
+  return (s.features.has(Feature.WHO_ANY) ? whoElsewhere(ctx, s, raw) : null) ?? room;
 }
 
 /** What a joiner learns of `room`: its member list, or in a quiet room only its size. */
@@ -195,9 +220,12 @@ export function listFor(ctx: Context, s: Session, room: Room): Effect[] {
   return [send(s, roomFrame(room))];
 }
 
-/** MEMBERS frames for `room`, then the away status of its members (for WHO and loud rooms). */
-function members(ctx: Context, s: Session, room: Room): Effect[] {
-  const effects: Effect[] = memberFrames(room, ctx.options.maxFrame).map((msg) => send(s, msg));
+/**
+ * MEMBERS frames for `room`, then the away status of its members (for WHO and loud rooms); flagged
+ * LISTING for a client not in the room.
+ */
+export function members(ctx: Context, s: Session, room: Room, listing = false): Effect[] {
+  const effects: Effect[] = memberFrames(room, ctx.options.maxFrame, listing).map((msg) => send(s, msg));
   // Away members: the joiner learns their status the way everyone else did, as presence events.
   for (const m of room.members) {
     if (m.away !== "" && m !== s && !m.transient) effects.push(send(s, awayFrame(room, m)));
@@ -282,13 +310,13 @@ function roomFrame(room: Room): ServerMessage {
 }
 
 /** `room`'s member list as MEMBERS frames, split so each fits the frame limit. */
-function memberFrames(room: Room, maxFrame: number): ServerMessage[] {
+function memberFrames(room: Room, maxFrame: number, listing = false): ServerMessage[] {
   const frames: ServerMessage[] = [];
   const budget = maxFrame - MEMBERS_OVERHEAD;
   let names: string[] = [];
   let bytes = 0;
   const flush = (more: boolean) => {
-    frames.push({ type: "members", room: room.name, more, names });
+    frames.push({ type: "members", room: room.name, more, ...(listing ? { listing: true } : {}), names });
     names = [];
     bytes = 0;
   };

@@ -31,6 +31,7 @@ export interface SessionAuth {
 /** Nothing checked: the default until the network layer reports a password check (shared, never mutated). */
 export const NO_AUTH: Readonly<SessionAuth> = Object.freeze({ password: "none", admin: false });
 
+/** A client that listed no feature (shared, never mutated). */
 const NO_FEATURES: ReadonlySet<string> = new Set();
 
 export class Session {
@@ -78,7 +79,10 @@ export class Session {
    */
   remote = "";
   remoteSid = 0;
-  /** The optional features the client listed in its HELLO (extension FEATURES). */
+  /**
+   * Optional features the client listed in its HELLO (FEATURES): frames and flags of a feature that the
+   * client did not ask for are sent only to a client that lists it.
+   */
   features: ReadonlySet<string> = NO_FEATURES;
   /**
    * The name key this session proved its own: a registered name whose password it gave, or the name it

@@ -9,6 +9,7 @@
 import { benchConfig, PRESETS, type Scenario, SCENARIOS, type Target } from "../bench/config.ts";
 import { BenchAborted, BenchError, runBench } from "../bench/generator.ts";
 import { formatProgress, formatTable, type Progress } from "../bench/report.ts";
+import { parseServers } from "../client/servers.ts";
 import { type CommandIo, HELP_SPEC, parseCommand } from "./command.ts";
 import { formatOptions, UsageError } from "./options.ts";
 import { ALL_CONFIG_KEYS, BENCH_SPECS } from "./specs.ts";
@@ -53,10 +54,14 @@ export async function bench(argv: string[], io: BenchIo): Promise<number> {
   }
   const o = cmd.options;
   const num = (k: string) => o[k] as number | undefined;
+  // Port 0 stands for "the --port, or the target's usual one", filled in by benchConfig.
+  const hosts = parseServers(o.host as string[], 0);
+  if (!hosts.ok) throw new UsageError(`--host ${hosts.reason}`);
   const config = benchConfig({
     target: o.target as Target,
     scenario: o.scenario as Scenario,
-    host: o.host as string,
+    host: hosts.servers[0].host,
+    servers: hosts.servers,
     port: num("port"),
     spawn: o.spawn as boolean,
     pid: num("pid"),

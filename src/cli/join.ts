@@ -103,8 +103,9 @@ export async function join(argv: string[], io: JoinIo): Promise<number> {
   const emit = (event: ClientEvent) => {
     // Whether the connection is encrypted is known here, where TLS was chosen: every welcome says it.
     const e = event.type === "welcome" ? { ...event, tls: encrypted } : event;
-    const joined = onEvent(view, e) === "joined";
-    if (!shown(view, e, json)) return;
+    const seen = onEvent(view, e);
+    const joined = seen === "joined";
+    if (!shown(view, e, json) || (seen === "unchanged" && !json)) return;
     if (json) {
       io.stdout(jsonLine(e));
       return;

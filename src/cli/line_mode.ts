@@ -21,8 +21,11 @@ import {
   helpRows,
   notSupported,
   parseLine,
+  type ServerFeature,
   type Target,
 } from "../client/commands.ts";
+import { splitText } from "../client/split.ts";
+import { Feature } from "../protocol/extensions.ts";
 import type { ConnectionState } from "../client/events.ts";
 import { lastlog, lastlogHeading } from "../client/lastlog.ts";
 import {
@@ -56,6 +59,14 @@ export interface LinePort {
   oldestSeq(room: string): number | undefined;
   /** Members of `room` as the server last listed them (none in a quiet room). */
   members(room: string): readonly string[];
+  /** Lists the server's rooms; false when not connected or a listing is under way. */
+  list(): boolean;
+  /** Asks for `room`'s topic, or (with `text`; "" clears it) sets it. */
+  topic(room: string, text?: string): boolean;
+  /** Whether the server announced `feature`. */
+  supports(feature: ServerFeature): boolean;
+  /** The longest message text the server accepts, in UTF-8 bytes: longer texts go in parts. */
+  readonly maxText: number;
 }
 
 /** Where command output goes: both to stderr, so stdout carries only events. */
@@ -121,14 +132,22 @@ function currentRoom(view: LineView): string | null {
   return view.rooms.includes(view.current) ? view.current : view.rooms[0] ?? null;
 }
 
+/**
+ * Sends `text` to the current room or person: as several messages, in order, when it is longer than the
+ * server takes in one (split at lines, then words, then characters: client/split.ts).
+ */
 function say(text: string, action: boolean, port: LinePort, view: LineView, out: LineOut): void {
   if (view.current.startsWith(DIRECT)) {
-    port.msg(view.current.slice(DIRECT.length), text, { action });
+    direct(view.current.slice(DIRECT.length), text, action, port);
     return;
   }
   const room = currentRoom(view);
   if (room === null) out.error("not in any room: /join ROOM first");
-  else port.send(text, { room, action });
+  else for (const part of splitText(text, port.maxText)) port.send(part, { room, action });
+}
+
+function direct(to: string, text: string, action: boolean, port: LinePort): void {
+  for (const part of splitText(text, port.maxText)) port.msg(to, part, { action });
 }
 
 /** Reports a request that could not be sent for want of a connection. */
@@ -145,7 +164,7 @@ function perform(action: Action, port: LinePort, view: LineView, out: LineOut): 
       const room = action.room ?? currentRoom(view);
       if (room === null) {
         out.error(`/who: talking to ${view.current.slice(DIRECT.length)}; /who ROOM lists a room`);
-      } else if (!view.rooms.includes(room)) {
+      } else if (!view.rooms.includes(room) && !port.supports(Feature.WHO_ANY)) {
         out.error(`/who #${room}: ${notSupported("asking about a room you are not in")} (/join it first)`);
       } else sent(port.who(room), "who", out);
       return null;
@@ -194,7 +213,7 @@ function perform(action: Action, port: LinePort, view: LineView, out: LineOut): 
       say(action.text, true, port, view, out);
       return null;
     case "msg":
-      port.msg(action.to, action.text);
+      direct(action.to, action.text, false, port);
       return null;
     case "query":
       view.current = `${DIRECT}${action.to}`;
@@ -278,11 +297,24 @@ function perform(action: Action, port: LinePort, view: LineView, out: LineOut): 
       return null;
     }
     case "list":
-      out.error(`/list: ${notSupported("listing rooms")}`);
+      if (port.state === "connected" && !port.supports(Feature.LIST)) {
+        out.error(`/list: ${notSupported("listing rooms")}`);
+      } else if (port.state !== "connected") {
+        sent(false, "list", out);
+      } else if (!port.list()) out.error("/list: a listing is under way; wait for it to finish");
       return null;
-    case "topic":
-      out.error(`/topic: ${notSupported("room topics")}`);
+    case "topic": {
+      const room = currentRoom(view);
+      if (port.state === "connected" && !port.supports(Feature.TOPIC)) {
+        out.error(`/topic: ${notSupported("room topics")}`);
+      } else if (room === null) {
+        out.error("/topic works in a room (direct messages have no topic)");
+      } else if (action.text === "" && !action.clear) {
+        view.topicAsked.add(room);
+        sent(port.topic(room), "topic", out);
+      } else sent(port.topic(room, action.text), "topic", out);
       return null;
+    }
     default: {
       const never: never = action;
       return never;

@@ -39,6 +39,10 @@ export interface LineView {
   /** Recent messages per conversation (a room, or "@" and a person), oldest first. */
   scrollback: Map<string, Array<MessageEvent | DirectEvent>>;
   prefs: Prefs;
+  /** Each room's topic as last heard: a join tells it again on every reconnect, which is not news. */
+  topics: Map<string, string>;
+  /** Rooms whose topic was asked for with /topic: the answer is shown even when it is not news. */
+  topicAsked: Set<string>;
 }
 
 /** The view at start: in `rooms`, the first one current. */
@@ -53,6 +57,8 @@ export function lineView(rooms: readonly string[], me = "", prefs: Prefs = DEFAU
     away: new Map(),
     scrollback: new Map(),
     prefs,
+    topics: new Map(),
+    topicAsked: new Set(),
   };
 }
 
@@ -76,9 +82,11 @@ function remember(view: LineView, where: string, e: MessageEvent | DirectEvent):
 
 /**
  * Keeps the view in step with what the server says. Returns "joined" for
- * the member list that confirms a /join (plain mode says so in its own words).
+ * the member list that confirms a /join (plain mode says so in its own
+ * words), and "unchanged" for a topic that is no news (plain mode leaves it
+ * out; --json prints every event).
  */
-export function onEvent(view: LineView, e: ClientEvent): "joined" | null {
+export function onEvent(view: LineView, e: ClientEvent): "joined" | "unchanged" | null {
   switch (e.type) {
     case "welcome":
       view.me = e.name;
@@ -108,6 +116,12 @@ export function onEvent(view: LineView, e: ClientEvent): "joined" | null {
     case "presence":
       onPresence(view, e);
       return null;
+    case "topic": {
+      const before = view.topics.get(e.room);
+      view.topics.set(e.room, e.text);
+      const asked = view.topicAsked.delete(e.room);
+      return asked || (before === undefined ? e.text !== "" : before !== e.text) ? null : "unchanged";
+    }
     case "message":
       if (!isIgnored(view.prefs, e.from) || isMe(view, e.from)) remember(view, e.room, e);
       return null;

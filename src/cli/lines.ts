@@ -71,7 +71,26 @@ export function formatLine(e: ClientEvent, now: number): string | null {
         e.tls ? " over TLS" : ""
       } as ${s(e.name)} in #${s(e.room)}; ${who(e)}`;
     case "members":
-      return `${clock(now)} #${s(e.room)} -- ${who(e)}`;
+      return e.listing
+        ? `${clock(now)} #${s(e.room)} -- (you are not in it) ${who(e)}`
+        : `${clock(now)} #${s(e.room)} -- ${who(e)}`;
+    case "topic":
+      return e.text === ""
+        ? `${clock(now)} #${s(e.room)} -- no topic`
+        : `${clock(now)} #${s(e.room)} -- topic: ${s(e.text)}${e.by ? ` (set by ${s(e.by)})` : ""}`;
+    case "rooms":
+      // One line per room, "#lobby 3 online: topic", and a line at the end of the list.
+      if (e.rooms.length === 0 && e.more) return null;
+      return [
+        ...e.rooms.map((r) =>
+          `${clock(now)} -- #${s(r.room)} ${r.quiet ? `${r.members} members, quiet` : `${r.members} online`}${
+            r.topic ? `: ${s(r.topic)}` : ""
+          }`
+        ),
+        ...(e.more
+          ? []
+          : [`${clock(now)} -- end of the room list${e.truncated ? " (cut short: more rooms exist)" : ""}`]),
+      ].join("\n");
     case "room":
       return e.quiet
         ? `${clock(now)} #${s(e.room)} -- ${e.members} members: ${QUIET}`

@@ -13,6 +13,7 @@ import { checkedServers, formatOptions, UsageError } from "./options.ts";
 import { authFailedHint, readClientSecrets } from "./secrets.ts";
 import { ALL_CONFIG_KEYS, SEND_SPECS } from "./specs.ts";
 import { clientTls } from "./tls.ts";
+import { splitText } from "../client/split.ts";
 import { jsonLine } from "../text/json_line.ts";
 import { errorLine } from "./lines.ts";
 
@@ -21,6 +22,9 @@ export const SEND_HELP = `Usage: chat send [options] TEXT...
 Sends TEXT (the arguments joined by spaces, or stdin when TEXT is "-") as
 one message and exits once the server has acknowledged it. Prints the
 acknowledgement as JSON on stdout: {"type":"ack","id",...,"room","seq","ts"}.
+A TEXT longer than the server takes in one message (its --max-text) is sent
+as several, in order, split between lines, else between words, else between
+characters; one acknowledgement line is printed for each.
 Everything happens within --timeout: while the server cannot be reached (not
 started yet, restarting), it tries again with a growing delay until then.
 With several servers in --host (a cluster's nodes), it tries them in order,
@@ -65,8 +69,8 @@ export async function send(argv: string[], io: SendIo): Promise<number> {
   // be reached), sending, the ACK.
   const deadline = Date.now() + timeoutMs;
 
-  let answer: ClientEvent | null = null;
-  let id = 0;
+  // The answer to each part sent, by id.
+  const answers = new Map<number, ClientEvent>();
   const client = new ChatClient({
     servers,
     name: name.value,
@@ -83,7 +87,8 @@ export async function send(argv: string[], io: SendIo): Promise<number> {
     ...secrets,
     ...tls,
   }, (e) => {
-    if ((e.type === "ack" && e.id === id) || (e.type === "error" && e.ref === id)) answer = e;
+    if (e.type === "ack") answers.set(e.id, e);
+    else if (e.type === "error" && e.ref !== undefined) answers.set(e.ref, e);
   });
   try {
     await client.start({ retryUntil: deadline });
@@ -93,15 +98,17 @@ export async function send(argv: string[], io: SendIo): Promise<number> {
     if (err.code === ErrorCode.AUTH_FAILED) io.stderr(`chat send: ${authFailedHint(o, io.env)}`);
     return 1;
   }
-  id = client.send(text, { room: room.value, action: o.action as boolean });
+  // Parts of at most what the server takes, sent in order (the client keeps them in order through reconnects).
+  const ids = splitText(text, client.maxText).map((part) =>
+    client.send(part, { room: room.value, action: o.action as boolean })
+  );
   const acked = await client.waitAcked(deadline - Date.now(), { fixed: true });
   await client.quit("");
-  const result = answer as ClientEvent | null;
-  if (acked && result?.type === "ack") {
-    io.stdout(jsonLine(result));
-    return 0;
-  }
-  if (result?.type === "error") io.stderr(`chat send: ${errorLine(result)}`);
+  const results = ids.map((id) => answers.get(id));
+  for (const r of results) if (r?.type === "ack") io.stdout(jsonLine(r));
+  if (acked && results.every((r) => r?.type === "ack")) return 0;
+  const refused = results.find((r) => r?.type === "error");
+  if (refused) io.stderr(`chat send: ${errorLine(refused)}`);
   else io.stderr(`chat send: not acknowledged within ${timeoutMs} ms`);
   return 1;
 }

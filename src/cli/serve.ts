@@ -92,6 +92,7 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     auth: new Authenticator({ ...secrets.auth, users: store }),
     requirePassword: secrets.auth.serverPassword !== undefined,
     allowRegister: o.allowRegister as boolean,
+    operatorTopics: o.operatorTopics as boolean,
     motd: secrets.motd,
     // perSecond 0 turns the limit off (and WELCOME then announces none).
     rate: { perSecond: o.rateLimit as number, burst: o.rateBurst as number },
@@ -158,6 +159,12 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     );
   }
   logger.info(`sockets: ${path.raw ? "raw runtime ops" : "Deno.Conn"} (${path.why})`);
+  if (store instanceof MemoryStore) {
+    logger.info(
+      `store: in memory only (--ephemeral): at most ${o.memoryStoreMb} MiB of messages (--memory-store-mb), ` +
+        "the oldest dropped first; nothing survives a restart",
+    );
+  }
   const openWarning =
     secrets.auth.serverPassword === undefined && !/^(127\.|::1$|localhost$)/.test(addr.hostname)
       ? [
@@ -206,6 +213,7 @@ async function joinCluster(o: Resolved, io: ServeIo, logger: Logger): Promise<Cl
         maxAgeMs: (o.retentionDays as number) * 24 * 3600 * 1000,
       },
       replayMs: cluster.DEFAULT_REPLAY_MS,
+      memoryBytes: memoryBytes(o),
       logger,
     });
   } catch (err) {
@@ -214,6 +222,11 @@ async function joinCluster(o: Resolved, io: ServeIo, logger: Logger): Promise<Cl
         "(is nats-server running there with JetStream, -js?)",
     );
   }
+}
+
+/** --memory-store-mb in bytes. */
+function memoryBytes(o: Resolved): number {
+  return (o.memoryStoreMb as number) * 1024 * 1024;
 }
 
 /** Room the store needs to open: SQLite's shared-memory file (32 KiB) and a first page or two. */
@@ -234,6 +247,8 @@ async function joinBus(
   store.log.onDelivered = (messages) => {
     for (const m of messages) perform(broker.delivered(m));
   };
+  // A topic another node set: this node's members of the room hear it.
+  store.rooms.onChange = (topic) => perform(broker.topicChanged(topic));
   const spec = ["..", "cluster", "mod.ts"].join("/");
   // layers: lazy ../cluster/mod.ts
   const mod: { ClusterBus: typeof ClusterBus } = await import(spec);
@@ -290,7 +305,7 @@ function openStore(o: Resolved, io: ServeIo): MemoryStore | SqliteStore | Error 
     maxMessages: o.retentionMessages as number,
     maxAgeMs: (o.retentionDays as number) * 24 * 3600 * 1000,
   };
-  if (o.ephemeral) return new MemoryStore(retention);
+  if (o.ephemeral) return new MemoryStore(retention, { maxBytes: memoryBytes(o) });
   const base = dataDir(io.env);
   const dir = (o.dataDir as string | undefined) ?? (base && `${base}/server`);
   if (!dir) return new Error("no data directory: set --data-dir, CHAT_DATA_DIR or HOME (or use --ephemeral)");

@@ -16,6 +16,7 @@ import {
   DEFAULT_PRESENCE_LIMIT,
 } from "../chat/broker.ts";
 import { DEFAULT_OUTBOX_BYTES } from "../net/outbox.ts";
+import { DEFAULT_MEMORY_BYTES } from "../store/message_budget.ts";
 import { LOG_LEVELS } from "../net/log.ts";
 import { DEFAULT_MAX_FRAME, DEFAULT_MAX_TEXT, DEFAULT_ROOM, MAX_FRAME_CEILING } from "../protocol/mod.ts";
 import type { OptionSpec } from "./options.ts";
@@ -262,7 +263,7 @@ export const SERVE_SPECS: readonly OptionSpec[] = [
     env: "CHAT_EPHEMERAL",
     type: "bool",
     default: false,
-    help: "keep messages in memory only: nothing survives a restart",
+    help: "keep messages in memory only (at most --memory-store-mb): nothing survives a restart",
   },
   {
     key: "cluster",
@@ -361,6 +362,18 @@ export const SERVE_SPECS: readonly OptionSpec[] = [
     help: "cap on the database size; past it messages are refused with STORAGE_ERROR (0: no cap)",
   },
   {
+    key: "memoryStoreMb",
+    flag: "memory-store-mb",
+    env: "CHAT_MEMORY_STORE_MB",
+    type: "int",
+    default: DEFAULT_MEMORY_BYTES / (1024 * 1024),
+    min: 1,
+    max: 1_000_000,
+    value: "MB",
+    help: "with --ephemeral (and a cluster node's recent history): memory for messages; past it the oldest " +
+      "go first, those of the rooms quiet longest",
+  },
+  {
     key: "passwordFile",
     flag: "password-file",
     type: "string",
@@ -382,6 +395,14 @@ export const SERVE_SPECS: readonly OptionSpec[] = [
     value: "FILE",
     help:
       "operator token (first line of FILE; or set CHAT_ADMIN_TOKEN): clients presenting it may /kick, /ban, /mute",
+  },
+  {
+    key: "operatorTopics",
+    flag: "operator-topics",
+    env: "CHAT_OPERATOR_TOPICS",
+    type: "bool",
+    default: false,
+    help: "only operators may set room topics (/topic TEXT); without it any member of a room may",
   },
   {
     key: "motd",
@@ -604,10 +625,11 @@ export const BENCH_SPECS: readonly OptionSpec[] = [
     flagOnly: true,
     key: "host",
     flag: "host",
-    type: "string",
-    default: "127.0.0.1",
-    value: "HOST",
-    help: "server to load (ignored with --spawn)",
+    type: "list",
+    default: ["127.0.0.1"],
+    value: "HOST[:PORT]",
+    help:
+      "server to load (ignored with --spawn); for a cluster, its nodes (comma-separated or repeated, the port defaults to --port): the connections are spread over them",
   },
   {
     flagOnly: true,

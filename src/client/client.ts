@@ -41,7 +41,7 @@ import { DEFAULT_PACE, reconnectDelay, type ReconnectPace } from "./backoff.ts";
 import type { ClientEvent, ConnectionState, MessageEvent } from "./events.ts";
 import { type Journal, MemoryJournal, type PendingSend, record } from "./journal.ts";
 import { type ServerAddress, serverLabel, serversLabel } from "./servers.ts";
-import { ClientSession, conversationMessage, DIRECT_PREFIX, type Step } from "./session.ts";
+import { ClientSession, conversationMessage, DIRECT_PREFIX, type Step, transientIdStart } from "./session.ts";
 import { jsonLine } from "../text/json_line.ts";
 
 /** Error codes the client raises itself (the server's codes pass through unchanged). */
@@ -204,7 +204,7 @@ export class ChatClient {
       now: Date.now(),
       ...(options.password !== undefined ? { password: options.password } : {}),
       ...(options.adminToken !== undefined ? { adminToken: options.adminToken } : {}),
-      ...(options.transient ? { transient: true } : {}),
+      ...(options.transient ? { transient: true, idStart: transientIdStart(randomUnit()) } : {}),
     });
   }
 
@@ -236,6 +236,16 @@ export class ChatClient {
   /** Members of `room` as last reported by the server. */
   members(room: string): readonly string[] {
     return this.#session.members(room);
+  }
+
+  /** True when the server of this connection announced `feature` (WELCOME FEATURES). */
+  supports(feature: string): boolean {
+    return this.#session.features.has(feature);
+  }
+
+  /** The longest message text the server accepts, in UTF-8 bytes (a longer text is split: split.ts). */
+  get maxText(): number {
+    return this.#session.maxText;
   }
 
   /** Messages sent and not yet acknowledged. */
@@ -335,6 +345,23 @@ export class ChatClient {
 
   away(text: string): boolean {
     return this.#write({ type: "away", text });
+  }
+
+  /** Lists the server's rooms (rooms events, page by page); false when not connected or already listing. */
+  list(): boolean {
+    return this.#request(this.#session.list());
+  }
+
+  /** Asks for `room`'s topic (a topic event answers), or sets it to `text` ("" clears it). */
+  topic(room: string, text?: string): boolean {
+    return this.#request(this.#session.topic(room, text));
+  }
+
+  /** Performs a request's step; false when there was none to perform (not connected). */
+  #request(step: Step | null): boolean {
+    if (!step || !this.#outbox || this.state !== "connected") return false;
+    this.#perform(step);
+    return true;
   }
 
   /** Asks for up to `limit` stored messages of `room` older than `before` (for scrollback). */
@@ -763,4 +790,10 @@ function summary(failed: readonly Failure[]): ClientError {
     f.err.message.includes(f.server) ? f.err.message : `${f.server}: ${f.err.message}`
   );
   return new ClientError(code, each.join("; "));
+}
+
+/** A random number in [0, 1) from the system's secure generator (53 bits, like Math.random's range). */
+function randomUnit(): number {
+  const [hi, lo] = crypto.getRandomValues(new Uint32Array(2));
+  return ((hi >>> 11) * 2 ** 32 + lo) / 2 ** 53;
 }

@@ -11,6 +11,7 @@
  */
 
 import { ErrorCode } from "../protocol/errors.ts";
+import type { Feature } from "../protocol/extensions.ts";
 import { MAX_FETCH } from "../protocol/limits.ts";
 import type { ModerationAction } from "../protocol/messages.ts";
 import { checkName, checkRoom } from "../protocol/names.ts";
@@ -67,11 +68,14 @@ export type Action =
   | { kind: "joins"; hide?: boolean; room?: string }
   /** Needs the server: public rooms with their sizes. */
   | { kind: "list" }
-  /** Needs the server: the current room's topic; with text, set it. */
-  | { kind: "topic"; text: string };
+  /** Needs the server: the current room's topic; with text, set it; `clear`: remove it. */
+  | { kind: "topic"; text: string; clear?: true };
 
-/** Capabilities a command needs from the server, beyond protocol version 1. */
-export type ServerFeature = "list" | "topic" | "who-any-room";
+/** The argument of /topic that clears the topic (as in irssi and WeeChat). */
+export const TOPIC_DELETE = "-delete";
+
+/** Capabilities a command needs from the server, beyond protocol version 1: WELCOME's FEATURES. */
+export type ServerFeature = Feature;
 
 /** What a front end says when the server cannot do what a command asks. */
 export function notSupported(what: string): string {
@@ -105,7 +109,7 @@ export interface CommandSpec {
    * as a message: sent to the room, it would make public what was meant for one person, or a password.
    */
   guarded: boolean;
-  /** A capability the server must have; no server announces one yet, so front ends say it is missing. */
+  /** A capability the server must announce (WELCOME FEATURES); front ends say so when it does not. */
   needs?: ServerFeature;
   /** Turns the text after the command name (trimmed) into an action. */
   parse(arg: string): Parsed;
@@ -193,7 +197,7 @@ const ENTRIES: readonly Entry[] = [
     // /w is /who in irssi and WeeChat alike (their /whois is /wi), and /names is IRC's word for it.
     aliases: ["names", "w"],
     usage: "/who [ROOM]",
-    help: "who is online in ROOM (default: the current room), with away messages",
+    help: "who is online in ROOM (default: the current room; also one you are not in), with away messages",
     online: true,
     arg: "room",
     parse: (arg) => {
@@ -430,11 +434,13 @@ const ENTRIES: readonly Entry[] = [
   },
   {
     name: "topic",
-    usage: "/topic [TEXT]",
-    help: "show the current room's topic; with TEXT, set it (needs a server that supports it)",
+    usage: "/topic [TEXT|-delete]",
+    help:
+      "show the current room's topic; with TEXT, set it; -delete clears it (needs a server that supports it)",
     online: true,
     needs: "topic",
-    parse: (arg) => ok({ kind: "topic", text: arg }),
+    parse: (arg) =>
+      ok(arg === TOPIC_DELETE ? { kind: "topic", text: "", clear: true } : { kind: "topic", text: arg }),
   },
   {
     name: "reconnect",

@@ -94,12 +94,43 @@ export interface NoticeEvent {
 export interface MembersEvent {
   type: "members";
   room: string;
-  /** Empty after joining a quiet room. */
+  /** Empty after joining a quiet room, or asking about a quiet room one is not in. */
   online: string[];
-  /** Only after joining a quiet room: its size, in place of the list. */
+  /** Only for a quiet room: its size, in place of the list. */
   members?: number;
-  /** Only after joining a quiet room: true. */
+  /** Only for a quiet room: true. */
   quiet?: true;
+  /** Only for a room the client is not in (the answer to /who ROOM): true. */
+  listing?: true;
+}
+
+/** A room's topic: on joining it, when a member changes it, and in answer to /topic. Empty: none. */
+export interface TopicEvent {
+  type: "topic";
+  room: string;
+  text: string;
+  /** Who set it ("" when there is none). */
+  by: string;
+  /** When it was set (0 when there is none). */
+  ts: number;
+}
+
+/** One room in a rooms event. */
+export interface ListedRoom {
+  room: string;
+  members: number;
+  quiet: boolean;
+  /** Empty when it has none. */
+  topic: string;
+}
+
+/** Part of the answer to /list: rooms in name order; `more` says another rooms event follows. */
+export interface RoomsEvent {
+  type: "rooms";
+  rooms: ListedRoom[];
+  more: boolean;
+  /** Only on the last part, when the client stopped before the end of a very long list: true. */
+  truncated?: true;
 }
 
 /** A room of the client's went quiet (too large for presence) or loud again (a members event follows). */
@@ -135,6 +166,8 @@ export type ClientEvent =
   | NoticeEvent
   | PresenceEvent
   | MembersEvent
+  | TopicEvent
+  | RoomsEvent
   | RoomEvent
   | AckEvent
   | ErrorEvent;

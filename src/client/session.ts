@@ -30,6 +30,7 @@ import {
   type ChatMessage,
   type ClientMessage,
   type ConversationEntry,
+  DEFAULT_MAX_TEXT,
   ErrorCode,
   FEATURES,
   type Hello,
@@ -39,6 +40,7 @@ import {
   nameKey,
   PROTOCOL_VERSION,
   type RateLimit,
+  type RoomEntry,
   type ServerMessage,
   unhex,
   type Welcome,
@@ -50,6 +52,9 @@ import { RoomSequencer } from "./sequencer.ts";
 
 /** Messages fetched per room after the server's store was reset: what a fresh join would show. */
 export const RESET_PAGE = 50;
+
+/** Rooms one /list shows at most: the server's default room limit; past it the list says it stopped. */
+export const LIST_MAX = 10_000;
 
 /** Conversations caught up at once after a connect (each may take several FETCH pages). */
 export const CATCH_UP_AT_ONCE = 4;
@@ -97,6 +102,25 @@ export interface SessionOptions {
   transient?: boolean;
   /** The clock at start: message ids start from it, so a restarted client does not reuse recent ids. */
   now: number;
+  /**
+   * A transient session's ids start here instead ({@linkcode transientIdStart}): several run at once under
+   * one name (parallel `chat send`s), and ids drawn from the clock would meet when two start in the same
+   * millisecond, the second message then taken for a resend of the first.
+   */
+  idStart?: number;
+}
+
+/** Transient sessions draw their ids from [2^52, 2^53): above every clock-drawn id until the year 2112. */
+const TRANSIENT_IDS_FROM = 2 ** 52;
+/** Room left above the start to count up: no session sends 2^32 messages. */
+const TRANSIENT_IDS_SPAN = 2 ** 52 - 2 ** 32;
+
+/**
+ * Where a transient session's ids start, from a random number in [0, 1):
+ * two sessions sending n messages each meet with a chance of about n/2^51.
+ */
+export function transientIdStart(random: number): number {
+  return TRANSIENT_IDS_FROM + Math.floor(random * TRANSIENT_IDS_SPAN);
 }
 
 /** What belongs to one connection and is forgotten with it. */
@@ -106,8 +130,26 @@ interface Connection {
   conversations: ConversationEntry[] | null;
   /** Member lists arriving in several MEMBERS frames. */
   members: Map<string, string[]>;
+  /** Likewise, lists of rooms the client is not in (the answer to WHO, flagged LISTING). */
+  listings: Map<string, string[]>;
+  /** The optional features the server announced in WELCOME. */
+  features: ReadonlySet<string>;
+  /** A /list under way: the rooms passed on so far (the session asks for the next page itself). */
+  listing: { rooms: number } | null;
   /** Rooms whose join was answered (MEMBERS or a quiet ROOM) on this connection: a later ROOM is news. */
   answered: Set<string>;
+}
+
+function newConnection(): Connection {
+  return {
+    welcome: null,
+    conversations: null,
+    members: new Map(),
+    listings: new Map(),
+    features: new Set(),
+    listing: null,
+    answered: new Set(),
+  };
 }
 
 function emptyStep(): Step {
@@ -135,7 +177,8 @@ export class ClientSession {
   // Acknowledged messages whose own copy has not come back yet: room -> highest such seq.
   #echoes = new Map<string, number>();
   #members = new Map<string, string[]>();
-  #conn: Connection = { welcome: null, conversations: null, members: new Map(), answered: new Set() };
+  #conn: Connection = newConnection();
+  #maxText = DEFAULT_MAX_TEXT;
   #ready = false;
   #welcomedBefore = false;
   #pacer = new Pacer();
@@ -152,7 +195,7 @@ export class ClientSession {
     this.#password = o.password;
     this.#adminToken = o.adminToken;
     this.#transient = o.transient ?? false;
-    this.#nextId = o.now * 1000;
+    this.#nextId = o.idStart ?? o.now * 1000;
     const saved = o.saved;
     if (!saved) return;
     for (const p of saved.outbox) {
@@ -231,7 +274,7 @@ export class ClientSession {
   hello(server: string = this.#server): Hello {
     this.#server = server;
     this.#ready = false;
-    this.#conn = { welcome: null, conversations: null, members: new Map(), answered: new Set() };
+    this.#conn = newConnection();
     return {
       type: "hello",
       version: PROTOCOL_VERSION,
@@ -245,6 +288,37 @@ export class ClientSession {
   lost(): void {
     this.#ready = false;
     this.#unsent = [];
+  }
+
+  /** The optional features the server of this connection announced (none before its WELCOME). */
+  get features(): ReadonlySet<string> {
+    return this.#conn.features;
+  }
+
+  /** The longest message text the server accepts, in UTF-8 bytes: from the last WELCOME, else the default. */
+  get maxText(): number {
+    return this.#maxText;
+  }
+
+  /**
+   * Asks for the server's rooms (LIST), page after page until the last or
+   * {@linkcode LIST_MAX} rooms; null when not connected or a listing is
+   * under way on this connection.
+   */
+  list(): Step | null {
+    if (!this.#ready || this.#conn.listing) return null;
+    const step = emptyStep();
+    this.#conn.listing = { rooms: 0 };
+    this.#write(step, { type: "list", after: "", limit: 0 });
+    return step;
+  }
+
+  /** Asks for `room`'s topic (`text` undefined) or sets it; null when not connected. */
+  topic(room: string, text?: string): Step | null {
+    if (!this.#ready) return null;
+    const step = emptyStep();
+    this.#write(step, { type: "topic", room, set: text !== undefined, text: text ?? "" });
+    return step;
   }
 
   /** The message rate the server announced for this client, or null. */
@@ -300,6 +374,10 @@ export class ClientSession {
         this.#welcome(m, step, now);
         break;
       case "members": {
+        if (m.listing) {
+          this.#listing(step, m.room, m.names, m.more);
+          break;
+        }
         const acc = this.#conn.members.get(m.room) ?? [];
         acc.push(...m.names);
         if (m.more) {
@@ -311,7 +389,17 @@ export class ClientSession {
         break;
       }
       case "room":
-        if (m.quiet && !this.#conn.answered.has(m.room)) {
+        if (m.listing) {
+          // A quiet room the client is not in: its size answers the WHO.
+          step.events.push({
+            type: "members",
+            room: m.room,
+            online: [],
+            members: m.members,
+            quiet: true,
+            listing: true,
+          });
+        } else if (m.quiet && !this.#conn.answered.has(m.room)) {
           // A quiet room answers a join with its size: no list to wait for.
           this.#listed(step, m.room, [], now, m.members);
         } else {
@@ -393,6 +481,14 @@ export class ClientSession {
           ...(m.ref ? { ref: m.ref } : {}),
         });
         if (m.fatal) step.fatal = { code: m.code, message: m.message };
+        // A refused LIST (too fast) ends the listing: /list may be asked again.
+        if (!m.ref && m.code === ErrorCode.RATE_LIMITED) this.#conn.listing = null;
+        break;
+      case "rooms":
+        this.#roomsPage(step, m.rooms, m.more);
+        break;
+      case "topicIs":
+        step.events.push({ type: "topic", room: m.room, text: m.text, by: m.by, ts: m.ts });
         break;
       case "ping":
         // Answer even mid-handshake: the server's clock runs from connect.
@@ -415,6 +511,8 @@ export class ClientSession {
   #welcome(m: Welcome, step: Step, now: number): void {
     // A new connection: nothing is in flight on it.
     this.#fetches.clear();
+    this.#conn.features = new Set(m.features ?? []);
+    this.#maxText = m.maxText;
     this.#catchingUp.clear();
     this.#behind = [];
     this.#pacer.announce(m.rateLimit ?? null, now);
@@ -457,6 +555,35 @@ export class ClientSession {
     } else {
       step.events.push({ type: "members", room, online, ...quiet });
     }
+  }
+
+  /** A part of the member list of a room the client is not in; the last part is passed on. */
+  #listing(step: Step, room: string, names: string[], more: boolean): void {
+    const acc = this.#conn.listings.get(room) ?? [];
+    acc.push(...names);
+    if (more) {
+      this.#conn.listings.set(room, acc);
+      return;
+    }
+    this.#conn.listings.delete(room);
+    step.events.push({ type: "members", room, online: acc, listing: true });
+  }
+
+  /** A page of /list: passed on, and the next page asked for while there is one and room for it. */
+  #roomsPage(step: Step, rooms: RoomEntry[], more: boolean): void {
+    const listing = this.#conn.listing;
+    const total = (listing?.rooms ?? 0) + rooms.length;
+    const next = listing !== null && more && total < LIST_MAX && rooms.length > 0;
+    step.events.push({
+      type: "rooms",
+      rooms: rooms.map((r) => ({ room: r.room, members: r.members, quiet: r.quiet, topic: r.topic })),
+      more: next,
+      ...(more && !next ? { truncated: true as const } : {}),
+    });
+    if (next && listing) {
+      listing.rooms = total;
+      this.#write(step, { type: "list", after: rooms[rooms.length - 1].room, limit: 0 });
+    } else this.#conn.listing = null;
   }
 
   /** Connected: catch up every room seen before, then resend what was never acknowledged, in order. */
@@ -622,7 +749,7 @@ export class ClientSession {
   }
 
   #helloExtensions(): HelloFields {
-    // Every optional feature this client speaks: stored conversations (dms) among them.
+    // The features this client understands: the server sends their frames and flags only to those that list them.
     const exts: HelloFields = { features: [...FEATURES] };
     if (this.#transient) exts.transient = true;
     if (this.#password !== undefined) exts.password = this.#password;
@@ -654,7 +781,7 @@ export function conversationMessage(e: DirectEvent, me: string): MessageEvent | 
   };
 }
 
-/** The HELLO fields a client sets besides its name and rooms. */
+/** The HELLO extensions a client session sends. */
 type HelloFields = Pick<
   Hello,
   "password" | "adminToken" | "resumeToken" | "since" | "transient" | "features"

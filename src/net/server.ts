@@ -8,7 +8,7 @@
  */
 
 import { Broker, type BrokerOptions, tickInterval } from "../chat/broker.ts";
-import type { AccountStore, BanStore, MessageLog } from "../chat/ports.ts";
+import type { AccountStore, BanStore, MessageLog, RoomSettings } from "../chat/ports.ts";
 import { encodeMessage, ErrorCode } from "../protocol/mod.ts";
 import { Admission, type ConnectionLimits } from "./admission.ts";
 import type { Authenticator } from "./auth.ts";
@@ -26,9 +26,9 @@ import type { WebAssets } from "./web_routes.ts";
 
 export type { ConnectionLimits } from "./admission.ts";
 
-export interface ServerOptions extends Omit<BrokerOptions, "accounts" | "bans" | "logId"> {
-  /** Where messages, accounts and bans are kept (memory or SQLite: the CLI decides). */
-  store: MessageLog & AccountStore & BanStore;
+export interface ServerOptions extends Omit<BrokerOptions, "accounts" | "bans" | "roomSettings" | "logId"> {
+  /** Where messages, accounts, bans and room topics are kept (memory or SQLite: the CLI decides). */
+  store: MessageLog & AccountStore & BanStore & RoomSettings;
   /** Password checks; absent for an open server. */
   auth?: Authenticator;
   connectionLimits?: ConnectionLimits;
@@ -85,7 +85,13 @@ export class ChatServer {
   constructor(options: ServerOptions) {
     this.options = options;
     const store = options.store;
-    this.broker = new Broker({ ...options, accounts: store, bans: store, logId: store.id });
+    this.broker = new Broker({
+      ...options,
+      accounts: store,
+      bans: store,
+      roomSettings: store,
+      logId: store.id,
+    });
     this.#log = options.logger;
     this.#admission = new Admission(options.connectionLimits);
     const auth = options.auth;

@@ -16,10 +16,13 @@ import { MAX_CONVERSATIONS, MAX_HELLO_ROOMS } from "./limits.ts";
 import {
   type ClientMessage,
   type ConversationEntry,
+  MembersFlags,
   MODERATION_ACTIONS,
   type Ping,
   type Pong,
   PRESENCE_EVENTS,
+  type RoomEntry,
+  RoomFlags,
   type ServerMessage,
 } from "./messages.ts";
 import { WireReader } from "./wire.ts";
@@ -145,6 +148,10 @@ function clientPayload(type: number, r: WireReader): ClientMessage | undefined {
         reason: r.str16("reason"),
       };
     }
+    case FrameType.LIST:
+      return { type: "list", after: r.str8("after"), limit: r.u16("limit") };
+    case FrameType.TOPIC:
+      return { type: "topic", room: r.str8("room"), set: readFlag(r, "TOPIC", "set"), text: r.str16("text") };
     default:
       return undefined;
   }
@@ -204,7 +211,8 @@ function serverPayload(type: number, r: WireReader): ServerMessage | undefined {
     }
     case FrameType.MEMBERS: {
       const room = r.str8("room");
-      const more = readFlag(r, "MEMBERS", "more");
+      // Once a boolean `more`, now bit flags; a bit this version does not define is malformed.
+      const flags = readFlags(r, "MEMBERS", MembersFlags.MORE | MembersFlags.LISTING);
       const count = r.u16("count");
       // Each name takes at least its length byte: reject counts the payload cannot hold before looping.
       if (count > r.remaining) {
@@ -215,13 +223,50 @@ function serverPayload(type: number, r: WireReader): ServerMessage | undefined {
       }
       const names: string[] = [];
       for (let i = 0; i < count; i++) names.push(r.str8("name"));
-      return { type: "members", room, more, names };
+      const more = (flags & MembersFlags.MORE) !== 0;
+      return (flags & MembersFlags.LISTING) !== 0
+        ? { type: "members", room, more, listing: true, names }
+        : { type: "members", room, more, names };
     }
     case FrameType.ROOM: {
       const room = r.str8("room");
       const members = r.u32("members");
-      return { type: "room", room, members, quiet: readFlag(r, "ROOM", "quiet") };
+      // Once a boolean `quiet`, now bit flags; a bit this version does not define is malformed.
+      const flags = readFlags(r, "ROOM", RoomFlags.QUIET | RoomFlags.LISTING);
+      const quiet = (flags & RoomFlags.QUIET) !== 0;
+      return (flags & RoomFlags.LISTING) !== 0
+        ? { type: "room", room, members, quiet, listing: true }
+        : { type: "room", room, members, quiet };
     }
+    case FrameType.ROOMS: {
+      const more = readFlag(r, "ROOMS", "more");
+      const count = r.u16("count");
+      // Each entry takes at least 8 bytes (two length prefixes, members, quiet): check before looping.
+      if (count * ROOM_ENTRY_MIN > r.remaining) {
+        throw new ProtocolError(
+          ErrorCode.BAD_FRAME,
+          `Cannot decode ROOMS: count ${count} exceeds what ${r.remaining} bytes can hold`,
+        );
+      }
+      const rooms: RoomEntry[] = [];
+      for (let i = 0; i < count; i++) {
+        rooms.push({
+          room: r.str8("room"),
+          members: r.u32("members"),
+          quiet: readFlag(r, "ROOMS", "quiet"),
+          topic: r.str16("topic"),
+        });
+      }
+      return { type: "rooms", more, rooms };
+    }
+    case FrameType.TOPIC_IS:
+      return {
+        type: "topicIs",
+        room: r.str8("room"),
+        text: r.str16("text"),
+        by: r.str8("by"),
+        ts: r.u64("ts"),
+      };
     case FrameType.ERROR:
       return {
         type: "error",
@@ -272,6 +317,9 @@ function serverPayload(type: number, r: WireReader): ServerMessage | undefined {
   }
 }
 
+/** The fewest bytes one ROOMS entry takes: an empty room name and topic, members and quiet. */
+const ROOM_ENTRY_MIN = 1 + 4 + 1 + 2;
+
 /** The fewest bytes one CONVERSATIONS entry takes: an empty name's length byte, lastSeq and ts. */
 const CONVERSATION_MIN = 1 + 8 + 8;
 
@@ -286,6 +334,20 @@ function readRooms(r: WireReader): string[] {
   const rooms: string[] = [];
   for (let i = 0; i < count; i++) rooms.push(r.str8("room"));
   return rooms;
+}
+
+/** A u8 of bit flags: a bit outside `known` is malformed (a new bit is sent only to clients that know it). */
+function readFlags(r: WireReader, frame: string, known: number): number {
+  const v = r.u8("flags");
+  if ((v & ~known) !== 0) {
+    throw new ProtocolError(
+      ErrorCode.BAD_FRAME,
+      `Cannot decode ${frame}: flags 0x${
+        v.toString(16).padStart(2, "0")
+      } set a bit this version does not define`,
+    );
+  }
+  return v;
 }
 
 /** A boolean u8: 0 or 1, anything else is malformed. */

@@ -42,18 +42,23 @@ export const ExtensionTag = {
   /**
    * HELLO and WELCOME: `count:u8 | name:str8*`, the optional features a side speaks (see
    * {@linkcode Feature}). In WELCOME the server's: a client uses a feature's frames only when it is listed.
-   * In HELLO the client's: the server sends a feature's unasked frames and fields only to clients that list
-   * it, so an older client never reads a frame or a value it does not know.
+   * In HELLO the client's: the server sends a feature's unasked frames and flags only to clients that list
+   * it, so an older client never reads a frame or bit it does not know.
    */
   FEATURES: 0x08,
 } as const;
 
 /**
- * Optional features, by the names FEATURES carries. `dms`: stored direct messages (conversations between
+ * Optional features, by the names FEATURES carries. `list`: LIST and ROOMS. `topic`: TOPIC and TOPIC_IS
+ * (sent on join and on change to clients that list it). `who-any`: WHO for a room the client is not in,
+ * answered with MEMBERS or ROOM flagged LISTING. `dms`: stored direct messages (conversations between
  * registered names delivered as MESSAGE in room `@peer`, with sequence numbers; CONVERSATIONS after the
  * welcome; FETCH of `@peer`).
  */
 export const Feature = {
+  LIST: "list",
+  TOPIC: "topic",
+  WHO_ANY: "who-any",
   DMS: "dms",
 } as const;
 

@@ -25,6 +25,8 @@ export const FrameType = {
   AWAY: 0x0a,
   REGISTER: 0x0b,
   MODERATE: 0x0c,
+  LIST: 0x0d,
+  TOPIC: 0x0e,
   PING: 0x40,
   PONG: 0x41,
   WELCOME: 0x81,
@@ -37,6 +39,8 @@ export const FrameType = {
   DIRECT: 0x88,
   NOTICE: 0x89,
   ROOM: 0x8a,
+  ROOMS: 0x8b,
+  TOPIC_IS: 0x8c,
   CONVERSATIONS: 0x8d,
 } as const;
 

@@ -46,6 +46,15 @@ export const MAX_U64_SAFE = Number.MAX_SAFE_INTEGER;
 export const MAX_FETCH = 500;
 
 /**
+ * Longest room topic in UTF-8 bytes: a line of a status bar, not a document (IRC servers commonly allow
+ * 390, which leaves room for the rest of their 512-byte line).
+ */
+export const MAX_TOPIC_BYTES = 390;
+
+/** Most rooms in one ROOMS page: a listing of the server's 10,000 rooms takes 20 round trips, not one frame. */
+export const MAX_LIST_PAGE = 500;
+
+/**
  * Conversations one CONVERSATIONS frame lists, the most recent first: 200 entries of at most 145 bytes
  * (a 128-byte name, its length byte, two u64) stay well within the default 64 KiB frame.
  */

@@ -133,6 +133,56 @@ export interface Moderate {
   reason: string;
 }
 
+/**
+ * Client to server: one page of the rooms the server holds, in name order: those whose name comes after
+ * `after` ("": from the first), at most `limit` (0: as many as one page holds). Answered with ROOMS.
+ */
+export interface List {
+  type: "list";
+  after: string;
+  limit: number;
+}
+
+/**
+ * Client to server: asks for a room's topic (`set` false; `text` is ignored), or sets it (`set` true; an empty
+ * or blank text clears it). Answered with TOPIC_IS.
+ */
+export interface Topic {
+  type: "topic";
+  room: string;
+  set: boolean;
+  text: string;
+}
+
+/** One room of a ROOMS page. */
+export interface RoomEntry {
+  room: string;
+  /** Members, as ROOM counts them. */
+  members: number;
+  quiet: boolean;
+  /** Its topic; empty when it has none. */
+  topic: string;
+}
+
+/** Server to client: a page of rooms in name order, answering LIST; `more`: a LIST after the last one finds more. */
+export interface Rooms {
+  type: "rooms";
+  more: boolean;
+  rooms: RoomEntry[];
+}
+
+/**
+ * Server to client: a room's topic, who set it and when (empty text, by "" and ts 0: none). The answer to
+ * TOPIC, what a joiner learns, and what a room's members hear when it changes.
+ */
+export interface TopicIs {
+  type: "topicIs";
+  room: string;
+  text: string;
+  by: string;
+  ts: number;
+}
+
 /** Server to client: information for the user (message of the day, results of commands). */
 export interface Notice {
   type: "notice";
@@ -216,11 +266,28 @@ export interface Presence {
   ts: number;
 }
 
+/** Bit flags of MEMBERS (its third field, a plain `more` boolean before LISTING was added). */
+export const MembersFlags = {
+  /** Another part of the list follows. */
+  MORE: 0x01,
+  /** The client is not a member: the list answers its WHO for another room (feature `who-any`). */
+  LISTING: 0x02,
+} as const;
+
+/** Bit flags of ROOM (its last field, a plain `quiet` boolean before LISTING was added). */
+export const RoomFlags = {
+  QUIET: 0x01,
+  /** The client is not a member: the size answers its WHO for another room, a quiet one (feature `who-any`). */
+  LISTING: 0x02,
+} as const;
+
 /** Server to client: part of a room's member list; `more` says another part follows. */
 export interface Members {
   type: "members";
   room: string;
   more: boolean;
+  /** Present (true) only when the list answers a WHO for a room the client is not in. */
+  listing?: true;
   names: string[];
 }
 
@@ -234,6 +301,8 @@ export interface RoomInfo {
   /** Members, including users in their grace period. */
   members: number;
   quiet: boolean;
+  /** Present (true) only when the frame answers a WHO for a quiet room the client is not in. */
+  listing?: true;
 }
 
 /** One stored conversation of the client's: who with, and where it stands. */
@@ -278,6 +347,8 @@ export type ClientMessage =
   | Away
   | Register
   | Moderate
+  | List
+  | Topic
   | Ping
   | Pong;
 export type ServerMessage =
@@ -291,6 +362,8 @@ export type ServerMessage =
   | Fetched
   | Direct
   | Notice
+  | Rooms
+  | TopicIs
   | Conversations
   | Ping
   | Pong;
@@ -358,6 +431,22 @@ function encodeFrame(msg: Message): Uint8Array {
     case "moderate":
       return new WireWriter(FrameType.MODERATE).u8(MODERATION_ACTIONS.indexOf(msg.action) + 1)
         .str8(msg.target, "target").u64(msg.durationMs).str16(msg.reason, "reason").finish();
+    case "list":
+      return new WireWriter(FrameType.LIST).str8(msg.after, "after").u16(msg.limit).finish();
+    case "topic":
+      return new WireWriter(FrameType.TOPIC).str8(msg.room, "room").u8(msg.set ? 1 : 0)
+        .str16(msg.text, "text").finish();
+    case "rooms": {
+      const w = new WireWriter(FrameType.ROOMS, 8 + msg.rooms.length * 48).u8(msg.more ? 1 : 0)
+        .u16(msg.rooms.length);
+      for (const r of msg.rooms) {
+        w.str8(r.room, "room").u32(r.members).u8(r.quiet ? 1 : 0).str16(r.topic, "topic");
+      }
+      return w.finish();
+    }
+    case "topicIs":
+      return new WireWriter(FrameType.TOPIC_IS).str8(msg.room, "room").str16(msg.text, "text")
+        .str8(msg.by, "by").u64(msg.ts).finish();
     case "notice":
       return new WireWriter(FrameType.NOTICE).str8(msg.kind, "kind").str16(msg.text, "text").finish();
     case "direct":
@@ -386,8 +475,8 @@ function encodeFrame(msg: Message): Uint8Array {
         .str8(msg.room, "room").u8(PRESENCE_CODES[msg.event]).str8(msg.name, "name")
         .str8(msg.reason, "reason").str16(msg.text, "text").u64(msg.ts).finish();
     case "room":
-      return new WireWriter(FrameType.ROOM)
-        .str8(msg.room, "room").u32(msg.members).u8(msg.quiet ? 1 : 0).finish();
+      return new WireWriter(FrameType.ROOM).str8(msg.room, "room").u32(msg.members)
+        .u8((msg.quiet ? RoomFlags.QUIET : 0) | (msg.listing ? RoomFlags.LISTING : 0)).finish();
     case "members": {
       if (msg.names.length > MAX_MEMBERS_PER_FRAME) {
         throw new RangeError(
@@ -395,7 +484,10 @@ function encodeFrame(msg: Message): Uint8Array {
         );
       }
       const w = new WireWriter(FrameType.MEMBERS, 8 + msg.names.length * 12)
-        .str8(msg.room, "room").u8(msg.more ? 1 : 0).u16(msg.names.length);
+        .str8(msg.room, "room").u8(
+          (msg.more ? MembersFlags.MORE : 0) | (msg.listing ? MembersFlags.LISTING : 0),
+        )
+        .u16(msg.names.length);
       for (const n of msg.names) w.str8(n, "name");
       return w.finish();
     }

@@ -1,6 +1,8 @@
 /**
  * The in-memory store (`--ephemeral`): bounded, so a long-running server
- * with no disk keeps a fixed footprint, and forgotten on exit.
+ * with no disk keeps a fixed footprint, and forgotten on exit. Messages are
+ * bounded per room (a count) and in all (a byte budget, message_budget.ts:
+ * the oldest of the whole store go first); receipts by count.
  *
  * @module
  */
@@ -17,10 +19,13 @@ import {
   type MessageLog,
   type Page,
   type PageQuery,
+  type RoomSettings,
+  type RoomTopic,
   type SenderRef,
   type SendReceipt,
   type StoredMessage,
 } from "../chat/ports.ts";
+import { DEFAULT_MEMORY_BYTES, MessageBudget, RoomLog } from "./message_budget.ts";
 import { newStoreId, type Retention } from "./retention.ts";
 
 /** Messages kept per room when no retention is set: enough for history and resume, bounded for memory. */
@@ -29,20 +34,14 @@ export const MEMORY_LOG_PER_ROOM = 10_000;
 /** Receipts kept: a client retries within minutes, not after 100k other messages. */
 export const MEMORY_RECEIPTS = 100_000;
 
-interface RoomLog {
-  seq: number;
-  /** Time of the last message (kept when the messages are trimmed). */
-  ts: number;
-  messages: StoredMessage[];
-}
-
-export class MemoryStore implements MessageLog, AccountStore, BanStore {
+export class MemoryStore implements MessageLog, AccountStore, BanStore, RoomSettings {
   readonly durable = false;
   // A memory store dies with the process, so every start is a new store.
   readonly id = newStoreId();
   #rooms = new Map<string, RoomLog>();
-  /** The conversations (rooms `@a+b`) of each name key. */
+  /** The conversations (rooms `@a+b`) of each name key, and the time of each one's last message. */
   #conversations = new Map<string, Set<string>>();
+  #lastTs = new Map<string, number>();
   /** Receipts by sender key, then SEND id: numeric keys, so a lookup builds no string. */
   #receipts = new Map<string, Map<number, SendReceipt>>();
   #receiptCount = 0;
@@ -55,8 +54,11 @@ export class MemoryStore implements MessageLog, AccountStore, BanStore {
   #receiptHead = 0;
   #retention: Retention;
   #perRoom: number;
+  #budget: MessageBudget;
 
-  constructor(retention: Partial<Retention> = {}) {
+  /** `maxBytes`: the memory all rooms' messages may take (estimated at their largest; see message_budget.ts). */
+  constructor(retention: Partial<Retention> = {}, options: { maxBytes?: number } = {}) {
+    this.#budget = new MessageBudget(options.maxBytes ?? DEFAULT_MEMORY_BYTES);
     this.#retention = { maxMessages: 0, maxAgeMs: 0, receiptsMs: 0, ...retention };
     this.#perRoom = this.#retention.maxMessages > 0
       ? Math.min(this.#retention.maxMessages, MEMORY_LOG_PER_ROOM)
@@ -92,7 +94,7 @@ export class MemoryStore implements MessageLog, AccountStore, BanStore {
   replicate(message: StoredMessage, sender: SenderRef): void {
     let r = this.#rooms.get(message.room);
     if (!r) {
-      this.#rooms.set(message.room, r = { seq: 0, ts: 0, messages: [] });
+      this.#rooms.set(message.room, r = new RoomLog());
       for (const key of conversationKeys(message.room) ?? []) {
         let mine = this.#conversations.get(key);
         if (!mine) this.#conversations.set(key, mine = new Set());
@@ -100,12 +102,12 @@ export class MemoryStore implements MessageLog, AccountStore, BanStore {
       }
     }
     // A view that starts mid-room, or skips ahead, keeps only a run of consecutive messages.
-    if (message.seq !== r.seq + 1) r.messages.length = 0;
+    if (message.seq !== r.seq + 1) this.#trim(r, 0);
     r.seq = message.seq;
-    r.ts = message.ts;
-    r.messages.push(message);
-    // Trim in batches so the amortised cost per append stays O(1).
-    if (r.messages.length > this.#perRoom * 2) r.messages.splice(0, r.messages.length - this.#perRoom);
+    r.push(message);
+    this.#trim(r, this.#perRoom);
+    this.#budget.added(r, message);
+    if (conversationKeys(message.room)) this.#lastTs.set(message.room, message.ts);
     const { key, id } = sender;
     const receipt = { room: message.room, seq: message.seq, ts: message.ts };
     let mine = this.#receipts.get(key);
@@ -120,7 +122,19 @@ export class MemoryStore implements MessageLog, AccountStore, BanStore {
   /** The oldest seq of `room` this store holds (0: none), and its last seq. */
   held(room: string): { first: number; last: number } {
     const r = this.#rooms.get(room);
-    return { first: r?.messages[0]?.seq ?? 0, last: r?.seq ?? 0 };
+    return { first: r?.first?.seq ?? 0, last: r?.seq ?? 0 };
+  }
+
+  /** Messages held, and the bytes they are counted as against the store's budget. */
+  get usage(): { messages: number; bytes: number; maxBytes: number } {
+    let messages = 0;
+    for (const r of this.#rooms.values()) messages += r.size;
+    return { messages, bytes: this.#budget.bytes, maxBytes: this.#budget.maxBytes };
+  }
+
+  /** Drops `r`'s oldest messages until it holds at most `keep`, or (with `olderThan`) none older. */
+  #trim(r: RoomLog, keep: number, olderThan = -Infinity): void {
+    while (r.size > keep || (r.size > 0 && r.first!.ts < olderThan)) this.#budget.dropped(r.dropFirst());
   }
 
   /** Forgets the oldest receipt (unless its key was receipted again since, which keeps the newer one). */
@@ -147,38 +161,32 @@ export class MemoryStore implements MessageLog, AccountStore, BanStore {
   page(room: string, query: PageQuery): Page {
     const r = this.#rooms.get(room);
     if (!r) return { messages: [], lastSeq: 0 };
-    const msgs = r.messages;
     // Sequences are consecutive, so the index of seq s is s - first seq; what was trimmed is simply gone.
-    const first = msgs.length ? msgs[0].seq : r.seq + 1;
+    const first = r.first?.seq ?? r.seq + 1;
     const upper = query.before > 0 ? Math.min(query.before, r.seq + 1) : r.seq + 1;
     const lower = query.after + 1;
     const n = Math.max(0, Math.min(query.limit, upper - lower));
     const from = query.before > 0 ? upper - n : lower;
     const start = Math.max(0, from - first);
-    const end = Math.max(0, Math.min(msgs.length, from + n - first));
-    return { messages: msgs.slice(start, end), lastSeq: r.seq };
+    const end = Math.max(0, Math.min(r.size, from + n - first));
+    return { messages: r.slice(start, end), lastSeq: r.seq };
   }
 
   conversations(key: string, limit: number): ConversationTail[] {
     const out: ConversationTail[] = [];
     for (const room of this.#conversations.get(key) ?? []) {
-      const r = this.#rooms.get(room)!;
-      out.push({ room, lastSeq: r.seq, ts: r.ts });
+      out.push({ room, lastSeq: this.#rooms.get(room)!.seq, ts: this.#lastTs.get(room) ?? 0 });
     }
     return out.sort((a, b) => b.ts - a.ts || (a.room < b.room ? -1 : 1)).slice(0, limit);
   }
 
   prune(now: number): number {
     let deleted = 0;
+    const cutoff = this.#retention.maxAgeMs > 0 ? now - this.#retention.maxAgeMs : -Infinity;
     for (const r of this.#rooms.values()) {
-      const before = r.messages.length;
-      if (this.#retention.maxAgeMs > 0) {
-        const cutoff = now - this.#retention.maxAgeMs;
-        const idx = r.messages.findIndex((m) => m.ts >= cutoff);
-        r.messages.splice(0, idx < 0 ? r.messages.length : idx);
-      }
-      if (r.messages.length > this.#perRoom) r.messages.splice(0, r.messages.length - this.#perRoom);
-      deleted += before - r.messages.length;
+      const before = r.size;
+      this.#trim(r, this.#perRoom, cutoff);
+      deleted += before - r.size;
     }
     return deleted;
   }
@@ -211,6 +219,16 @@ export class MemoryStore implements MessageLog, AccountStore, BanStore {
   removeBan(target: string): boolean {
     this.version++;
     return this.#bans.delete(target);
+  }
+
+  #topics = new Map<string, RoomTopic>();
+
+  topic(room: string): RoomTopic | undefined {
+    return this.#topics.get(room);
+  }
+  putTopic(topic: RoomTopic): void {
+    if (topic.text === "") this.#topics.delete(topic.room);
+    else this.#topics.set(topic.room, { ...topic });
   }
 
   close(): void {}

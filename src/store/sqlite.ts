@@ -20,6 +20,8 @@ import {
   type MessageLog,
   type Page,
   type PageQuery,
+  type RoomSettings,
+  type RoomTopic,
   type SenderRef,
   type SendReceipt,
   type StoredMessage,
@@ -54,6 +56,9 @@ CREATE TABLE IF NOT EXISTS accounts (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS bans (
   target TEXT PRIMARY KEY, until INTEGER NOT NULL, reason TEXT NOT NULL, by TEXT NOT NULL, created INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS topics (
+  room TEXT PRIMARY KEY, text TEXT NOT NULL, by TEXT NOT NULL, ts INTEGER NOT NULL
 ) WITHOUT ROWID;
 `;
 
@@ -105,7 +110,7 @@ function toMessage(row: Record<string, unknown>): StoredMessage {
 /** Larger than any sequence number: "no upper bound" in a page query. */
 const NO_BOUND = Number.MAX_SAFE_INTEGER;
 
-export class SqliteStore implements MessageLog, AccountStore, BanStore {
+export class SqliteStore implements MessageLog, AccountStore, BanStore, RoomSettings {
   readonly durable = true;
   readonly id: string;
   readonly path: string;
@@ -126,6 +131,7 @@ export class SqliteStore implements MessageLog, AccountStore, BanStore {
     pruneRoom: StatementSync;
     pruneReceipts: StatementSync;
     rooms: StatementSync;
+    topic: StatementSync;
     touchConversation: StatementSync;
     conversations: StatementSync;
   };
@@ -201,6 +207,8 @@ export class SqliteStore implements MessageLog, AccountStore, BanStore {
         pruneRoom: this.#db.prepare("DELETE FROM messages WHERE room = ? AND seq <= ?"),
         pruneReceipts: this.#db.prepare("DELETE FROM receipts WHERE ts < ?"),
         rooms: this.#db.prepare("SELECT room, last_seq FROM rooms"),
+        // Read on every join and every listed room: prepared once.
+        topic: this.#db.prepare("SELECT room, text, by, ts FROM topics WHERE room = ?"),
         touchConversation: this.#db.prepare(
           "INSERT INTO conversations (key, room, last_ts) VALUES (?, ?, ?) " +
             "ON CONFLICT (key, room) DO UPDATE SET last_ts = max(last_ts, excluded.last_ts)",
@@ -408,6 +416,30 @@ export class SqliteStore implements MessageLog, AccountStore, BanStore {
       () => Number(this.#db.prepare("DELETE FROM bans WHERE target = ?").run(target).changes) > 0,
       "cannot remove the ban",
     );
+  }
+
+  topic(room: string): RoomTopic | undefined {
+    let row: Record<string, unknown> | undefined;
+    try {
+      row = this.#q.topic.get(room) as Record<string, unknown> | undefined;
+    } catch (err) {
+      throw storeError(err, `cannot read the topic of ${room}`);
+    }
+    return row
+      ? { room: row.room as string, text: row.text as string, by: row.by as string, ts: row.ts as number }
+      : undefined;
+  }
+
+  putTopic(t: RoomTopic): void {
+    this.#write(() => {
+      if (t.text === "") this.#db.prepare("DELETE FROM topics WHERE room = ?").run(t.room);
+      else {
+        this.#db.prepare(
+          "INSERT INTO topics (room, text, by, ts) VALUES (?, ?, ?, ?) " +
+            "ON CONFLICT (room) DO UPDATE SET text = excluded.text, by = excluded.by, ts = excluded.ts",
+        ).run(t.room, t.text, t.by, t.ts);
+      }
+    }, "cannot save the topic");
   }
 
   #write<T>(fn: () => T, doing: string): T {

@@ -17,9 +17,11 @@ import {
   type Target,
 } from "../client/commands.ts";
 import { lastlog, lastlogHeading } from "../client/lastlog.ts";
+import { splitText } from "../client/split.ts";
 import { describeIgnored, describeJoins, isIgnored, withIgnored, withJoins } from "../client/prefs.ts";
 import { type Known, whoisText } from "../client/whois.ts";
 import type { PendingSend } from "../client/journal.ts";
+import { Feature } from "../protocol/extensions.ts";
 import { MessageFlags } from "../protocol/messages.ts";
 import { nameKey } from "../protocol/names.ts";
 import { clock } from "../client/clock.ts";
@@ -130,10 +132,40 @@ export function showRestored(state: TuiState, outbox: readonly PendingSend[], no
 }
 
 /**
+ * Texts that go as this many messages or more are sent only when Enter is
+ * pressed on them a second time: two parts are a long line, three or more a
+ * paste worth a second look (irssi asks from 5 lines, WeeChat from 2).
+ */
+export const CONFIRM_PARTS = 3;
+
+/**
+ * `text` in the parts it is sent as (longer than the server takes in one
+ * message: split at lines, words, then characters, see client/split.ts), or
+ * null when it makes CONFIRM_PARTS or more and was not confirmed yet: the
+ * line is kept, and Enter on it again sends it.
+ */
+function partsOf(ctx: CommandContext, text: string): string[] | null {
+  const { state, client } = ctx;
+  const parts = splitText(text, client.maxText);
+  if (parts.length >= CONFIRM_PARTS && state.longText !== text) {
+    state.longText = text;
+    failed(
+      ctx,
+      `this text is ${parts.length} messages long (the server takes ${client.maxText} bytes at a time): ` +
+        "Enter sends them all, in order; Ctrl-U clears the line",
+    );
+    return null;
+  }
+  state.longText = null;
+  return parts;
+}
+
+/**
  * Sends `text` to the current window (its room, or its person) and shows it
- * as pending until the server confirms it. While disconnected, ChatClient
- * keeps it in its outbox (on disk, with a journal) and sends it once it is
- * connected again, so the text is never refused for being offline.
+ * as pending until the server confirms it; a text longer than the server
+ * takes in one message goes as several, in order. While disconnected,
+ * ChatClient keeps it in its outbox (on disk, with a journal) and sends it
+ * once it is connected again, so the text is never refused for being offline.
  */
 export function sendText(ctx: CommandContext, text: string, action = false): CommandResult {
   const { state, client, now } = ctx;
@@ -142,12 +174,18 @@ export function sendText(ctx: CommandContext, text: string, action = false): Com
     notify(state, `you are not in #${w.room}: /join a room first`, now, "error");
     return KEEP;
   }
+  const parts = partsOf(ctx, text);
+  if (parts === null) return KEEP;
   const peer = directPeer(w);
-  const id = peer !== null ? client.msg(peer, text, { action }) : client.send(text, { room: w.room, action });
   // Scroll back down: you want to see what you just said.
   w.scroll = 0;
   w.below = 0;
-  showPending(state, w, { id, text, action }, now);
+  for (const part of parts) {
+    const id = peer !== null
+      ? client.msg(peer, part, { action })
+      : client.send(part, { room: w.room, action });
+    showPending(state, w, { id, text: part, action }, now);
+  }
   if (state.connection.state === "offline") {
     notify(state, "offline: kept in the outbox; Enter on an empty line or /reconnect tries again", now);
   }
@@ -243,7 +281,7 @@ export function perform(ctx: CommandContext, action: Action): CommandResult {
         return DONE;
       }
       const room = action.room ?? currentWindow(state).room;
-      if (!state.windows.some((w) => w.room === room && w.joined)) {
+      if (!state.windows.some((w) => w.room === room && w.joined) && !client.supports(Feature.WHO_ANY)) {
         return failed(
           ctx,
           `/who #${room}: ${
@@ -427,9 +465,26 @@ export function perform(ctx: CommandContext, action: Action): CommandResult {
       return SAVE;
     }
     case "list":
-      return failed(ctx, `/list: ${notSupported("listing rooms")}`);
-    case "topic":
-      return failed(ctx, `/topic: ${notSupported("room topics")}`);
+      if (!client.supports(Feature.LIST)) return failed(ctx, `/list: ${notSupported("listing rooms")}`);
+      if (!client.list()) return failed(ctx, "/list: a listing is under way; wait for it to finish");
+      state.listed = [];
+      notify(state, "listing the rooms...", now);
+      return DONE;
+    case "topic": {
+      if (!client.supports(Feature.TOPIC)) return failed(ctx, `/topic: ${notSupported("room topics")}`);
+      const w = currentWindow(state);
+      if (directPeer(w) !== null) {
+        return failed(ctx, "/topic: direct messages have no topic; use it in a room");
+      }
+      if (action.text === "" && !action.clear) {
+        state.topicAsked.add(w.room);
+        client.topic(w.room);
+        return DONE;
+      }
+      if (!w.joined) return failed(ctx, `/topic: you are not in #${w.room}; /join it to set its topic`);
+      client.topic(w.room, action.text);
+      return DONE;
+    }
     default: {
       const never: never = action;
       return never;
@@ -459,9 +514,12 @@ function closeDirect(state: TuiState, i: number): void {
  */
 function sendDirect(ctx: CommandContext, to: string, text: string): CommandResult {
   const { state, client, now } = ctx;
+  const parts = partsOf(ctx, text);
+  if (parts === null) return KEEP;
   const w = directWindow(state, to);
-  const id = client.msg(to, text);
-  showPending(state, w, { id, text, action: false }, now);
+  for (const part of parts) {
+    showPending(state, w, { id: client.msg(to, part), text: part, action: false }, now);
+  }
   if (w !== currentWindow(state)) {
     notify(state, `-> @${to}: ${text} (window ${state.windows.indexOf(w) + 1})`, now);
   }

@@ -106,7 +106,18 @@ function windowInfo(state: TuiState, w: Window): string {
   return state.connection.state === "connected" ? `${windowName(w)} (${onlineCount(w)})` : windowName(w);
 }
 
-/** The status line: connection, my away message, window, activity elsewhere, scroll state, server. */
+/**
+ * A room's topic in the status line: on one line, at most a third of the width (what is left of the line
+ * is for the rooms with unread messages), cut with an ellipsis.
+ */
+function topicSpans(topic: string, cols: number): Span[] {
+  const text = sanitize(topic);
+  const max = Math.max(8, Math.floor(cols / 3));
+  if (stringWidth(text) <= max) return [{ text, style: STATUS }];
+  return [...fitSpans([{ text, style: STATUS }], max - 1), { text: "\u2026", style: STATUS }];
+}
+
+/** The status line: connection, my away message, window, its topic, activity elsewhere, scroll state, server. */
 export function statusLine(state: TuiState, now: number): Span[] {
   const w = currentWindow(state);
   const sep: Span = { text: " | ", style: STATUS };
@@ -118,6 +129,8 @@ export function statusLine(state: TuiState, now: number): Span[] {
     spans.push(sep, { text: sanitize(state.notice.text), style: { ...STATUS, bold: true } });
   }
   spans.push(sep, { text: `${state.current + 1}:${windowInfo(state, w)}`, style: { ...STATUS, bold: true } });
+  const topic = w.topic?.text ?? "";
+  if (topic !== "" && directPeer(w) === null) spans.push(sep, ...topicSpans(topic, state.size.cols));
   const active = state.windows
     .map((x, i) => ({ x, i }))
     .filter(({ x, i }) => i !== state.current && x.unread > 0);

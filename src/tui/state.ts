@@ -9,6 +9,8 @@
  * @module
  */
 
+import type { ServerFeature } from "../client/commands.ts";
+import type { ListedRoom } from "../client/events.ts";
 import { DEFAULT_PREFS, type Prefs } from "../client/prefs.ts";
 import type { ModerationAction } from "../protocol/messages.ts";
 import { nameKey } from "../protocol/names.ts";
@@ -42,6 +44,14 @@ export interface ClientPort {
   register(password: string): void;
   /** Operators: kick, ban, unban, mute or unmute `target`. */
   moderate(action: ModerationAction, target: string, durationMs: number, reason: string): void;
+  /** Lists the server's rooms (answered by rooms events); false when a listing is under way. */
+  list(): boolean;
+  /** Asks for `room`'s topic, or (with `text`; "" clears it) sets it. */
+  topic(room: string, text?: string): void;
+  /** Whether the server announced `feature`. */
+  supports(feature: ServerFeature): boolean;
+  /** The longest message text the server accepts, in UTF-8 bytes: longer texts are sent in parts. */
+  readonly maxText: number;
 }
 
 /** Window names of direct conversations start with this; room names cannot. */
@@ -85,6 +95,8 @@ export interface Window {
   historyBefore: number;
   /** The `before` of the last /history asked for: PgUp does not ask for the same page twice. */
   historyAsked: number;
+  /** The room's topic as last heard ("" none), or null before the server said. */
+  topic: { text: string; by: string; ts: number } | null;
 }
 
 export interface Size {
@@ -117,6 +129,15 @@ export interface TuiState {
   unslashed: string | null;
   /** Rooms asked about with /who, whose next member list is printed. */
   whoAsked: Set<string>;
+  /** Rooms whose topic was asked for with /topic: the answer is printed even when it is not news. */
+  topicAsked: Set<string>;
+  /** The rooms of a /list under way, gathered until its last part, or null. */
+  listed: ListedRoom[] | null;
+  /**
+   * A text refused once for being long enough to go as several messages: the same line again is sent,
+   * in parts (a paste confirmed).
+   */
+  longText: string | null;
   /** Window of each message sent and not yet acknowledged, by ChatClient id. */
   sent: Map<number, Window>;
   /** Away messages of other people, by name key; someone not in it is here. */
@@ -159,6 +180,9 @@ export function createState(o: StateOptions): TuiState {
     knownRooms: new Set(o.rooms),
     unslashed: null,
     whoAsked: new Set(),
+    topicAsked: new Set(),
+    listed: null,
+    longText: null,
     sent: new Map(),
     away: new Map(),
     myAway: "",
@@ -183,6 +207,7 @@ function newWindow(room: string): Window {
     bySeq: new Map(),
     historyBefore: 0,
     historyAsked: 0,
+    topic: null,
   };
 }
 

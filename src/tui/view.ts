@@ -8,7 +8,16 @@
  * @module
  */
 
-import type { ClientEvent, DirectEvent, MessageEvent, PresenceEvent } from "../client/events.ts";
+import type {
+  ClientEvent,
+  DirectEvent,
+  ListedRoom,
+  MembersEvent,
+  MessageEvent,
+  PresenceEvent,
+  RoomsEvent,
+  TopicEvent,
+} from "../client/events.ts";
 import { nameKey } from "../protocol/names.ts";
 import { argumentKind, commandNames, HISTORY_PAGE, JOIN_REFUSED } from "../client/commands.ts";
 import { requestHistory, runLine } from "./commands.ts";
@@ -412,6 +421,7 @@ export function onEvent(
       return {};
     }
     case "members": {
+      if (e.listing) return onListing(state, e, now);
       const existed = state.windows.some((w) => w.room === e.room && w.joined && !w.joining);
       const w = windowFor(state, e.room);
       w.joined = true;
@@ -449,6 +459,10 @@ export function onEvent(
       return {};
     case "direct":
       return onDirect(state, e, now);
+    case "topic":
+      return onTopic(state, e, now);
+    case "rooms":
+      return onRooms(state, e, now);
     case "message":
       return onMessage(state, e);
     case "notice":
@@ -505,6 +519,104 @@ export function onEvent(
       return never;
     }
   }
+}
+
+/** The answer to /who for a room this client is not in: said where you are, no window made for it. */
+function onListing(state: TuiState, e: MembersEvent, now: number): Outcome {
+  state.whoAsked.delete(e.room);
+  if (e.quiet) {
+    notify(
+      state,
+      `#${e.room} has ${e.members} members (a quiet room: its names are listed to members only)`,
+      now,
+    );
+    return {};
+  }
+  memberNotice(
+    state,
+    currentWindow(state),
+    e.room,
+    `in #${e.room} (${e.online.length}; you are not in it): `,
+    e.online,
+    now,
+  );
+  return {};
+}
+
+/** "2026-01-02 09:30": when a topic was set. */
+function dateTime(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${
+    two(d.getMinutes())
+  }`;
+}
+
+/** A topic as it stands: "topic of #lobby: be kind (set by alice, 2026-01-02 09:30)". */
+function topicText(e: TopicEvent): string {
+  if (e.text === "") return `#${e.room} has no topic`;
+  const by = e.by ? ` (set by ${e.by}${e.ts ? `, ${dateTime(e.ts)}` : ""})` : "";
+  return `topic of #${e.room}: ${e.text}${by}`;
+}
+
+/**
+ * A room's topic: kept for the status line; shown when it is news (the first
+ * one heard, or a change) or was asked for with /topic. A join tells it
+ * again on every reconnect: the same topic again says nothing.
+ */
+function onTopic(state: TuiState, e: TopicEvent, now: number): Outcome {
+  const w = state.windows.find((x) => x.room === e.room && directPeer(x) === null);
+  const asked = state.topicAsked.delete(e.room);
+  const before = w?.topic ?? null;
+  if (w) w.topic = { text: e.text, by: e.by, ts: e.ts };
+  const changed = before === null
+    ? e.text !== ""
+    : before.text !== e.text || before.by !== e.by || before.ts !== e.ts;
+  if (!asked && !changed) return {};
+  const text = asked || before === null
+    ? topicText(e)
+    : e.text === ""
+    ? (e.by ? `${e.by} cleared the topic of #${e.room}` : `the topic of #${e.room} was cleared`)
+    : `${e.by} set the topic of #${e.room}: ${e.text}`;
+  notify(state, text, now, "info", w);
+  return {};
+}
+
+/** Rooms of /list shown at most in one notice: the rest are counted. */
+const LISTED_ROOMS = 500;
+
+function listedRoom(r: ListedRoom): string {
+  const size = r.quiet ? `${r.members} members, quiet` : `${r.members}`;
+  return `  #${r.room} (${size})${r.topic ? `: ${r.topic}` : ""}`;
+}
+
+/** A part of /list: gathered until the last, then shown as one notice, biggest rooms first. */
+function onRooms(state: TuiState, e: RoomsEvent, now: number): Outcome {
+  const listed = [...state.listed ?? [], ...e.rooms];
+  if (e.more) {
+    state.listed = listed;
+    return {};
+  }
+  state.listed = null;
+  if (listed.length === 0) {
+    notify(state, "no rooms: nobody is in any room you could join", now);
+    return {};
+  }
+  const rows = [...listed].sort((a, b) => b.members - a.members || (a.room < b.room ? -1 : 1));
+  const more = rows.length > LISTED_ROOMS ? [`  and ${rows.length - LISTED_ROOMS} more`] : [];
+  const stopped = e.truncated ? ["  (the list stops here: the server has more rooms)"] : [];
+  notify(
+    state,
+    [
+      `${listed.length} room(s), by size:`,
+      ...rows.slice(0, LISTED_ROOMS).map(listedRoom),
+      ...more,
+      ...stopped,
+    ]
+      .join("\n"),
+    now,
+  );
+  return {};
 }
 
 function onMessage(state: TuiState, e: MessageEvent): Outcome {

@@ -30,8 +30,10 @@ import {
   withJoins,
 } from "../client/prefs.ts";
 import { ClientSession, DIRECT_PREFIX, type Step } from "../client/session.ts";
+import { splitText } from "../client/split.ts";
 import { whoisText } from "../client/whois.ts";
 import { ErrorCode } from "../protocol/errors.ts";
+import { Feature } from "../protocol/extensions.ts";
 import { type ClientMessage, MessageFlags } from "../protocol/messages.ts";
 import { checkName, DEFAULT_ROOM, nameKey } from "../protocol/names.ts";
 import { findWindows, shortcut } from "./keys.ts";
@@ -357,12 +359,15 @@ export class App {
     this.#queue(room, text, flags);
   }
 
+  /** Queues `text` for `room`: as several messages, in order, when longer than the server takes in one. */
   #queue(room: string, text: string, flags: number): void {
     const link = this.link!;
     const now = Date.now();
-    const p = { id: link.session.newId(), room, flags, text };
-    this.model!.queued(p, now);
-    link.perform(link.session.queue(p, now));
+    for (const part of splitText(text, link.session.maxText)) {
+      const p = { id: link.session.newId(), room, flags, text: part };
+      this.model!.queued(p, now);
+      link.perform(link.session.queue(p, now));
+    }
   }
 
   /** Sends a request, or says that it needs a connection. */
@@ -407,7 +412,7 @@ export class App {
       case "who": {
         const room = a.room ?? (current?.kind === "room" ? current.target : undefined);
         if (!room) return say("usage: /who ROOM (this window is not a room)", "error");
-        if (!link.session.rooms.includes(room)) {
+        if (!link.session.rooms.includes(room) && !link.session.features.has(Feature.WHO_ANY)) {
           return say(notSupported("/who for a room you are not in"), "error");
         }
         if (this.#request({ type: "who", room })) this.#asked.add(room);
@@ -535,12 +540,33 @@ export class App {
         }
         say(describeJoins(model.prefs));
         break;
-      case "list":
-        say(notSupported("/list"), "error");
+      case "list": {
+        if (link.ready && !link.session.features.has(Feature.LIST)) {
+          return say(notSupported("/list"), "error");
+        }
+        const step = link.session.list();
+        if (!step) {
+          return say(
+            link.ready ? "a listing is under way" : "not connected: /list needs the server",
+            "error",
+          );
+        }
+        link.perform(step);
+        say("listing the rooms…");
         break;
-      case "topic":
-        say(notSupported("/topic"), "error");
+      }
+      case "topic": {
+        if (link.ready && !link.session.features.has(Feature.TOPIC)) {
+          return say(notSupported("/topic"), "error");
+        }
+        if (current?.kind !== "room") return say("/topic works in a room window", "error");
+        const ask = a.text === "" && !a.clear;
+        const step = link.session.topic(current.target, ask ? undefined : a.text);
+        if (!step) return say("not connected: /topic needs the server", "error");
+        if (ask) model.topicAsked.add(current.target);
+        link.perform(step);
         break;
+      }
       default: {
         const never: never = a;
         void never;

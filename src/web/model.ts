@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { ClientEvent, StatusEvent } from "../client/events.ts";
+import type { ClientEvent, ListedRoom, StatusEvent } from "../client/events.ts";
 import type { PendingSend } from "../client/journal_state.ts";
 import { mentions } from "../client/mention.ts";
 import { DEFAULT_PREFS, isIgnored, joinsHidden, type Prefs } from "../client/prefs.ts";
@@ -63,6 +63,8 @@ export interface Win {
   highlight: boolean;
   /** A quiet room's size (no member list is kept for it), else undefined. */
   quiet?: number;
+  /** A room's topic as last heard ("" for none), or undefined before the server said. */
+  topic?: string;
   /**
    * Just joined: the recent history that follows the member list is context,
    * not news, so it is not counted as unread.
@@ -129,6 +131,10 @@ export class Model {
   joining: string[] = [];
   /** Set when something the window list, the member list or the status shows has changed. */
   dirty = true;
+  /** Rooms whose topic was asked for with /topic: the answer is shown even when it is not news. */
+  topicAsked = new Set<string>();
+  /** The rooms of a /list under way, gathered until its last part. */
+  #listing: ListedRoom[] = [];
   #serial = 0;
 
   constructor(me: string, prefs: Prefs = DEFAULT_PREFS) {
@@ -231,7 +237,17 @@ export class Model {
         break;
       }
       case "members":
-        this.#listed(e.room, e.quiet ? e.members : undefined);
+        // A list of a room this client is not in answers /who (the page says it): no window for it.
+        if (!e.listing) this.#listed(e.room, e.quiet ? e.members : undefined);
+        else if (e.quiet) {
+          this.say(`#${e.room} has ${e.members} members (a quiet room: names for members only)`, now);
+        }
+        break;
+      case "topic":
+        this.#topic(e, now);
+        break;
+      case "rooms":
+        this.#rooms(e.rooms, e.more, e.truncated === true, now);
         break;
       case "room": {
         const w = this.get(roomId(e.room));
@@ -364,6 +380,46 @@ export class Model {
       this.switchTo(w.id);
     }
     this.dirty = true;
+  }
+
+  /** A room's topic: kept for the title, and said when it is news or was asked for. */
+  #topic(e: Extract<ClientEvent, { type: "topic" }>, now: number): void {
+    const w = this.get(roomId(e.room));
+    const asked = this.topicAsked.delete(e.room);
+    const before = w?.topic;
+    if (w) w.topic = e.text;
+    this.dirty = true;
+    const news = before === undefined ? e.text !== "" : before !== e.text;
+    if (!asked && !news) return;
+    const text = asked || before === undefined
+      ? (e.text
+        ? `topic of #${e.room}: ${e.text}${e.by ? ` (set by ${e.by})` : ""}`
+        : `#${e.room} has no topic`)
+      : e.text
+      ? `${e.by} set the topic of #${e.room}: ${e.text}`
+      : `the topic of #${e.room} was cleared${e.by ? ` by ${e.by}` : ""}`;
+    if (w) this.#event(w, e.ts || now, text);
+    else this.say(text, now);
+  }
+
+  /** A part of /list: gathered, and said as one notice with the last part, biggest rooms first. */
+  #rooms(rooms: readonly ListedRoom[], more: boolean, truncated: boolean, now: number): void {
+    this.#listing.push(...rooms);
+    if (more) return;
+    const all = this.#listing.sort((a, b) => b.members - a.members || (a.room < b.room ? -1 : 1));
+    this.#listing = [];
+    this.say(
+      all.length === 0 ? "no rooms: nobody is in any room you could join" : [
+        `${all.length} room(s), by size:`,
+        ...all.map((r) =>
+          `  #${r.room} (${r.quiet ? `${r.members} members, quiet` : r.members})${
+            r.topic ? `: ${r.topic}` : ""
+          }`
+        ),
+        ...(truncated ? ["  (the list stops here: the server has more rooms)"] : []),
+      ].join("\n"),
+      now,
+    );
   }
 
   #presence(e: Extract<ClientEvent, { type: "presence" }>): void {

@@ -137,7 +137,9 @@ export class View {
       this.dom.status.className = `status ${online ? "online" : "offline"}`;
       model.dirty = false;
     }
-    this.dom.windowTitle.textContent = w ? shown(title(w)) : "";
+    // A room's topic follows its name, on one line, as text.
+    const topic = w?.kind === "room" && w.topic ? ` \u2014 ${w.topic}` : "";
+    this.dom.windowTitle.textContent = w ? shown(title(w) + topic) : "";
     this.#log(w);
   }
 

@@ -130,7 +130,7 @@ export function labels(frames: Received[]): string[] {
   });
 }
 
-/** A broker over `store` (its message log, accounts and bans) with small limits, `overrides` applied. */
+/** A broker over `store` (its message log, accounts, bans and room topics) with small limits, `overrides` applied. */
 export function brokerOver(store: MemoryStore, overrides: Partial<BrokerOptions> = {}): Broker {
   return new Broker({
     maxClients: 10,
@@ -143,6 +143,7 @@ export function brokerOver(store: MemoryStore, overrides: Partial<BrokerOptions>
     historyLimit: 10,
     accounts: store,
     bans: store,
+    roomSettings: store,
     logId: store.id,
     ...overrides,
   });

@@ -30,6 +30,7 @@ export function sampleResult(over: Partial<BenchResult> = {}): BenchResult {
       spawned: true,
       host: "127.0.0.1",
       port: 40000,
+      servers: [{ host: "127.0.0.1", port: 40000 }],
       pid: 1234,
       pids: [1234],
       command: "deno run -A main.ts serve",

@@ -15,6 +15,7 @@ import {
   type BanStore,
   type Draft,
   type MessageLog,
+  type RoomSettings,
   StoreError,
 } from "../../src/chat/ports.ts";
 import type { Session } from "../../src/chat/session.ts";
@@ -31,8 +32,8 @@ import {
   type Welcome,
 } from "../../src/protocol/mod.ts";
 
-/** Everything a broker keeps: the message log, accounts and bans. */
-export type Store = MessageLog & AccountStore & BanStore;
+/** Everything a broker keeps: the message log, accounts, bans and room topics. */
+export type Store = MessageLog & AccountStore & BanStore & RoomSettings;
 
 /** An effect as a test sees it: sessions as objects, and a broadcast with the members it reached. */
 export type TestEffect =
@@ -45,7 +46,9 @@ export type TestEffect =
   | UnshareEffect;
 
 export interface TestBrokerOptions
-  extends Omit<BrokerOptions, "accounts" | "bans" | "logId">, Partial<Pick<BrokerOptions, "logId">> {
+  extends
+    Omit<BrokerOptions, "accounts" | "bans" | "roomSettings" | "logId">,
+    Partial<Pick<BrokerOptions, "logId">> {
   store?: Store;
   /** In a cluster: how the cluster answers a name claim (default: granted). */
   claim?: (e: ClaimEffect) => boolean;
@@ -71,6 +74,7 @@ export class TestBroker {
       ...options,
       accounts: this.store,
       bans: this.store,
+      roomSettings: this.store,
       logId: options.logId ?? this.store.id,
     });
     this.queue = new CommitQueue(this.store, (o) => this.#outcomes.push(o), () => {});

@@ -41,11 +41,13 @@ import {
   Feature,
   FrameDecoder,
   type Hello,
+  MAX_TOPIC_BYTES,
   MessageFlags,
   nameKey,
   nameSkeleton,
   ProtocolError,
   type ServerMessage,
+  utf8Length,
   WireWriter,
 } from "../../src/protocol/mod.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
@@ -113,6 +115,8 @@ function setup(
     maxRooms: rng.range(2, 8),
     accounts: store,
     bans: store,
+    roomSettings: store,
+    operatorTopics: rng.chance(0.3),
     logId: store.id,
     historyLimit: rng.pick([0, 3]),
     graceMs: rng.pick([0, 0, 1000]),
@@ -165,7 +169,10 @@ function helloFor(rng: Prng, tokens: Uint8Array[]): Hello | ProtocolError {
   if (rng.chance(0.4)) hello.features = rng.chance(0.8) ? [Feature.DMS] : [short(rng), Feature.DMS];
   let sinceBlock: Uint8Array | null = null;
   for (let n = rng.chance(0.5) ? 0 : rng.range(1, 3); n > 0; n--) {
-    switch (rng.int(7)) {
+    switch (rng.int(8)) {
+      case 7:
+        hello.features = rng.chance(0.8) ? ["list", "topic", "who-any"] : [short(rng)];
+        break;
       case 6:
         hello.transient = true;
         break;
@@ -230,6 +237,8 @@ const KINDS = {
   away: 1,
   register: 1,
   moderate: 3,
+  list: 1,
+  topic: 1.5,
   bye: 0.4,
   ping: 1,
   pong: 0.5,
@@ -293,6 +302,14 @@ function messageFor(rng: Prng, tokens: Uint8Array[]): ClientMessage | ProtocolEr
         durationMs: rng.pick([0, 0, 1000, 60_000, HUGE_DURATIONS ? u64(rng) : rng.int(CENTURY_MS)]),
         reason: str(rng, rng.pick([10, 300])),
       };
+    case "list":
+      return {
+        type: "list",
+        after: rng.chance(0.5) ? "" : pickRoom(rng),
+        limit: rng.pick([0, 1, 2, 0xffff]),
+      };
+    case "topic":
+      return { type: "topic", room: pickRoom(rng), set: rng.chance(0.7), text: pickText(rng) };
     case "bye":
       return { type: "bye", reason: str(rng, rng.pick([10, 300])) };
     case "ping":
@@ -324,6 +341,8 @@ const SERVER_TYPES = new Set([
   "fetched",
   "direct",
   "notice",
+  "rooms",
+  "topicIs",
   "conversations",
   "ping",
   "pong",
@@ -531,6 +550,20 @@ class Harness {
         const { msg, size } = roundTrip(e.msg);
         check(size <= 4 + this.options.maxFrame, `a frame of ${size} bytes`);
         check(SERVER_TYPES.has(msg.type), `a ${msg.type} frame sent to a client`);
+        // A flag an older client cannot decode goes only to clients that listed its feature.
+        if ((msg.type === "members" || msg.type === "room") && msg.listing) {
+          check(
+            to.features.has("who-any"),
+            `a ${msg.type} flagged LISTING to #${to.id}, which did not list who-any`,
+          );
+          check(!this.broker.room(msg.room)?.members.has(to), `a ${msg.type} flagged LISTING to a member`);
+        }
+        if (msg.type === "topicIs") {
+          check(
+            utf8Length(msg.text) <= MAX_TOPIC_BYTES && !/[\r\n]/.test(msg.text),
+            `a topic of ${utf8Length(msg.text)} bytes or with a line break`,
+          );
+        }
         if (msg.type === "error" && msg.fatal) fatal.add(to);
         if (msg.type === "ack" && msg.room !== "") ackSeq = msg.seq;
       } else if (e.kind === "close") {

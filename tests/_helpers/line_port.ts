@@ -15,6 +15,9 @@ export class FakeLinePort {
   calls: string[] = [];
   state: ConnectionState = "connected";
   oldest = new Map<string, number>();
+  /** The features the server announced: none, like a server from before them, unless a test adds some. */
+  features = new Set<string>();
+  maxText = 4096;
   #id = 0;
 
   #request(call: string): boolean {
@@ -59,6 +62,15 @@ export class FakeLinePort {
   }
   oldestSeq(room: string): number | undefined {
     return this.oldest.get(room);
+  }
+  list(): boolean {
+    return this.#request("list");
+  }
+  topic(room: string, text?: string): boolean {
+    return this.#request(text === undefined ? `topic ${room}` : `topic ${room} = ${text}`);
+  }
+  supports(feature: string): boolean {
+    return this.features.has(feature);
   }
   /** What members() answers, per room. */
   lists = new Map<string, string[]>();

@@ -23,6 +23,9 @@ export class FakeClient implements ClientPort {
   sent: Array<{ id: number; text: string; room: string; action: boolean }> = [];
   /** What oldestSeq() answers, per room. */
   oldest = new Map<string, number>();
+  /** The features the server announced: none, like a server from before them, unless a test adds some. */
+  features = new Set<string>();
+  maxText = 4096;
   #id = 0;
   send(text: string, options: { room: string; action?: boolean }): number {
     const id = ++this.#id;
@@ -65,6 +68,16 @@ export class FakeClient implements ClientPort {
   }
   moderate(action: string, target: string, durationMs: number, reason: string): void {
     this.calls.push(`${action} ${target} ${durationMs} ${reason}`.trimEnd());
+  }
+  list(): boolean {
+    this.calls.push("list");
+    return true;
+  }
+  topic(room: string, text?: string): void {
+    this.calls.push(text === undefined ? `topic ${room}` : `topic ${room} = ${text}`);
+  }
+  supports(feature: string): boolean {
+    return this.features.has(feature);
   }
 }
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { BENCH_SPECS } from "../../src/cli/specs.ts";
 import type { BenchResult } from "../../src/bench/report.ts";
 import { haveNats } from "../_helpers/nats.ts";
-import { assertOneLine, runChat } from "../_helpers/process.ts";
+import { assertOneLine, runChat, startServer } from "../_helpers/process.ts";
 
 Deno.test("chat bench --spawn runs a short fanout against its own server and delivers every message", async () => {
   const r = await runChat([
@@ -65,6 +65,31 @@ Deno.test({
     assert.equal(result.acked, result.sent, r.output);
     assert.equal(result.errors.count, 0, r.output);
   },
+});
+
+Deno.test("chat bench --host takes a list of servers and spreads the connections over them", async () => {
+  await using server = await startServer(["--ephemeral", "--rate-limit", "0"]);
+  // Two names for one server: each half of the clients connects through one of them.
+  const r = await runChat([
+    "bench",
+    "--host",
+    `127.0.0.1:${server.port},localhost`,
+    "--port",
+    String(server.port),
+    "--clients",
+    "4",
+    "--duration",
+    "1",
+    "--json",
+  ]);
+  assert.equal(r.code, 0, r.output);
+  const result = JSON.parse(r.stdout[0]) as BenchResult;
+  assert.deepEqual(result.server.servers, [
+    { host: "127.0.0.1", port: server.port },
+    { host: "localhost", port: server.port },
+  ]);
+  assert.ok(result.sent > 0, r.output);
+  assert.equal(result.delivered, result.expected, r.output);
 });
 
 Deno.test("chat bench --help lists every option and exits 0", async () => {

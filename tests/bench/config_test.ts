@@ -82,6 +82,15 @@ Deno.test("benchConfig() refuses contradictory settings, naming the flag", () =>
   assert.match(error({ spawn: true, nodes: 9 }), /--nodes must be an integer/);
 });
 
+Deno.test("benchConfig() spreads the connections over a list of servers, each without a port taking --port", () => {
+  const c = ok({ servers: [{ host: "a", port: 0 }, { host: "b", port: 4001 }], port: 4000 });
+  assert.deepEqual(c.servers, [{ host: "a", port: 4000 }, { host: "b", port: 4001 }]);
+  assert.deepEqual([c.host, c.port], ["a", 4000]);
+  const d = ok({ target: "redis", servers: [{ host: "a", port: 0 }] });
+  assert.deepEqual(d.servers, [{ host: "a", port: DEFAULT_PORTS.redis }]);
+  assert.match(error({ spawn: true, servers: [{ host: "a", port: 0 }, { host: "b", port: 0 }] }), /--nodes/);
+});
+
 Deno.test("benchConfig() runs one server without NATS unless --nodes asks for a cluster", () => {
   assert.equal(ok({ spawn: true }).nodes, 0);
   assert.equal(ok({ spawn: true, nodes: 1 }).nodes, 1);

@@ -112,7 +112,7 @@ Deno.test("a registered user who was offline learns its conversations after the 
   b.handle(alice, dm(9, "carol"), 20);
   const bob = join(b, "bob", { now: 30 });
   assert.deepEqual(types(bob.got), ["welcome", "members", "fetched", "conversations"]);
-  assert.deepEqual(bob.got[0].features, ["dms"], "the server lists what it speaks");
+  assert.ok((bob.got[0].features as string[]).includes("dms"), "the server lists what it speaks");
   assert.deepEqual(bob.got[3], {
     type: "conversations",
     conversations: [{ peer: "alice", lastSeq: 3, ts: 13 }],

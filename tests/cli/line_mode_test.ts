@@ -226,3 +226,50 @@ Deno.test("line mode: /list, /topic and /who for a room you are not in say the s
   ]);
   assert.deepEqual(t.port.calls, ["away ", "join ops", "who ops"]);
 });
+
+Deno.test("line mode with a server that has the features: /list, /topic (show, set, -delete) and /who for any room", () => {
+  const t = new LineTester();
+  for (const f of ["list", "topic", "who-any"]) t.port.features.add(f);
+  t.lines("/list", "/topic", "/topic be kind", "/topic -delete", "/who ops", "/query bob", "/topic");
+  assert.deepEqual(t.port.calls, [
+    "list",
+    "topic lobby",
+    "topic lobby = be kind",
+    "topic lobby = ",
+    "who ops",
+  ]);
+  assert.deepEqual(t.errors, ["/topic works in a room (direct messages have no topic)"]);
+  t.port.state = "reconnecting";
+  t.lines("/switch lobby", "/list", "/topic x");
+  assert.deepEqual(t.errors.slice(1), [
+    "/list needs a connection to the server; not sent",
+    "/topic needs a connection to the server; not sent",
+  ]);
+});
+
+Deno.test("line mode sends a text longer than the server takes as several messages, in order, also to a person", () => {
+  const t = new LineTester();
+  t.port.maxText = 10;
+  t.lines("one two three four", "/msg bob hello there world", "/me waves and waves");
+  assert.deepEqual(t.port.calls, [
+    "send lobby: one two",
+    "send lobby: three four",
+    "msg bob: hello",
+    "msg bob: there",
+    "msg bob: world",
+    "send lobby action: waves and",
+    "send lobby action: waves",
+  ]);
+});
+
+Deno.test("line view: a topic that is no news (told again by a rejoin) is marked unchanged, an asked-for one is shown", () => {
+  const t = new LineTester();
+  const topic = (text: string): ClientEvent => ({ type: "topic", room: "lobby", text, by: "bob", ts: T0 });
+  assert.equal(onEvent(t.view, topic("")), "unchanged", "no topic on a first join: nothing to say");
+  assert.equal(onEvent(t.view, topic("be kind")), null);
+  assert.equal(onEvent(t.view, topic("be kind")), "unchanged");
+  t.port.features.add("topic");
+  t.lines("/topic");
+  assert.equal(onEvent(t.view, topic("be kind")), null, "asked for: shown");
+  assert.equal(onEvent(t.view, topic("")), null, "cleared: news");
+});

@@ -133,3 +133,31 @@ Deno.test("errorLine() sanitises both the code and the message a server sent, ne
     "C\u241b[2J: m",
   );
 });
+
+Deno.test("formatLine() shows topics, /list's rooms one line each, and a listing of a room one is not in", () => {
+  const at = formatLine({ type: "topic", room: "lobby", text: "be\x1b[2J kind", by: "bob", ts }, 0)!;
+  assert.match(at, /^\d\d:\d\d:\d\d #lobby -- topic: be\u241b\[2J kind \(set by bob\)$/);
+  assert.match(
+    formatLine({ type: "topic", room: "lobby", text: "", by: "", ts: 0 }, 0)!,
+    / #lobby -- no topic$/,
+  );
+  const rooms = formatLine({
+    type: "rooms",
+    rooms: [
+      { room: "dev", members: 2, quiet: false, topic: "ship it" },
+      { room: "hall", members: 900, quiet: true, topic: "" },
+    ],
+    more: false,
+  }, 0)!.split("\n");
+  assert.deepEqual(rooms.map((l) => l.replace(/^\d\d:\d\d:\d\d /, "")), [
+    "-- #dev 2 online: ship it",
+    "-- #hall 900 members, quiet",
+    "-- end of the room list",
+  ]);
+  const part = formatLine({ type: "rooms", rooms: [], more: true }, 0);
+  assert.equal(part, null, "a part with more to come and no rooms says nothing");
+  assert.match(
+    formatLine({ type: "members", room: "dev", online: ["bob"], listing: true }, 0)!,
+    / #dev -- \(you are not in it\) online \(1\): bob$/,
+  );
+});

@@ -22,6 +22,7 @@ const LIMITS = [
   "history",
   "grace",
   "maxStoreMb",
+  "memoryStoreMb",
   "retentionMessages",
   "retentionDays",
 ];

@@ -369,7 +369,7 @@ async function unknownTypes(b: Battery): Promise<void> {
 
   // After the handshake, unknown types are answered and skipped: the connection goes on.
   await using raw = await abuser(b, "odd");
-  const types = [0x0d, 0x3f, 0x42, 0x7f, 0xc0, 0xff];
+  const types = [0x0f, 0x3f, 0x42, 0x7f, 0xc0, 0xff];
   for (const type of types) {
     await writeAll(raw, encodeFrame({ type, payload: b.rng.bytes(b.rng.int(100)) }));
     const err = await raw.next("error");

@@ -44,8 +44,10 @@ async function addUser(dataDir: string, name: string, password: string, admin = 
 /** Runs `chat join --json` with stdin open until the server refuses it; returns its exit code and error events. */
 async function refusedJoin(port: number, name: string, options: JoinOptions = {}) {
   const { flags = [], ...spawn } = options;
+  // A long --timeout: failed logins from one address are answered ever later (0.5 s, 1 s, 2 s, ...), each
+  // after a password check that a loaded machine runs slowly; the refusal is the point here, not its speed.
   await using proc = new ChatProcess(
-    ["join", "--json", "--port", String(port), "--name", name, ...flags],
+    ["join", "--json", "--port", String(port), "--name", name, "--timeout", "20000", ...flags],
     { label: name, ...spawn },
   );
   const status = await proc.exit();

@@ -3,7 +3,10 @@
  * a bare socket: the handshake (WELCOME, then per room MEMBERS, away
  * PRESENCE, history, FETCHED; then the motd NOTICE), JOIN (a new room and one
  * already joined), SEND (ACK before MESSAGE), PRIVATE, frames pipelined
- * behind a HELLO, and a joiner's history against live messages.
+ * behind a HELLO, a joiner's history against live messages, and the
+ * optional features (TOPIC_IS in a join's answer, topic changes, LIST, WHO
+ * for a room the client is not in) for clients that list them and not for
+ * those that do not.
  *
  * Each step ends with a PING whose PONG must come right after the frames the
  * step expects: the server handles a connection's frames in order and queues
@@ -18,6 +21,7 @@ import assert from "node:assert/strict";
 import {
   type ClientMessage,
   encodeMessage,
+  FEATURES,
   type Message,
   MessageFlags,
   PROTOCOL_VERSION,
@@ -35,9 +39,18 @@ function show(m: Message): string {
     case "welcome":
       return `WELCOME ${m.name} [${m.rooms.join(",")}]`;
     case "members":
-      return `MEMBERS ${m.room}${m.more ? " more" : ""} [${m.names.join(",")}]`;
+      return `MEMBERS ${m.room}${m.more ? " more" : ""}${m.listing ? " LISTING" : ""} [${m.names.join(",")}]`;
     case "room":
-      return `ROOM ${m.room} ${m.members}${m.quiet ? " quiet" : ""}`;
+      return `ROOM ${m.room} ${m.members}${m.quiet ? " quiet" : ""}${m.listing ? " LISTING" : ""}`;
+    case "topicIs":
+      return `TOPIC_IS ${m.room} "${m.text}"${m.by ? ` by ${m.by}` : ""}${m.ts === 0 ? " ts=0" : ""}`;
+    case "rooms":
+      return `ROOMS${m.more ? " more" : ""} [${
+        m.rooms.map((r) =>
+          `${r.room} ${r.members}${r.quiet ? " quiet" : ""}${r.topic ? ` "${r.topic}"` : ""}`
+        )
+          .join(", ")
+      }]`;
     case "presence":
       return `PRESENCE #${m.room} ${m.event} ${m.name}${m.reason ? ` (${m.reason})` : ""}${
         m.text ? ` "${m.text}"` : ""
@@ -109,15 +122,19 @@ async function wire(msgs: ClientMessage[]): Promise<Uint8Array> {
   return new Uint8Array(await new Blob(msgs.map(encodeMessage) as Uint8Array<ArrayBuffer>[]).arrayBuffer());
 }
 
-function hello(name: string, rooms: string[], password?: string): ClientMessage {
+function hello(name: string, rooms: string[], password?: string, features?: string[]): ClientMessage {
   return {
     type: "hello",
     version: PROTOCOL_VERSION,
     name,
     rooms,
     ...(password === undefined ? {} : { password }),
+    ...(features === undefined ? {} : { features }),
   };
 }
+
+/** A HELLO listing every optional feature, as chat join sends it. */
+const helloWithFeatures = (name: string, rooms: string[]) => hello(name, rooms, undefined, [...FEATURES]);
 
 function send(id: number, room: string, text: string): ClientMessage {
   return { type: "send", id, room, flags: 0, text };
@@ -397,4 +414,84 @@ Deno.test("history keeps the size a message was accepted with: a frame larger th
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("the optional features, in the order docs/PROTOCOL.md states, and only for clients that list them", async () => {
+  await using server = await startServer(["--ephemeral", "--history", "2", ...QUIET]);
+  await using carol = await RawClient.connect(server.port, "carol");
+  await using bob = await RawClient.connect(server.port, "bob");
+  await using alice = await RawClient.connect(server.port, "alice");
+
+  // WELCOME lists the server's features; carol lists them all, is away, and sets lobby's topic.
+  await step(carol, [helloWithFeatures("carol", ["lobby", "dev"]), { type: "away", text: "in a meeting" }]);
+  const welcome = carol.messages.find((m) => m.type === "welcome");
+  assert.deepEqual(welcome?.type === "welcome" && welcome.features, ["list", "topic", "who-any"]);
+  const topic = (room: string, text: string): ClientMessage => ({ type: "topic", room, set: true, text });
+  assert.deepEqual(await step(carol, [topic("lobby", "be kind")]), ['TOPIC_IS lobby "be kind" by carol']);
+
+  // bob lists no feature: his join's answer is the one clients always had, without TOPIC_IS.
+  assert.deepEqual(
+    await step(
+      bob,
+      [hello("bob", ["lobby"]), send(1, "lobby", "m1"), send(2, "lobby", "m2")],
+      message("lobby", 2),
+    ),
+    [
+      "WELCOME bob [lobby]",
+      "MEMBERS lobby [carol,bob]",
+      'PRESENCE #lobby away carol "in a meeting" ts=0',
+      "FETCHED lobby count=0 last=0",
+      "ACK 1 lobby 1",
+      "MESSAGE lobby 1 <bob> m1",
+      "ACK 2 lobby 2",
+      "MESSAGE lobby 2 <bob> m2",
+    ],
+  );
+
+  // alice lists them: each room's TOPIC_IS comes after its away statuses and before its history, an empty one
+  // for a room without a topic.
+  assert.deepEqual(await step(alice, [helloWithFeatures("alice", ["lobby", "dev"])]), [
+    "WELCOME alice [lobby,dev]",
+    "MEMBERS lobby [carol,bob,alice]",
+    'PRESENCE #lobby away carol "in a meeting" ts=0',
+    'TOPIC_IS lobby "be kind" by carol',
+    "MESSAGE lobby 1 HISTORY <bob> m1",
+    "MESSAGE lobby 2 HISTORY <bob> m2",
+    "FETCHED lobby count=2 last=2",
+    "MEMBERS dev [carol,alice]",
+    'PRESENCE #dev away carol "in a meeting" ts=0',
+    'TOPIC_IS dev "" ts=0',
+    "FETCHED dev count=0 last=0",
+  ]);
+  // JOIN of a room already joined: the same, without history.
+  assert.deepEqual(await step(alice, [{ type: "join", room: "dev" }]), [
+    "MEMBERS dev [carol,alice]",
+    'PRESENCE #dev away carol "in a meeting" ts=0',
+    'TOPIC_IS dev "" ts=0',
+    "FETCHED dev count=0 last=0",
+  ]);
+
+  // A change reaches the members that list topic (carol, alice), and not bob.
+  const carolFrom = await mark(carol);
+  const bobFrom = await mark(bob);
+  assert.deepEqual(await step(alice, [topic("lobby", "be kinder")]), ['TOPIC_IS lobby "be kinder" by alice']);
+  assert.deepEqual(await seenBy(carol, carolFrom), ['TOPIC_IS lobby "be kinder" by alice']);
+  assert.deepEqual(await seenBy(bob, bobFrom), []);
+  // Asked, anyone gets the answer; a room one is not in cannot have its topic set.
+  assert.deepEqual(await step(bob, [{ type: "topic", room: "lobby", set: false, text: "" }]), [
+    'TOPIC_IS lobby "be kinder" by alice',
+  ]);
+  assert.deepEqual(await step(bob, [topic("dev", "mine")]), ["ERROR NOT_IN_ROOM ref=0"]);
+
+  // LIST: one ROOMS page, in name order.
+  assert.deepEqual(await step(alice, [{ type: "list", after: "", limit: 0 }]), [
+    'ROOMS [dev 2, lobby 3 "be kinder"]',
+  ]);
+  assert.deepEqual(await step(alice, [{ type: "list", after: "", limit: 1 }]), ["ROOMS more [dev 2]"]);
+
+  // WHO for a room alice is not in: flagged LISTING; for a client that does not list who-any: NOT_IN_ROOM.
+  assert.deepEqual(await step(alice, [{ type: "who", room: "ops" }]), ["MEMBERS ops LISTING []"]);
+  await step(bob, [{ type: "join", room: "ops" }]);
+  assert.deepEqual(await step(alice, [{ type: "who", room: "ops" }]), ["MEMBERS ops LISTING [bob]"]);
+  assert.deepEqual(await step(bob, [{ type: "who", room: "dev" }]), ["ERROR NOT_IN_ROOM ref=0"]);
 });

@@ -13,6 +13,11 @@ Deno.test("parallel chat sends under the default name all succeed, and the room 
     [1, 2, 3, 4].map((n) => runChat(["send", "--host", "127.0.0.1", "--port", port, `parallel ${n}`])),
   );
   for (const r of runs) assert.equal(r.code, 0, r.output);
+  // Each send's ACK (its JSON line) names its id: four different ones, drawn above the clock's (an id two
+  // sends shared would be taken for a resend, acknowledged and not delivered).
+  const ids = runs.map((r) => (JSON.parse(r.stdout[0]) as { id: number }).id);
+  assert.equal(new Set(ids).size, 4, `ids ${ids}`);
+  assert.ok(ids.every((id) => id >= 2 ** 52 && id <= Number.MAX_SAFE_INTEGER), `ids ${ids}`);
   const got = await watcher.waitMessages(4);
   assert.deepEqual(got.map((m) => m.text).sort(), ["parallel 1", "parallel 2", "parallel 3", "parallel 4"]);
   assert.ok(got.every((m) => m.from === "send"));

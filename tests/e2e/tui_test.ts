@@ -568,3 +568,47 @@ Deno.test("the terminal client shows an encrypted connection in the status line,
   await tmux.press("C-c");
   await tmux.assertRestored(130);
 });
+
+Deno.test("the terminal client shows a room's topic on join, on change and in the status line; /list; a long line in parts", async () => {
+  await using server = await startServer(["--ephemeral", "--max-text", "200"]);
+  await using bob = await joinJson(server.port, "bob", { flags: ["--room", "lobby,dev"] });
+  await bob.say("/topic be kind");
+  await bob.next("topic", (e) => e.text === "be kind");
+  await using alice = await Tmux.start(server.port, ["--name", "alice"]);
+  await alice.waitRow(/-- topic of #lobby: be kind \(set by bob, \d{4}-\d\d-\d\d \d\d:\d\d\)/);
+  await alice.waitFor(
+    (rows) => /\| 1:#lobby \(2 online\) \| be kind \|/.test(Tmux.status(rows)),
+    "topic shown",
+  );
+
+  await bob.say("/topic be kinder");
+  await alice.waitRow(/-- bob set the topic of #lobby: be kinder/);
+  await alice.waitFor(
+    (rows) => /\| be kinder \|/.test(Tmux.status(rows)),
+    "the new topic in the status line",
+  );
+
+  await alice.type("/list");
+  await alice.press("Enter");
+  await alice.waitRow(/-- 2 room\(s\), by size:/);
+  await alice.waitRow(/^ +#lobby \(2\): be kinder$/);
+  await alice.waitRow(/^ +#dev \(1\)$/);
+
+  // 50 words of 7 bytes: 350 bytes, two messages of at most 200 bytes, sent without asking.
+  const words = Array.from({ length: 50 }, (_, i) => `word${String(i).padStart(2, "0")}`);
+  await alice.type(words.join(" "));
+  await alice.press("Enter");
+  const two = await bob.waitMessages(2);
+  assert.equal(two.map((m) => m.text).join(" "), words.join(" "));
+  // Four messages' worth: asked first; Enter again sends them.
+  const long = Array.from({ length: 100 }, (_, i) => `long${String(i).padStart(2, "0")}`).join(" ");
+  await alice.type(long);
+  await alice.press("Enter");
+  await alice.waitRow(/!! this text is 4 messages long \(the server takes 200 bytes at a time\)/);
+  assert.equal(bob.messages().length, 2, "nothing sent before the second Enter");
+  await alice.press("Enter");
+  const all = await bob.waitMessages(6);
+  assert.equal(all.slice(2).map((m) => m.text).join(" "), long);
+  await alice.press("C-d");
+  await alice.assertRestored(0);
+});

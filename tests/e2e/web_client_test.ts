@@ -446,3 +446,36 @@ Deno.test("signing in: a taken name is refused with the reason, a password box a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the page: a long message goes in parts, a room's topic shows in its title, /list lists the rooms", async () => {
+  await using chat = await WebChat.start(["--ephemeral", "--max-text", "200"]);
+  await using carol = await joinJson(chat.port, "carol", { flags: ["--room", "lobby,dev"] });
+  await using browser = await Browser.launch();
+  await withConsole(browser, async () => {
+    const alice = await WebUser.signIn(await browser.page(), chat.url, "alice");
+    const words = Array.from({ length: 50 }, (_, i) => `word${String(i).padStart(2, "0")}`).join(" ");
+    await alice.say(words);
+    const got = await carol.waitMessages(2);
+    assert.equal(got.map((m) => m.text).join(" "), words, "two messages, split between words, in order");
+    assert.deepEqual(carol.all("error"), []);
+
+    await carol.say("/topic be kind");
+    const title = () => alice.page.locator("#window-title").innerText();
+    await alice.until(
+      "the topic in the title",
+      async () => (await title()) === "#lobby \u2014 be kind" || undefined,
+    );
+    await alice.until(
+      "the change said in the log",
+      async () =>
+        (await alice.lines()).some((l) => l.includes("carol set the topic of #lobby: be kind")) || undefined,
+    );
+    await alice.say("/list");
+    await alice.until(
+      "the room list",
+      async () =>
+        (await alice.lines()).some((l) => /2 room\(s\), by size: #lobby \(2\): be kind #dev \(1\)/.test(l)) ||
+        undefined,
+    );
+  });
+});

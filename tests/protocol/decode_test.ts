@@ -62,6 +62,10 @@ const SAMPLES: Message[] = [
   { type: "direct", from: "bob", to: "alice", ts: 2, flags: 0, text: "psst" },
   { type: "notice", kind: "motd", text: "hi" },
   { type: "room", room: "lobby", members: 300, quiet: true },
+  { type: "list", after: "", limit: 0 },
+  { type: "topic", room: "lobby", set: false, text: "" },
+  { type: "rooms", more: false, rooms: [{ room: "lobby", members: 2, quiet: false, topic: "" }] },
+  { type: "topicIs", room: "lobby", text: "be kind", by: "alice", ts: 2 },
   { type: "conversations", conversations: [{ peer: "bob", lastSeq: 4, ts: 2 }] },
 ];
 
@@ -180,8 +184,17 @@ Deno.test("decodeServerMessage() rejects a PRESENCE event other than 1 (join), 2
   }
 });
 
-Deno.test("decodeServerMessage() rejects a MEMBERS more flag other than 0 or 1", () => {
-  assertCode(() => decode(FrameType.MEMBERS, ...LOBBY, 2, 0, 0), "BAD_FRAME", /more flag 2 is not 0 or 1/);
+Deno.test("decodeServerMessage() reads MEMBERS flags MORE and LISTING, and rejects any other bit", () => {
+  assert.deepStrictEqual(decode(FrameType.MEMBERS, ...LOBBY, 3, 0, 0), {
+    type: "members",
+    room: "lobby",
+    more: true,
+    listing: true,
+    names: [],
+  });
+  for (const flags of [4, 0x80, 0xff]) {
+    assertCode(() => decode(FrameType.MEMBERS, ...LOBBY, flags, 0, 0), "BAD_FRAME", /set a bit this version/);
+  }
 });
 
 Deno.test("decodeServerMessage() rejects a MEMBERS count the payload cannot hold, before reading names", () => {
@@ -224,12 +237,32 @@ Deno.test("decodeServerMessage() rejects a FETCHED more flag other than 0 or 1",
   );
 });
 
-Deno.test("decodeServerMessage() rejects a ROOM quiet flag other than 0 or 1", () => {
+Deno.test("decodeServerMessage() reads ROOM flags QUIET and LISTING, and rejects any other bit", () => {
+  assert.deepStrictEqual(decode(FrameType.ROOM, ...LOBBY, 0, 0, 0, 9, 2), {
+    type: "room",
+    room: "lobby",
+    members: 9,
+    quiet: false,
+    listing: true,
+  });
+  assertCode(() => decode(FrameType.ROOM, ...LOBBY, 0, 0, 0, 9, 4), "BAD_FRAME", /flags 0x04 set a bit/);
+});
+
+Deno.test("decodeServerMessage() rejects a ROOMS count its payload cannot hold, before reading entries", () => {
+  assertCode(() => decode(FrameType.ROOMS, 0, 0x10, 0x00, 0, 0, 0, 0), "BAD_FRAME", /count 4096 exceeds/);
+});
+
+Deno.test("decodeServerMessage() rejects a ROOMS more or quiet flag other than 0 or 1", () => {
+  assertCode(() => decode(FrameType.ROOMS, 2, 0, 0), "BAD_FRAME", /more flag 2 is not 0 or 1/);
   assertCode(
-    () => decode(FrameType.ROOM, ...LOBBY, 0, 0, 0, 9, 2),
+    () => decode(FrameType.ROOMS, 0, 0, 1, ...LOBBY, 0, 0, 0, 1, 2, 0, 0),
     "BAD_FRAME",
     /quiet flag 2 is not 0 or 1/,
   );
+});
+
+Deno.test("decodeClientMessage() rejects a TOPIC set flag other than 0 or 1", () => {
+  assertCode(() => decode(FrameType.TOPIC, ...LOBBY, 2, 0, 0), "BAD_FRAME", /set flag 2 is not 0 or 1/);
 });
 
 Deno.test("decodeServerMessage() rejects an ERROR fatal flag other than 0 or 1", () => {

@@ -177,9 +177,9 @@ Deno.test("a RATE_LIMIT of any length but 8 bytes is BAD_FRAME", () => {
 });
 
 Deno.test("FEATURES is read in HELLO and WELCOME alike, unknown and empty names kept in wire order", () => {
-  const value = [3, 3, ...ascii("dms"), 0, 6, ...ascii("future")];
-  assert.deepStrictEqual(hello(block(ExtensionTag.FEATURES, ...value)).features, ["dms", "", "future"]);
-  assert.deepStrictEqual(welcome(block(ExtensionTag.FEATURES, ...value)).features, ["dms", "", "future"]);
+  const value = [3, 4, ...ascii("list"), 0, 6, ...ascii("future")];
+  assert.deepStrictEqual(hello(block(ExtensionTag.FEATURES, ...value)).features, ["list", "", "future"]);
+  assert.deepStrictEqual(welcome(block(ExtensionTag.FEATURES, ...value)).features, ["list", "", "future"]);
   assert.deepStrictEqual(welcome(block(ExtensionTag.FEATURES, 0)).features, [], "a count of 0: no feature");
 });
 
@@ -206,7 +206,7 @@ Deno.test("encodeMessage() and the decoders round-trip every typed extension", (
     adminToken: "tok",
     resumeToken: new Uint8Array(16).fill(7),
     since: new Map([["lobby", 2 ** 53 - 1], ["café", 0]]),
-    features: ["dms", "x".repeat(255)],
+    features: ["who-any", "x".repeat(255)],
     extensions: [{ tag: ExtensionTag.STORE_ID, value: new Uint8Array([1, 2]) }],
   };
   const hf = encodeMessage(h);

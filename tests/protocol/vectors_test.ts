@@ -72,9 +72,11 @@ const VECTORS: Vector[] = [
     name: 'HELLO from "carol" reconnecting, with every HELLO extension, in the order chat join sends them',
     type: FrameType.HELLO,
     // ... | PASSWORD "pw" | ADMIN_TOKEN "op" | RESUME_TOKEN 16 bytes | SINCE: count 1, "lobby", seq 12
-    hex: "00000043 01 43484154 0001 05 6361726f6c 01 05 6c6f626279" +
+    // | FEATURES: count 3, "list", "topic", "who-any"
+    hex: "0000005a 01 43484154 0001 05 6361726f6c 01 05 6c6f626279" +
       " 04 0002 7077 05 0002 6f70 01 0010 000102030405060708090a0b0c0d0e0f" +
-      " 02 000f 01 05 6c6f626279 000000000000000c",
+      " 02 000f 01 05 6c6f626279 000000000000000c" +
+      " 08 0014 03 04 6c697374 05 746f706963 07 77686f2d616e79",
     value: {
       type: "hello",
       version: 1,
@@ -84,6 +86,7 @@ const VECTORS: Vector[] = [
       adminToken: "op",
       resumeToken: Uint8Array.from({ length: 16 }, (_, i) => i),
       since: new Map([["lobby", 12]]),
+      features: ["list", "topic", "who-any"],
     },
   },
   {
@@ -182,6 +185,24 @@ const VECTORS: Vector[] = [
     },
   },
   {
+    name: 'WELCOME for "alice" announcing the features list, topic and who-any',
+    type: FrameType.WELCOME,
+    // ... | FEATURES: tag 08, length 20, count 3, "list", "topic", "who-any"
+    hex: "00000037 81 0001 05 616c696365 00000682 00001388 00010000 00001000 01 05 6c6f626279" +
+      " 08 0014 03 04 6c697374 05 746f706963 07 77686f2d616e79",
+    value: {
+      type: "welcome",
+      version: 1,
+      name: "alice",
+      heartbeatMs: 1666,
+      timeoutMs: 5000,
+      maxFrame: 65536,
+      maxText: 4096,
+      rooms: ["lobby"],
+      features: ["list", "topic", "who-any"],
+    },
+  },
+  {
     name: 'WELCOME for "Zoë" in two rooms with an empty extension',
     type: FrameType.WELCOME,
     // ... | room count 2 | "lobby" | "café" | extension: tag 0xff, length 0
@@ -274,6 +295,82 @@ const VECTORS: Vector[] = [
     // length | type | room | members u32 | quiet 1
     hex: "0000000c 8a 05 6c6f626279 00002710 01",
     value: { type: "room", room: "lobby", members: 10000, quiet: true },
+  },
+  {
+    name: "MEMBERS listing of lobby for a client not in it (flags LISTING), last part",
+    type: FrameType.MEMBERS,
+    // length | type | room | flags 02 (LISTING, no MORE) | count u16 | names
+    hex: "00000014 85 05 6c6f626279 02 0002 05 616c696365 03 626f62",
+    value: { type: "members", room: "lobby", more: false, listing: true, names: ["alice", "bob"] },
+  },
+  {
+    name: "ROOM answering a WHO for a quiet room the client is not in (flags QUIET and LISTING)",
+    type: FrameType.ROOM,
+    // length | type | room | members u32 | flags 03
+    hex: "0000000c 8a 05 6c6f626279 00002710 03",
+    value: { type: "room", room: "lobby", members: 10000, quiet: true, listing: true },
+  },
+  {
+    name: "LIST from the first room, as many as a page holds",
+    type: FrameType.LIST,
+    // length | type | after "" | limit u16 0
+    hex: "00000004 0d 00 0000",
+    value: { type: "list", after: "", limit: 0 },
+  },
+  {
+    name: 'LIST of up to 100 rooms after "lobby"',
+    type: FrameType.LIST,
+    hex: "00000009 0d 05 6c6f626279 0064",
+    value: { type: "list", after: "lobby", limit: 100 },
+  },
+  {
+    name: "TOPIC asking for lobby's topic",
+    type: FrameType.TOPIC,
+    // length | type | room | set 0 | text u16 ""
+    hex: "0000000a 0e 05 6c6f626279 00 0000",
+    value: { type: "topic", room: "lobby", set: false, text: "" },
+  },
+  {
+    name: 'TOPIC setting lobby\'s topic to "be kind"',
+    type: FrameType.TOPIC,
+    hex: "00000011 0e 05 6c6f626279 01 0007 6265206b696e64",
+    value: { type: "topic", room: "lobby", set: true, text: "be kind" },
+  },
+  {
+    name: "ROOMS: a page of two rooms, more to follow",
+    type: FrameType.ROOMS,
+    // length | type | more 1 | count u16 2
+    // | "lobby" members 2 quiet 0 topic "be kind" | "café" members 300 quiet 1 topic ""
+    hex: "00000025 8b 01 0002" +
+      " 05 6c6f626279 00000002 00 0007 6265206b696e64" +
+      " 05 636166c3a9 0000012c 01 0000",
+    value: {
+      type: "rooms",
+      more: true,
+      rooms: [
+        { room: "lobby", members: 2, quiet: false, topic: "be kind" },
+        { room: "café", members: 300, quiet: true, topic: "" },
+      ],
+    },
+  },
+  {
+    name: "ROOMS: an empty last page",
+    type: FrameType.ROOMS,
+    hex: "00000004 8b 00 0000",
+    value: { type: "rooms", more: false, rooms: [] },
+  },
+  {
+    name: 'TOPIC_IS: lobby\'s topic "be kind", set by alice',
+    type: FrameType.TOPIC_IS,
+    // length | type | room | text u16 | by | ts u64
+    hex: "0000001e 8c 05 6c6f626279 0007 6265206b696e64 05 616c696365 0000019b76daa800",
+    value: { type: "topicIs", room: "lobby", text: "be kind", by: "alice", ts: TS },
+  },
+  {
+    name: "TOPIC_IS: lobby has no topic",
+    type: FrameType.TOPIC_IS,
+    hex: "00000012 8c 05 6c6f626279 0000 00 0000000000000000",
+    value: { type: "topicIs", room: "lobby", text: "", by: "", ts: 0 },
   },
   {
     name: "ERROR, fatal NAME_TAKEN",

@@ -13,11 +13,12 @@ import {
   conversationRoom,
   type Draft,
   type MessageLog,
+  type RoomSettings,
   type StoredMessage,
 } from "../../src/chat/ports.ts";
 import type { Retention } from "../../src/store/retention.ts";
 
-export type ContractStore = MessageLog & AccountStore & BanStore;
+export type ContractStore = MessageLog & AccountStore & BanStore & RoomSettings;
 
 /** Makes a fresh, empty store with `retention`; `dispose` runs after each test. */
 export interface ContractSubject {
@@ -160,6 +161,18 @@ export function storeContract(subject: ContractSubject): void {
     assert.equal(store.removeBan("name:eve"), true);
     assert.equal(store.removeBan("name:eve"), false);
     assert.deepEqual(store.bans(50).map((b) => b.target), ["addr:10.0.0.9"]);
+  });
+
+  test("keeps each room's topic: set, replaced, cleared by an empty text, rooms apart", (store) => {
+    assert.equal(store.topic("lobby"), undefined);
+    store.putTopic({ room: "lobby", text: "be kind", by: "alice", ts: 1 });
+    store.putTopic({ room: "café", text: "☕ only", by: "Zoë", ts: 2 });
+    assert.deepEqual(store.topic("lobby"), { room: "lobby", text: "be kind", by: "alice", ts: 1 });
+    store.putTopic({ room: "lobby", text: "be kinder", by: "bob", ts: 3 });
+    assert.deepEqual(store.topic("lobby"), { room: "lobby", text: "be kinder", by: "bob", ts: 3 });
+    store.putTopic({ room: "lobby", text: "", by: "carol", ts: 4 });
+    assert.equal(store.topic("lobby"), undefined, "an empty text clears it");
+    assert.deepEqual(store.topic("café"), { room: "café", text: "☕ only", by: "Zoë", ts: 2 });
   });
 
   test(`names itself with 16 random bytes and says it is ${subject.durable ? "" : "not "}durable`, (store) => {

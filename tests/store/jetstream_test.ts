@@ -4,8 +4,9 @@
  */
 
 import assert from "node:assert/strict";
-import { conversationRoom } from "../../src/chat/ports.ts";
+import { conversationRoom, type RoomTopic } from "../../src/chat/ports.ts";
 import { JetStreamLog, openCluster } from "../../src/store/jetstream/mod.ts";
+import { WAIT_MS } from "../_helpers/deadline.ts";
 import { type NatsServer, startNats } from "../_helpers/nats.ts";
 import { draft, storeContract } from "./contract.ts";
 
@@ -33,6 +34,65 @@ storeContract({
     await nats?.[Symbol.asyncDispose]();
     nats = null;
   },
+});
+
+Deno.test({
+  name: "ClusterStore shares topics: one node's is read on another, which is told, and outlives both",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  await using server = await startNats();
+  const open = () =>
+    openCluster({
+      servers: server.urls,
+      name: "topics",
+      replicas: 1,
+      retention: {},
+      replayMs: 3600_000,
+      logger: quiet,
+    });
+  const a = await open();
+  const b = await open();
+  try {
+    const told: RoomTopic[] = [];
+    let wake = () => {};
+    b.rooms.onChange = (t) => {
+      told.push(t);
+      wake();
+    };
+    const until = async (ok: () => boolean) => {
+      const deadline = Date.now() + WAIT_MS;
+      while (!ok() && Date.now() < deadline) {
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 50);
+        });
+      }
+      assert.ok(ok(), `not told in time: ${JSON.stringify(told)}`);
+    };
+    a.putTopic({ room: "lobby", text: "be kind", by: "alice", ts: 1 });
+    await until(() => told.length === 1);
+    assert.deepEqual(told[0], { room: "lobby", text: "be kind", by: "alice", ts: 1 });
+    assert.deepEqual(b.topic("lobby"), told[0]);
+    a.putTopic({ room: "lobby", text: "", by: "bob", ts: 2 });
+    await until(() => told.length === 2);
+    assert.deepEqual(told[1], { room: "lobby", text: "", by: "bob", ts: 2 }, "a clear says who cleared it");
+    assert.equal(b.topic("lobby"), undefined);
+    b.putTopic({ room: "dev", text: "ship it", by: "carol", ts: 3 });
+  } finally {
+    a.close();
+    b.close();
+  }
+  const c = await open();
+  try {
+    assert.deepEqual(
+      c.topic("dev"),
+      { room: "dev", text: "ship it", by: "carol", ts: 3 },
+      "a restart reads it",
+    );
+  } finally {
+    c.close();
+  }
 });
 
 Deno.test({

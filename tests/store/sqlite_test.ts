@@ -28,6 +28,19 @@ async function withDir(fn: (dir: string) => void | Promise<void>): Promise<void>
 
 const all = { after: 0, before: 0, limit: 1000 };
 
+Deno.test("SqliteStore keeps room topics across a reopen", () =>
+  withDir((dir) => {
+    const a = new SqliteStore(dir);
+    a.putTopic({ room: "lobby", text: "be kind", by: "alice", ts: 5 });
+    a.putTopic({ room: "dev", text: "gone soon", by: "bob", ts: 6 });
+    a.putTopic({ room: "dev", text: "", by: "bob", ts: 7 });
+    a.close();
+    const b = new SqliteStore(dir);
+    assert.deepEqual(b.topic("lobby"), { room: "lobby", text: "be kind", by: "alice", ts: 5 });
+    assert.equal(b.topic("dev"), undefined);
+    b.close();
+  }));
+
 Deno.test("SqliteStore keeps messages, sequence numbers and receipts across a reopen", () =>
   withDir((dir) => {
     const a = new SqliteStore(dir);

@@ -238,3 +238,47 @@ Deno.test("Model.storeReset() forgets the room messages, whose numbers a reset s
   m.apply(msg("lobby", 1, "bob", "from the new store"), true, T);
   assert.deepEqual(texts(m.get("#lobby")!.lines.filter((l) => l.kind === "chat")), ["from the new store"]);
 });
+
+Deno.test("Model keeps a room's topic, says it when it is news or asked for, and not again on a rejoin", () => {
+  const m = model();
+  const w = m.get("#lobby")!;
+  const topic = (text: string, by = "bob"): ClientEvent => ({
+    type: "topic",
+    room: "lobby",
+    text,
+    by,
+    ts: T,
+  });
+  m.apply(topic(""), true, T);
+  assert.deepEqual(texts(w.lines), [], "no topic on a first join: nothing to say");
+  m.apply(topic("be kind"), true, T);
+  m.apply(topic("be kind"), true, T);
+  m.apply(topic("be kind"), true, T);
+  m.apply(topic("be kinder", "carol"), true, T);
+  m.apply(topic("", "carol"), true, T);
+  assert.deepEqual(texts(w.lines), [
+    "bob set the topic of #lobby: be kind",
+    "carol set the topic of #lobby: be kinder",
+    "the topic of #lobby was cleared by carol",
+  ]);
+  assert.equal(w.topic, "");
+  m.topicAsked.add("lobby");
+  m.apply(topic(""), true, T);
+  assert.equal(texts(w.lines).at(-1), "#lobby has no topic");
+});
+
+Deno.test("Model gathers /list's parts into one notice, biggest rooms first; a /who listing opens no window", () => {
+  const m = model();
+  const r = (room: string, members: number, topic = "") => ({ room, members, quiet: false, topic });
+  m.apply({ type: "rooms", rooms: [r("dev", 2, "ship it")], more: true }, true, T);
+  assert.deepEqual(texts(m.get("#lobby")!.lines), []);
+  m.apply({ type: "rooms", rooms: [r("lobby", 5)], more: false }, true, T);
+  assert.deepEqual(texts(m.get("#lobby")!.lines), ["2 room(s), by size:\n  #lobby (5)\n  #dev (2): ship it"]);
+  m.apply({ type: "members", room: "ops", online: ["bob"], listing: true }, true, T);
+  m.apply({ type: "members", room: "hall", online: [], members: 900, quiet: true, listing: true }, true, T);
+  assert.deepEqual(m.windows.map((w) => w.id), ["#lobby"]);
+  assert.equal(
+    texts(m.get("#lobby")!.lines).at(-1),
+    "#hall has 900 members (a quiet room: names for members only)",
+  );
+});

@@ -80,6 +80,8 @@ export interface ClusterOptions {
   retention: Partial<Retention>;
   /** How far back a starting node reads the stream into its view (recent history and receipts). */
   replayMs: number;
+  /** Memory for the view's recent messages (`chat serve --memory-store-mb`); older ones are read from the stream. */
+  memoryBytes?: number;
   logger: ClusterLogger;
 }
 
@@ -213,7 +215,7 @@ export class JetStreamLog implements MessageLog {
    */
   static async open(
     options: ClusterOptions,
-    view = new ClusterView(options.retention),
+    view = new ClusterView(options.retention, options.memoryBytes),
   ): Promise<JetStreamLog> {
     const log = options.logger;
     const nc = await connect({

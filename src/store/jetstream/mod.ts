@@ -1,6 +1,6 @@
 /**
- * A cluster's storage, opened in one call: the shared message log and the
- * shared accounts and bans. Loaded only by `chat serve --cluster` (with a
+ * A cluster's storage, opened in one call: the shared message log, the
+ * shared accounts and bans, and the rooms' topics. Loaded only by `chat serve --cluster` (with a
  * computed import, so that a server without a cluster never downloads the
  * NATS client).
  *
@@ -19,23 +19,28 @@ import type {
   MessageLog,
   Page,
   PageQuery,
+  RoomSettings,
+  RoomTopic,
   SenderRef,
   SendReceipt,
 } from "../../chat/ports.ts";
 import { type ClusterOptions, JetStreamLog } from "./log.ts";
+import { KvRoomSettings } from "./topics.ts";
 import { KvUsers } from "./users.ts";
 
 export { type ClusterOptions, DEFAULT_REPLAY_MS, JetStreamLog } from "./log.ts";
 
-/** The log and the users of a cluster as the one store a server is given. */
-export class ClusterStore implements MessageLog, AccountStore, BanStore {
+/** The log, the users and the room settings of a cluster as the one store a server is given. */
+export class ClusterStore implements MessageLog, AccountStore, BanStore, RoomSettings {
   readonly log: JetStreamLog;
   readonly users: KvUsers;
+  readonly rooms: KvRoomSettings;
   readonly durable = true;
 
-  constructor(log: JetStreamLog, users: KvUsers) {
+  constructor(log: JetStreamLog, users: KvUsers, rooms: KvRoomSettings) {
     this.log = log;
     this.users = users;
+    this.rooms = rooms;
   }
 
   get id(): string {
@@ -83,6 +88,12 @@ export class ClusterStore implements MessageLog, AccountStore, BanStore {
   removeBan(target: string): boolean {
     return this.users.removeBan(target);
   }
+  topic(room: string): RoomTopic | undefined {
+    return this.rooms.topic(room);
+  }
+  putTopic(topic: RoomTopic): void {
+    this.rooms.putTopic(topic);
+  }
 }
 
 /** Joins the cluster: the log (caught up with the stream) and the users (loaded). */
@@ -90,11 +101,18 @@ export async function openCluster(options: ClusterOptions): Promise<ClusterStore
   const log = await JetStreamLog.open(options);
   const kvm = new Kvm(log.nats);
   const prefix = log.streamName;
-  const [accounts, bans] = await Promise.all([
+  const [accounts, bans, topics] = await Promise.all([
     kvm.create(`${prefix}_accounts`, { history: 1, replicas: options.replicas }),
     kvm.create(`${prefix}_bans`, { history: 1, replicas: options.replicas }),
+    kvm.create(`${prefix}_topics`, { history: 1, replicas: options.replicas }),
   ]);
-  const users = await KvUsers.open(accounts, bans, (line) => options.logger.warn(line));
-  options.logger.info(`cluster: buckets ${prefix}_accounts and ${prefix}_bans: accounts and bans are shared`);
-  return new ClusterStore(log, users);
+  const warn = (line: string) => options.logger.warn(line);
+  const [users, rooms] = await Promise.all([
+    KvUsers.open(accounts, bans, warn),
+    KvRoomSettings.open(topics, warn),
+  ]);
+  options.logger.info(
+    `cluster: buckets ${prefix}_accounts, ${prefix}_bans and ${prefix}_topics: accounts, bans and topics are shared`,
+  );
+  return new ClusterStore(log, users, rooms);
 }

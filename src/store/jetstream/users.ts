@@ -7,16 +7,9 @@
  * @module
  */
 
-import type { KV, KvEntry } from "npm:@nats-io/kv@3.4.0";
+import type { KV } from "npm:@nats-io/kv@3.4.0";
 import type { Account, AccountStore, Ban, BanStore } from "../../chat/ports.ts";
-import { hex } from "../../protocol/hex.ts";
-
-/** KV keys allow few characters; a name key or ban target is any Unicode text: hex it. */
-function keyOf(text: string): string {
-  return hex(new TextEncoder().encode(text));
-}
-
-const decoder = new TextDecoder();
+import { keyOf, watchBucket } from "./watch.ts";
 
 export class KvUsers implements AccountStore, BanStore {
   #accounts = new Map<string, Account>();
@@ -37,47 +30,28 @@ export class KvUsers implements AccountStore, BanStore {
   static async open(accounts: KV, bans: KV, warn: (line: string) => void): Promise<KvUsers> {
     const users = new KvUsers(accounts, bans, warn);
     await Promise.all([
-      users.#watch(accounts, (v) => {
-        const a = v as Account;
-        users.#accounts.set(a.key, a);
-      }, (k) => users.#accounts.delete(k)),
-      users.#watch(bans, (v) => {
-        const b = v as Ban;
-        users.#bans.set(b.target, b);
-        users.version++;
-      }, (k) => {
-        users.#bans.delete(k);
-        users.version++;
+      watchBucket(accounts, {
+        put: (v) => {
+          const a = v as Account;
+          users.#accounts.set(a.key, a);
+        },
+        del: (k) => users.#accounts.delete(k),
+        warn,
+      }),
+      watchBucket(bans, {
+        put: (v) => {
+          const b = v as Ban;
+          users.#bans.set(b.target, b);
+          users.version++;
+        },
+        del: (k) => {
+          users.#bans.delete(k);
+          users.version++;
+        },
+        warn,
       }),
     ]);
     return users;
-  }
-
-  /** Follows `kv`: `put` for each value (the current ones first), `del` for each deletion; resolves when current. */
-  async #watch(kv: KV, put: (value: unknown) => void, del: (key: string) => void): Promise<void> {
-    let current!: () => void;
-    const ready = new Promise<void>((r) => current = r);
-    // The watcher sends the current values first, counting down in `delta`; an empty bucket sends nothing.
-    if ((await kv.status()).values === 0) current();
-    const iter = await kv.watch();
-    void (async () => {
-      for await (const e of iter as AsyncIterable<KvEntry>) {
-        if (!e.delta) current();
-        if (e.operation === "PUT") {
-          try {
-            put(JSON.parse(decoder.decode(e.value)));
-          } catch {
-            this.#warn(`cluster: unreadable entry ${e.key} in ${e.bucket}`);
-          }
-        } else {
-          // Deleted or purged: the key is the hexed name key or ban target.
-          const bytes = new Uint8Array(e.key.length / 2);
-          for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(e.key.slice(i * 2, i * 2 + 2), 16);
-          del(decoder.decode(bytes));
-        }
-      }
-    })();
-    await ready;
   }
 
   #write(kv: KV, key: string, value: unknown): void {

@@ -39,8 +39,9 @@ export class ClusterView {
   readonly store: MemoryStore;
   #tails = new Map<string, RoomTail>();
 
-  constructor(retention: Partial<Retention> = {}) {
-    this.store = new MemoryStore(retention);
+  /** `maxBytes`: the memory the recent messages may take (older ones are read from the stream). */
+  constructor(retention: Partial<Retention> = {}, maxBytes?: number) {
+    this.store = new MemoryStore(retention, maxBytes === undefined ? {} : { maxBytes });
   }
 
   /** Where `room` stands, when this view knows (it saw a record of it, or was told). */
