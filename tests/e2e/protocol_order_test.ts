@@ -5,8 +5,8 @@
  * already joined), SEND (ACK before MESSAGE), PRIVATE, frames pipelined
  * behind a HELLO, a joiner's history against live messages, and the
  * optional features (TOPIC_IS in a join's answer, topic changes, LIST, WHO
- * for a room the client is not in) for clients that list them and not for
- * those that do not.
+ * for a room the client is not in, stored direct messages) for clients that
+ * list them and not for those that do not.
  *
  * Each step ends with a PING whose PONG must come right after the frames the
  * step expects: the server handles a connection's frames in order and queues
@@ -27,7 +27,7 @@ import {
   PROTOCOL_VERSION,
 } from "../../src/protocol/mod.ts";
 import { waitFor } from "../_helpers/deadline.ts";
-import { startServer } from "../_helpers/process.ts";
+import { runChat, startServer } from "../_helpers/process.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
 
 /** No server PING during a test: the heartbeat is a third of this. */
@@ -67,6 +67,8 @@ function show(m: Message): string {
       return `DIRECT ${m.from}->${m.to} ${m.text}`;
     case "notice":
       return `NOTICE ${m.kind} ${m.text}`;
+    case "conversations":
+      return `CONVERSATIONS [${m.conversations.map((c) => `${c.peer} ${c.lastSeq}`).join(", ")}]`;
     case "error":
       return `ERROR ${m.fatal ? "fatal " : ""}${m.code} ref=${m.ref}`;
     case "ping":
@@ -425,7 +427,7 @@ Deno.test("the optional features, in the order docs/PROTOCOL.md states, and only
   // WELCOME lists the server's features; carol lists them all, is away, and sets lobby's topic.
   await step(carol, [helloWithFeatures("carol", ["lobby", "dev"]), { type: "away", text: "in a meeting" }]);
   const welcome = carol.messages.find((m) => m.type === "welcome");
-  assert.deepEqual(welcome?.type === "welcome" && welcome.features, ["list", "topic", "who-any"]);
+  assert.deepEqual(welcome?.type === "welcome" && welcome.features, ["list", "topic", "who-any", "dms"]);
   const topic = (room: string, text: string): ClientMessage => ({ type: "topic", room, set: true, text });
   assert.deepEqual(await step(carol, [topic("lobby", "be kind")]), ['TOPIC_IS lobby "be kind" by carol']);
 
@@ -494,4 +496,63 @@ Deno.test("the optional features, in the order docs/PROTOCOL.md states, and only
   await step(bob, [{ type: "join", room: "ops" }]);
   assert.deepEqual(await step(alice, [{ type: "who", room: "ops" }]), ["MEMBERS ops LISTING [bob]"]);
   assert.deepEqual(await step(bob, [{ type: "who", room: "dev" }]), ["ERROR NOT_IN_ROOM ref=0"]);
+});
+
+Deno.test("stored direct messages: CONVERSATIONS after the rooms and before the motd, ACK before the copy, as docs/PROTOCOL.md states", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-e2e-order-dms-" });
+  try {
+    for (const name of ["alice", "bob"]) {
+      const r = await runChat(["user", "add", name, "--data-dir", `${dir}/data`], {
+        env: { CHAT_PASSWORD: `${name} password` },
+      });
+      assert.equal(r.code, 0, r.output);
+    }
+    await Deno.writeTextFile(`${dir}/motd`, "be kind\n");
+    await using server = await startServer(["--data-dir", `${dir}/data`, "--motd", `${dir}/motd`, ...QUIET]);
+    await using alice = await RawClient.connect(server.port, "alice");
+    await using bob = await RawClient.connect(server.port, "bob");
+    const dms = ["dms"];
+    assert.deepEqual(await step(alice, [hello("alice", ["lobby"], "alice password", dms)]), [
+      "WELCOME alice [lobby]",
+      "MEMBERS lobby [alice]",
+      "FETCHED lobby count=0 last=0",
+      "CONVERSATIONS []",
+      "NOTICE motd be kind",
+    ]);
+    // bob is offline: the PRIVATE is stored all the same; the ACK names the conversation, then alice's copy.
+    const dm = (id: number, to: string, text: string): ClientMessage => ({
+      type: "private",
+      id,
+      to,
+      flags: 0,
+      text,
+    });
+    assert.deepEqual(await step(alice, [dm(1, "bob", "hi")], message("@bob", 1)), [
+      "ACK 1 @bob 1",
+      "MESSAGE @bob 1 <alice> hi",
+    ]);
+    assert.deepEqual(await step(bob, [hello("bob", ["lobby"], "bob password", dms)]), [
+      "WELCOME bob [lobby]",
+      "MEMBERS lobby [alice,bob]",
+      "FETCHED lobby count=0 last=0",
+      "CONVERSATIONS [alice 1]",
+      "NOTICE motd be kind",
+    ]);
+    assert.deepEqual(await step(bob, [{ type: "fetch", room: "@alice", after: 0, before: 0, limit: 50 }]), [
+      "MESSAGE @alice 1 HISTORY <alice> hi",
+      "FETCHED @alice count=1 last=1",
+    ]);
+    const aliceFrom = await mark(alice);
+    assert.deepEqual(await step(bob, [dm(2, "ALICE", "hello")], message("@alice", 2)), [
+      "ACK 2 @alice 2",
+      "MESSAGE @alice 2 <bob> hello",
+    ]);
+    assert.deepEqual(
+      await seenBy(alice, aliceFrom),
+      ["MESSAGE @bob 2 <bob> hello"],
+      "the recipient: @ the sender",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
