@@ -515,16 +515,20 @@ const SERVER_HOST: OptionSpec = {
     "--port): the first that answers, then the next whenever the one in use goes away",
 };
 
+const NAME: OptionSpec = {
+  key: "name",
+  flag: "name",
+  short: "n",
+  env: "CHAT_NAME",
+  type: "string",
+  value: "NAME",
+  help: "your name: 1-32 letters, digits, '_', '-', '.'",
+};
+
 export const JOIN_SPECS: readonly OptionSpec[] = [
   {
-    key: "name",
-    flag: "name",
-    short: "n",
-    env: "CHAT_NAME",
-    type: "string",
-    value: "NAME",
-    help:
-      "your name: 1-32 letters, digits, '_', '-', '.'; the full-screen client asks for it when missing, the line modes need it",
+    ...NAME,
+    help: `${NAME.help}; the full-screen client asks for it when missing, the line modes need it`,
   },
   SERVER_HOST,
   { ...PORT, min: 1, help: "server port (of each --host given without one)" },
@@ -558,16 +562,6 @@ export const JOIN_SPECS: readonly OptionSpec[] = [
   ...CLIENT_SECRET_SPECS,
   ...CLIENT_TLS_SPECS,
 ];
-
-const NAME: OptionSpec = {
-  key: "name",
-  flag: "name",
-  short: "n",
-  env: "CHAT_NAME",
-  type: "string",
-  value: "NAME",
-  help: "your name: 1-32 letters, digits, '_', '-', '.'",
-};
 
 export const HISTORY_SPECS: readonly OptionSpec[] = [
   {
