@@ -80,7 +80,7 @@ export function hello(ctx: Context, s: Session, msg: Hello, now: number): Effect
         s,
         ErrorCode.STORAGE_ERROR,
         "cannot read history now; try again later",
-        "io_error",
+        "storage_error",
         later,
       );
     }
@@ -161,7 +161,7 @@ function admit(ctx: Context, s: Session, hello: Hello, now: number): Admission |
       s,
       ErrorCode.TOO_MANY_ROOMS,
       `${rooms.length} rooms exceeds the limit of ${limit} per client`,
-      "invalid_name",
+      "too_many_rooms",
       now,
     );
   }
@@ -239,7 +239,7 @@ function admit(ctx: Context, s: Session, hello: Hello, now: number): Admission |
       s,
       ErrorCode.TOO_MANY_ROOMS,
       "the server holds its maximum number of rooms",
-      "invalid_name",
+      "too_many_rooms",
       now,
     );
   }
