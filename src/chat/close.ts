@@ -48,6 +48,12 @@ export const CLOSE_REASONS = [
   "too_many_connections",
   /** Refused at the handshake: a plaintext client on a server that requires TLS. */
   "tls_required",
+  /** Handshake refused: more rooms than a client may hold, or than the server holds. */
+  "too_many_rooms",
+  /** Handshake refused: the message log could not be read for the client's rooms. */
+  "storage_error",
+  /** A bug in the server while handling one of the client's frames (logged): only that client is dropped. */
+  "internal",
 ] as const;
 
 export type CloseReason = typeof CLOSE_REASONS[number];
@@ -58,4 +64,6 @@ export const UNCLEAN_CLOSES: ReadonlySet<CloseReason> = new Set<CloseReason>([
   "io_error",
   "timeout",
   "slow_consumer",
+  // Not the user's doing: their client reconnects, and finds its seats kept.
+  "internal",
 ]);

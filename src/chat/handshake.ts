@@ -86,7 +86,7 @@ export function hello(ctx: Context, s: Session, msg: Hello, now: number): Effect
         s,
         ErrorCode.STORAGE_ERROR,
         "cannot read history now; try again later",
-        "io_error",
+        "storage_error",
         later,
       );
     }
@@ -169,7 +169,7 @@ function admit(ctx: Context, s: Session, hello: Hello, now: number): Admission |
       s,
       ErrorCode.TOO_MANY_ROOMS,
       `${rooms.length} rooms exceeds the limit of ${limit} per client`,
-      "invalid_name",
+      "too_many_rooms",
       now,
     );
   }
@@ -247,7 +247,7 @@ function admit(ctx: Context, s: Session, hello: Hello, now: number): Admission |
       s,
       ErrorCode.TOO_MANY_ROOMS,
       "the server holds its maximum number of rooms",
-      "invalid_name",
+      "too_many_rooms",
       now,
     );
   }

@@ -354,7 +354,7 @@ export class Connection implements Peer {
           this.#options.logger.error(
             `internal error handling a frame from ${this.address}: ${(err as Error).stack ?? err}`,
           );
-          this.#perform(broker.drop(s, "io_error", now));
+          this.#perform(broker.drop(s, "internal", now));
           return;
         }
         effects = broker.protocolError(s, err, now);

@@ -74,7 +74,7 @@ Deno.test("Broker.handle() refuses a hello by table: version, name, rooms, full,
       what: "too many rooms",
       hello: { rooms: ["a", "b", "c", "d"] },
       code: ErrorCode.TOO_MANY_ROOMS,
-      reason: "invalid_name",
+      reason: "too_many_rooms",
     },
     {
       what: "name taken, other case",
@@ -406,7 +406,7 @@ Deno.test("Broker refuses a HELLO with SERVER_FULL or TOO_MANY_ROOMS when the se
   const rooms = new AsyncBroker({ maxRooms: 1 });
   const carol = () => void rooms.hello("carol", ["b"], { since: new Map([["b", 0]]) });
   const { got } = await helloWhile(rooms, carol, ["a"]);
-  assert.deepEqual(got, [ErrorCode.TOO_MANY_ROOMS, "close:invalid_name"]);
+  assert.deepEqual(got, [ErrorCode.TOO_MANY_ROOMS, "close:too_many_rooms"]);
   assert.equal(rooms.broker.room("a"), undefined);
 });
 
@@ -428,7 +428,7 @@ Deno.test("Broker closes a HELLO whose read fails with a fatal STORAGE_ERROR, ho
   const alice = ab.hello("alice");
   await ab.log.fail(new Error("log unreachable"));
   const got = ab.take(alice) as Array<Msg & { fatal?: boolean; reason?: string }>;
-  assert.deepEqual(got.map((m) => m.code ?? m.reason), [ErrorCode.STORAGE_ERROR, "io_error"]);
+  assert.deepEqual(got.map((m) => m.code ?? m.reason), [ErrorCode.STORAGE_ERROR, "storage_error"]);
   assert.equal(got[0].fatal, true);
   assert.equal(ab.broker.online, 0);
   assert.equal((await ab.ready("alice")).state, "ready", "the name is free");
@@ -486,7 +486,7 @@ Deno.test("Broker welcomes a HELLO naming a room twice into it once, and refuses
   const late = connect(b, "bob", ["x", "y"]);
   assert.deepEqual(
     deliveries(late.effects).get(late.session)!.map((m) => (m as Any).code ?? (m as Any).reason),
-    [ErrorCode.TOO_MANY_ROOMS, "invalid_name"],
+    [ErrorCode.TOO_MANY_ROOMS, "too_many_rooms"],
     "lobby is not created either: dev and x and y would be three",
   );
   assert.equal(b.room("x"), undefined);

@@ -227,3 +227,29 @@ Deno.test("Connection answers the whole frames of a chunk before the bad header 
   await running;
   assert.deepEqual(labels(received(stream)).slice(3), ["pong", "pong", ErrorCode.TOO_LARGE]);
 });
+
+Deno.test("Connection drops only the client whose frame hit a bug in the server, logged, with reason internal", async () => {
+  const { broker, runner, lines, connect } = server();
+  const alice = connect();
+  const bob = connect();
+  alice.stream.send(frames(hello("alice")));
+  bob.stream.send(frames(hello("bob")));
+  await sawFrame(alice.stream, "fetched");
+  await sawFrame(bob.stream, "fetched");
+  const handle = broker.handle.bind(broker);
+  broker.handle = (s, msg, now) => {
+    if (msg.type === "send" && msg.text === "boom") throw new TypeError("a bug");
+    return handle(s, msg, now);
+  };
+  alice.stream.send(frames(send(1, "lobby", "boom")));
+  await alice.running;
+  assert.ok(alice.state.ended);
+  assert.equal(runner.counters.closes.internal, 1);
+  assert.ok(
+    lines.some((l) => /internal error handling a frame from 10\.0\.0\.1:4000: TypeError: a bug/.test(l)),
+  );
+  // bob is served as before.
+  bob.stream.send(frames(send(1, "lobby", "still here")));
+  const got = await sawFrame(bob.stream, "ack");
+  assert.deepEqual(labels(got).filter((l) => l.startsWith("ack")), ["ack lobby#1"]);
+});
