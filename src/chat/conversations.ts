@@ -40,6 +40,7 @@ import {
   conversationKeys,
   conversationRoom,
   type ConversationTail,
+  type Page,
   type SendReceipt,
   type StoredMessage,
 } from "./ports.ts";
@@ -192,10 +193,32 @@ export function listFor(
   return { key, limit: MAX_CONVERSATIONS };
 }
 
+/**
+ * When the account `key` was created: a party sees nothing of a conversation older than that. A name whose
+ * account was removed and registered again (by someone else, perhaps) does not inherit what was said to the
+ * earlier holder; the peer, still the same person, keeps the whole conversation.
+ */
+function partySince(ctx: Context, key: string): number {
+  return ctx.options.accounts.account(key)?.created ?? Number.MAX_SAFE_INTEGER;
+}
+
+/** `page` as the account created at `since` may see it, and the seq below which nothing is (for `more`). */
+function visible(page: Page, since: number, after: number): { page: Page; after: number } {
+  let floor = after;
+  const messages: StoredMessage[] = [];
+  for (const m of page.messages) {
+    if (m.ts < since) floor = Math.max(floor, m.seq);
+    else messages.push(m);
+  }
+  return floor === after ? { page, after } : { page: { ...page, messages }, after: floor };
+}
+
 /** The CONVERSATIONS frame for `s` from what the log listed (conversations of its name, newest first). */
 export function conversationsFor(ctx: Context, s: Session, tails: readonly ConversationTail[]): Effect {
   const conversations: ConversationEntry[] = [];
+  const since = partySince(ctx, s.key);
   for (const t of tails.slice(0, MAX_CONVERSATIONS)) {
+    if (t.ts < since) continue; // all of it was said before this account existed
     const shown = shownTo(ctx, s, t.room);
     if (shown !== null) conversations.push({ peer: shown.slice(1), lastSeq: t.lastSeq, ts: t.ts });
   }
@@ -233,6 +256,7 @@ export function fetchConversation(ctx: Context, s: Session, msg: Fetch): Effect[
   return readPages(ctx, s, [{ room, query }], (answer) => {
     if (s.state !== "ready") return [];
     if (answer instanceof Error) return readFailed(s, shown);
-    return fetchAnswer(s, shown, answer[0], msg.after, msg.before > 0);
+    const seen = visible(answer[0], partySince(ctx, s.key), msg.after);
+    return fetchAnswer(s, shown, seen.page, seen.after, msg.before > 0);
   });
 }

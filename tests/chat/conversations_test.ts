@@ -416,3 +416,43 @@ Deno.test("names too long for a log room make a conversation live only", () => {
   assert.deepEqual(types(sent), ["direct", "notice", "ack"]);
   assert.match(sent[1].text as string, /the two names are too long to store/);
 });
+
+Deno.test("a name registered again sees nothing said to its earlier holder; the peer keeps the whole conversation", () => {
+  const b = brokerWith(["alice", "bob"]);
+  const store = b.store as MemoryStore;
+  const alice = join(b, "alice").session;
+  for (const i of [1, 2]) b.handle(alice, dm(i, "bob", `old ${i}`), 10 + i);
+  b.drop(alice, "quit", 20);
+  // The account is removed and the name registered again, by someone else, at 100.
+  store.removeAccount("alice");
+  store.putAccount({ name: "alice", key: "alice", hash: "y", admin: false, created: 100 });
+  const bob = join(b, "bob", { now: 101 }).session;
+  b.handle(bob, dm(1, "alice", "new 3"), 102);
+  const newcomer = join(b, "alice", { now: 110 });
+  assert.deepEqual(newcomer.got.at(-1), {
+    type: "conversations",
+    conversations: [{ peer: "bob", lastSeq: 3, ts: 102 }],
+  });
+  const fetch = (s: Session, room: string, before = 0) =>
+    got(b.handle(s, { type: "fetch", room, after: 0, before, limit: 50 }, 111), s)
+      .map((m) => m.type === "message" ? `${m.seq} ${m.text}` : `fetched ${m.count} more=${m.more}`);
+  assert.deepEqual(fetch(newcomer.session, "@bob"), ["3 new 3", "fetched 1 more=false"]);
+  assert.deepEqual(
+    fetch(newcomer.session, "@bob", 3),
+    ["fetched 0 more=false"],
+    "paging back finds nothing older",
+  );
+  assert.deepEqual(fetch(bob, "@alice"), ["1 old 1", "2 old 2", "3 new 3", "fetched 3 more=false"]);
+  // A conversation wholly from before the account is not listed at all.
+  const fresh = brokerWith(["carol", "dave"]);
+  const carol = join(fresh, "carol").session;
+  fresh.handle(carol, dm(1, "dave", "before"), 5);
+  (fresh.store as MemoryStore).putAccount({
+    name: "dave",
+    key: "dave",
+    hash: "z",
+    admin: false,
+    created: 50,
+  });
+  assert.deepEqual(join(fresh, "dave", { now: 60 }).got.at(-1), { type: "conversations", conversations: [] });
+});

@@ -213,6 +213,8 @@ Deno.test("a server restart while the page is open: it reconnects, resumes, and 
     const context = alice.page.context();
     await alice.say("before the restart");
     await alice.sees("before the restart");
+    // The line shows at once, pending: wait for its ACK, or the stop below may catch it unacknowledged.
+    await alice.until("the first line acknowledged", async () => (await pending(alice)) === 0 || undefined);
 
     // Typed while the server is down, then the tab is closed: the page that opens later sends it.
     await chat.stop();
