@@ -136,7 +136,8 @@ export interface MessageLog {
   conversations(key: string, limit: number): Answer<ConversationTail[]>;
   /** Applies retention: deletes what is older or beyond the per-room cap. Returns messages deleted. */
   prune(now: number): Answer<number>;
-  close(): void;
+  /** Lets go of the log's files; a log with a thread of its own answers once that thread has ended. */
+  close(): Answer<void>;
 }
 
 /** A registered name. */

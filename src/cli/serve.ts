@@ -15,6 +15,7 @@ import { Authenticator } from "../net/auth.ts";
 import { MemoryStore } from "../store/memory.ts";
 import { diskHasRoom, openFailureText } from "../store/full.ts";
 import { SqliteStore } from "../store/sqlite.ts";
+import { ThreadedSqliteStore } from "../store/sqlite_threaded.ts";
 import type { Resolved } from "./options.ts";
 import type { ClusterStore, openCluster } from "../store/jetstream/mod.ts";
 import type { ClusterBus } from "../cluster/mod.ts";
@@ -66,21 +67,21 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   const web = webOptions(o);
   const logger = stderrLogger(o.logLevel as LogLevel);
   const clustered = (o.cluster as string[]).length > 0;
-  const store = clustered ? await joinCluster(o, io, logger) : openStore(o, io);
+  const store = clustered ? await joinCluster(o, io, logger) : await openStore(o, io, logger);
   if (store instanceof Error) {
     io.stderr(`chat serve: ${store.message}`);
     return 1;
   }
   const secrets = await readSecrets(o, io);
   if (secrets instanceof Error) {
-    store.close();
+    await store.close();
     io.stderr(`chat serve: ${secrets.message}`);
     return 1;
   }
   // After the store: a self-signed certificate is kept in the directory the store has just made.
   const tls = await serveTls(o, io, logger);
   if (tls instanceof Error) {
-    store.close();
+    await store.close();
     io.stderr(`chat serve: ${tls.message}`);
     return 1;
   }
@@ -124,7 +125,7 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   const bus = "log" in store ? await joinBus(o, store, server, logger) : null;
   if (bus instanceof Error) {
     io.stderr(`chat serve: ${bus.message}`);
-    store.close();
+    await store.close();
     return 1;
   }
   let addr: Deno.NetAddr;
@@ -136,7 +137,7 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     } else {
       io.stderr(`chat serve: cannot listen on ${o.host}:${o.port}: ${(err as Error).message}`);
     }
-    store.close();
+    await store.close();
     return 1;
   }
   // Listen for signals before announcing the port: a script that stops the server as soon as it reads
@@ -183,7 +184,8 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   await server.shutdown();
   await serving;
   await bus?.stop();
-  store.close();
+  // A store with a thread of its own closes it too: main.ts exits the process once serve() returns.
+  await store.close();
   logger.info("stopped");
   return 0;
 }
@@ -299,8 +301,16 @@ function webOptions(o: Resolved): WebOptions | undefined {
   return { assets: WEB_ASSETS, origins, trustProxy };
 }
 
-/** Opens the store the options ask for, or returns the error to report (a bad data dir fails at start, not later). */
-function openStore(o: Resolved, io: ServeIo): MemoryStore | SqliteStore | Error {
+/**
+ * Opens the store the options ask for, or returns the error to report (a bad data dir fails at start, not
+ * later). SQLite's commits run on a worker thread unless CHAT_STORE_WORKER is 0, or the worker cannot start:
+ * then on the event loop, as the log says.
+ */
+async function openStore(
+  o: Resolved,
+  io: ServeIo,
+  logger: Logger,
+): Promise<MemoryStore | SqliteStore | ThreadedSqliteStore | Error> {
   const retention = {
     maxMessages: o.retentionMessages as number,
     maxAgeMs: (o.retentionDays as number) * 24 * 3600 * 1000,
@@ -309,11 +319,27 @@ function openStore(o: Resolved, io: ServeIo): MemoryStore | SqliteStore | Error 
   const base = dataDir(io.env);
   const dir = (o.dataDir as string | undefined) ?? (base && `${base}/server`);
   if (!dir) return new Error("no data directory: set --data-dir, CHAT_DATA_DIR or HOME (or use --ephemeral)");
+  const maxBytes = (o.maxStoreMb as number) * 1024 * 1024;
+  let tables: SqliteStore;
   try {
-    return new SqliteStore(dir, retention, { maxBytes: (o.maxStoreMb as number) * 1024 * 1024 });
+    tables = new SqliteStore(dir, retention, { maxBytes });
   } catch (err) {
     // Name the directory and what to do: a full disk shows up here as SQLite's bare "disk I/O error".
     return new Error(openFailureText(err as Error, dir, diskHasRoom(dir, OPEN_PROBE_BYTES)));
+  }
+  if (io.env.CHAT_STORE_WORKER === "0") {
+    logger.info("store: SQLite commits on the event loop (CHAT_STORE_WORKER=0)");
+    return tables;
+  }
+  try {
+    const store = await ThreadedSqliteStore.open(tables, { dir, retention, maxBytes });
+    logger.info("store: SQLite commits on a worker thread");
+    return store;
+  } catch (err) {
+    logger.warn(
+      `store: SQLite commits on the event loop: the worker thread did not start (${(err as Error).message})`,
+    );
+    return tables;
   }
 }
 
