@@ -120,6 +120,11 @@ export interface MessageLog {
   /** True when a stored message survives a crash or power cut. */
   readonly durable: boolean;
   /**
+   * True when the log answers calls in the order they were made, each seeing every earlier one, so the
+   * next may be made before the last is answered (a log on a thread of its own: src/chat/pipeline.ts).
+   */
+  readonly pipelined?: boolean;
+  /**
    * Stores `drafts` in order, as one commit where the log can: one result
    * per draft, in the same order. A draft whose sender ref was stored before
    * (in this batch or earlier) is a duplicate and is not stored again.

@@ -4,9 +4,10 @@
  * on the thread that serves sockets nothing else happens meanwhile; here
  * the worker (src/store/sqlite_worker.ts, a {@linkcode SqliteStore} of its
  * own) commits while this thread goes on reading, fanning out and writing.
- * Every log call is answered later, in the order asked; the commit queue
- * (src/chat/commit.ts) keeps one batch in flight and gathers the next
- * meanwhile, so the slower the disk, the more messages share a commit. An
+ * Every log call is answered later, in the order asked, so the server's
+ * queue (src/chat/pipeline.ts) keeps two calls out: the worker commits one
+ * while this thread delivers the last, and what arrives meanwhile shares
+ * the next commit (the slower the disk, the more messages it holds). An
  * append is still answered only after its commit is synced, and a failed
  * commit fails every message of its batch: the worker's SqliteStore rolls
  * back the sequence numbers they took before it numbers the next batch.
@@ -54,6 +55,8 @@ export interface ThreadedOptions extends OpenOptions {
 
 export class ThreadedSqliteStore implements MessageLog, AccountStore, BanStore {
   readonly durable = true;
+  // The worker answers in order, each request after the last: calls may be made ahead of their answers.
+  readonly pipelined = true;
   readonly id: string;
   #tables: SqliteStore;
   #worker: Worker;

@@ -9,6 +9,7 @@
 
 import assert from "node:assert/strict";
 import { silentLogger } from "../../src/net/log.ts";
+import { encodeMessage } from "../../src/protocol/mod.ts";
 import { ChatServer } from "../../src/net/server.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { ThreadedSqliteStore } from "../../src/store/sqlite_threaded.ts";
@@ -101,14 +102,25 @@ Deno.test("a commit that fails on the worker refuses every message of its batch,
     await bob.handshake("bob");
     const started = slowCommit("start");
     try {
-      // A slow first commit, so the next two messages wait together for the next one: a batch of two.
+      // A slow first commit: the next two messages go to the log together while it runs, a batch of two.
       await alice.send({ type: "send", id: 1, room: "lobby", flags: 0, text: "slow:1000 first" });
       await started.reached;
     } finally {
       started.close();
     }
-    await alice.send({ type: "send", id: 2, room: "lobby", flags: 0, text: "throw: second" });
-    await alice.send({ type: "send", id: 3, room: "lobby", flags: 0, text: "third" });
+    // Both in one write, so one read: they are asked of the log together, as one commit.
+    const secondFrame = encodeMessage({
+      type: "send",
+      id: 2,
+      room: "lobby",
+      flags: 0,
+      text: "throw: second",
+    });
+    const thirdFrame = encodeMessage({ type: "send", id: 3, room: "lobby", flags: 0, text: "third" });
+    const both = new Uint8Array(secondFrame.byteLength + thirdFrame.byteLength);
+    both.set(secondFrame);
+    both.set(thirdFrame, secondFrame.byteLength);
+    await alice.write(both);
     const first = await alice.next("ack");
     assert.deepEqual([first.id, first.seq], [1, 1]);
     for (const id of [2, 3]) {
