@@ -2,48 +2,13 @@
 
 import assert from "node:assert/strict";
 import { AsyncLog, settled } from "../_helpers/async_log.ts";
-import type { AppendJob, LogOutcome, ProbeJob, ReadJob } from "../../src/chat/commit.ts";
+import { append as appendTo, line, probe, read } from "../_helpers/log_jobs.ts";
+import type { LogOutcome } from "../../src/chat/commit.ts";
 import { DEPTH, PipelinedQueue, SPLIT_FROM } from "../../src/chat/pipeline.ts";
 import { StoreError } from "../../src/chat/ports.ts";
-import { ErrorCode } from "../../src/protocol/mod.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 
-const append = (key: string, id: number, room = "r"): AppendJob => ({
-  kind: "append",
-  draft: { room, ts: id, flags: 0, from: key, text: `${key} ${id}`, sender: { key, id } },
-  from: 1,
-});
-const probe = (key: string, id: number): ProbeJob => ({
-  kind: "probe",
-  sender: { key, id },
-  from: 1,
-  refusal: { code: ErrorCode.RATE_LIMITED, message: "too fast" },
-});
-const read = (token: number, ...rooms: string[]): ReadJob => ({
-  kind: "read",
-  to: 1,
-  token,
-  reads: rooms.map((room) => ({ room, query: { after: 0, before: 0, limit: 50 } })),
-});
-
-function line(o: LogOutcome): string {
-  if (o.kind === "append") {
-    const r = o.result;
-    const what = r.kind === "stored"
-      ? `stored #${r.message.seq}`
-      : r.kind === "duplicate"
-      ? `duplicate of #${r.receipt.seq}`
-      : `failed (${r.error.kind})`;
-    return `append ${o.job.draft.sender.key}${o.job.draft.sender.id}: ${what}`;
-  }
-  if (o.kind === "probe") {
-    return `probe ${o.job.sender.key}${o.job.sender.id}: ${o.receipt ? `#${o.receipt.seq}` : "-"}`;
-  }
-  if ("error" in o) return `read ${o.job.token}: error (${o.error.kind})`;
-  return `read ${o.job.token}: ${
-    o.pages.map((p) => `[${p.messages.map((m) => m.seq).join(",")}]`).join(" ")
-  }`;
-}
+const append = (key: string, id: number) => appendTo("r", key, id);
 
 /**
  * A pipelined queue over a held AsyncLog, started by the test: `kick()` runs what push() scheduled, and
@@ -80,9 +45,9 @@ Deno.test("PipelinedQueue asks a log idle for longer than its last append took f
   assert.deepEqual(log.waiting, [{ method: "append", count: n / 2 }, { method: "append", count: n / 2 }]);
   await log.release();
   assert.equal(lines().length, n / 2, "the first half is delivered while the second is still out");
-  assert.equal(lines().at(-1), `append a${n / 2}: stored #${n / 2 + 1}`);
+  assert.equal(lines().at(-1), `append a${n / 2}: stored r#${n / 2 + 1}`);
   await log.release();
-  assert.deepEqual(lines(), Array.from({ length: n }, (_, i) => `append a${i + 1}: stored #${i + 2}`));
+  assert.deepEqual(lines(), Array.from({ length: n }, (_, i) => `append a${i + 1}: stored r#${i + 2}`));
   assert.equal(queue.pending, 0);
 });
 
@@ -127,9 +92,9 @@ Deno.test("PipelinedQueue holds jobs while two calls are out, and asks for all o
   await log.release();
   await log.release();
   assert.deepEqual(lines().slice(0, 3), [
-    "append a1: stored #1",
-    "append b1: stored #2",
-    "append c1: stored #3",
+    "append a1: stored r#1",
+    "append b1: stored r#2",
+    "append c1: stored r#3",
   ]);
   assert.equal(lines().length, SPLIT_FROM + 4);
 });
@@ -150,12 +115,12 @@ Deno.test("PipelinedQueue keeps job order across kinds: a read sees the appends 
   }], "a read's pages are all asked at once, after the appends before it");
   while (log.waiting.length > 0) await log.release();
   assert.deepEqual(lines(), [
-    "append a1: stored #1",
-    "append b1: stored #2",
-    "read 7: [1,2] []",
+    "append a1: stored r#1",
+    "append b1: stored r#2",
+    "read 7: [1,2] last 2; [] last 0",
     "probe a1: #1",
-    "probe z9: -",
-    "append a1: duplicate of #1",
+    "probe z9: unknown",
+    "append a1: duplicate of r#1",
   ]);
 });
 
@@ -169,14 +134,14 @@ Deno.test("PipelinedQueue fails only the jobs of a failed call; the next call's 
   await log.fail(new StoreError("full", "disk full"));
   assert.deepEqual(lines(), ["append a1: failed (full)", "append a2: failed (full)"]);
   await log.release();
-  assert.deepEqual(lines().slice(2), ["append b1: stored #1"]);
+  assert.deepEqual(lines().slice(2), ["append b1: stored r#1"]);
   // A read that fails fails as a whole; the queue goes on.
   queue.push(read(3, "r", "r"));
   queue.push(append("c", 1));
   kick();
   await log.fail(new Error("cannot read"));
   while (log.waiting.length > 0) await log.release();
-  assert.deepEqual(lines().slice(3), ["read 3: error (io)", "append c1: stored #2"]);
+  assert.deepEqual(lines().slice(3), ["read 3: error (io)", "append c1: stored r#2"]);
 });
 
 Deno.test("PipelinedQueue.drained() resolves once every job asked so far is answered", async () => {

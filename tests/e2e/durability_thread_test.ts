@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { encodeMessage } from "../../src/protocol/mod.ts";
+import { concat } from "../_helpers/bytes.ts";
 import { waitFor } from "../_helpers/deadline.ts";
 import { serveOn, tempDir } from "../_helpers/durable.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
@@ -18,19 +19,11 @@ const BURST = 5000;
 Deno.test("a server killed mid-burst keeps every message its storage thread acknowledged; the event-loop store reads them back", async () => {
   await using data = await tempDir("chat-e2e-data-");
   const text = (id: number) => `burst ${id}`;
-  const burst = () => {
-    const frames = Array.from(
-      { length: BURST },
-      (_, i) => encodeMessage({ type: "send", id: i + 1, room: "lobby", flags: 0, text: text(i + 1) }),
+  const burst = () =>
+    concat(
+      Array.from({ length: BURST }, (_, i) =>
+        encodeMessage({ type: "send", id: i + 1, room: "lobby", flags: 0, text: text(i + 1) })),
     );
-    const bytes = new Uint8Array(frames.reduce((n, f) => n + f.byteLength, 0));
-    let at = 0;
-    for (const f of frames) {
-      bytes.set(f, at);
-      at += f.byteLength;
-    }
-    return bytes;
-  };
   const acked = new Map<number, number>();
   {
     await using first = await serveOn(0, data.path, ["--log-level", "info"]);

@@ -13,6 +13,7 @@ import { encodeMessage } from "../../src/protocol/mod.ts";
 import { ChatServer } from "../../src/net/server.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { ThreadedSqliteStore } from "../../src/store/sqlite_threaded.ts";
+import { concat } from "../_helpers/bytes.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
 import { SIGNALS } from "../_helpers/sqlite_test_worker.ts";
 
@@ -117,10 +118,7 @@ Deno.test("a commit that fails on the worker refuses every message of its batch,
       text: "throw: second",
     });
     const thirdFrame = encodeMessage({ type: "send", id: 3, room: "lobby", flags: 0, text: "third" });
-    const both = new Uint8Array(secondFrame.byteLength + thirdFrame.byteLength);
-    both.set(secondFrame);
-    both.set(thirdFrame, secondFrame.byteLength);
-    await alice.write(both);
+    await alice.write(concat([secondFrame, thirdFrame]));
     const first = await alice.next("ack");
     assert.deepEqual([first.id, first.seq], [1, 1]);
     for (const id of [2, 3]) {
