@@ -67,7 +67,9 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   const web = webOptions(o);
   const logger = stderrLogger(o.logLevel as LogLevel);
   const clustered = (o.cluster as string[]).length > 0;
-  const store = clustered ? await joinCluster(o, io, logger) : await openStore(o, io, logger);
+  // What the store says of itself, logged once the server listens (a server that cannot listen says one line).
+  const storeNotes: StoreNote[] = [];
+  const store = clustered ? await joinCluster(o, io, logger) : await openStore(o, io, storeNotes);
   if (store instanceof Error) {
     io.stderr(`chat serve: ${store.message}`);
     return 1;
@@ -151,6 +153,7 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     }max ${o.maxClients} clients, timeout ${o.timeout} ms, pid ${Deno.pid})`,
   );
   for (const note of tls.notes) logger.info(note);
+  for (const note of storeNotes) logger[note.level](note.text);
   if (web) {
     const scheme = tls.acceptor ? "https" : "http";
     const origins = web.origins.length > 0 ? web.origins.join(", ") : "the page's own";
@@ -231,6 +234,12 @@ function memoryBytes(o: Resolved): number {
   return (o.memoryStoreMb as number) * 1024 * 1024;
 }
 
+/** A line the store's opening has for the log. */
+interface StoreNote {
+  level: "info" | "warn";
+  text: string;
+}
+
 /** Room the store needs to open: SQLite's shared-memory file (32 KiB) and a first page or two. */
 const OPEN_PROBE_BYTES = 64 * 1024;
 
@@ -309,7 +318,7 @@ function webOptions(o: Resolved): WebOptions | undefined {
 async function openStore(
   o: Resolved,
   io: ServeIo,
-  logger: Logger,
+  notes: StoreNote[],
 ): Promise<MemoryStore | SqliteStore | ThreadedSqliteStore | Error> {
   const retention = {
     maxMessages: o.retentionMessages as number,
@@ -328,17 +337,20 @@ async function openStore(
     return new Error(openFailureText(err as Error, dir, diskHasRoom(dir, OPEN_PROBE_BYTES)));
   }
   if (io.env.CHAT_STORE_WORKER === "0") {
-    logger.info("store: SQLite commits on the event loop (CHAT_STORE_WORKER=0)");
+    notes.push({ level: "info", text: "store: SQLite commits on the event loop (CHAT_STORE_WORKER=0)" });
     return tables;
   }
   try {
     const store = await ThreadedSqliteStore.open(tables, { dir, retention, maxBytes });
-    logger.info("store: SQLite commits on a worker thread");
+    notes.push({ level: "info", text: "store: SQLite commits on a worker thread" });
     return store;
   } catch (err) {
-    logger.warn(
-      `store: SQLite commits on the event loop: the worker thread did not start (${(err as Error).message})`,
-    );
+    notes.push({
+      level: "warn",
+      text: `store: SQLite commits on the event loop: the worker thread did not start (${
+        (err as Error).message
+      })`,
+    });
     return tables;
   }
 }

@@ -27,9 +27,9 @@ Deno.test("a server killed mid-burst keeps every message its storage thread ackn
   const acked = new Map<number, number>();
   {
     await using first = await serveOn(0, data.path, ["--log-level", "info"]);
-    assert.ok(
-      first.proc.stderr.lines.some((l) => /store: SQLite commits on a worker thread$/.test(l)),
-      first.proc.describe(),
+    await first.proc.stderr.next(
+      (l) => /store: SQLite commits on a worker thread$/.test(l),
+      "the store's line",
     );
     await using sender = await RawClient.connect(first.port, "sender");
     await sender.handshake("sender");
@@ -45,11 +45,9 @@ Deno.test("a server killed mid-burst keeps every message its storage thread ackn
   await using second = await serveOn(0, data.path, ["--log-level", "info"], {
     env: { CHAT_STORE_WORKER: "0" },
   });
-  assert.ok(
-    second.proc.stderr.lines.some((l) =>
-      /store: SQLite commits on the event loop \(CHAT_STORE_WORKER=0\)$/.test(l)
-    ),
-    second.proc.describe(),
+  await second.proc.stderr.next(
+    (l) => /store: SQLite commits on the event loop \(CHAT_STORE_WORKER=0\)$/.test(l),
+    "the store's line",
   );
   await using reader = await RawClient.connect(second.port, "reader");
   await reader.handshake("reader");
