@@ -132,13 +132,14 @@ export class PipelinedQueue {
   }
 
   /**
-   * The next call's jobs: a run of one kind from the head (one read). A long run of appends to a log that
-   * has been idle longer than its last append took goes as two halves (this the first).
+   * The next call's jobs: a run of one kind from the head. Reads go together too (a burst of joins, each
+   * reading its history, would otherwise wait for the log two at a time). A long run of appends to a log
+   * that has been idle longer than its last append took goes as two halves (this the first).
    */
   #take(): LogJob[] {
     const kind = this.#jobs[0].kind;
     let end = 1;
-    if (kind !== "read") { while (end < this.#jobs.length && this.#jobs[end].kind === kind) end++; }
+    while (end < this.#jobs.length && this.#jobs[end].kind === kind) end++;
     if (
       kind === "append" && end >= SPLIT_FROM && this.#calls.length === 0 &&
       this.#clock() - this.#answeredAt > this.#appendMs
@@ -151,7 +152,11 @@ export class PipelinedQueue {
   /** Asks the log for `jobs` (all of one kind) and turns its answer, or failure, into their outcomes. */
   async #ask(jobs: LogJob[]): Promise<LogOutcome[]> {
     const first = jobs[0];
-    if (first.kind === "read") return await this.#read(first);
+    if (first.kind === "read") {
+      // Every page of every read is asked now, in order; the outcomes come back in the same order.
+      const reads = (jobs as ReadJob[]).map((job) => this.#read(job));
+      return (await Promise.all(reads)).flat();
+    }
     if (first.kind === "append") {
       const appends = jobs as Array<LogJob & { kind: "append" }>;
       try {

@@ -161,3 +161,26 @@ Deno.test("PipelinedQueue.drained() resolves once every job asked so far is answ
   assert.equal(drained, true);
   assert.equal(queue.pending, 0);
 });
+
+Deno.test("PipelinedQueue asks a run of reads (a burst of joins) as one call; a failed read fails only itself", async () => {
+  const { log, queue, kick, lines } = queueOver();
+  queue.push(append("a", 1));
+  queue.push(read(1, "r"));
+  queue.push(read(2, "r", "empty"));
+  queue.push(read(3, "r"));
+  kick();
+  assert.deepEqual(
+    log.waiting.map((c) => c.method),
+    ["append", "page", "page", "page", "page"],
+    "every page asked",
+  );
+  await log.release();
+  await log.fail(new StoreError("io", "cannot read"));
+  while (log.waiting.length > 0) await log.release();
+  assert.deepEqual(lines(), [
+    "append a1: stored r#1",
+    "read 1: error (io)",
+    "read 2: [1] last 1; [] last 0",
+    "read 3: [1] last 1",
+  ]);
+});
