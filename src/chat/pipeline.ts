@@ -10,9 +10,12 @@
  * a window of unacknowledged messages then sends its whole window, waits
  * for one commit of all of it, gets every ACK at once, and sends the next
  * window: stop and wait, the commit's whole time added to each round. Here
- * up to {@linkcode DEPTH} calls are out at once, and jobs that arrive while
- * two are out go as one call as soon as one is answered, so the log keeps
- * committing while this thread delivers. A run of appends asked of an idle
+ * up to {@linkcode DEPTH} calls of appends are out at once, and appends that
+ * arrive while two are out go as one call as soon as one is answered, so
+ * the log keeps committing while this thread delivers. Reads and probes
+ * are asked as soon as they reach the head of the queue: holding them back
+ * gathers nothing, and a burst of joins would wait for the log two at a
+ * time. A run of appends asked of an idle
  * log goes as two halves when the log was idle longer than its last append
  * took: the first half's ACKs and deliveries then go out while the second
  * half commits, and the window keeps flowing. When commits take longer than
@@ -28,7 +31,7 @@
 import { asStoreError, type LogJob, type LogOutcome, type ReadJob } from "./commit.ts";
 import type { MessageLog } from "./ports.ts";
 
-/** Calls out at once: one committing, one waiting on the log's side to go next. */
+/** Calls of appends out at once: one committing, one waiting on the log's side to go next. */
 export const DEPTH = 2;
 
 /**
@@ -50,6 +53,7 @@ export class PipelinedQueue {
   readonly log: MessageLog;
   #jobs: LogJob[] = [];
   #calls: Call[] = [];
+  #appendsOut = 0;
   #deliver: (outcome: LogOutcome) => void;
   #schedule: (run: () => void) => void;
   #scheduled = false;
@@ -94,15 +98,20 @@ export class PipelinedQueue {
 
   /** Asks the log for what is queued, as far as {@linkcode DEPTH} allows; the rest goes as calls are answered. */
   run(): void {
-    while (this.#jobs.length > 0 && this.#calls.length < DEPTH) {
+    while (this.#jobs.length > 0 && (this.#jobs[0].kind !== "append" || this.#appendsOut < DEPTH)) {
       const jobs = this.#take();
+      const append = jobs[0].kind === "append";
       const call: Call = { outcomes: null };
       this.#calls.push(call);
+      if (append) this.#appendsOut++;
       const asked = this.#clock();
       void this.#ask(jobs).then((outcomes) => {
         call.outcomes = outcomes;
         this.#answeredAt = this.#clock();
-        if (jobs[0].kind === "append") this.#appendMs = this.#answeredAt - asked;
+        if (append) {
+          this.#appendsOut--;
+          this.#appendMs = this.#answeredAt - asked;
+        }
         this.#settle();
       });
     }
@@ -132,16 +141,16 @@ export class PipelinedQueue {
   }
 
   /**
-   * The next call's jobs: a run of one kind from the head. Reads go together too (a burst of joins, each
-   * reading its history, would otherwise wait for the log two at a time). A long run of appends to a log
-   * that has been idle longer than its last append took goes as two halves (this the first).
+   * The next call's jobs: a run of one kind from the head, reads included (one call for a burst of joins).
+   * A long run of appends to a log with none out, idle longer than its last append took, goes as two
+   * halves (this the first).
    */
   #take(): LogJob[] {
     const kind = this.#jobs[0].kind;
     let end = 1;
     while (end < this.#jobs.length && this.#jobs[end].kind === kind) end++;
     if (
-      kind === "append" && end >= SPLIT_FROM && this.#calls.length === 0 &&
+      kind === "append" && end >= SPLIT_FROM && this.#appendsOut === 0 &&
       this.#clock() - this.#answeredAt > this.#appendMs
     ) {
       end = Math.ceil(end / 2);

@@ -108,11 +108,13 @@ Deno.test("PipelinedQueue keeps job order across kinds: a read sees the appends 
   queue.push(probe("z", 9));
   queue.push(append("a", 1));
   kick();
-  assert.deepEqual(log.waiting, [{ method: "append", count: 2 }, { method: "page", count: 1, room: "r" }, {
-    method: "page",
-    count: 1,
-    room: "empty",
-  }], "a read's pages are all asked at once, after the appends before it");
+  assert.deepEqual(log.waiting, [
+    { method: "append", count: 2 },
+    { method: "page", count: 1, room: "r" },
+    { method: "page", count: 1, room: "empty" },
+    { method: "receipts", count: 2 },
+    { method: "append", count: 1 },
+  ], "everything asked at once, in job order, a read's pages after the appends before it");
   while (log.waiting.length > 0) await log.release();
   assert.deepEqual(lines(), [
     "append a1: stored r#1",
@@ -182,5 +184,30 @@ Deno.test("PipelinedQueue asks a run of reads (a burst of joins) as one call; a 
     "read 1: error (io)",
     "read 2: [1] last 1; [] last 0",
     "read 3: [1] last 1",
+  ]);
+});
+
+Deno.test("PipelinedQueue asks reads and probes at once even while two calls of appends are out", async () => {
+  const { log, queue, kick, lines } = queueOver();
+  queue.push(append("a", 1));
+  kick();
+  queue.push(append("a", 2));
+  kick();
+  queue.push(read(1, "r"));
+  queue.push(probe("a", 1));
+  queue.push(append("a", 3));
+  kick();
+  assert.deepEqual(
+    log.waiting.map((c) => c.method),
+    ["append", "append", "page", "receipts"],
+    "the read and the probe are asked; the third append waits",
+  );
+  while (log.waiting.length > 0) await log.release();
+  assert.deepEqual(lines(), [
+    "append a1: stored r#1",
+    "append a2: stored r#2",
+    "read 1: [1,2] last 2",
+    "probe a1: #1",
+    "append a3: stored r#3",
   ]);
 });

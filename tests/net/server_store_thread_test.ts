@@ -8,6 +8,7 @@
  */
 
 import assert from "node:assert/strict";
+import { PipelinedQueue } from "../../src/chat/pipeline.ts";
 import { silentLogger } from "../../src/net/log.ts";
 import { encodeMessage } from "../../src/protocol/mod.ts";
 import { ChatServer } from "../../src/net/server.ts";
@@ -20,7 +21,7 @@ import { SIGNALS } from "../_helpers/sqlite_test_worker.ts";
 const FAULTY = new URL("../_helpers/sqlite_test_worker.ts", import.meta.url);
 
 /** Runs `fn` against a server on a threaded store in a temp dir, then shuts everything down. */
-async function withServer(fn: (port: number) => Promise<void>): Promise<void> {
+async function withServer(fn: (port: number, server: ChatServer) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "chat-thread-" });
   const store = await ThreadedSqliteStore.open(new SqliteStore(dir), {
     dir,
@@ -44,7 +45,7 @@ async function withServer(fn: (port: number) => Promise<void>): Promise<void> {
   const { port } = server.listen();
   const serving = server.serve();
   try {
-    await fn(port);
+    await fn(port, server);
   } finally {
     await server.shutdown();
     await serving;
@@ -68,7 +69,11 @@ function slowCommit(phase: "start" | "end"): { reached: Promise<void>; seen(): b
 }
 
 Deno.test("while a commit syncs on the worker, the server answers a PING; the ACK and the delivery wait for the commit", () =>
-  withServer(async (port) => {
+  withServer(async (port, server) => {
+    assert.ok(
+      server.runner.queue instanceof PipelinedQueue,
+      "the server asks the storage thread ahead of its answers",
+    );
     await using alice = await RawClient.connect(port, "alice");
     await using bob = await RawClient.connect(port, "bob");
     await alice.handshake("alice");
