@@ -6,43 +6,22 @@
  * what differs is when the log is asked.
  *
  * {@linkcode CommitQueue} asks once the last call is answered and its
- * outcomes delivered. With a log whose commit takes a while, a sender with
- * a window of unacknowledged messages then sends its whole window, waits
- * for one commit of all of it, gets every ACK at once, and sends the next
- * window: stop and wait, the commit's whole time added to each round. Here
- * up to {@linkcode DEPTH} calls of appends are out at once, and appends that
- * arrive while two are out go as one call as soon as one is answered, so
- * the log keeps committing while this thread delivers. Reads and probes
- * are asked as soon as they reach the head of the queue: holding them back
- * gathers nothing, and a burst of joins would wait for the log two at a
- * time. A run of appends asked of an idle
- * log goes as two halves when the log was idle longer than its last append
- * took: the first half's ACKs and deliveries then go out while the second
- * half commits, and the window keeps flowing. When commits take longer than
- * the rest of a round (a slow disk), halves would only double the commits,
- * and the run goes whole.
+ * outcomes delivered: with a log on another thread, a burst of joins then
+ * waits for it one read at a time. Here reads and probes are asked as soon
+ * as they reach the head of the queue, a run of them as one call, behind
+ * whatever is out. Appends still go one call at a time: what arrives while
+ * a commit runs shares the next one.
  *
- * A call the log fails fails its own jobs only; the log has rolled back
- * what they took (their sequence numbers) before it numbered the next call.
+ * Splitting a burst of appends in two, so that the first half's ACKs go out
+ * while the second half commits, was measured and dropped (BENCHMARKS.md,
+ * change 15): on two cores shared with the load generator it halved the
+ * messages per socket write and cost more than the overlap gained.
  *
  * @module
  */
 
 import { asStoreError, type LogJob, type LogOutcome, type ReadJob } from "./commit.ts";
 import type { MessageLog } from "./ports.ts";
-
-/** Calls of appends out at once: one committing, one waiting on the log's side to go next. */
-export const DEPTH = 2;
-
-/**
- * Appends asked of an idle log are split in two from this many on: fewer
- * share one commit, since a commit's fixed cost (its fsync) outweighs
- * what half of a small batch would gain.
- */
-export const SPLIT_FROM = 16;
-
-/** A clock in milliseconds; only differences count. */
-export type Clock = () => number;
 
 /** One call out: its jobs' outcomes, once the log answered. */
 interface Call {
@@ -53,30 +32,17 @@ export class PipelinedQueue {
   readonly log: MessageLog;
   #jobs: LogJob[] = [];
   #calls: Call[] = [];
-  #appendsOut = 0;
+  #appending = false;
   #deliver: (outcome: LogOutcome) => void;
   #schedule: (run: () => void) => void;
   #scheduled = false;
   #idle: Array<() => void> = [];
-  #clock: Clock;
-  // How long the last answered append took, and when the log last answered anything.
-  #appendMs = Infinity;
-  #answeredAt = 0;
 
-  /**
-   * As {@linkcode CommitQueue}'s: `deliver` gets each outcome in job order; `schedule` starts asking
-   * later. `clock` times the log's answers, to tell when halves pay.
-   */
-  constructor(
-    log: MessageLog,
-    deliver: (outcome: LogOutcome) => void,
-    schedule: (run: () => void) => void,
-    clock: Clock,
-  ) {
+  /** As {@linkcode CommitQueue}'s: `deliver` gets each outcome in job order; `schedule` starts asking later. */
+  constructor(log: MessageLog, deliver: (outcome: LogOutcome) => void, schedule: (run: () => void) => void) {
     this.log = log;
     this.#deliver = deliver;
     this.#schedule = schedule;
-    this.#clock = clock;
   }
 
   /** Jobs asked for and not yet answered (a call out counts as one). */
@@ -96,22 +62,17 @@ export class PipelinedQueue {
     this.run();
   };
 
-  /** Asks the log for what is queued, as far as {@linkcode DEPTH} allows; the rest goes as calls are answered. */
+  /** Asks the log for what is queued, up to an append while another is out; the rest goes as calls are answered. */
   run(): void {
-    while (this.#jobs.length > 0 && (this.#jobs[0].kind !== "append" || this.#appendsOut < DEPTH)) {
+    while (this.#jobs.length > 0 && !(this.#jobs[0].kind === "append" && this.#appending)) {
       const jobs = this.#take();
       const append = jobs[0].kind === "append";
       const call: Call = { outcomes: null };
       this.#calls.push(call);
-      if (append) this.#appendsOut++;
-      const asked = this.#clock();
+      if (append) this.#appending = true;
       void this.#ask(jobs).then((outcomes) => {
         call.outcomes = outcomes;
-        this.#answeredAt = this.#clock();
-        if (append) {
-          this.#appendsOut--;
-          this.#appendMs = this.#answeredAt - asked;
-        }
+        if (append) this.#appending = false;
         this.#settle();
       });
     }
@@ -140,21 +101,11 @@ export class PipelinedQueue {
     for (const wake of idle) wake();
   }
 
-  /**
-   * The next call's jobs: a run of one kind from the head, reads included (one call for a burst of joins).
-   * A long run of appends to a log with none out, idle longer than its last append took, goes as two
-   * halves (this the first).
-   */
+  /** The next call's jobs: the run of one kind at the head of the queue (one call for a burst of joins). */
   #take(): LogJob[] {
     const kind = this.#jobs[0].kind;
     let end = 1;
     while (end < this.#jobs.length && this.#jobs[end].kind === kind) end++;
-    if (
-      kind === "append" && end >= SPLIT_FROM && this.#appendsOut === 0 &&
-      this.#clock() - this.#answeredAt > this.#appendMs
-    ) {
-      end = Math.ceil(end / 2);
-    }
     return this.#jobs.splice(0, end);
   }
 

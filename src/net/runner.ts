@@ -106,9 +106,9 @@ export class Runner {
     this.#hash = options.hash;
     const deliver = (outcome: LogOutcome) => this.#logged(outcome);
     const schedule = options.schedule ?? ((run: () => void) => setImmediate(run));
-    // A log that takes calls ahead of their answers gets the next call while it commits the last.
+    // A log that takes calls ahead of their answers gets reads while it commits.
     this.queue = options.log.pipelined
-      ? new PipelinedQueue(options.log, deliver, schedule, () => performance.now())
+      ? new PipelinedQueue(options.log, deliver, schedule)
       : new CommitQueue(options.log, deliver, schedule);
   }
 

@@ -4,10 +4,10 @@
  * on the thread that serves sockets nothing else happens meanwhile; here
  * the worker (src/store/sqlite_worker.ts, a {@linkcode SqliteStore} of its
  * own) commits while this thread goes on reading, fanning out and writing.
- * Every log call is answered later, in the order asked, so the server's
- * queue (src/chat/pipeline.ts) keeps two calls out: the worker commits one
- * while this thread delivers the last, and what arrives meanwhile shares
- * the next commit (the slower the disk, the more messages it holds). An
+ * Every log call is answered later, in the order asked (so the server's
+ * queue, src/chat/pipeline.ts, sends reads along while a commit runs), and
+ * what arrives while a commit runs shares the next one (the slower the
+ * disk, the more messages it holds). An
  * append is still answered only after its commit is synced, and a failed
  * commit fails every message of its batch: the worker's SqliteStore rolls
  * back the sequence numbers they took before it numbers the next batch.

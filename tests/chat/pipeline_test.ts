@@ -4,102 +4,46 @@ import assert from "node:assert/strict";
 import { AsyncLog, settled } from "../_helpers/async_log.ts";
 import { append as appendTo, line, probe, read } from "../_helpers/log_jobs.ts";
 import type { LogOutcome } from "../../src/chat/commit.ts";
-import { DEPTH, PipelinedQueue, SPLIT_FROM } from "../../src/chat/pipeline.ts";
+import { PipelinedQueue } from "../../src/chat/pipeline.ts";
 import { StoreError } from "../../src/chat/ports.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 
 const append = (key: string, id: number) => appendTo("r", key, id);
 
-/**
- * A pipelined queue over a held AsyncLog, started by the test: `kick()` runs what push() scheduled, and
- * `clock.now` is the time the queue sees.
- */
+/** A pipelined queue over a held AsyncLog, started by the test: `kick()` runs what push() scheduled. */
 function queueOver() {
   const log = new AsyncLog(new MemoryStore(), true);
   const outcomes: LogOutcome[] = [];
   const kicks: Array<() => void> = [];
-  const clock = { now: 0 };
-  const queue = new PipelinedQueue(log, (o) => outcomes.push(o), (run) => kicks.push(run), () => clock.now);
+  const queue = new PipelinedQueue(log, (o) => outcomes.push(o), (run) => kicks.push(run));
   const kick = () => kicks.splice(0).forEach((run) => run());
-  return { log, queue, kick, clock, lines: () => outcomes.map(line) };
+  return { log, queue, kick, lines: () => outcomes.map(line) };
 }
 
-/** Appends one message that the log answers after `tookMs`, then lets the log sit idle for `idleMs`. */
-async function oneAppend(q: ReturnType<typeof queueOver>, key: string, tookMs: number, idleMs: number) {
-  q.queue.push(append(key, 1));
-  q.kick();
-  q.clock.now += tookMs;
-  await q.log.release();
-  q.clock.now += idleMs;
-}
-
-Deno.test("PipelinedQueue asks a log idle for longer than its last append took for a long run in two halves at once", async () => {
-  const q = queueOver();
-  const { log, queue, kick } = q;
-  await oneAppend(q, "x", 2, 5);
-  const lines = () => q.lines().slice(1);
-  const n = SPLIT_FROM + 4;
-  for (let id = 1; id <= n; id++) queue.push(append("a", id));
-  kick();
-  assert.equal(DEPTH, 2);
-  assert.deepEqual(log.waiting, [{ method: "append", count: n / 2 }, { method: "append", count: n / 2 }]);
-  await log.release();
-  assert.equal(lines().length, n / 2, "the first half is delivered while the second is still out");
-  assert.equal(lines().at(-1), `append a${n / 2}: stored r#${n / 2 + 1}`);
-  await log.release();
-  assert.deepEqual(lines(), Array.from({ length: n }, (_, i) => `append a${i + 1}: stored r#${i + 2}`));
-  assert.equal(queue.pending, 0);
-});
-
-Deno.test("PipelinedQueue keeps a run of appends whole when it is short, or the log's last append took longer than its idle time", async () => {
-  const short = queueOver();
-  await oneAppend(short, "x", 2, 5);
-  for (let id = 1; id < SPLIT_FROM; id++) short.queue.push(append("a", id));
-  short.kick();
-  assert.deepEqual(short.log.waiting, [{ method: "append", count: SPLIT_FROM - 1 }]);
-
-  // A slow disk: halves would each wait as long as the whole.
-  const slow = queueOver();
-  await oneAppend(slow, "x", 10, 3);
-  for (let id = 1; id <= 2 * SPLIT_FROM; id++) slow.queue.push(append("a", id));
-  slow.kick();
-  assert.deepEqual(slow.log.waiting, [{ method: "append", count: 2 * SPLIT_FROM }]);
-
-  // Nothing answered yet: nothing known of the log's speed.
-  const fresh = queueOver();
-  for (let id = 1; id <= 2 * SPLIT_FROM; id++) fresh.queue.push(append("a", id));
-  fresh.kick();
-  assert.deepEqual(fresh.log.waiting, [{ method: "append", count: 2 * SPLIT_FROM }]);
-});
-
-Deno.test("PipelinedQueue holds jobs while two calls are out, and asks for all of them as one call when one is answered", async () => {
+Deno.test("PipelinedQueue keeps one call of appends out; what arrives meanwhile goes as one call when it is answered", async () => {
   const { log, queue, kick, lines } = queueOver();
   queue.push(append("a", 1));
+  queue.push(append("a", 2));
   kick();
   queue.push(append("b", 1));
   kick();
-  assert.deepEqual(log.waiting, [{ method: "append", count: 1 }, { method: "append", count: 1 }], "two out");
-  for (let id = 1; id <= SPLIT_FROM + 2; id++) queue.push(append("c", id));
+  queue.push(append("c", 1));
   kick();
-  assert.equal(log.waiting.length, 2, "no third call while two are out");
-  assert.equal(queue.pending, SPLIT_FROM + 2 + 2);
+  assert.deepEqual(log.waiting, [{ method: "append", count: 2 }], "one commit at a time");
+  assert.equal(queue.pending, 3);
   await log.release();
+  assert.deepEqual(lines(), ["append a1: stored r#1", "append a2: stored r#2"]);
   assert.deepEqual(
     log.waiting,
-    [{ method: "append", count: 1 }, { method: "append", count: SPLIT_FROM + 2 }],
-    "what waited goes as one call, unsplit, behind the one still out",
+    [{ method: "append", count: 2 }],
+    "the two that waited share the next commit",
   );
   await log.release();
-  await log.release();
-  assert.deepEqual(lines().slice(0, 3), [
-    "append a1: stored r#1",
-    "append b1: stored r#2",
-    "append c1: stored r#3",
-  ]);
-  assert.equal(lines().length, SPLIT_FROM + 4);
+  assert.deepEqual(lines().slice(2), ["append b1: stored r#3", "append c1: stored r#4"]);
+  assert.equal(queue.pending, 0);
 });
 
-Deno.test("PipelinedQueue keeps job order across kinds: a read sees the appends asked before it, outcomes come in order", async () => {
+Deno.test("PipelinedQueue asks reads and probes at once while an append is out, and keeps job order", async () => {
   const { log, queue, kick, lines } = queueOver();
   queue.push(append("a", 1));
   queue.push(append("b", 1));
@@ -113,8 +57,7 @@ Deno.test("PipelinedQueue keeps job order across kinds: a read sees the appends 
     { method: "page", count: 1, room: "r" },
     { method: "page", count: 1, room: "empty" },
     { method: "receipts", count: 2 },
-    { method: "append", count: 1 },
-  ], "everything asked at once, in job order, a read's pages after the appends before it");
+  ], "the read and the probes are asked behind the append; the next append waits for it");
   while (log.waiting.length > 0) await log.release();
   assert.deepEqual(lines(), [
     "append a1: stored r#1",
@@ -124,44 +67,6 @@ Deno.test("PipelinedQueue keeps job order across kinds: a read sees the appends 
     "probe z9: unknown",
     "append a1: duplicate of r#1",
   ]);
-});
-
-Deno.test("PipelinedQueue fails only the jobs of a failed call; the next call's appends are numbered on without a gap", async () => {
-  const { log, queue, kick, lines } = queueOver();
-  queue.push(append("a", 1));
-  queue.push(append("a", 2));
-  kick();
-  queue.push(append("b", 1));
-  kick();
-  await log.fail(new StoreError("full", "disk full"));
-  assert.deepEqual(lines(), ["append a1: failed (full)", "append a2: failed (full)"]);
-  await log.release();
-  assert.deepEqual(lines().slice(2), ["append b1: stored r#1"]);
-  // A read that fails fails as a whole; the queue goes on.
-  queue.push(read(3, "r", "r"));
-  queue.push(append("c", 1));
-  kick();
-  await log.fail(new Error("cannot read"));
-  while (log.waiting.length > 0) await log.release();
-  assert.deepEqual(lines().slice(3), ["read 3: error (io)", "append c1: stored r#2"]);
-});
-
-Deno.test("PipelinedQueue.drained() resolves once every job asked so far is answered", async () => {
-  const { log, queue, kick } = queueOver();
-  await queue.drained();
-  queue.push(append("a", 1));
-  kick();
-  let drained = false;
-  const waiting = queue.drained().then(() => drained = true);
-  queue.push(append("a", 2));
-  kick();
-  await log.release();
-  await settled();
-  assert.equal(drained, false, "one call still out");
-  await log.release();
-  await waiting;
-  assert.equal(drained, true);
-  assert.equal(queue.pending, 0);
 });
 
 Deno.test("PipelinedQueue asks a run of reads (a burst of joins) as one call; a failed read fails only itself", async () => {
@@ -187,27 +92,33 @@ Deno.test("PipelinedQueue asks a run of reads (a burst of joins) as one call; a 
   ]);
 });
 
-Deno.test("PipelinedQueue asks reads and probes at once even while two calls of appends are out", async () => {
+Deno.test("PipelinedQueue fails only the jobs of a failed call; the next appends are numbered on without a gap", async () => {
   const { log, queue, kick, lines } = queueOver();
   queue.push(append("a", 1));
-  kick();
   queue.push(append("a", 2));
   kick();
-  queue.push(read(1, "r"));
-  queue.push(probe("a", 1));
-  queue.push(append("a", 3));
+  queue.push(append("b", 1));
   kick();
-  assert.deepEqual(
-    log.waiting.map((c) => c.method),
-    ["append", "append", "page", "receipts"],
-    "the read and the probe are asked; the third append waits",
-  );
-  while (log.waiting.length > 0) await log.release();
-  assert.deepEqual(lines(), [
-    "append a1: stored r#1",
-    "append a2: stored r#2",
-    "read 1: [1,2] last 2",
-    "probe a1: #1",
-    "append a3: stored r#3",
-  ]);
+  await log.fail(new StoreError("full", "disk full"));
+  assert.deepEqual(lines(), ["append a1: failed (full)", "append a2: failed (full)"]);
+  await log.release();
+  assert.deepEqual(lines().slice(2), ["append b1: stored r#1"]);
+});
+
+Deno.test("PipelinedQueue.drained() resolves once every job asked so far is answered", async () => {
+  const { log, queue, kick } = queueOver();
+  await queue.drained();
+  queue.push(append("a", 1));
+  kick();
+  let drained = false;
+  const waiting = queue.drained().then(() => drained = true);
+  queue.push(append("a", 2));
+  kick();
+  await log.release();
+  await settled();
+  assert.equal(drained, false, "one call still out");
+  await log.release();
+  await waiting;
+  assert.equal(drained, true);
+  assert.equal(queue.pending, 0);
 });
