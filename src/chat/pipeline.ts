@@ -138,24 +138,35 @@ export class PipelinedQueue {
   }
 
   /**
-   * Every page of `job`, asked now, before any later call (the log answers in order); the first failure
-   * fails the read.
+   * Every page of `job`, and its list of conversations, asked now, before any later call (the log answers
+   * in order); the first failure fails the read.
    */
   async #read(job: ReadJob): Promise<LogOutcome[]> {
-    const asked = job.reads.map(({ room, query }) => {
+    const ask = <T>(question: () => T | Promise<T>, doing: string): Promise<T> => {
       try {
-        return Promise.resolve(this.log.page(room, query)).catch((err) => {
-          throw asStoreError(err, `cannot read ${room}`);
+        return Promise.resolve(question()).catch((err) => {
+          throw asStoreError(err, doing);
         });
       } catch (err) {
-        return Promise.reject(asStoreError(err, `cannot read ${room}`));
+        return Promise.reject(asStoreError(err, doing));
       }
-    });
+    };
+    const pages = job.reads.map(({ room, query }) =>
+      ask(() => this.log.page(room, query), `cannot read ${room}`)
+    );
+    const list = job.conversations;
+    const conversations = list
+      ? ask(() => this.log.conversations(list.key, list.limit), "cannot list conversations")
+      : undefined;
     try {
-      return [{ kind: "read", job, pages: await Promise.all(asked) }];
+      const read = await Promise.all(pages);
+      return conversations
+        ? [{ kind: "read", job, pages: read, conversations: await conversations }]
+        : [{ kind: "read", job, pages: read }];
     } catch (err) {
-      // Every page was asked: let the others settle unobserved rather than as unhandled rejections.
-      for (const a of asked) a.catch(() => {});
+      // Every question was asked: let the others settle unobserved rather than as unhandled rejections.
+      for (const a of pages) a.catch(() => {});
+      conversations?.catch(() => {});
       return [{ kind: "read", job, error: asStoreError(err, "cannot read") }];
     }
   }

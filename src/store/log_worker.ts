@@ -38,6 +38,7 @@ export type LogRequest =
   | { op: "append"; id: number; drafts: FlatDrafts }
   | { op: "receipts"; id: number; refs: Array<string | number> }
   | { op: "page"; id: number; room: string; query: PageQuery }
+  | { op: "conversations"; id: number; key: string; limit: number }
   | { op: "prune"; id: number; now: number }
   | { op: "close"; id: number };
 
@@ -194,6 +195,8 @@ export function serveLog(scope: WorkerScope, open: (options: OpenOptions) => Mes
         return await log.receipts(unflattenRefs(req.refs));
       case "page":
         return await log.page(req.room, req.query);
+      case "conversations":
+        return await log.conversations(req.key, req.limit);
       case "prune":
         return await log.prune(req.now);
       case "close":

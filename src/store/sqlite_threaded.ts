@@ -12,8 +12,8 @@
  * commit fails every message of its batch: the worker's SqliteStore rolls
  * back the sequence numbers they took before it numbers the next batch.
  *
- * Accounts and bans, read on every handshake and so read synchronously,
- * stay on this thread: a SqliteStore of their own on the same file (WAL:
+ * Accounts, bans and room topics, read on every handshake or join and so
+ * read synchronously, stay on this thread: a SqliteStore of their own on the same file (WAL:
  * its reads never wait for the worker's commits).
  *
  * @module
@@ -25,10 +25,13 @@ import {
   type AppendResult,
   type Ban,
   type BanStore,
+  type ConversationTail,
   type Draft,
   type MessageLog,
   type Page,
   type PageQuery,
+  type RoomSettings,
+  type RoomTopic,
   type SenderRef,
   type SendReceipt,
   StoreError,
@@ -53,7 +56,7 @@ export interface ThreadedOptions extends OpenOptions {
   workerUrl?: URL;
 }
 
-export class ThreadedSqliteStore implements MessageLog, AccountStore, BanStore {
+export class ThreadedSqliteStore implements MessageLog, AccountStore, BanStore, RoomSettings {
   readonly durable = true;
   // The worker answers in order, each request after the last: calls may be made ahead of their answers.
   readonly pipelined = true;
@@ -142,6 +145,10 @@ export class ThreadedSqliteStore implements MessageLog, AccountStore, BanStore {
     return this.#call({ op: "page", room, query }) as Promise<Page>;
   }
 
+  conversations(key: string, limit: number): Promise<ConversationTail[]> {
+    return this.#call({ op: "conversations", key, limit }) as Promise<ConversationTail[]>;
+  }
+
   prune(now: number): Promise<number> {
     return this.#call({ op: "prune", now }) as Promise<number>;
   }
@@ -188,5 +195,13 @@ export class ThreadedSqliteStore implements MessageLog, AccountStore, BanStore {
 
   removeBan(target: string): boolean {
     return this.#tables.removeBan(target);
+  }
+
+  topic(room: string): RoomTopic | undefined {
+    return this.#tables.topic(room);
+  }
+
+  putTopic(topic: RoomTopic): void {
+    this.#tables.putTopic(topic);
   }
 }

@@ -44,6 +44,7 @@ function faulty(inner: SqliteStore): MessageLog {
     },
     receipts: (refs) => inner.receipts(refs),
     page: (room, query) => inner.page(room, query),
+    conversations: (key, limit) => inner.conversations(key, limit),
     prune: (now) => inner.prune(now),
     close: () => inner.close(),
   };

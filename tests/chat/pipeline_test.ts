@@ -5,7 +5,7 @@ import { AsyncLog, settled } from "../_helpers/async_log.ts";
 import { append as appendTo, line, probe, read } from "../_helpers/log_jobs.ts";
 import type { LogOutcome } from "../../src/chat/commit.ts";
 import { PipelinedQueue } from "../../src/chat/pipeline.ts";
-import { StoreError } from "../../src/chat/ports.ts";
+import { conversationRoom, StoreError } from "../../src/chat/ports.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 
 const append = (key: string, id: number) => appendTo("r", key, id);
@@ -121,4 +121,14 @@ Deno.test("PipelinedQueue.drained() resolves once every job asked so far is answ
   await waiting;
   assert.equal(drained, true);
   assert.equal(queue.pending, 0);
+});
+
+Deno.test("PipelinedQueue answers a read with its list of conversations, asked with its pages", async () => {
+  const { log, queue, kick, lines } = queueOver();
+  queue.push(appendTo(conversationRoom("ann", "bob"), "ann", 1));
+  queue.push({ ...read(4, "r"), conversations: { key: "bob", limit: 10 } });
+  kick();
+  assert.deepEqual(log.waiting.map((c) => c.method), ["append", "page", "conversations"]);
+  while (log.waiting.length > 0) await log.release();
+  assert.deepEqual(lines(), ["append ann1: stored @ann+bob#1", "read 4: [] last 0 | @ann+bob#1"]);
 });
