@@ -57,10 +57,15 @@ export function outputName(version: string, target: Target): string {
 }
 
 /**
- * Modules the program loads on demand with a computed import (`chat serve --cluster` loads the NATS client
- * only when asked): the compiler cannot see them, so they are included by name.
+ * Modules the program loads on demand, which the compiler cannot see, so they are included by name: those of
+ * a computed import (`chat serve --cluster` loads the NATS client only when asked), and worker scripts, started
+ * by URL (`new Worker(new URL("./x.ts", import.meta.url))`: SQLite's commits run on one).
  */
-export const LAZY_MODULES = ["src/store/jetstream/mod.ts", "src/cluster/mod.ts"];
+export const LAZY_MODULES = [
+  "src/store/jetstream/mod.ts",
+  "src/cluster/mod.ts",
+  "src/store/sqlite_worker.ts",
+];
 
 /** The arguments after `deno` that build `entry` for `target` into `output`. */
 export function compileArgs(target: Target, output: string, entry: string = ENTRY): string[] {

@@ -12,6 +12,7 @@ import {
   ENTRY,
   isBaseDownloadFailure,
   isTarget,
+  LAZY_MODULES,
   missingPermissions,
   outputName,
   parseCompileArgs,
@@ -97,6 +98,27 @@ async function* sourceFiles(dir: string): AsyncGenerator<string> {
     else if (/\.[cm]?[jt]sx?$/.test(entry.name)) yield path;
   }
 }
+
+Deno.test("every worker script that src/ starts by URL is included in the binary", async () => {
+  const workers: string[] = [];
+  for await (const file of sourceFiles(join(ROOT, "src"))) {
+    const source = await Deno.readTextFile(file);
+    // The script a Worker runs: a URL relative to the module that starts it, which deno compile cannot follow.
+    for (const m of source.matchAll(/new URL\(\s*"([^"]+\.ts)",\s*import\.meta\.url\s*\)/g)) {
+      const script = join(file, "..", m[1]);
+      if (source.includes("new Worker(")) workers.push(script.slice(ROOT.length).replace(/^\//, ""));
+    }
+  }
+  assert.ok(workers.includes("src/store/sqlite_worker.ts"), `found ${workers.join(", ")}`);
+  for (const w of workers) {
+    assert.ok(
+      LAZY_MODULES.includes(w),
+      `${w} is a worker: add it to LAZY_MODULES in scripts/compile_plan.ts`,
+    );
+    const args = compileArgs("x86_64-unknown-linux-gnu", "out");
+    assert.equal(args[args.indexOf(w) - 1], "--include", `${w} is passed with --include`);
+  }
+});
 
 Deno.test("the baked permissions cover every Deno API that main.ts and src/ use", async () => {
   const files = [join(ROOT, "main.ts")];

@@ -71,7 +71,7 @@ export type LogOutcome =
   | { kind: "read"; job: ReadJob; error: StoreError };
 
 /** Turns anything a log throws into a StoreError: a log that fails must not take the server down. */
-function asStoreError(err: unknown, doing: string): StoreError {
+export function asStoreError(err: unknown, doing: string): StoreError {
   return err instanceof StoreError
     ? err
     : new StoreError("io", `${doing}: ${(err as Error)?.message ?? err}`);

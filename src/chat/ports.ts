@@ -120,6 +120,11 @@ export interface MessageLog {
   /** True when a stored message survives a crash or power cut. */
   readonly durable: boolean;
   /**
+   * True when the log answers calls in the order they were made, each seeing every earlier one, so the
+   * next may be made before the last is answered (a log on a thread of its own: src/chat/pipeline.ts).
+   */
+  readonly pipelined?: boolean;
+  /**
    * Stores `drafts` in order, as one commit where the log can: one result
    * per draft, in the same order. A draft whose sender ref was stored before
    * (in this batch or earlier) is a duplicate and is not stored again.
@@ -136,7 +141,8 @@ export interface MessageLog {
   conversations(key: string, limit: number): Answer<ConversationTail[]>;
   /** Applies retention: deletes what is older or beyond the per-room cap. Returns messages deleted. */
   prune(now: number): Answer<number>;
-  close(): void;
+  /** Lets go of the log's files; a log with a thread of its own answers once that thread has ended. */
+  close(): Answer<void>;
 }
 
 /** A registered name. */

@@ -15,6 +15,7 @@ import { Authenticator } from "../net/auth.ts";
 import { MemoryStore } from "../store/memory.ts";
 import { diskHasRoom, openFailureText } from "../store/full.ts";
 import { SqliteStore } from "../store/sqlite.ts";
+import { ThreadedSqliteStore } from "../store/sqlite_threaded.ts";
 import type { Resolved } from "./options.ts";
 import type { ClusterStore, openCluster } from "../store/jetstream/mod.ts";
 import type { ClusterBus } from "../cluster/mod.ts";
@@ -66,21 +67,23 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   const web = webOptions(o);
   const logger = stderrLogger(o.logLevel as LogLevel);
   const clustered = (o.cluster as string[]).length > 0;
-  const store = clustered ? await joinCluster(o, io, logger) : openStore(o, io);
+  // What the store says of itself, logged once the server listens (a server that cannot listen says one line).
+  const storeNotes: StoreNote[] = [];
+  const store = clustered ? await joinCluster(o, io, logger) : await openStore(o, io, storeNotes);
   if (store instanceof Error) {
     io.stderr(`chat serve: ${store.message}`);
     return 1;
   }
   const secrets = await readSecrets(o, io);
   if (secrets instanceof Error) {
-    store.close();
+    await store.close();
     io.stderr(`chat serve: ${secrets.message}`);
     return 1;
   }
   // After the store: a self-signed certificate is kept in the directory the store has just made.
   const tls = await serveTls(o, io, logger);
   if (tls instanceof Error) {
-    store.close();
+    await store.close();
     io.stderr(`chat serve: ${tls.message}`);
     return 1;
   }
@@ -124,7 +127,7 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   const bus = "log" in store ? await joinBus(o, store, server, logger) : null;
   if (bus instanceof Error) {
     io.stderr(`chat serve: ${bus.message}`);
-    store.close();
+    await store.close();
     return 1;
   }
   let addr: Deno.NetAddr;
@@ -136,7 +139,7 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     } else {
       io.stderr(`chat serve: cannot listen on ${o.host}:${o.port}: ${(err as Error).message}`);
     }
-    store.close();
+    await store.close();
     return 1;
   }
   // Listen for signals before announcing the port: a script that stops the server as soon as it reads
@@ -150,6 +153,7 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     }max ${o.maxClients} clients, timeout ${o.timeout} ms, pid ${Deno.pid})`,
   );
   for (const note of tls.notes) logger.info(note);
+  for (const note of storeNotes) logger[note.level](note.text);
   if (web) {
     const scheme = tls.acceptor ? "https" : "http";
     const origins = web.origins.length > 0 ? web.origins.join(", ") : "the page's own";
@@ -183,7 +187,8 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   await server.shutdown();
   await serving;
   await bus?.stop();
-  store.close();
+  // A store with a thread of its own closes it too: main.ts exits the process once serve() returns.
+  await store.close();
   logger.info("stopped");
   return 0;
 }
@@ -227,6 +232,12 @@ async function joinCluster(o: Resolved, io: ServeIo, logger: Logger): Promise<Cl
 /** --memory-store-mb in bytes. */
 function memoryBytes(o: Resolved): number {
   return (o.memoryStoreMb as number) * 1024 * 1024;
+}
+
+/** A line the store's opening has for the log. */
+interface StoreNote {
+  level: "info" | "warn";
+  text: string;
 }
 
 /** Room the store needs to open: SQLite's shared-memory file (32 KiB) and a first page or two. */
@@ -299,8 +310,16 @@ function webOptions(o: Resolved): WebOptions | undefined {
   return { assets: WEB_ASSETS, origins, trustProxy };
 }
 
-/** Opens the store the options ask for, or returns the error to report (a bad data dir fails at start, not later). */
-function openStore(o: Resolved, io: ServeIo): MemoryStore | SqliteStore | Error {
+/**
+ * Opens the store the options ask for, or returns the error to report (a bad data dir fails at start, not
+ * later). SQLite's commits run on a worker thread unless CHAT_STORE_WORKER is 0, or the worker cannot start:
+ * then on the event loop, as the log says.
+ */
+async function openStore(
+  o: Resolved,
+  io: ServeIo,
+  notes: StoreNote[],
+): Promise<MemoryStore | SqliteStore | ThreadedSqliteStore | Error> {
   const retention = {
     maxMessages: o.retentionMessages as number,
     maxAgeMs: (o.retentionDays as number) * 24 * 3600 * 1000,
@@ -309,11 +328,30 @@ function openStore(o: Resolved, io: ServeIo): MemoryStore | SqliteStore | Error 
   const base = dataDir(io.env);
   const dir = (o.dataDir as string | undefined) ?? (base && `${base}/server`);
   if (!dir) return new Error("no data directory: set --data-dir, CHAT_DATA_DIR or HOME (or use --ephemeral)");
+  const maxBytes = (o.maxStoreMb as number) * 1024 * 1024;
+  let tables: SqliteStore;
   try {
-    return new SqliteStore(dir, retention, { maxBytes: (o.maxStoreMb as number) * 1024 * 1024 });
+    tables = new SqliteStore(dir, retention, { maxBytes });
   } catch (err) {
     // Name the directory and what to do: a full disk shows up here as SQLite's bare "disk I/O error".
     return new Error(openFailureText(err as Error, dir, diskHasRoom(dir, OPEN_PROBE_BYTES)));
+  }
+  if (io.env.CHAT_STORE_WORKER === "0") {
+    notes.push({ level: "info", text: "store: SQLite commits on the event loop (CHAT_STORE_WORKER=0)" });
+    return tables;
+  }
+  try {
+    const store = await ThreadedSqliteStore.open(tables, { dir, retention, maxBytes });
+    notes.push({ level: "info", text: "store: SQLite commits on a worker thread" });
+    return store;
+  } catch (err) {
+    notes.push({
+      level: "warn",
+      text: `store: SQLite commits on the event loop: the worker thread did not start (${
+        (err as Error).message
+      })`,
+    });
+    return tables;
   }
 }
 

@@ -90,6 +90,10 @@ export function timedLog(log: MessageLog, stats: LogStats): MessageLog {
     get durable() {
       return log.durable;
     },
+    // Timing the answers changes nothing of their order: a pipelined log stays one.
+    get pipelined() {
+      return log.pipelined;
+    },
     append(drafts: readonly Draft[]) {
       const started = performance.now();
       const answer = log.append(drafts);

@@ -15,6 +15,7 @@
 import type { Broker } from "../chat/broker.ts";
 import type { CloseReason } from "../chat/close.ts";
 import { CommitQueue, type LogOutcome } from "../chat/commit.ts";
+import { PipelinedQueue } from "../chat/pipeline.ts";
 import type { ClaimEffect, Effect, SharedSession, UnshareEffect } from "../chat/effects.ts";
 import type { MessageLog } from "../chat/ports.ts";
 import type { Room } from "../chat/session.ts";
@@ -79,7 +80,7 @@ export interface RunnerOptions {
 
 export class Runner {
   readonly broker: Broker;
-  readonly queue: CommitQueue;
+  readonly queue: CommitQueue | PipelinedQueue;
   /** Set on a node of a cluster. */
   cluster: ClusterLink | null = null;
   /** What /metrics reports of the runner's work: plain fields, bumped in place. */
@@ -103,11 +104,12 @@ export class Runner {
     this.broker = options.broker;
     this.#log = options.logger;
     this.#hash = options.hash;
-    this.queue = new CommitQueue(
-      options.log,
-      (outcome) => this.#logged(outcome),
-      options.schedule ?? ((run) => setImmediate(run)),
-    );
+    const deliver = (outcome: LogOutcome) => this.#logged(outcome);
+    const schedule = options.schedule ?? ((run: () => void) => setImmediate(run));
+    // A log that takes calls ahead of their answers gets reads while it commits.
+    this.queue = options.log.pipelined
+      ? new PipelinedQueue(options.log, deliver, schedule)
+      : new CommitQueue(options.log, deliver, schedule);
   }
 
   /** `peer` carries session `id` from now on. */

@@ -48,7 +48,7 @@ export function storeContract(subject: ContractSubject): void {
       try {
         await fn(store);
       } finally {
-        store.close();
+        await store.close();
         await subject.dispose?.();
       }
     });
@@ -199,7 +199,7 @@ export function storeContract(subject: ContractSubject): void {
         "receipts outlive messages",
       );
     } finally {
-      store.close();
+      await store.close();
       await subject.dispose?.();
     }
   });
