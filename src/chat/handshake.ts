@@ -32,7 +32,7 @@ import { readPages, recentQuery } from "./history.ts";
 import { banOf, banText } from "./moderation.ts";
 import type { ConversationTail, Page } from "./ports.ts";
 import { joinRoom, presence, shrank } from "./rooms.ts";
-import type { Room, Session } from "./session.ts";
+import { featureSet, type Room, type Session } from "./session.ts";
 
 /** Default grace period: long enough for a reconnect after a blip, short enough that a real leave is shown promptly. */
 export const DEFAULT_GRACE_MS = 5000;
@@ -251,7 +251,7 @@ function admit(ctx: Context, s: Session, hello: Hello, now: number): Admission |
       now,
     );
   }
-  const features = new Set(hello.features ?? []);
+  const features = featureSet(hello.features);
   return {
     name: name.value,
     key,

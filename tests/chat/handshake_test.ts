@@ -538,3 +538,17 @@ Deno.test("Broker.shutdown() ends ghosts too, silently, and frees every name", (
   assert.equal(b.online, 0);
   assert.equal(b.room("lobby"), undefined, "the empty room is forgotten");
 });
+
+Deno.test("sessions that list the same features share one set of them; names this version lacks are left out", () => {
+  const b = testBroker();
+  const a = connect(b, "alice", [], 0, { features: ["topic", "dms", "x-future"] }).session;
+  const c = connect(b, "carol", [], 0, { features: ["dms", "topic"] }).session;
+  const d = connect(b, "dave", [], 0, { features: ["topic"] }).session;
+  const e = connect(b, "erin", [], 0, { features: ["x-future"] }).session;
+  assert.ok(a.features.has("topic") && a.features.has("dms"));
+  assert.ok(!a.features.has("x-future"), "an unknown name is not kept");
+  assert.equal(a.features, c.features, "same known features, in any order: one shared set");
+  assert.notEqual(a.features, d.features);
+  assert.deepEqual([...d.features], ["topic"]);
+  assert.equal(e.features.size, 0);
+});
