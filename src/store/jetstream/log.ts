@@ -223,6 +223,9 @@ export class JetStreamLog implements MessageLog {
       name: `chat ${options.name}`,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
+      // Without it the client builds an Error (a stack trace) before every request, in case it times out: 6%
+      // of a node's CPU under the chatty load (profile in BENCHMARKS.md). Our errors say what failed anyway.
+      noAsyncTraces: true,
     });
     const jsm = await jetstreamManager(nc);
     const js = jetstream(nc);
