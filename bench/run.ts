@@ -7,6 +7,7 @@
  * the issue's targets, and writes every raw result to bench/results/.
  *
  * Usage: deno task bench [--quick] [--runs N] [--duration S] [--only NAME,...] [--targets chat,redis,naive,nats]
+ *        [--with-100k]
  *
  * @module
  */
@@ -15,7 +16,9 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { checkTargets, formatChecks, formatComparison, summarize } from "../src/bench/compare.ts";
 import type { Target } from "../src/bench/config.ts";
+import { openFileLimit } from "../src/bench/procfs.ts";
 import type { BenchResult } from "../src/bench/report.ts";
+import { checkScaleTargets, HUGE, LOUD_ROOMS } from "../src/bench/scale_checks.ts";
 
 /** One load of the suite: a name, the targets it applies to, and its `chat bench` flags. */
 interface Load {
@@ -26,14 +29,24 @@ interface Load {
   serverFlags?: Partial<Record<Target, string[]>>;
   /** Why this load runs with flags the others do not have, for the report. */
   note?: string;
+  /** Runs only when asked for (--with-100k, or named in --only): it needs time and a high open-file limit. */
+  optIn?: boolean;
+  /** Sockets the generator (and the server, in its own process) holds: the open files the load needs. */
+  connections: number;
 }
 
 const ALL: readonly Target[] = ["chat", "redis", "naive", "nats"];
 
+/** Open files a process keeps besides its sockets (the runtime, pipes to children): as the generator counts them. */
+const SPARE_FILES = 64;
+
 /**
- * The suite. Idle against chat raises the server's timeout: with the default
- * 5 s, announcing 10,000 joins to everyone takes so long that most clients
- * miss their heartbeat and are dropped (see BENCHMARKS.md).
+ * The suite. Every server runs with its default --timeout: the idle loads
+ * measure heartbeats too. The loud-rooms load has presence on (rooms of 100,
+ * under chat's --presence-limit of 200); for the peers a room is a Redis
+ * channel, a NATS subject or the naive chat's room, none of which announces
+ * joins. The 100,000-connection load spreads its sockets over loopback source
+ * addresses (src/bench/node_wire.ts) and is opt-in.
  */
 function suite(quick: boolean): Load[] {
   const size = (full: number, small: number) => quick ? small : full;
@@ -41,30 +54,60 @@ function suite(quick: boolean): Load[] {
   const f1000 = size(1000, 200);
   const chatty = size(100, 20);
   const idle = size(10_000, 1000);
+  const loud = size(10_000, 1000);
+  const huge = size(100_000, 5000);
   const k = (n: number) => n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : String(n);
   return [
-    { name: `fanout-${f100}`, targets: ALL, flags: ["--scenario", "fanout", "--clients", String(f100)] },
-    { name: `fanout-${f1000}`, targets: ALL, flags: ["--scenario", "fanout", "--clients", String(f1000)] },
+    {
+      name: `fanout-${f100}`,
+      targets: ALL,
+      flags: ["--scenario", "fanout", "--clients", String(f100)],
+      connections: f100 + 1,
+    },
+    {
+      name: `fanout-${f1000}`,
+      targets: ALL,
+      flags: ["--scenario", "fanout", "--clients", String(f1000)],
+      connections: f1000 + 1,
+    },
     {
       name: quick ? `chatty-${chatty}` : "chatty",
       targets: ALL,
       flags: ["--scenario", "chatty", "--clients", String(chatty), "--senders", String(chatty)],
+      connections: 2 * chatty,
     },
     {
       name: `idle-${k(idle)}`,
       targets: ALL,
       flags: ["--scenario", "idle", "--clients", String(idle)],
+      connections: idle,
+    },
+    {
+      name: quick ? `idle-${k(loud)}-${loud / 100}rooms` : LOUD_ROOMS,
+      targets: ALL,
+      flags: ["--scenario", "idle", "--clients", String(loud), "--rooms", String(loud / 100)],
+      connections: loud,
+    },
+    {
+      // --quick keeps the spreading (over 4 addresses) at a size any machine allows.
+      name: quick ? `idle-${k(huge)}-4sources` : HUGE,
+      targets: ALL,
+      flags: ["--scenario", "idle", "--clients", String(huge), ...(quick ? ["--sources", "4"] : [])],
+      optIn: true,
+      connections: huge,
     },
     {
       name: `fanout-${f1000}-durable`,
       targets: ["chat"],
       flags: ["--scenario", "fanout", "--clients", String(f1000), "--durable"],
+      connections: f1000 + 1,
     },
     {
       // Two nodes over one JetStream: every message is stored by NATS and reaches both nodes from it.
       name: `fanout-${f1000}-cluster-2`,
       targets: ["chat"],
       flags: ["--scenario", "fanout", "--clients", String(f1000), "--nodes", "2"],
+      connections: f1000 + 1,
     },
     {
       name: quick ? `chatty-${chatty}-cluster-2` : "chatty-cluster-2",
@@ -79,6 +122,7 @@ function suite(quick: boolean): Load[] {
         "--nodes",
         "2",
       ],
+      connections: 2 * chatty,
     },
   ];
 }
@@ -153,14 +197,20 @@ async function main(): Promise<number> {
       only: { type: "string" },
       targets: { type: "string" },
       report: { type: "string" },
+      "with-100k": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) {
     console.log(
       "Usage: deno task bench [--quick] [--runs N] [--duration S] [--only LOAD,...] [--targets chat,redis,naive,nats]\n" +
+        "                       [--with-100k]\n" +
         "       deno task bench --report bench/results/FILE.json   (print the tables of a saved run again)\n" +
-        "Loads: " + suite(false).map((l) => l.name).join(", "),
+        "Loads: " + suite(false).filter((l) => !l.optIn).map((l) => l.name).join(", ") + "\n" +
+        "Opt-in (--with-100k, or named in --only): " + suite(false).filter((l) =>
+          l.optIn
+        ).map((l) => l.name).join(", ") +
+        ' (needs ulimit -n of about 100,100; see README, "Many connections")',
     );
     return 0;
   }
@@ -182,7 +232,20 @@ async function main(): Promise<number> {
       console.error("bench: nats-server is not on PATH: skipping nats (apt-get install nats-server)");
     } else available.push(t);
   }
-  const loads = suite(quick).filter((l) => !only || only.includes(l.name));
+  const loads = suite(quick).filter((l) => only ? only.includes(l.name) : !l.optIn || values["with-100k"]);
+  // A load that needs more open files than this process may have is skipped, saying why, rather than failed.
+  const skipped = new Map<string, string>();
+  const fileLimit = openFileLimit();
+  for (const load of loads) {
+    const need = load.connections + SPARE_FILES;
+    if (fileLimit !== null && need > fileLimit) {
+      const why = `skipped: needs ulimit -n >= ${need.toLocaleString("en")} (here ${
+        fileLimit.toLocaleString("en")
+      })`;
+      skipped.set(load.name, why);
+      console.error(`bench: ${load.name} ${why}; see README, "Many connections"`);
+    }
+  }
   console.error(
     `bench: ${info.cpus} CPUs (${info.cpuModel}), ${info.os}, deno ${info.deno}; ` +
       `${runs} run(s) of ${duration} s per load; targets ${available.join(", ")}`,
@@ -193,6 +256,7 @@ async function main(): Promise<number> {
   // on every load alike, so comparisons across loads (durable against in-memory) stay fair.
   for (let run = 1; run <= runs; run++) {
     for (const load of loads) {
+      if (skipped.has(load.name)) continue;
       const targets = load.targets.filter((t) => available.includes(t));
       for (const target of targets) {
         const flags = [
@@ -220,8 +284,8 @@ async function main(): Promise<number> {
   console.log(`${info.cpus} CPUs (${info.cpuModel}), ${info.memoryGiB} GiB, ${info.os}, deno ${info.deno}`);
   console.log("");
   console.log(formatComparison(summaries));
-  if (quick) console.log("\nTargets (issue 6): not checked with --quick, whose loads are smaller.");
-  else console.log(`\nTargets (issue 6):\n${formatChecks(checkTargets(summaries))}`);
+  if (quick) console.log("\nTargets (issues 6 and 19): not checked with --quick, whose loads are smaller.");
+  else printChecks(summaries, skipped);
   for (const load of loads) if (load.note) console.log(`note: ${load.name}: ${load.note}`);
   const failed = results.filter((r) => r.error);
   if (failed.length) {
@@ -233,7 +297,16 @@ async function main(): Promise<number> {
   await Deno.writeTextFile(
     file,
     JSON.stringify(
-      { date, quick, runs, duration: Number(duration), machine: info, summaries, results },
+      {
+        date,
+        quick,
+        runs,
+        duration: Number(duration),
+        machine: info,
+        summaries,
+        skipped: Object.fromEntries(skipped),
+        results,
+      },
       null,
       2,
     ) + "\n",
@@ -265,15 +338,28 @@ function summarizeAll(results: readonly RunRecord[]) {
 
 /** Prints the tables of a saved run (the JSON this script writes). */
 function report(
-  saved: { date: string; quick: boolean; runs: number; duration: number; results: RunRecord[] },
+  saved: {
+    date: string;
+    quick: boolean;
+    runs: number;
+    duration: number;
+    results: RunRecord[];
+    skipped?: Record<string, string>;
+  },
 ) {
   const summaries = summarizeAll(saved.results);
   console.log(
     `chat benchmarks, ${saved.date}: median of ${saved.runs} run(s) per row, ${saved.duration} s each\n`,
   );
   console.log(formatComparison(summaries));
-  if (!saved.quick) console.log(`\nTargets (issue 6):\n${formatChecks(checkTargets(summaries))}`);
+  if (!saved.quick) printChecks(summaries, new Map(Object.entries(saved.skipped ?? {})));
   return 0;
+}
+
+/** The targets of both issues: the single-room ones (6) and the many-connection ones (19). */
+function printChecks(summaries: ReturnType<typeof summarizeAll>, skipped: ReadonlyMap<string, string>): void {
+  console.log(`\nTargets (issue 6):\n${formatChecks(checkTargets(summaries))}`);
+  console.log(`Targets (issue 19):\n${formatChecks(checkScaleTargets(summaries, skipped))}`);
 }
 
 if (import.meta.main) Deno.exit(await main());

@@ -34,6 +34,8 @@ export interface Summary {
   connectMs: number | null;
   rssPerConnection: number | null;
   serverCpu: number | null;
+  /** The server's busiest second while measuring (100 = one core). */
+  peakCpu: number | null;
   /** Server CPU microseconds per delivery. */
   cpuPerDelivery: number | null;
   peakRss: number | null;
@@ -69,6 +71,7 @@ export function summarize(scenario: string, target: Target, results: readonly Be
     connectMs: med(results, (r) => r.connect.ms),
     rssPerConnection: med(results, (r) => r.serverStats?.rssPerConnectionBytes),
     serverCpu: med(results, (r) => r.serverStats?.cpuPercent),
+    peakCpu: med(results, (r) => r.serverStats?.peakCpuPercent),
     cpuPerDelivery: med(results, (r) => r.serverStats?.cpuMicrosPerDelivery),
     peakRss: med(results, (r) => r.serverStats?.peakRssBytes),
     worstDeliveredRatio: ratios.length ? Math.min(...ratios) : null,
@@ -110,6 +113,7 @@ export function formatComparison(rows: readonly Summary[]): string {
     "connect ms",
     "RSS/conn",
     "srv CPU",
+    "peak",
     "us/dlv",
     "peak RSS",
     "delivered",
@@ -146,6 +150,7 @@ export function formatComparison(rows: readonly Summary[]): string {
         fmt(r.connectMs, ms),
         fmt(r.rssPerConnection, bytes),
         fmt(r.serverCpu, (v) => `${Math.round(v)}%`),
+        fmt(r.peakCpu, (v) => `${Math.round(v)}%`),
         fmt(r.cpuPerDelivery, (v) => v.toFixed(2)),
         fmt(r.peakRss, bytes),
         fmt(r.worstDeliveredRatio, (v) => v.toFixed(4)) + (flags ? ` (${flags})` : ""),

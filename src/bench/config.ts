@@ -118,12 +118,63 @@ export interface BenchConfig extends Load {
   nodes: number;
   /** With spawn: extra arguments for the server. */
   serverFlags: string[];
+  /**
+   * Loopback source addresses the connections are spread over (127.0.0.2,
+   * 127.0.0.3, ...), to pass one address's ephemeral port range; 0 lets the
+   * kernel pick the source, as an ordinary client does.
+   */
+  sources: number;
   shared: boolean;
   json: boolean;
 }
 
 /** Most cluster nodes a bench starts: each is a process, and the machine runs the generator too. */
 export const MAX_NODES = 8;
+
+/** Most loopback source addresses a run spreads over: 127.0.0.2 to 127.0.0.254. */
+export const MAX_SOURCES = 253;
+
+/**
+ * Linux's default ephemeral port range (32768-60999): the ports one source
+ * address has for connections to one server, when /proc does not say.
+ */
+export const DEFAULT_EPHEMERAL_PORTS = 60999 - 32768 + 1;
+
+/**
+ * Share of an address's ephemeral ports a run plans to use: the rest is left
+ * to other programs and to the TIME_WAIT sockets of the run before.
+ */
+const PORT_SHARE = 0.75;
+
+/** Connections one source address carries: its planned share of the ephemeral ports. */
+export function perSource(ephemeralPorts: number): number {
+  return Math.max(1, Math.floor(ephemeralPorts * PORT_SHARE));
+}
+
+/**
+ * Source addresses `connections` need: none (the kernel picks 127.0.0.1, as
+ * for any client) while they fit one address's share of the ports, else one
+ * per share.
+ */
+export function sourcesFor(connections: number, ephemeralPorts: number): number {
+  const each = perSource(ephemeralPorts);
+  return connections <= each ? 0 : Math.ceil(connections / each);
+}
+
+/**
+ * The loopback address connection `i` binds before it connects, spreading
+ * the connections round robin over `sources` addresses from 127.0.0.2 on; null
+ * with no sources (the kernel picks). Every 127.0.0.0/8 address reaches the
+ * server on 127.0.0.1, and each brings its own ephemeral ports.
+ */
+export function sourceAddress(i: number, sources: number): string | null {
+  return sources === 0 ? null : `127.0.0.${2 + (i % sources)}`;
+}
+
+/** True for a host that names the loopback interface, where any 127.x source address reaches it. */
+export function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
 
 /** What the user chose; an undefined field takes the scenario's value. */
 export interface BenchInput extends Partial<Load> {
@@ -138,6 +189,10 @@ export interface BenchInput extends Partial<Load> {
   durable?: boolean;
   nodes?: number;
   serverFlags?: string[];
+  /** Source addresses; undefined: as many as the connections need ({@linkcode sourcesFor}). */
+  sources?: number;
+  /** Ephemeral ports per source address (/proc/sys/net/ipv4/ip_local_port_range); default Linux's. */
+  ephemeralPorts?: number;
   json: boolean;
 }
 
@@ -209,6 +264,32 @@ export function benchConfig(input: BenchInput): BenchConfig | { error: string } 
   const servers = input.spawn || !input.servers?.length
     ? [{ host: input.spawn ? "127.0.0.1" : input.host, port }]
     : input.servers.map((s) => ({ host: s.host, port: s.port || port }));
+  const remote = servers.find((s) => !isLoopbackHost(s.host))?.host;
+  const connections = connectionCount({ ...load, shared: preset.shared, target: input.target });
+  const ports = input.ephemeralPorts ?? DEFAULT_EPHEMERAL_PORTS;
+  let sources = input.sources;
+  if (sources === undefined) {
+    sources = remote === undefined ? sourcesFor(connections, ports) : 0;
+  } else {
+    if (!Number.isSafeInteger(sources) || sources < 0 || sources > MAX_SOURCES) {
+      return { error: `--sources must be an integer in 0..${MAX_SOURCES}, got ${sources}` };
+    }
+    if (sources > 0 && remote !== undefined) {
+      return {
+        error:
+          `--sources spreads connections over loopback addresses (127.0.0.2, ...), which cannot reach ${remote}: ` +
+          "load a server on 127.0.0.1 (or --spawn), or drop --sources",
+      };
+    }
+    const need = sourcesFor(connections, ports);
+    if (need > Math.max(1, sources)) {
+      return {
+        error: `${connections} connections need ${need} source addresses (about ${
+          perSource(ports)
+        } ephemeral ports each): --sources ${sources} is too few`,
+      };
+    }
+  }
   return {
     ...load,
     target: input.target,
@@ -221,6 +302,7 @@ export function benchConfig(input: BenchInput): BenchConfig | { error: string } 
     durable: input.durable ?? false,
     nodes: input.nodes ?? 0,
     serverFlags: input.serverFlags ?? [],
+    sources,
     shared: preset.shared,
     json: input.json,
   };

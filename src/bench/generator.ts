@@ -8,8 +8,8 @@
  */
 
 import { VERSION } from "../version.ts";
-import { type BenchConfig, connectionCount, roomName, runTag } from "./config.ts";
-import { Meter } from "./meter.ts";
+import { type BenchConfig, connectionCount, roomName, runTag, sourceAddress } from "./config.ts";
+import { Meter, PeakRate } from "./meter.ts";
 import { cpuCount, machineCpu, mainThreadCpu, openFileLimit, processCpu, processMemory } from "./procfs.ts";
 import { type BenchResult, type Progress, SATURATED_PERCENT, warningsFor } from "./report.ts";
 import { spawnCluster, spawnServer } from "./spawn.ts";
@@ -22,6 +22,10 @@ const CONNECT_CONCURRENCY = 128;
 const MAX_SAMPLED = 64;
 /** Read buffers of all connections together stay near this many bytes. */
 const READ_BUFFER_TOTAL = 64 * 1024 * 1024;
+/** The smallest read buffer: a loud room's member list (100 names) still takes one or two reads. */
+const MIN_READ_BUFFER = 1024;
+/** The server's CPU is sampled this often while measuring, for its busiest second. */
+const CPU_SAMPLE_MS = 1000;
 /** Quiet time that ends the settling after connect (presence announcements, member lists). */
 const SETTLE_QUIET_MS = 300;
 /** Longest settling: the server may still be announcing joins to thousands of members. */
@@ -67,10 +71,14 @@ export class BenchAborted extends BenchError {
   }
 }
 
-/** Read buffer per connection: 64 KiB for hundreds, down to 4 KiB for tens of thousands. */
+/**
+ * Read buffer per connection: 64 KiB for hundreds, 4 KiB for 10,000, 1 KiB
+ * from about 33,000 (4 KiB each at 100,000 would be 400 MiB, more than the
+ * server holds; an idle connection reads pings and member lists).
+ */
 export function readBufferSize(connections: number): number {
   let size = 64 * 1024;
-  while (size > 4096 && size * connections > READ_BUFFER_TOTAL) size /= 2;
+  while (size > MIN_READ_BUFFER && size * connections > READ_BUFFER_TOTAL) size /= 2;
   return size;
 }
 
@@ -218,6 +226,7 @@ async function measure(
     }, final);
   };
   const progressTimer = setInterval(() => progress(false), PROGRESS_MS);
+  let cpuTimer: ReturnType<typeof setInterval> | undefined;
   const signal = hooks.signal;
   const sleep = (msTime: number) => pause(msTime, signal);
   const until = (done: () => boolean, maxMs: number) => poll(done, maxMs, signal);
@@ -226,6 +235,8 @@ async function measure(
     // Connect: receivers first, so every message a sender sends has its whole audience.
     const options = (i: number, role: "r" | "s"): EndpointOptions => ({
       ...server.addrs[i % server.addrs.length],
+      // Senders after the receivers, so every source address carries its share of both.
+      localAddress: sourceAddress(role === "r" ? i : config.clients + i, config.sources),
       name: `b${tag}${role}${i}`,
       room: roomName(i, config.rooms, tag),
       counted: role === "r",
@@ -269,6 +280,11 @@ async function measure(
     await until(() => performance.now() - meter.lastByteAt >= SETTLE_QUIET_MS, SETTLE_MAX_MS);
 
     const cpu0 = sampleCpu(pids);
+    const cpuPeak = new PeakRate(CPU_SAMPLE_MS / 2);
+    cpuPeak.sample(performance.now(), cpu0.server);
+    cpuTimer = measured
+      ? setInterval(() => cpuPeak.sample(performance.now(), cpuOf(pids)), CPU_SAMPLE_MS)
+      : undefined;
     const errorsBefore = meter.errors;
     meter.delivered = 0;
     meter.expected = 0;
@@ -304,6 +320,8 @@ async function measure(
     }
     const measuredEnd = performance.now();
     const cpu1 = sampleCpu(pids);
+    clearInterval(cpuTimer);
+    cpuPeak.sample(measuredEnd, cpu1.server);
     const memAfter = measured ? memoryOf(pids) : null;
     clearInterval(progressTimer);
     progress(true);
@@ -336,6 +354,7 @@ async function measure(
         shared: config.shared,
         durable: config.durable,
         nodes: config.nodes,
+        sources: config.sources,
       },
       server: {
         spawned: server.spawned,
@@ -368,6 +387,7 @@ async function measure(
       errors: { count: meter.errors, samples: [...meter.errorSamples] },
       serverStats: !measured ? null : {
         cpuPercent: roundOrNull(pct(cpu0.server, cpu1.server)),
+        peakCpuPercent: roundOrNull(cpuPeak.peak === null ? null : cpuPeak.peak * 100),
         cpuMicrosPerDelivery: cpu0.server !== null && cpu1.server !== null && meter.delivered > 0
           ? round(((cpu1.server - cpu0.server) * 1e6) / meter.delivered, 3)
           : null,
@@ -392,6 +412,7 @@ async function measure(
     return { ...base, warnings };
   } finally {
     clearInterval(progressTimer);
+    clearInterval(cpuTimer);
   }
 }
 

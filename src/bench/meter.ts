@@ -16,7 +16,11 @@ export class Meter {
   delivered = 0;
   /** Deliveries owed for the messages sent so far (each message times the receivers of its room). */
   expected = 0;
-  /** performance.now() of the last byte received on any connection. */
+  /**
+   * performance.now() of the last read on any connection that held more than
+   * heartbeats: what the settling after connect waits to go quiet (a server
+   * pings idle connections all the time, so the last byte of any kind never would).
+   */
   lastByteAt = 0;
   /** performance.now() of the last delivery counted. */
   lastDeliveryAt = 0;
@@ -50,5 +54,36 @@ export class Meter {
       this.blocked = false;
       this.onCatchUp();
     }
+  }
+}
+
+/**
+ * The highest rate of a growing counter between consecutive samples: fed a
+ * process's CPU seconds once a second, its busiest second. Windows shorter
+ * than `minWindowMs` are not rated (CPU time moves in 10 ms ticks, so a short
+ * window's rate is mostly rounding): the next sample rates from where it began.
+ */
+export class PeakRate {
+  readonly minWindowMs: number;
+  #lastAt = 0;
+  #last: number | null = null;
+  /** Counter units per second in the busiest window so far; null before two samples. */
+  peak: number | null = null;
+
+  constructor(minWindowMs: number) {
+    this.minWindowMs = minWindowMs;
+  }
+
+  /** The counter read `value` at `atMs`; null (unreadable) is skipped. */
+  sample(atMs: number, value: number | null): void {
+    if (value === null) return;
+    if (this.#last !== null) {
+      const ms = atMs - this.#lastAt;
+      if (ms < this.minWindowMs) return;
+      const rate = (value - this.#last) / (ms / 1000);
+      if (this.peak === null || rate > this.peak) this.peak = rate;
+    }
+    this.#last = value;
+    this.#lastAt = atMs;
   }
 }

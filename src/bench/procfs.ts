@@ -47,6 +47,14 @@ export function parseOpenFileLimit(text: string): number | null {
   return m[1] === "unlimited" ? Infinity : Number(m[1]);
 }
 
+/** Ports in an `ip_local_port_range` ("32768\t60999"): the ephemeral ports one source address has. */
+export function parsePortRange(text: string): number | null {
+  const m = text.trim().match(/^(\d+)\s+(\d+)$/);
+  if (!m) return null;
+  const [lo, hi] = [Number(m[1]), Number(m[2])];
+  return hi >= lo ? hi - lo + 1 : null;
+}
+
 function read(path: string): string | null {
   try {
     return Deno.readTextFileSync(path);
@@ -90,6 +98,12 @@ export function machineCpu(): { busy: number; total: number } | null {
 export function openFileLimit(): number | null {
   const text = read("/proc/self/limits");
   return text === null ? null : parseOpenFileLimit(text);
+}
+
+/** Ephemeral ports per source address (/proc/sys/net/ipv4/ip_local_port_range), or null. */
+export function ephemeralPortCount(): number | null {
+  const text = read("/proc/sys/net/ipv4/ip_local_port_range");
+  return text === null ? null : parsePortRange(text);
 }
 
 /** Number of logical CPUs the process may use. */

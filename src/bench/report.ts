@@ -21,7 +21,13 @@ export interface BenchResult {
   target: Target;
   scenario: Scenario;
   /** `nodes`: chat nodes of a spawned cluster, 0 for one server without NATS. */
-  config: Load & { shared: boolean; durable: boolean; nodes: number };
+  config: Load & {
+    shared: boolean;
+    durable: boolean;
+    nodes: number;
+    /** Loopback source addresses the connections were spread over (0: the kernel's choice). */
+    sources: number;
+  };
   server: {
     spawned: boolean;
     /** Where the first client connected (a cluster's first node). */
@@ -71,6 +77,11 @@ export interface BenchResult {
   serverStats: {
     /** CPU time over wall time while measuring, all threads (100 = one core). */
     cpuPercent: number | null;
+    /**
+     * The busiest second while measuring (100 = one core): with the idle
+     * scenario, whether heartbeats come as a steady trickle or as a storm.
+     */
+    peakCpuPercent: number | null;
     peakRssBytes: number | null;
     rssBeforeBytes: number | null;
     rssAfterBytes: number | null;
@@ -143,6 +154,7 @@ export function describeRun(r: Pick<BenchResult, "scenario" | "target" | "config
     `${grouped(c.clients)} ${c.shared ? "clients" : "receivers"}`,
     `${c.rooms} room${c.rooms === 1 ? "" : "s"}`,
   ];
+  if (c.sources > 0) parts.push(`from ${c.sources} source address${c.sources === 1 ? "" : "es"}`);
   if (r.scenario !== "idle") {
     parts.push(
       c.shared
@@ -191,7 +203,9 @@ export function formatTable(r: BenchResult): string {
   const s = r.serverStats;
   if (s) {
     const parts = [
-      `CPU ${percent(s.cpuPercent)}`,
+      `CPU ${percent(s.cpuPercent)}${
+        s.peakCpuPercent === null ? "" : ` (busiest second ${percent(s.peakCpuPercent)})`
+      }`,
       `peak RSS ${s.peakRssBytes === null ? "n/a" : bytes(s.peakRssBytes)}`,
     ];
     if (s.rssPerConnectionBytes !== null) parts.push(`RSS per connection ${bytes(s.rssPerConnectionBytes)}`);

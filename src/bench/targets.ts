@@ -31,7 +31,8 @@ import {
   type UnitSink,
 } from "./split.ts";
 import { readSender, readStamp } from "./stamp.ts";
-import { Wire, type WireHandler } from "./wire.ts";
+import { NodeWire } from "./node_wire.ts";
+import { type Link, Wire, type WireHandler } from "./wire.ts";
 
 /** Where and how to open one endpoint. */
 export interface EndpointOptions {
@@ -49,6 +50,8 @@ export interface EndpointOptions {
   meter: Meter;
   /** Read buffer size in bytes. */
   bufferSize: number;
+  /** Loopback address to connect from (src/bench/node_wire.ts); null: the kernel picks. */
+  localAddress: string | null;
 }
 
 /** One connection, ready once its handshake and join are done. */
@@ -67,9 +70,11 @@ export abstract class Endpoint implements WireHandler, UnitSink {
   protected readonly meter: Meter;
   protected abstract readonly splitter: Splitter;
   protected now = 0;
-  #wire: Wire | null = null;
+  #wire: Link | null = null;
   /** Deliveries counted in the read being handled. */
   #deliveries = 0;
+  /** Bytes of heartbeat frames in the read being handled. */
+  #beatBytes = 0;
   #isReady = false;
   #closing = false;
   #resolve!: () => void;
@@ -91,7 +96,9 @@ export abstract class Endpoint implements WireHandler, UnitSink {
 
   /** Connects and sends the join; `ready` says when it is done. */
   async open(o: EndpointOptions): Promise<void> {
-    this.#wire = await Wire.connect(o.host, o.port, o.bufferSize, this);
+    this.#wire = o.localAddress === null
+      ? await Wire.connect(o.host, o.port, o.bufferSize, this)
+      : await NodeWire.connect(o.host, o.port, o.localAddress, this);
     this.#wire.write(this.joinBytes(o.room));
   }
 
@@ -123,6 +130,11 @@ export abstract class Endpoint implements WireHandler, UnitSink {
     if (this.sampled) this.meter.latency.record((this.now - readStamp(buf, textAt)) * 1000);
   }
 
+  /** The unit at [start, end) is a heartbeat (a PING): a read of nothing else is not news. */
+  protected beat(start: number, end: number): void {
+    this.#beatBytes += end - start;
+  }
+
   /** A fatal problem reported by the server on this connection. */
   protected fail(message: string): void {
     this.meter.error(`${this.name}: ${message}`);
@@ -132,10 +144,10 @@ export abstract class Endpoint implements WireHandler, UnitSink {
   chunk(bytes: Uint8Array, now: number): void {
     this.now = now;
     const m = this.meter;
-    m.lastByteAt = now;
     m.bytesIn += bytes.byteLength;
     if (this.counted) m.receiverReads++;
     const acks = this.acks;
+    this.#beatBytes = 0;
     try {
       this.splitter.push(bytes, this);
     } catch (err) {
@@ -148,6 +160,7 @@ export abstract class Endpoint implements WireHandler, UnitSink {
         m.lastDeliveryAt = now;
         this.#deliveries = 0;
       }
+      if (this.#beatBytes !== bytes.byteLength) m.lastByteAt = now;
     }
     if (this.acks !== acks && this.onAck) this.onAck();
     if (m.blocked) m.checkLag();
@@ -203,6 +216,7 @@ export class ChatEndpoint extends Endpoint {
       this.acks++;
     } else if (type === FrameType.PING) {
       // The server drops a peer silent for its timeout: echo the token right away.
+      this.beat(start, end);
       const pong = buf.slice(start, end);
       pong[4] = FrameType.PONG;
       this.write(pong);
@@ -351,6 +365,7 @@ export class NatsEndpoint extends Endpoint {
         this.acks += this.#batches.shift() ?? 0;
       }
     } else if (startsWith(buf, start, NATS_PING_LINE)) {
+      this.beat(start, end);
       this.write(NATS_PONG);
     } else if (startsWith(buf, start, NATS_ERR)) {
       this.fail(new TextDecoder().decode(buf.subarray(start + 1, end - 2)));

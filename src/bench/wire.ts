@@ -17,7 +17,17 @@ export interface WireHandler {
   end(err: Error | null): void;
 }
 
-export class Wire {
+/** One connection as an endpoint uses it: {@linkcode Wire}, or a NodeWire bound to a source address. */
+export interface Link {
+  /** Queues bytes; they go out in order. */
+  write(bytes: Uint8Array): void;
+  /** Closes the connection; the handler's `end` gets null. */
+  close(): void;
+  /** Resolves when reading has stopped. */
+  readonly done: Promise<void>;
+}
+
+export class Wire implements Link {
   readonly #conn: Deno.TcpConn;
   readonly #handler: WireHandler;
   #queue: Uint8Array[] = [];

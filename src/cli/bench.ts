@@ -8,6 +8,7 @@
 
 import { benchConfig, PRESETS, type Scenario, SCENARIOS, type Target } from "../bench/config.ts";
 import { BenchAborted, BenchError, runBench } from "../bench/generator.ts";
+import { ephemeralPortCount } from "../bench/procfs.ts";
 import { formatProgress, formatTable, type Progress } from "../bench/report.ts";
 import { parseServers } from "../client/servers.ts";
 import { type CommandIo, HELP_SPEC, parseCommand } from "./command.ts";
@@ -68,6 +69,8 @@ export async function bench(argv: string[], io: BenchIo): Promise<number> {
     durable: o.durable as boolean,
     nodes: num("nodes"),
     serverFlags: o.serverFlag as string[],
+    sources: num("sources"),
+    ephemeralPorts: ephemeralPortCount() ?? undefined,
     json: o.json as boolean,
     clients: num("clients"),
     senders: num("senders"),

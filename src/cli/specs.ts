@@ -5,7 +5,7 @@
  * @module
  */
 
-import { LIMITS, MAX_NODES, SCENARIOS, TARGETS } from "../bench/config.ts";
+import { LIMITS, MAX_NODES, MAX_SOURCES, SCENARIOS, TARGETS } from "../bench/config.ts";
 import { DEFAULT_RATE } from "../chat/guard.ts";
 import { QUICK_ATTEMPTS } from "../client/backoff.ts";
 import {
@@ -722,6 +722,17 @@ export const BENCH_SPECS: readonly OptionSpec[] = [
     value,
     help: `${help} (default: per scenario)`,
   })),
+  {
+    flagOnly: true,
+    key: "sources",
+    flag: "sources",
+    type: "int",
+    min: 0,
+    max: MAX_SOURCES,
+    value: "N",
+    help:
+      "spread the connections over N loopback source addresses (127.0.0.2, 127.0.0.3, ...), each with its own ephemeral ports; 0: none (default: as many as the connections need)",
+  },
   {
     flagOnly: true,
     key: "json",

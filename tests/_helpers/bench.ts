@@ -25,6 +25,7 @@ export function sampleResult(over: Partial<BenchResult> = {}): BenchResult {
       shared: false,
       durable: false,
       nodes: 0,
+      sources: 0,
     },
     server: {
       spawned: true,
@@ -57,6 +58,7 @@ export function sampleResult(over: Partial<BenchResult> = {}): BenchResult {
     errors: { count: 0, samples: [] },
     serverStats: {
       cpuPercent: 95,
+      peakCpuPercent: 99,
       peakRssBytes: 90 * 1024 * 1024,
       rssBeforeBytes: 50 * 1024 * 1024,
       rssAfterBytes: 80 * 1024 * 1024,

@@ -4,11 +4,16 @@ import {
   benchConfig,
   type BenchInput,
   connectionCount,
+  DEFAULT_EPHEMERAL_PORTS,
   DEFAULT_PORTS,
+  isLoopbackHost,
+  perSource,
   PRESETS,
   roomName,
   runTag,
   SCENARIOS,
+  sourceAddress,
+  sourcesFor,
 } from "../../src/bench/config.ts";
 import { checkRoom } from "../../src/protocol/mod.ts";
 
@@ -112,4 +117,57 @@ Deno.test("roomName() spreads indexes round robin over valid room names that car
   assert.notEqual(roomName(0, 3, tag), roomName(1, 3, tag));
   assert.ok(roomName(5, 3, tag).includes(tag));
   for (let i = 0; i < 3; i++) assert.ok(checkRoom(roomName(i, 3, tag)).ok);
+});
+
+Deno.test("sourcesFor() needs no source address while one address's port share holds the connections", () => {
+  const each = perSource(DEFAULT_EPHEMERAL_PORTS);
+  // Three quarters of Linux's 28,232 default ephemeral ports.
+  assert.equal(each, 21_174);
+  assert.equal(sourcesFor(10_000, DEFAULT_EPHEMERAL_PORTS), 0);
+  assert.equal(sourcesFor(each, DEFAULT_EPHEMERAL_PORTS), 0);
+  assert.equal(sourcesFor(each + 1, DEFAULT_EPHEMERAL_PORTS), 2);
+  assert.equal(sourcesFor(100_000, DEFAULT_EPHEMERAL_PORTS), 5);
+  // A narrow port range needs more addresses for the same connections.
+  assert.equal(sourcesFor(100_000, 1000), 134);
+});
+
+Deno.test("sourceAddress() deals connections round robin over 127.0.0.2 upward, or leaves the choice to the kernel", () => {
+  assert.equal(sourceAddress(0, 0), null);
+  assert.equal(sourceAddress(7, 0), null);
+  assert.deepEqual([0, 1, 2, 3, 4].map((i) => sourceAddress(i, 3)), [
+    "127.0.0.2",
+    "127.0.0.3",
+    "127.0.0.4",
+    "127.0.0.2",
+    "127.0.0.3",
+  ]);
+  assert.equal(sourceAddress(252, 253), "127.0.0.254");
+});
+
+Deno.test("isLoopbackHost() accepts 127.0.0.0/8 and localhost, nothing else", () => {
+  for (const h of ["127.0.0.1", "127.1.2.3", "localhost"]) assert.ok(isLoopbackHost(h), h);
+  for (const h of ["10.0.0.1", "0.0.0.0", "::1", "127.0.0.1.example.org", "chat.example.org"]) {
+    assert.ok(!isLoopbackHost(h), h);
+  }
+});
+
+Deno.test("benchConfig() picks the source addresses the connections need unless --sources says", () => {
+  assert.equal(ok({ scenario: "idle" }).sources, 0);
+  assert.equal(ok({ scenario: "idle", clients: 100_000 }).sources, 5);
+  assert.equal(ok({ scenario: "idle", clients: 100_000, ephemeralPorts: 60_000 }).sources, 3);
+  assert.equal(ok({ scenario: "idle", clients: 100, sources: 4 }).sources, 4);
+  assert.equal(ok({ scenario: "idle", clients: 100_000, sources: 8 }).sources, 8);
+  assert.equal(ok({ scenario: "idle", spawn: true, host: "10.0.0.1", clients: 100_000 }).sources, 5);
+  // A remote server cannot be reached from a loopback address: no spreading, and none may be asked for.
+  assert.equal(ok({ scenario: "idle", host: "10.0.0.1", clients: 100_000 }).sources, 0);
+});
+
+Deno.test("benchConfig() refuses --sources it cannot use, saying what would work", () => {
+  assert.match(error({ host: "10.0.0.1", sources: 2 }), /cannot reach 10\.0\.0\.1/);
+  assert.match(
+    error({ scenario: "idle", clients: 100_000, sources: 2 }),
+    /need 5 source addresses.*--sources 2/,
+  );
+  assert.match(error({ scenario: "idle", clients: 30_000, sources: 0 }), /need 2 source addresses/);
+  assert.match(error({ sources: 254 }), /--sources must be an integer in 0\.\.253/);
 });

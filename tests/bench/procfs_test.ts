@@ -3,6 +3,7 @@ import {
   CLOCK_TICKS,
   parseMachineCpu,
   parseOpenFileLimit,
+  parsePortRange,
   parseStatCpu,
   parseStatusBytes,
 } from "../../src/bench/procfs.ts";
@@ -23,6 +24,13 @@ Deno.test("parseStatusBytes() reads VmRSS and VmHWM in bytes", () => {
 Deno.test("parseMachineCpu() counts idle and iowait as not busy", () => {
   const stat = "cpu  100 1 50 800 40 0 9 0 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n";
   assert.deepEqual(parseMachineCpu(stat), { busy: 160, total: 1000 });
+});
+
+Deno.test("parsePortRange() counts the ports of ip_local_port_range, both ends included", () => {
+  assert.equal(parsePortRange("32768\t60999\n"), 28_232);
+  assert.equal(parsePortRange("1024 65535"), 64_512);
+  assert.equal(parsePortRange("5000 4000"), null);
+  assert.equal(parsePortRange("garbage"), null);
 });
 
 Deno.test("parseOpenFileLimit() reads the soft limit", () => {

@@ -58,6 +58,7 @@ Deno.test("formatTable() shows connect time and memory per connection for idle, 
     latencyMs: null,
     serverStats: {
       cpuPercent: 1,
+      peakCpuPercent: 3,
       peakRssBytes: 100 * 1024 * 1024,
       rssBeforeBytes: 40 * 1024 * 1024,
       rssAfterBytes: 100 * 1024 * 1024,

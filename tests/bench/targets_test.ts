@@ -23,6 +23,7 @@ function options(meter: Meter, over: Partial<EndpointOptions> = {}): EndpointOpt
     senderIndex: -1,
     meter,
     bufferSize: 4096,
+    localAddress: null,
     ...over,
   };
 }
@@ -196,4 +197,34 @@ Deno.test("Meter.checkLag() unblocks senders once the lag has halved", () => {
   meter.checkLag();
   assert.equal(woke, 1);
   assert.equal(meter.blocked, false);
+});
+
+Deno.test("a read of nothing but heartbeats is not news for the settling, a read with anything else is", () => {
+  const meter = new Meter();
+  const e = new ChatEndpoint(options(meter));
+  const ping = encodeMessage({ type: "ping", token: 7 });
+  const join = encodeMessage({
+    type: "presence",
+    room: "lobby",
+    event: "join",
+    name: "bob",
+    reason: "",
+    text: "",
+    ts: 1,
+  });
+  e.chunk(join, 5);
+  assert.equal(meter.lastByteAt, 5);
+  e.chunk(concat([ping, ping]), 9);
+  assert.equal(meter.lastByteAt, 5);
+  e.chunk(concat([ping, join]), 12);
+  assert.equal(meter.lastByteAt, 12);
+  // Half a frame is news on its way.
+  e.chunk(ping.subarray(0, 3), 15);
+  assert.equal(meter.lastByteAt, 15);
+
+  const nats = new NatsEndpoint(options(meter), true);
+  nats.chunk(encoder.encode("PING\r\n"), 20);
+  assert.equal(meter.lastByteAt, 15);
+  nats.chunk(encoder.encode("INFO {}\r\n"), 21);
+  assert.equal(meter.lastByteAt, 21);
 });
