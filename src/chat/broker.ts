@@ -18,7 +18,7 @@ import type { Effect, SharedSession } from "./effects.ts";
 import { AddressBuckets, AuthFailures, ROOM_CREATION_PER_ADDRESS } from "./guard.ts";
 import { claimed, DEFAULT_GRACE_MS, drop, fail, hello, protocolFailure, shutdown } from "./handshake.ts";
 import { remoteGone, remoteNodeDown, remoteUpsert } from "./remote.ts";
-import { heartbeatOf, tick } from "./heartbeat.ts";
+import { heartbeatOf, tick, watch } from "./heartbeat.ts";
 import { list, topic, topicChanged } from "./directory.ts";
 import { DEFAULT_HISTORY, fetch, readDone } from "./history.ts";
 import { delivered, logged, privateMessage, sendMessage } from "./messaging.ts";
@@ -99,6 +99,7 @@ export class Broker {
     const s = new Session(this.#nextId++, address, now);
     this.#ctx.sessions.add(s);
     this.#ctx.byId.set(s.id, s);
+    watch(this.#ctx, s, now);
     return s;
   }
 

@@ -5,6 +5,12 @@
  * for their {@linkcode pingDelay} (then once a heartbeat), so they can prove
  * they are alive.
  *
+ * A check does not walk every session: each waits in a {@linkcode Wheel}
+ * slot for the time it may next need a ping or a timeout, and a check looks
+ * only at the slots that came due. A session is then looked at about once a
+ * heartbeat instead of on every check (sixteen times a heartbeat): at
+ * 100,000 connections, 60,000 looks a second instead of a million.
+ *
  * @module
  */
 
@@ -12,6 +18,7 @@ import type { ServerMessage } from "../protocol/mod.ts";
 import type { Context } from "./context.ts";
 import type { Effect } from "./effects.ts";
 import { drop, expireGhosts } from "./handshake.ts";
+import type { Session } from "./session.ts";
 
 /** Slots a heartbeat's pings are spread over. */
 const PING_SLOTS = 16;
@@ -39,6 +46,85 @@ export function heartbeatOf(timeoutMs: number): number {
   return Math.max(1, Math.floor(timeoutMs / 3));
 }
 
+/**
+ * Sessions by the check slot in which each may next need attention
+ * (`floor(time / slotMs)`). A session's time only ever moves later (its last
+ * frame and last ping only move forward), so a session looked at too early
+ * is simply put back, in the slot of its new time.
+ */
+export class Wheel {
+  readonly slotMs: number;
+  #slots = new Map<number, Session[]>();
+  /** Slots up to this one have been looked at (the current one is looked at again on the next check). */
+  #done: number;
+  /** Sessions waiting, for tests. */
+  size = 0;
+
+  constructor(slotMs: number, now: number) {
+    this.slotMs = slotMs;
+    this.#done = Math.floor(now / slotMs) - 1;
+  }
+
+  /** `s` is looked at on the first check at or after `at`. */
+  add(s: Session, at: number): void {
+    const slot = Math.floor(at / this.slotMs);
+    const list = this.#slots.get(slot);
+    if (list === undefined) this.#slots.set(slot, [s]);
+    else list.push(s);
+    this.size++;
+  }
+
+  /** Removes and returns the sessions of every slot due at `now`, oldest slot first. */
+  due(now: number): Session[] {
+    const last = Math.floor(now / this.slotMs);
+    const out: Session[] = [];
+    // A late check (a stalled event loop) catches up slot by slot; a long stall skips the empty ones quickly.
+    if (last - this.#done > this.#slots.size) {
+      const slots = [...this.#slots.keys()].filter((k) => k <= last).sort((a, b) => a - b);
+      for (const k of slots) this.#take(k, out);
+    } else {
+      for (let k = this.#done + 1; k <= last; k++) this.#take(k, out);
+    }
+    this.#done = last - 1;
+    return out;
+  }
+
+  #take(slot: number, out: Session[]): void {
+    const list = this.#slots.get(slot);
+    if (list === undefined) return;
+    this.#slots.delete(slot);
+    this.size -= list.length;
+    for (const s of list) out.push(s);
+  }
+}
+
+const WHEELS = new WeakMap<Context, Wheel>();
+
+function wheelOf(ctx: Context, now: number): Wheel {
+  let wheel = WHEELS.get(ctx);
+  if (wheel === undefined) WHEELS.set(ctx, wheel = new Wheel(tickInterval(ctx.heartbeatMs), now));
+  return wheel;
+}
+
+/** A new session: its heartbeat is watched from now on (until it leaves `ctx.sessions`). */
+export function watch(ctx: Context, s: Session, now: number): void {
+  wheelOf(ctx, now).add(s, nextLook(ctx, s, now));
+}
+
+/**
+ * When `s` may next need a ping or a timeout, at the earliest: past the
+ * timeout, or when it has been silent for its ping delay and not pinged for
+ * a heartbeat. A handshake that has already been silent that long is looked
+ * at on every check, since it may be welcomed (and due a ping) at any time.
+ */
+function nextLook(ctx: Context, s: Session, now: number): number {
+  const heartbeat = ctx.heartbeatMs;
+  const timesOut = s.lastSeen + ctx.options.timeoutMs + 1;
+  const pingable = Math.max(s.lastSeen + pingDelay(s.id, heartbeat), s.lastPinged + heartbeat);
+  if (pingable > now) return Math.min(timesOut, pingable);
+  return s.state === "ready" ? timesOut : Math.min(timesOut, now + 1);
+}
+
 export function tick(ctx: Context, now: number): Effect[] {
   const effects = expireGhosts(ctx, now);
   // Made on the first ping this check sends (most checks, every heartbeat / 16, send none), and shared by
@@ -46,15 +132,21 @@ export function tick(ctx: Context, now: number): Effect[] {
   let ping: ServerMessage | null = null;
   const heartbeat = ctx.heartbeatMs;
   const timeout = ctx.options.timeoutMs;
-  // Deleting from a Set while iterating it is safe in JavaScript: no copy of thousands of sessions per tick.
-  for (const s of ctx.sessions) {
+  const wheel = wheelOf(ctx, now);
+  for (const s of wheel.due(now)) {
+    // Gone (closed, a ghost, taken over by a resume): no longer watched.
+    if (!ctx.sessions.has(s)) continue;
     const silent = now - s.lastSeen;
-    if (silent > timeout) effects.push(...drop(ctx, s, "timeout", now));
-    else if (s.state === "ready" && silent >= pingDelay(s.id, heartbeat) && now - s.lastPinged >= heartbeat) {
+    if (silent > timeout) {
+      effects.push(...drop(ctx, s, "timeout", now));
+      continue;
+    }
+    if (s.state === "ready" && silent >= pingDelay(s.id, heartbeat) && now - s.lastPinged >= heartbeat) {
       s.lastPinged = now;
       ping ??= { type: "ping", token: now >>> 0 };
       effects.push({ kind: "send", to: s.id, msg: ping });
     }
+    wheel.add(s, nextLook(ctx, s, now));
   }
   return effects;
 }

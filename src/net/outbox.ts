@@ -36,6 +36,18 @@ export const HARD_FACTOR = 8;
 const MAX_BATCH = 256 * 1024;
 
 /**
+ * Presence may wait this long for company. Frames queued with `lazy` (a
+ * presence event) go out at once when no lazy frame went out in the last
+ * LAZY_MS, anywhere; otherwise they wait until that window ends and go then,
+ * every waiting outbox in one sweep, or sooner with a frame that may not wait
+ * (nothing is ever reordered). During a burst of joins each member then gets
+ * at most about one write per window instead of one per join: the burst's
+ * writes no longer grow with the square of a room's size (BENCHMARKS.md,
+ * "Loud rooms"); a lone join in a quiet server still goes out at once.
+ */
+export const LAZY_MS = 250;
+
+/**
  * A run of queued bytes: one frame, or frames that lie end to end in one
  * buffer (see src/net/arena.ts), which then go out as one view.
  */
@@ -101,6 +113,8 @@ export class Outbox {
   #idle: Array<() => void> = [];
   #onError: (err: unknown) => void;
   #over = false;
+  /** Holding lazy frames until the window of {@linkcode LAZY_MS} ends (and not draining). */
+  #waiting = false;
   /** Told when the queue goes past its budget (again): the caller watches how long it stays there. */
   onOver: ((outbox: Outbox) => void) | null = null;
   /** Number of write calls made, for tests and stats. */
@@ -142,8 +156,9 @@ export class Outbox {
   /**
    * Queues one frame placed by a FrameArena: the same as
    * {@linkcode Outbox.enqueue}, without reading where its bytes lie again.
+   * A `lazy` frame may wait up to {@linkcode LAZY_MS} for others to share its write.
    */
-  enqueuePlaced(f: PlacedFrame): boolean {
+  enqueuePlaced(f: PlacedFrame, lazy = false): boolean {
     const n = f.end - f.start;
     if (this.#closed || this.#queued + n > this.limit) return false;
     const tail = this.#tail;
@@ -152,7 +167,10 @@ export class Outbox {
     }
     this.#queued += n;
     if (this.#queued > this.budget && !this.#over) this.#wentOver();
-    if (!this.#draining) this.#schedule();
+    if (!this.#draining) {
+      if (lazy) this.#later();
+      else this.#schedule();
+    }
     return true;
   }
 
@@ -181,9 +199,36 @@ export class Outbox {
    * of many messages) then goes out in one write instead of first-frame-alone.
    */
   #schedule(): void {
+    if (this.#waiting) {
+      this.#waiting = false;
+      // Nothing left to flush: no timer stays armed for an idle server (or a finished test), and the list of
+      // waiting outboxes (all of them since scheduled by a frame that could not wait) starts over.
+      if (--Outbox.#waitingCount === 0) {
+        clearTimeout(Outbox.#flushTimer);
+        Outbox.#flushTimer = undefined;
+        Outbox.#lazy = [];
+      }
+    }
     this.#draining = true;
     // One microtask starts the drains of every peer a burst reached, rather than one closure per peer.
     if (Outbox.#starting.push(this) === 1) queueMicrotask(Outbox.#startAll);
+  }
+
+  /** Lazy frames were queued on an idle outbox: they go now if no window is open, else when it ends. */
+  #later(): void {
+    if (this.#waiting) return;
+    // Someone waits: the window is open (its timer is armed). Only a quiet server needs to read the clock.
+    if (Outbox.#waitingCount === 0) {
+      const now = performance.now();
+      if (now >= Outbox.#windowEnds) {
+        Outbox.#windowEnds = now + LAZY_MS;
+        return this.#schedule();
+      }
+      Outbox.#flushTimer = setTimeout(Outbox.#flushLazy, Outbox.#windowEnds - now);
+    }
+    this.#waiting = true;
+    Outbox.#waitingCount++;
+    Outbox.#lazy.push(this);
   }
 
   /** Outboxes whose drain starts in the next microtask. */
@@ -195,8 +240,25 @@ export class Outbox {
     for (const o of starting) void o.#drain();
   };
 
-  /** Resolves once everything queued so far is written (or writing failed). */
+  /** Outboxes holding lazy frames (some may have started draining since), their count, and the one timer. */
+  static #lazy: Outbox[] = [];
+  static #waitingCount = 0;
+  static #flushTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** performance.now() at which the window opened by the last lazy write ends. */
+  static #windowEnds = -Infinity;
+
+  static #flushLazy = (): void => {
+    Outbox.#flushTimer = undefined;
+    const lazy = Outbox.#lazy;
+    Outbox.#lazy = [];
+    // This sweep is a lazy write too: what comes during the next window waits for the next sweep.
+    Outbox.#windowEnds = performance.now() + LAZY_MS;
+    for (const o of lazy) if (o.#waiting) o.#schedule();
+  };
+
+  /** Resolves once everything queued so far is written (or writing failed); lazy frames go at once. */
   flushed(): Promise<void> {
+    if (this.#waiting) this.#schedule();
     if (!this.#draining || this.#error !== null) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }

@@ -50,6 +50,9 @@ export interface Peer {
  */
 export const SLOW_CONSUMER_MS = 5000;
 
+/** Bytes per chunk of a room's presence arena: a burst of about a hundred joins. */
+const PRESENCE_CHUNK = 4096;
+
 /** What a stored message costs its sender's in-flight count besides its text: the frame around it. */
 const MESSAGE_OVERHEAD = 64;
 
@@ -94,6 +97,9 @@ export class Runner {
   // a fan-out then walks one array instead of a Set and a map lookup per member.
   // Keyed by the room itself: a room forgotten when it empties takes its entry with it.
   #fanout = new WeakMap<Room, { version: number; ids: number[]; outboxes: Outbox[] }>();
+  // Each room's presence frames, end to end in a small arena of its own, so a member's queued joins stay one run.
+  // Dropped every tick: only rooms with recent presence hold a chunk (outboxes keep what they still need).
+  #presence = new WeakMap<Room, FrameArena>();
   // The last message a send effect encoded, and its frame: the same message to many sessions is encoded once.
   #lastMsg: ServerMessage | null = null;
   #lastBytes: Uint8Array | null = null;
@@ -128,6 +134,7 @@ export class Runner {
    * stayed over its budget for {@linkcode SLOW_CONSUMER_MS} are dropped.
    */
   tick(now: number): void {
+    this.#presence = new WeakMap();
     this.perform(this.broker.tick(now));
     for (const [id, since] of this.#overSince) {
       const peer = this.#peers.get(id);
@@ -174,13 +181,17 @@ export class Runner {
           break;
         }
         case "broadcast": {
-          const fan = this.#fanoutOf(e.room);
-          if (fan === null) break;
-          const placed = this.#arena.place(encodeMessage(e.msg));
+          const room = this.broker.room(e.room);
+          if (room === undefined) break;
+          const fan = this.#fanoutOf(room);
+          // Presence may wait a moment for company (Outbox LAZY_MS), laid end to end in the room's own arena: a
+          // loud room's burst of joins is then one run of bytes, one write per member rather than one per join.
+          const lazy = e.msg.type === "presence";
+          const placed = (lazy ? this.#presenceArena(room) : this.#arena).place(encodeMessage(e.msg));
           const { ids, outboxes } = fan;
           let refused = 0;
           for (let j = 0; j < ids.length; j++) {
-            if (ids[j] !== e.except && !outboxes[j].enqueuePlaced(placed)) {
+            if (ids[j] !== e.except && !outboxes[j].enqueuePlaced(placed, lazy)) {
               (slow ??= []).push(ids[j]);
               refused++;
             }
@@ -299,9 +310,14 @@ export class Runner {
     }
   }
 
-  #fanoutOf(name: string): { ids: number[]; outboxes: Outbox[] } | null {
-    const room = this.broker.room(name);
-    if (room === undefined) return null;
+  /** The arena of `room`'s presence frames, made on its first one since the last tick. */
+  #presenceArena(room: Room): FrameArena {
+    let arena = this.#presence.get(room);
+    if (arena === undefined) this.#presence.set(room, arena = new FrameArena(PRESENCE_CHUNK));
+    return arena;
+  }
+
+  #fanoutOf(room: Room): { ids: number[]; outboxes: Outbox[] } {
     const members = room.members;
     let entry = this.#fanout.get(room);
     if (entry === undefined || entry.version !== members.version) {

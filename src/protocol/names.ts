@@ -93,13 +93,25 @@ export function nameSkeleton(name: string): string {
   let s = name;
   for (let round = 0; round < SKELETON_ROUNDS; round++) {
     let mapped = "";
-    for (const ch of s.normalize("NFKD")) mapped += map.get(ch) ?? ch;
-    const next = mapped.normalize("NFD").toLowerCase();
+    // Printable ASCII is its own NFKD and NFD form: most names skip both normalisations.
+    for (const ch of ASCII.test(s) ? s : s.normalize("NFKD")) mapped += map.get(ch) ?? ch;
+    const next = (ASCII.test(mapped) ? mapped : mapped.normalize("NFD")).toLowerCase();
     if (next === s) break;
     s = next;
   }
   return s;
 }
+
+/** Printable ASCII (names hold no control characters; any other string just takes the longer way). */
+const ASCII = /^[ -~]*$/;
+
+/**
+ * Skeletons of recent names: a HELLO looks its name up several times (online
+ * look-alikes, registered ones, then the claim), and a burst of connections
+ * would otherwise compute each skeleton again. Bounded; the oldest goes first.
+ */
+const SKELETON_MEMO = new Map<string, string[]>();
+const SKELETON_MEMO_MAX = 4096;
 
 /**
  * The skeletons of every form `name` may be shown in. Names are compared
@@ -110,9 +122,15 @@ export function nameSkeleton(name: string): string {
  * `ALICE`: 1 and I are both read as l), while `a.lice` is not.
  */
 export function nameSkeletons(name: string): string[] {
+  const known = SKELETON_MEMO.get(name);
+  if (known !== undefined) return known;
   const forms = [name, name.toLowerCase()];
   const upper = name.toUpperCase();
   // Only a true case variant of the name: "ß" upper-cases to "SS", which is another name.
   if (nameKey(upper) === nameKey(name)) forms.push(upper);
-  return [...new Set(forms.map(nameSkeleton))];
+  // Frozen: every caller shares the memo's copy.
+  const skeletons = Object.freeze([...new Set(forms.map(nameSkeleton))]) as string[];
+  if (SKELETON_MEMO.size >= SKELETON_MEMO_MAX) SKELETON_MEMO.delete(SKELETON_MEMO.keys().next().value!);
+  SKELETON_MEMO.set(name, skeletons);
+  return skeletons;
 }

@@ -228,6 +228,19 @@ export class WireWriter {
     // Worst case is 3 bytes per UTF-16 unit; encodeInto writes in place.
     this.#ensure(lenBytes + s.length * 3);
     const at = this.#offset + lenBytes;
+    const written = s.length <= ASCII_ENCODE_MAX ? writeAscii(s, this.#buf, at) : -1;
+    if (written >= 0) {
+      // An ASCII string is written byte for byte: no view to encode into, no result object (names, rooms).
+      if (lenBytes === 1) this.#buf[this.#offset] = written;
+      else if (lenBytes === 2) writeU16(this.#buf, this.#offset, written);
+      else writeU32(this.#buf, this.#offset, written);
+      this.#offset = at + written;
+      return this;
+    }
+    return this.#utf8(s, lenBytes, max, field, at);
+  }
+
+  #utf8(s: string, lenBytes: 1 | 2 | 4, max: number, field: string, at: number): this {
     const { written } = utf8Encoder.encodeInto(s, this.#buf.subarray(at));
     if (written > max) {
       throw new RangeError(`Cannot encode ${field}: ${written} bytes exceeds ${max}`);
@@ -293,6 +306,26 @@ function writeU32(b: Uint8Array, o: number, v: number): void {
  * Longer ones, or any other byte, go through TextDecoder, which validates.
  */
 const ASCII_FAST_MAX = 256;
+
+/**
+ * Strings up to this many UTF-16 units are written as ASCII in JavaScript when
+ * they are: the names of a member list, rooms and senders. Encoding each
+ * through `encodeInto` cost a view and a result object per string: 48 MB of
+ * garbage for the member lists of 10,000 joins to rooms of 100 (BENCHMARKS.md,
+ * "Loud rooms"). Longer strings (message texts) keep `encodeInto`.
+ */
+const ASCII_ENCODE_MAX = 64;
+
+/** Writes `s` at `buf[at]` when every unit is ASCII and returns its length; -1 (bytes left undefined) otherwise. */
+function writeAscii(s: string, buf: Uint8Array, at: number): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return -1;
+    buf[at + i] = c;
+  }
+  return n;
+}
 
 /** `raw` as a string if it is short ASCII (always valid UTF-8), else null. */
 function asciiString(raw: Uint8Array): string | null {

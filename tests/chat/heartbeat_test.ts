@@ -4,7 +4,9 @@ import assert from "node:assert/strict";
 import { types } from "../_helpers/chat.ts";
 import { connect, deliveries, testBroker } from "../_helpers/effects.ts";
 import { pingDelay, tickInterval } from "../../src/chat/broker.ts";
-import { heartbeatOf } from "../../src/chat/heartbeat.ts";
+import { heartbeatOf, Wheel } from "../../src/chat/heartbeat.ts";
+import { Session } from "../../src/chat/session.ts";
+import { Prng, testSeed } from "../_helpers/prng.ts";
 
 Deno.test("Broker.tick() pings quiet peers and drops silent ones with TIMEOUT and a leave", () => {
   const b = testBroker({ timeoutMs: 3000 });
@@ -109,4 +111,70 @@ Deno.test("Broker.tick() neither pings nor times out a ghost; its grace period e
   }
   const ended = deliveries(b.tick(10_100)).get(watcher)! as Array<{ type: string; reason?: string }>;
   assert.deepEqual(ended.map((m) => [m.type, m.reason]), [["presence", "disconnected"]]);
+});
+
+Deno.test("Broker.tick() pings and times out exactly as a check of every session on every tick would", () => {
+  // The rule of the protocol, applied to every session on every check: what the wheel must reproduce.
+  const rng = new Prng(testSeed(19));
+  const b = testBroker({ timeoutMs: 3000, maxClients: 200 });
+  const step = tickInterval(b.heartbeatMs);
+  const model = new Map<Session, { lastSeen: number; lastPinged: number }>();
+  let next = 0;
+  for (let now = step; now < 20_000; now += step + rng.int(3)) {
+    if (next < 150 && rng.chance(0.5)) {
+      const s = connect(b, `p${next++}`, [], now).session;
+      model.set(s, { lastSeen: now, lastPinged: 0 });
+    }
+    for (const [s, m] of model) {
+      // Some peers answer, some stay silent until they time out.
+      if (s.id % 3 !== 0 && rng.chance(0.02)) {
+        b.handle(s, { type: "pong", token: 0 }, now);
+        m.lastSeen = now;
+      }
+    }
+    const want = new Map<Session, string>();
+    for (const [s, m] of model) {
+      const silent = now - m.lastSeen;
+      if (silent > 3000) {
+        want.set(s, "timeout");
+        model.delete(s);
+      } else if (silent >= pingDelay(s.id, 1000) && now - m.lastPinged >= 1000) {
+        want.set(s, "ping");
+        m.lastPinged = now;
+      }
+    }
+    const got = new Map<Session, string>();
+    for (const [s, ms] of deliveries(b.tick(now))) {
+      const t = types(ms);
+      if (t.includes("ping")) got.set(s, "ping");
+      else if (t.includes("close")) got.set(s, "timeout");
+    }
+    assert.deepEqual(
+      [...got].map(([s, w]) => `${s.name} ${w}`).sort(),
+      [...want].map(([s, w]) => `${s.name} ${w}`).sort(),
+      `at ${now} ms (seed ${rng.seed})`,
+    );
+  }
+});
+
+Deno.test("Wheel hands out only the slots that came due, the current one again on the next check", () => {
+  const w = new Wheel(100, 0);
+  const s = (id: number) => new Session(id, "127.0.0.1:1", 0);
+  const [a, b, c, d] = [s(1), s(2), s(3), s(4)];
+  w.add(a, 250);
+  w.add(b, 120);
+  w.add(c, 180);
+  w.add(d, 5000);
+  assert.deepEqual(w.due(90), []);
+  // Slot 1 (100-199) is due at 150: b and c, in the order they came; a waits for slot 2.
+  assert.deepEqual(w.due(150).map((x) => x.id), [2, 3]);
+  assert.equal(w.size, 2);
+  // Put back into the current slot (not due yet at 150), it is looked at again on the next check.
+  w.add(c, 190);
+  assert.deepEqual(w.due(195).map((x) => x.id), [3]);
+  // A stalled event loop: everything up to now at once, oldest slot first, the far future left alone.
+  w.add(c, 260);
+  assert.deepEqual(w.due(4000).map((x) => x.id), [1, 3]);
+  assert.deepEqual(w.due(1_000_000).map((x) => x.id), [4]);
+  assert.equal(w.size, 0);
 });

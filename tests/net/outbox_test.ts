@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { FrameArena } from "../../src/net/arena.ts";
-import { HARD_FACTOR, Outbox } from "../../src/net/outbox.ts";
+import { HARD_FACTOR, LAZY_MS, Outbox } from "../../src/net/outbox.ts";
+import { withDeadline } from "../_helpers/deadline.ts";
 
 /** A writer whose writes complete only when the test releases them, accepting at most `chunk` bytes each. */
 class GatedWriter {
@@ -223,4 +224,56 @@ Deno.test("Outbox.enqueuePlaced() keeps the budget and the hard limit like enque
   assert.equal(out.enqueuePlaced(arena.place(new Uint8Array(1))), false, "closed");
   await w.releaseOne();
   await out.flushed();
+});
+
+/** A writer that completes at once and lets a test wait for its n-th write, with a deadline. */
+class CountingWriter {
+  readonly calls: number[][] = [];
+  #waiters: Array<() => void> = [];
+
+  write(bytes: Uint8Array): Promise<number> {
+    this.calls.push([...bytes]);
+    for (const wake of this.#waiters.splice(0)) wake();
+    return Promise.resolve(bytes.byteLength);
+  }
+
+  async writes(n: number): Promise<number[][]> {
+    while (this.calls.length < n) {
+      await withDeadline(new Promise<void>((r) => this.#waiters.push(r)), 5000, () => `write ${n}`);
+    }
+    return this.calls;
+  }
+}
+
+Deno.test("Outbox holds lazy frames for the rest of the window and sends those that came meanwhile in one write", async () => {
+  const arena = new FrameArena(1024);
+  const w = new CountingWriter();
+  const out = new Outbox(w, 1 << 20);
+  out.enqueuePlaced(arena.place(new Uint8Array([1])), true);
+  await w.writes(1);
+  const sent = performance.now();
+  // A lazy frame just went (at once, or at the end of a window another test opened): a new window is open.
+  out.enqueuePlaced(arena.place(new Uint8Array([2])), true);
+  out.enqueuePlaced(arena.place(new Uint8Array([3])), true);
+  await tick();
+  assert.equal(w.calls.length, 1, "held while the window is open");
+  const calls = await w.writes(2);
+  assert.deepEqual(calls, [[1], [2, 3]]);
+  // Timers fire a little late, never early (a millisecond of rounding aside).
+  assert.ok(performance.now() - sent >= LAZY_MS - 1, `written after ${performance.now() - sent} ms`);
+});
+
+Deno.test("Outbox sends held lazy frames at once, in order, with a frame that may not wait or on flushed()", async () => {
+  const arena = new FrameArena(1024);
+  const w = new CountingWriter();
+  const out = new Outbox(w, 1 << 20);
+  out.enqueuePlaced(arena.place(new Uint8Array([1])), true);
+  await w.writes(1);
+  out.enqueuePlaced(arena.place(new Uint8Array([2])), true);
+  out.enqueue(new Uint8Array([3]));
+  assert.deepEqual(await w.writes(2), [[1], [2, 3]], "the ping carries the presence before it");
+  out.enqueuePlaced(arena.place(new Uint8Array([4])), true);
+  await out.flushed();
+  assert.deepEqual(w.calls, [[1], [2, 3], [4]], "flushed() does not wait for the window");
+  // Nothing waits now, so no timer is left armed (the test's op sanitizer would fail on one).
 });

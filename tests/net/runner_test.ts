@@ -114,11 +114,17 @@ function setup(held = false, overrides: Partial<BrokerOptions> = {}) {
 
 const notice = (text: string): ServerMessage => ({ type: "notice", kind: "motd", text });
 
+/** Writes what the peers' outboxes hold, presence that may wait included (Outbox LAZY_MS), and forgets it. */
+async function flush(peers: Array<{ peer: FakePeer }>): Promise<void> {
+  await Promise.all(peers.map(({ peer }) => peer.outbox.flushed()));
+  for (const { peer } of peers) peer.take();
+}
+
 Deno.test("Runner encodes a broadcast once and queues the same bytes on every member's outbox", async () => {
   const { runner, ready } = setup();
   const members = [await ready("a"), await ready("b"), await ready("c")];
   await settled();
-  for (const { peer } of members) peer.take();
+  await flush(members);
   runner.perform([{ kind: "broadcast", room: "lobby", msg: notice("to everyone"), except: members[1].s.id }]);
   await settled();
   const [a, b, c] = members.map(({ peer }) => peer.writer.writes);
@@ -126,6 +132,39 @@ Deno.test("Runner encodes a broadcast once and queues the same bytes on every me
   assert.deepEqual([a.length, c.length], [1, 1]);
   assert.ok(sameBytes(a[0], c[0]), "one frame in memory, written to each member");
   assert.deepEqual(members[0].peer.take(), [notice("to everyone")]);
+});
+
+Deno.test("Runner lays a room's presence end to end: a burst reaches each member as one shared run of bytes", async () => {
+  const { runner, ready } = setup();
+  const members = [await ready("a", ["dev"]), await ready("b", ["dev"]), await ready("c", ["dev"])];
+  const elsewhere = await ready("d", ["lobby"]);
+  await settled();
+  await flush([...members, elsewhere]);
+  const event = (name: string): ServerMessage => ({
+    type: "presence",
+    room: "dev",
+    event: "away",
+    name,
+    reason: "",
+    text: "lunch",
+    ts: 1,
+  });
+  // Another room's broadcast in between takes nothing from the run: each room has its own arena.
+  runner.perform([
+    { kind: "broadcast", room: "dev", msg: event("x"), except: 0 },
+    { kind: "broadcast", room: "lobby", msg: notice("elsewhere"), except: 0 },
+    { kind: "broadcast", room: "dev", msg: event("y"), except: 0 },
+    { kind: "broadcast", room: "dev", msg: event("z"), except: 0 },
+  ]);
+  await Promise.all(members.map(({ peer }) => peer.outbox.flushed()));
+  const [a, b, c] = members.map(({ peer }) => peer.writer.writes.splice(0));
+  assert.deepEqual([a.length, b.length, c.length], [1, 1, 1], "one write each");
+  assert.ok(sameBytes(a[0], b[0]) && sameBytes(a[0], c[0]), "the same bytes in memory, not copies");
+  const names = new FrameDecoder().push(a[0]).map((f) => decodeServerMessage(f)).map((m) =>
+    m.type === "presence" ? m.name : m.type
+  );
+  assert.deepEqual(names, ["x", "y", "z"]);
+  await flush([elsewhere]);
 });
 
 Deno.test("Runner sends a broadcast to the room's members as they are when it is performed", async () => {
@@ -136,7 +175,7 @@ Deno.test("Runner sends a broadcast to the room's members as they are when it is
   handle(b.s, { type: "leave", room: "dev" });
   const c = await ready("c", ["dev"]);
   await settled();
-  for (const p of [a, b, c]) p.peer.take();
+  await flush([a, b, c]);
   runner.perform([{ kind: "broadcast", room: "dev", msg: notice("two"), except: 0 }]);
   await settled();
   assert.deepEqual(a.peer.take(), [notice("two")]);
@@ -148,7 +187,7 @@ Deno.test("Runner encodes a message sent to many sessions once, and a heartbeat'
   const { runner, ready } = setup(false, { timeoutMs: 30_000 });
   const peers = [await ready("a"), await ready("b"), await ready("c")];
   await settled();
-  for (const { peer } of peers) peer.take();
+  await flush(peers);
   const msg = notice("the same value");
   const [a, b, c] = peers;
   runner.perform([

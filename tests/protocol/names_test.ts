@@ -9,6 +9,7 @@ import {
   nameSkeleton,
   nameSkeletons,
 } from "../../src/protocol/mod.ts";
+import { CONFUSABLES, SMALL_CAPITALS } from "../../src/protocol/confusables.ts";
 
 const GOOD: Record<string, string> = {
   "plain ASCII": "alice",
@@ -204,4 +205,41 @@ Deno.test("look-alikes: every case form counts, since names are compared without
   ) {
     assert.ok(!lookAlike(a, b), `${a} !~ ${b}`);
   }
+});
+
+Deno.test("nameSkeleton() skips normalising ASCII and still gives what the full UTS #39 steps give", () => {
+  const map = new Map([...Object.entries(SMALL_CAPITALS), ...Object.entries(CONFUSABLES)]);
+  // The steps as the rule states them, normalising every round.
+  const reference = (name: string) => {
+    let s = name;
+    for (let round = 0; round < 3; round++) {
+      let mapped = "";
+      for (const ch of s.normalize("NFKD")) mapped += map.get(ch) ?? ch;
+      const next = mapped.normalize("NFD").toLowerCase();
+      if (next === s) break;
+      s = next;
+    }
+    return s;
+  };
+  const printable = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join("");
+  for (let i = 0; i < printable.length; i++) {
+    const name = printable.slice(i, i + 8) + printable[(i * 7) % 95];
+    assert.equal(nameSkeleton(name), reference(name), JSON.stringify(name));
+  }
+  for (const name of ["alice", "AIice", "a1ice", "rn", "I0O", "\u0430lice", "Émile", "ﬁnn"]) {
+    assert.equal(nameSkeleton(name), reference(name), name);
+  }
+});
+
+Deno.test("nameSkeletons() answers a name it has seen from memory, with a list no caller can change", () => {
+  const first = nameSkeletons("Memo_Alice");
+  const again = nameSkeletons("Memo_Alice");
+  assert.equal(again, first, "the same list, not a new one");
+  assert.deepEqual([...again], [...new Set(["Memo_Alice", "memo_alice", "MEMO_ALICE"].map(nameSkeleton))]);
+  assert.throws(() => (again as string[]).push("x"), TypeError);
+  // Many other names later, it is computed again, to the same skeletons.
+  for (let i = 0; i < 5000; i++) nameSkeletons(`n${i}`);
+  const later = nameSkeletons("Memo_Alice");
+  assert.notEqual(later, first);
+  assert.deepEqual([...later], [...first]);
 });

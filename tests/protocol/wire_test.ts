@@ -237,3 +237,20 @@ Deno.test("a frame that fails to encode leaves the encoder working for the next"
   assert.deepEqual([...a], [0, 0, 0, 3, 0x03, 1, 0x61]);
   assert.deepEqual([...b], [0, 0, 0, 3, 0x03, 1, 0x62]);
 });
+
+Deno.test("WireWriter writes the bytes TextEncoder gives on both sides of its ASCII fast path", () => {
+  const encoder = new TextEncoder();
+  for (const n of [0, 1, 63, 64, 65, 200]) {
+    for (const tail of ["", "é", "日", "\u007f", "\u0080", "\ud800", "👋"]) {
+      const s = "a".repeat(n) + tail;
+      if (encoder.encode(s).byteLength > 255) continue;
+      const frame = new WireWriter(0x01).str8(s, "name").finish();
+      const want = encoder.encode(s);
+      assert.equal(frame[5], want.byteLength, `${n} + ${JSON.stringify(tail)}`);
+      assert.deepEqual([...frame.subarray(6)], [...want], `${n} + ${JSON.stringify(tail)}`);
+    }
+  }
+  // A non-ASCII unit first, then ASCII: nothing of a partial fast write is left behind.
+  const frame = new WireWriter(0x01).str16("é" + "b".repeat(40), "text").finish();
+  assert.deepEqual([...frame.subarray(7)], [...encoder.encode("é" + "b".repeat(40))]);
+});
