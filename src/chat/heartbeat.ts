@@ -50,11 +50,13 @@ export function heartbeatOf(timeoutMs: number): number {
  * Sessions by the check slot in which each may next need attention
  * (`floor(time / slotMs)`). A session's time only ever moves later (its last
  * frame and last ping only move forward), so a session looked at too early
- * is simply put back, in the slot of its new time.
+ * is simply put back, in the slot of its new time. Each slot is a list
+ * threaded through the sessions themselves (`Session.wheelNext`): putting a
+ * session back allocates nothing.
  */
 export class Wheel {
   readonly slotMs: number;
-  #slots = new Map<number, Session[]>();
+  #slots = new Map<number, { head: Session; tail: Session }>();
   /** Slots up to this one have been looked at (the current one is looked at again on the next check). */
   #done: number;
   /** Sessions waiting, for tests. */
@@ -65,36 +67,50 @@ export class Wheel {
     this.#done = Math.floor(now / slotMs) - 1;
   }
 
-  /** `s` is looked at on the first check at or after `at`. */
+  /** `s` (in no slot now) is looked at on the first check at or after `at`. */
   add(s: Session, at: number): void {
     const slot = Math.floor(at / this.slotMs);
+    s.wheelNext = null;
     const list = this.#slots.get(slot);
-    if (list === undefined) this.#slots.set(slot, [s]);
-    else list.push(s);
+    if (list === undefined) this.#slots.set(slot, { head: s, tail: s });
+    else {
+      list.tail.wheelNext = s;
+      list.tail = s;
+    }
     this.size++;
   }
 
-  /** Removes and returns the sessions of every slot due at `now`, oldest slot first. */
-  due(now: number): Session[] {
+  /**
+   * Takes the sessions of every slot due at `now` out of the wheel and calls
+   * `visit` with each, oldest slot first, in the order they were added.
+   * `visit` may add a session back (for the current slot, it is looked at
+   * again on the next check).
+   */
+  due(now: number, visit: (s: Session) => void): void {
     const last = Math.floor(now / this.slotMs);
-    const out: Session[] = [];
-    // A late check (a stalled event loop) catches up slot by slot; a long stall skips the empty ones quickly.
-    if (last - this.#done > this.#slots.size) {
-      const slots = [...this.#slots.keys()].filter((k) => k <= last).sort((a, b) => a - b);
-      for (const k of slots) this.#take(k, out);
-    } else {
-      for (let k = this.#done + 1; k <= last; k++) this.#take(k, out);
-    }
+    const from = this.#done + 1;
     this.#done = last - 1;
-    return out;
+    // A late check (a stalled event loop) catches up slot by slot; a long stall skips the empty ones quickly.
+    if (last - from >= this.#slots.size) {
+      const slots = [...this.#slots.keys()].filter((k) => k <= last).sort((a, b) => a - b);
+      for (const k of slots) this.#visit(k, visit);
+    } else {
+      for (let k = from; k <= last; k++) this.#visit(k, visit);
+    }
   }
 
-  #take(slot: number, out: Session[]): void {
+  #visit(slot: number, visit: (s: Session) => void): void {
     const list = this.#slots.get(slot);
     if (list === undefined) return;
     this.#slots.delete(slot);
-    this.size -= list.length;
-    for (const s of list) out.push(s);
+    let s: Session | null = list.head;
+    while (s !== null) {
+      const next: Session | null = s.wheelNext;
+      s.wheelNext = null;
+      this.size--;
+      visit(s);
+      s = next;
+    }
   }
 }
 
@@ -133,13 +149,13 @@ export function tick(ctx: Context, now: number): Effect[] {
   const heartbeat = ctx.heartbeatMs;
   const timeout = ctx.options.timeoutMs;
   const wheel = wheelOf(ctx, now);
-  for (const s of wheel.due(now)) {
+  wheel.due(now, (s) => {
     // Gone (closed, a ghost, taken over by a resume): no longer watched.
-    if (!ctx.sessions.has(s)) continue;
+    if (!ctx.sessions.has(s)) return;
     const silent = now - s.lastSeen;
     if (silent > timeout) {
       effects.push(...drop(ctx, s, "timeout", now));
-      continue;
+      return;
     }
     if (s.state === "ready" && silent >= pingDelay(s.id, heartbeat) && now - s.lastPinged >= heartbeat) {
       s.lastPinged = now;
@@ -147,6 +163,6 @@ export function tick(ctx: Context, now: number): Effect[] {
       effects.push({ kind: "send", to: s.id, msg: ping });
     }
     wheel.add(s, nextLook(ctx, s, now));
-  }
+  });
   return effects;
 }

@@ -111,6 +111,8 @@ export class Session {
   held: Direct[] | null = null;
   /** Peers (name keys) this session was told its messages with are not stored: said once each. */
   toldUnstored: Set<string> | null = null;
+  /** The next session in the same check slot of the heartbeat's wheel (src/chat/heartbeat.ts). */
+  wheelNext: Session | null = null;
 
   constructor(id: number, address: string, now: number) {
     this.id = id;

@@ -117,6 +117,12 @@ export class Connection implements Peer {
   #released: (() => void) | null = null;
   #ended = false;
   #onEnd: () => void;
+  /** The read slot, from start until the reading stops; the buffer reads go into; the frame decoder. */
+  #slot: Uint8Array | null = null;
+  #buf: Uint8Array | null = null;
+  #decoder: FrameDecoder | null = null;
+  /** Resolves {@linkcode run}'s promise, when one was asked for. */
+  #finished: (() => void) | null = null;
 
   /** `onEnd` runs once, when the connection is closed and its read loop done with. */
   constructor(
@@ -137,46 +143,90 @@ export class Connection implements Peer {
     runner.attach(this.session.id, this);
   }
 
-  /** Reads the connection until it closes: sniffs its first bytes, then feeds frames to the broker. */
-  async run(): Promise<void> {
-    const slots = this.#options.slots;
-    const slot = slots.take();
+  /**
+   * Reads the connection until it closes: sniffs its first bytes, then feeds
+   * frames to the broker. Resolves once the reading has stopped and the
+   * connection has ended. The server calls {@linkcode start} instead, which
+   * keeps no promise for the connection's whole life.
+   */
+  run(): Promise<void> {
+    const done = new Promise<void>((resolve) => this.#finished = resolve);
+    this.start();
+    return done;
+  }
+
+  /** Starts reading the connection (see {@linkcode run}). */
+  start(): void {
+    this.#slot = this.#options.slots.take();
+    void this.#begin();
+  }
+
+  /** The handshake part: the sniff and the first frames, awaited; then the read loop of callbacks. */
+  async #begin(): Promise<void> {
+    const slot = this.#slot!;
     try {
       const first = this.#options.framed ? NOTHING : await this.#sniff(slot);
-      if (first === null) return;
-      const decoder = new FrameDecoder({ maxFrame: this.#options.maxFrame });
+      if (first === null) return this.#stop();
+      const decoder = this.#decoder = new FrameDecoder({ maxFrame: this.#options.maxFrame });
       const waiting = this.#receive(decoder, first);
       if (waiting) await waiting;
-      // A shared slot while idle (an idle connection holds its buffer in a pending read); a buffer of its own,
-      // larger, while reads fill it, and the slot again once they stop.
-      let buf = slot;
-      while (!this.closing) {
-        let n: number | null;
-        try {
-          n = await this.#stream.read(buf);
-        } catch (err) {
-          if (this.closing) break;
-          // A WebSocket reports a broken WebSocket rule as a malformed frame (src/net/ws_conn.ts).
-          if (err instanceof ProtocolError) {
-            this.#perform(this.#runner.broker.protocolError(this.session, err, Date.now()));
-          } else this.#drop(ioCloseReason(err));
-          break;
-        }
-        if (!n) {
-          this.#drop("disconnected");
-          break;
-        }
-        const waiting = this.#receive(decoder, buf.subarray(0, n));
-        if (waiting) await waiting;
-        if (n === buf.byteLength && buf.byteLength < READ_BUFFER_MAX) {
-          buf = new Uint8Array(buf.byteLength * 4);
-        } else if (n < READ_BUFFER / 2 && buf !== slot) buf = slot;
-      }
-    } finally {
-      // No read is pending now: the slot is free for another connection.
-      slots.give(slot);
-      await this.#end();
+    } catch (err) {
+      // A bug, not the peer: the connection still ends, and the error is not swallowed.
+      this.#stop();
+      throw err;
     }
+    // A shared slot while idle (an idle connection holds its buffer in a pending read); a buffer of its own,
+    // larger, while reads fill it, and the slot again once they stop.
+    this.#buf = slot;
+    this.#read();
+  }
+
+  /**
+   * One read of the steady state. A loop of callbacks rather than an async
+   * function: an idle connection spends its life in this pending read, and an
+   * async function's frame (a generator, its registers, the await's closures)
+   * would be kept for it all along. Here it keeps the read's promise and
+   * {@linkcode #onRead}, made once per connection.
+   */
+  #read(): void {
+    if (this.closing) return this.#stop();
+    this.#stream.read(this.#buf!).then(this.#onRead, this.#onRead);
+  }
+
+  /** The answer of a read: a byte count (0 or null at the end), or the error it failed with. */
+  #onRead = (got: number | null | Error): void => {
+    if (got !== null && typeof got !== "number") {
+      if (!this.closing) {
+        // A WebSocket reports a broken WebSocket rule as a malformed frame (src/net/ws_conn.ts).
+        if (got instanceof ProtocolError) {
+          this.#perform(this.#runner.broker.protocolError(this.session, got, Date.now()));
+        } else this.#drop(ioCloseReason(got));
+      }
+      return this.#stop();
+    }
+    if (!got) {
+      this.#drop("disconnected");
+      return this.#stop();
+    }
+    const n = got;
+    let buf = this.#buf!;
+    const waiting = this.#receive(this.#decoder!, buf.subarray(0, n));
+    if (n === buf.byteLength && buf.byteLength < READ_BUFFER_MAX) {
+      buf = new Uint8Array(buf.byteLength * 4);
+    } else if (n < READ_BUFFER / 2 && buf !== this.#slot) buf = this.#slot!;
+    this.#buf = buf;
+    if (waiting) waiting.then(() => this.#read());
+    else this.#read();
+  };
+
+  /** The reading is over: the slot goes back (no read is pending now), then the connection ends. */
+  #stop(): void {
+    if (this.#slot !== null) {
+      this.#options.slots.give(this.#slot);
+      this.#slot = null;
+    }
+    this.#buf = null;
+    void this.#end().then(() => this.#finished?.());
   }
 
   /** True once the stream started TLS. */

@@ -121,8 +121,14 @@ export class Runner {
   /** `peer` carries session `id` from now on. */
   attach(id: number, peer: Peer): void {
     this.#peers.set(id, peer);
-    peer.outbox.onOver = () => this.#overSince.set(id, Date.now());
+    peer.outbox.owner = id;
+    peer.outbox.onOver = this.#wentOver;
   }
+
+  /** An outbox went over its budget: how long it stays there decides whether its peer is a slow consumer. */
+  #wentOver = (outbox: Outbox): void => {
+    this.#overSince.set(outbox.owner, Date.now());
+  };
 
   detach(id: number): void {
     this.#peers.delete(id);

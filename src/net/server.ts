@@ -250,7 +250,7 @@ export class ChatServer {
     });
     this.#connections.add(connection);
     this.#log.debug(`connect ${address} #${connection.session.id}`);
-    void connection.run();
+    connection.start();
     return connection;
   }
 

@@ -161,20 +161,30 @@ Deno.test("Wheel hands out only the slots that came due, the current one again o
   const w = new Wheel(100, 0);
   const s = (id: number) => new Session(id, "127.0.0.1:1", 0);
   const [a, b, c, d] = [s(1), s(2), s(3), s(4)];
+  const due = (now: number) => {
+    const got: number[] = [];
+    w.due(now, (x) => got.push(x.id));
+    return got;
+  };
   w.add(a, 250);
   w.add(b, 120);
   w.add(c, 180);
   w.add(d, 5000);
-  assert.deepEqual(w.due(90), []);
+  assert.deepEqual(due(90), []);
   // Slot 1 (100-199) is due at 150: b and c, in the order they came; a waits for slot 2.
-  assert.deepEqual(w.due(150).map((x) => x.id), [2, 3]);
+  assert.deepEqual(due(150), [2, 3]);
   assert.equal(w.size, 2);
   // Put back into the current slot (not due yet at 150), it is looked at again on the next check.
   w.add(c, 190);
-  assert.deepEqual(w.due(195).map((x) => x.id), [3]);
-  // A stalled event loop: everything up to now at once, oldest slot first, the far future left alone.
+  assert.deepEqual(due(195), [3]);
+  // A visit may put a session back for later; it is not seen twice in one check.
   w.add(c, 260);
-  assert.deepEqual(w.due(4000).map((x) => x.id), [1, 3]);
-  assert.deepEqual(w.due(1_000_000).map((x) => x.id), [4]);
+  const seen: number[] = [];
+  w.due(4000, (x) => {
+    seen.push(x.id);
+    if (x === c) w.add(c, 4200);
+  });
+  assert.deepEqual(seen, [1, 3], "a stalled loop catches up, oldest slot first, the far future left alone");
+  assert.deepEqual(due(1_000_000), [3, 4]);
   assert.equal(w.size, 0);
 });
