@@ -226,10 +226,11 @@ export function listFor(ctx: Context, s: Session, room: Room): Effect[] {
  */
 export function members(ctx: Context, s: Session, room: Room, listing = false): Effect[] {
   const effects: Effect[] = memberFrames(room, ctx.options.maxFrame, listing).map((msg) => send(s, msg));
-  // Away members: the joiner learns their status the way everyone else did, as presence events.
-  for (const m of room.members) {
+  // Away members: the joiner learns their status the way everyone else did, as presence events. (forEach: a
+  // for-of over the Members subclass took the generic iterator, an object per member, in a burst of joins.)
+  room.members.forEach((m) => {
     if (m.away !== "" && m !== s && !m.transient) effects.push(send(s, awayFrame(room, m)));
-  }
+  });
   return effects;
 }
 
@@ -320,13 +321,15 @@ function memberFrames(room: Room, maxFrame: number, listing = false): ServerMess
     names = [];
     bytes = 0;
   };
-  for (const m of [...room.members, ...room.ghosts]) {
-    if (m.transient) continue;
+  const add = (m: Session) => {
+    if (m.transient) return;
     const size = utf8Length(m.name) + 1;
     if (names.length > 0 && (bytes + size > budget || names.length >= MAX_MEMBERS_PER_FRAME)) flush(true);
     names.push(m.name);
     bytes += size;
-  }
+  };
+  room.members.forEach(add);
+  room.ghosts.forEach(add);
   flush(false);
   return frames;
 }

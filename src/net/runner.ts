@@ -50,8 +50,11 @@ export interface Peer {
  */
 export const SLOW_CONSUMER_MS = 5000;
 
-/** Bytes per chunk of a room's presence arena: a burst of about a hundred joins. */
-const PRESENCE_CHUNK = 4096;
+/** Bytes per chunk of a room's presence arena: a burst of about fifty joins. */
+const PRESENCE_CHUNK = 2048;
+
+/** Checks (ticks) without presence after which a room's presence arena is let go: about 1.7 s by default. */
+const PRESENCE_IDLE_TICKS = 16;
 
 /** What a stored message costs its sender's in-flight count besides its text: the frame around it. */
 const MESSAGE_OVERHEAD = 64;
@@ -98,8 +101,10 @@ export class Runner {
   // Keyed by the room itself: a room forgotten when it empties takes its entry with it.
   #fanout = new WeakMap<Room, { version: number; ids: number[]; outboxes: Outbox[] }>();
   // Each room's presence frames, end to end in a small arena of its own, so a member's queued joins stay one run.
-  // Dropped every tick: only rooms with recent presence hold a chunk (outboxes keep what they still need).
-  #presence = new WeakMap<Room, FrameArena>();
+  // Kept while the room has presence, forgotten after PRESENCE_IDLE_TICKS without (outboxes keep what they
+  // still need): a quiet room holds no chunk, and a busy one reuses its chunk instead of making one per tick.
+  #presence = new Map<Room, { arena: FrameArena; used: number }>();
+  #ticks = 0;
   // The last message a send effect encoded, and its frame: the same message to many sessions is encoded once.
   #lastMsg: ServerMessage | null = null;
   #lastBytes: Uint8Array | null = null;
@@ -140,7 +145,11 @@ export class Runner {
    * stayed over its budget for {@linkcode SLOW_CONSUMER_MS} are dropped.
    */
   tick(now: number): void {
-    this.#presence = new WeakMap();
+    if (++this.#ticks % PRESENCE_IDLE_TICKS === 0) {
+      for (const [room, p] of this.#presence) {
+        if (this.#ticks - p.used >= PRESENCE_IDLE_TICKS) this.#presence.delete(room);
+      }
+    }
     this.perform(this.broker.tick(now));
     for (const [id, since] of this.#overSince) {
       const peer = this.#peers.get(id);
@@ -190,6 +199,8 @@ export class Runner {
           const room = this.broker.room(e.room);
           if (room === undefined) break;
           const fan = this.#fanoutOf(room);
+          // Nobody to tell (a room of one hearing its own join): nothing to encode or place.
+          if (fan.ids.length === 0 || (fan.ids.length === 1 && fan.ids[0] === e.except)) break;
           // Presence may wait a moment for company (Outbox LAZY_MS), laid end to end in the room's own arena: a
           // loud room's burst of joins is then one run of bytes, one write per member rather than one per join.
           const lazy = e.msg.type === "presence";
@@ -316,27 +327,32 @@ export class Runner {
     }
   }
 
-  /** The arena of `room`'s presence frames, made on its first one since the last tick. */
+  /** The arena of `room`'s presence frames. */
   #presenceArena(room: Room): FrameArena {
-    let arena = this.#presence.get(room);
-    if (arena === undefined) this.#presence.set(room, arena = new FrameArena(PRESENCE_CHUNK));
-    return arena;
+    let p = this.#presence.get(room);
+    if (p === undefined) this.#presence.set(room, p = { arena: new FrameArena(PRESENCE_CHUNK), used: 0 });
+    p.used = this.#ticks;
+    return p.arena;
   }
 
   #fanoutOf(room: Room): { ids: number[]; outboxes: Outbox[] } {
     const members = room.members;
     let entry = this.#fanout.get(room);
-    if (entry === undefined || entry.version !== members.version) {
-      const ids: number[] = [];
-      const outboxes: Outbox[] = [];
-      for (const m of members) {
+    if (entry === undefined) this.#fanout.set(room, entry = { version: -1, ids: [], outboxes: [] });
+    if (entry.version !== members.version) {
+      // Rebuilt in place: a burst of joins moves the version at every join, and new arrays each time were
+      // most of the garbage of the burst's fan-out.
+      const { ids, outboxes } = entry;
+      let n = 0;
+      members.forEach((m) => {
         const peer = this.#peers.get(m.id);
-        if (peer === undefined) continue;
-        ids.push(m.id);
-        outboxes.push(peer.outbox);
-      }
-      entry = { version: members.version, ids, outboxes };
-      this.#fanout.set(room, entry);
+        if (peer === undefined) return;
+        ids[n] = m.id;
+        outboxes[n++] = peer.outbox;
+      });
+      ids.length = n;
+      outboxes.length = n;
+      entry.version = members.version;
     }
     return entry;
   }

@@ -24,4 +24,7 @@ Deno.test("unhex() reads what hex() wrote, for every byte value, and upper case 
 Deno.test("unhex() ignores an odd last digit and reads a pair that is not hex as 0, as its doc says", () => {
   assert.deepStrictEqual(unhex("abc"), new Uint8Array([0xab]));
   assert.deepStrictEqual(unhex("zz01"), new Uint8Array([0, 1]));
+  // Half a pair that is hex does not make the pair hex.
+  assert.deepStrictEqual(unhex("az1g0F"), new Uint8Array([0, 0, 0x0f]));
+  assert.deepStrictEqual(unhex("@`G:"), new Uint8Array([0, 0]), "the neighbours of the digit ranges");
 });
