@@ -18,7 +18,7 @@ import { checkTargets, formatChecks, formatComparison, summarize } from "../src/
 import type { Target } from "../src/bench/config.ts";
 import { openFileLimit } from "../src/bench/procfs.ts";
 import type { BenchResult } from "../src/bench/report.ts";
-import { checkScaleTargets, HUGE, LOUD_ROOMS } from "../src/bench/scale_checks.ts";
+import { checkScaleTargets, HUGE, HUGE_TIMEOUT_MS, LOUD_ROOMS } from "../src/bench/scale_checks.ts";
 
 /** One load of the suite: a name, the targets it applies to, and its `chat bench` flags. */
 interface Load {
@@ -36,12 +36,6 @@ interface Load {
 }
 
 const ALL: readonly Target[] = ["chat", "redis", "naive", "nats"];
-
-/**
- * The 100,000-connection load runs chat with a heartbeat every 10 s: with the default 5 s timeout,
- * 100,000 silent clients need about 48,000 pings and pongs a second (README, "Many connections").
- */
-const HUGE_TIMEOUT_MS = 30_000;
 
 /** Open files a process keeps besides its sockets (the runtime, pipes to children): as the generator counts them. */
 const SPARE_FILES = 64;
