@@ -43,7 +43,11 @@ Deno.test("checkScaleTargets() checks 100k against its own limits, the busiest i
   assert.equal(by(checks, /100k: <= 6 KiB/).ok, false);
   assert.equal(by(checks, /CPU storm/).ok, false);
   assert.match(by(checks, /CPU storm/).got, /60% \(mean 20%\)/);
-  assert.match(by(checks, /CPU storm/).what, /--timeout 30000/, "the report says which heartbeat was measured");
+  assert.match(
+    by(checks, /CPU storm/).what,
+    /--timeout 30000/,
+    "the report says which heartbeat was measured",
+  );
 });
 
 Deno.test("checkScaleTargets() marks loads that did not run, with the reason they were skipped", () => {
