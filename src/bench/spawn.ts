@@ -103,6 +103,10 @@ export function redisCommand(port: number, connections: number): string[] {
     String(Math.max(10_000, connections + 16)),
     "--loglevel",
     "warning",
+    // Protected mode admits 127.0.0.1 and ::1 only, so it refused the clients that --sources binds to 127.0.0.2
+    // and up; the server listens on 127.0.0.1 alone, which keeps it unreachable from elsewhere all the same.
+    "--protected-mode",
+    "no",
   ];
 }
 

@@ -93,6 +93,8 @@ Deno.test("the peers' commands listen on loopback, redis without persistence and
   assert.equal(redis[redis.indexOf("--bind") + 1], "127.0.0.1");
   assert.equal(redis[redis.indexOf("--save") + 1], "");
   assert.ok(Number(redis[redis.indexOf("--maxclients") + 1]) >= 20_000);
+  // Clients bound to 127.0.0.2 and up (--sources) are refused in protected mode.
+  assert.equal(redis[redis.indexOf("--protected-mode") + 1], "no");
   const nats = natsCommand(4300);
   assert.equal(nats[0], "nats-server");
   assert.equal(nats[nats.indexOf("--addr") + 1], "127.0.0.1");
