@@ -152,13 +152,36 @@ export function perSource(ephemeralPorts: number): number {
 }
 
 /**
- * Source addresses `connections` need: none (the kernel picks 127.0.0.1, as
- * for any client) while they fit one address's share of the ports, else one
- * per share.
+ * Source addresses `connections` cannot do with fewer of: none while they fit
+ * one address's share of the ports, else one per share.
  */
-export function sourcesFor(connections: number, ephemeralPorts: number): number {
+export function minSources(connections: number, ephemeralPorts: number): number {
   const each = perSource(ephemeralPorts);
   return connections <= each ? 0 : Math.ceil(connections / each);
+}
+
+/**
+ * Share of an address's ephemeral ports the default spreading plans to use
+ * once connections are bound to source addresses. A bind() before connect()
+ * looks for a port no other bound socket holds, and that search slows down as
+ * the range fills: 19,000 connections over 2 addresses (a third of each
+ * range) took 32-44 s to connect, over 8 addresses 3.2 s, over 16 2.6 s
+ * (BENCHMARKS.md, "Loud rooms and 100,000 connections"). A connect without a
+ * bind (no sources) does not have this cost.
+ */
+const BOUND_SHARE = 1 / 16;
+
+/**
+ * The source addresses a run spreads `connections` over by default: none
+ * (the kernel picks 127.0.0.1, as for any client) while they fit one
+ * address's share of the ports, else enough that each carries a
+ * sixteenth of its range at most (as many as there are, past that).
+ */
+export function sourcesFor(connections: number, ephemeralPorts: number): number {
+  const need = minSources(connections, ephemeralPorts);
+  if (need === 0) return 0;
+  const spread = Math.ceil(connections / Math.max(1, Math.floor(ephemeralPorts * BOUND_SHARE)));
+  return Math.min(MAX_SOURCES, Math.max(need, spread));
 }
 
 /**
@@ -281,7 +304,7 @@ export function benchConfig(input: BenchInput): BenchConfig | { error: string } 
           "load a server on 127.0.0.1 (or --spawn), or drop --sources",
       };
     }
-    const need = sourcesFor(connections, ports);
+    const need = minSources(connections, ports);
     if (need > Math.max(1, sources)) {
       return {
         error: `${connections} connections need ${need} source addresses (about ${

@@ -731,7 +731,7 @@ export const BENCH_SPECS: readonly OptionSpec[] = [
     max: MAX_SOURCES,
     value: "N",
     help:
-      "spread the connections over N loopback source addresses (127.0.0.2, 127.0.0.3, ...), each with its own ephemeral ports; 0: none (default: as many as the connections need)",
+      "spread the connections over N loopback source addresses (127.0.0.2, 127.0.0.3, ...), each with its own ephemeral ports; 0: none (default: none while one address's ports suffice, else enough that each binds a sixteenth of its ports)",
   },
   {
     flagOnly: true,

@@ -7,6 +7,8 @@ import {
   DEFAULT_EPHEMERAL_PORTS,
   DEFAULT_PORTS,
   isLoopbackHost,
+  MAX_SOURCES,
+  minSources,
   perSource,
   PRESETS,
   roomName,
@@ -119,16 +121,27 @@ Deno.test("roomName() spreads indexes round robin over valid room names that car
   for (let i = 0; i < 3; i++) assert.ok(checkRoom(roomName(i, 3, tag)).ok);
 });
 
-Deno.test("sourcesFor() needs no source address while one address's port share holds the connections", () => {
+Deno.test("minSources() needs no source address while one address's port share holds the connections", () => {
   const each = perSource(DEFAULT_EPHEMERAL_PORTS);
   // Three quarters of Linux's 28,232 default ephemeral ports.
   assert.equal(each, 21_174);
-  assert.equal(sourcesFor(10_000, DEFAULT_EPHEMERAL_PORTS), 0);
-  assert.equal(sourcesFor(each, DEFAULT_EPHEMERAL_PORTS), 0);
-  assert.equal(sourcesFor(each + 1, DEFAULT_EPHEMERAL_PORTS), 2);
-  assert.equal(sourcesFor(100_000, DEFAULT_EPHEMERAL_PORTS), 5);
+  assert.equal(minSources(10_000, DEFAULT_EPHEMERAL_PORTS), 0);
+  assert.equal(minSources(each, DEFAULT_EPHEMERAL_PORTS), 0);
+  assert.equal(minSources(each + 1, DEFAULT_EPHEMERAL_PORTS), 2);
+  assert.equal(minSources(100_000, DEFAULT_EPHEMERAL_PORTS), 5);
   // A narrow port range needs more addresses for the same connections.
-  assert.equal(sourcesFor(100_000, 1000), 134);
+  assert.equal(minSources(100_000, 1000), 134);
+});
+
+Deno.test("sourcesFor() binds nothing while one address holds the connections, else fills a sixteenth of each range", () => {
+  const each = perSource(DEFAULT_EPHEMERAL_PORTS);
+  assert.equal(sourcesFor(each, DEFAULT_EPHEMERAL_PORTS), 0);
+  // 28,232 / 16 = 1,764 bound ports per address: a bind() finds a free port quickly.
+  assert.equal(sourcesFor(each + 1, DEFAULT_EPHEMERAL_PORTS), 13);
+  assert.equal(sourcesFor(100_000, DEFAULT_EPHEMERAL_PORTS), 57);
+  // Never more addresses than 127.0.0.2-254, nor fewer than the ports require.
+  assert.equal(sourcesFor(100_000, 1000), MAX_SOURCES);
+  assert.equal(sourcesFor(30_000, 2000), 240);
 });
 
 Deno.test("sourceAddress() deals connections round robin over 127.0.0.2 upward, or leaves the choice to the kernel", () => {
@@ -153,11 +166,11 @@ Deno.test("isLoopbackHost() accepts 127.0.0.0/8 and localhost, nothing else", ()
 
 Deno.test("benchConfig() picks the source addresses the connections need unless --sources says", () => {
   assert.equal(ok({ scenario: "idle" }).sources, 0);
-  assert.equal(ok({ scenario: "idle", clients: 100_000 }).sources, 5);
-  assert.equal(ok({ scenario: "idle", clients: 100_000, ephemeralPorts: 60_000 }).sources, 3);
+  assert.equal(ok({ scenario: "idle", clients: 100_000 }).sources, 57);
+  assert.equal(ok({ scenario: "idle", clients: 100_000, ephemeralPorts: 60_000 }).sources, 27);
   assert.equal(ok({ scenario: "idle", clients: 100, sources: 4 }).sources, 4);
   assert.equal(ok({ scenario: "idle", clients: 100_000, sources: 8 }).sources, 8);
-  assert.equal(ok({ scenario: "idle", spawn: true, host: "10.0.0.1", clients: 100_000 }).sources, 5);
+  assert.equal(ok({ scenario: "idle", spawn: true, host: "10.0.0.1", clients: 100_000 }).sources, 57);
   // A remote server cannot be reached from a loopback address: no spreading, and none may be asked for.
   assert.equal(ok({ scenario: "idle", host: "10.0.0.1", clients: 100_000 }).sources, 0);
 });
