@@ -171,9 +171,7 @@ export class Connection implements Peer {
       const waiting = this.#receive(decoder, first);
       if (waiting) await waiting;
     } catch (err) {
-      // A bug, not the peer: the connection still ends, and the error is not swallowed.
-      this.#stop();
-      throw err;
+      return this.#bug(err);
     }
     // A shared slot while idle (an idle connection holds its buffer in a pending read); a buffer of its own,
     // larger, while reads fill it, and the slot again once they stop.
@@ -193,8 +191,29 @@ export class Connection implements Peer {
     this.#stream.read(this.#buf!).then(this.#onRead, this.#onRead);
   }
 
-  /** The answer of a read: a byte count (0 or null at the end), or the error it failed with. */
+  /** The answer of a read, handled; a bug while handling it ends this connection only. */
   #onRead = (got: number | null | Error): void => {
+    try {
+      this.#took(got);
+    } catch (err) {
+      this.#bug(err);
+    }
+  };
+
+  /**
+   * A bug in the server while reading this connection (outside a frame's handling, which has its own net):
+   * it costs this connection, logged with its stack, not the process, as an unhandled rejection would.
+   */
+  #bug(err: unknown): void {
+    this.#options.logger.error(`internal error reading from ${this.address}: ${(err as Error).stack ?? err}`);
+    try {
+      if (!this.closing && this.session.state !== "closed") this.#drop("internal");
+    } catch { /* the drop itself failed: the connection still ends below */ }
+    this.#stop();
+  }
+
+  /** The answer of a read: a byte count (0 or null at the end), or the error it failed with. */
+  #took(got: number | null | Error): void {
     if (got !== null && typeof got !== "number") {
       if (!this.closing) {
         // A WebSocket reports a broken WebSocket rule as a malformed frame (src/net/ws_conn.ts).
@@ -215,9 +234,9 @@ export class Connection implements Peer {
       buf = new Uint8Array(buf.byteLength * 4);
     } else if (n < READ_BUFFER / 2 && buf !== this.#slot) buf = this.#slot!;
     this.#buf = buf;
-    if (waiting) waiting.then(() => this.#read());
+    if (waiting) waiting.then(() => this.#read(), (err) => this.#bug(err));
     else this.#read();
-  };
+  }
 
   /** The reading is over: the slot goes back (no read is pending now), then the connection ends. */
   #stop(): void {

@@ -253,3 +253,33 @@ Deno.test("Connection drops only the client whose frame hit a bug in the server,
   const got = await sawFrame(bob.stream, "ack");
   assert.deepEqual(labels(got).filter((l) => l.startsWith("ack")), ["ack lobby#1"]);
 });
+
+Deno.test("Connection: a bug while reading a connection, outside a frame's handling, drops that client only", async () => {
+  const { runner, lines, connect } = server();
+  const alice = connect();
+  const bob = connect();
+  alice.stream.send(frames(hello("alice")));
+  bob.stream.send(frames(hello("bob")));
+  await sawFrame(alice.stream, "fetched");
+  await sawFrame(bob.stream, "fetched");
+  // Performing the effects of alice's PING throws once: after the frame's own handling, in the read's callback.
+  const perform = runner.perform.bind(runner);
+  let armed = true;
+  runner.perform = (effects) => {
+    if (armed && effects.some((e) => e.kind === "send" && e.msg.type === "pong")) {
+      armed = false;
+      throw new TypeError("a bug in perform");
+    }
+    return perform(effects);
+  };
+  alice.stream.send(frames({ type: "ping", token: 7 }));
+  await alice.running;
+  assert.ok(alice.state.ended && alice.stream.closed);
+  assert.equal(runner.counters.closes.internal, 1);
+  assert.ok(
+    lines.some((l) => /internal error reading from 10\.0\.0\.1:4000: TypeError: a bug in perform/.test(l)),
+  );
+  bob.stream.send(frames(send(1, "lobby", "still here")));
+  const got = await sawFrame(bob.stream, "ack");
+  assert.deepEqual(labels(got).filter((l) => l.startsWith("ack")), ["ack lobby#1"]);
+});
