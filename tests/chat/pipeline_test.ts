@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { AsyncLog, settled } from "../_helpers/async_log.ts";
 import { append as appendTo, line, probe, read } from "../_helpers/log_jobs.ts";
-import type { LogOutcome } from "../../src/chat/commit.ts";
+import { CommitQueue, type LogJob, type LogOutcome } from "../../src/chat/commit.ts";
 import { PipelinedQueue } from "../../src/chat/pipeline.ts";
 import { conversationRoom, StoreError } from "../../src/chat/ports.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
@@ -131,4 +131,53 @@ Deno.test("PipelinedQueue answers a read with its list of conversations, asked w
   assert.deepEqual(log.waiting.map((c) => c.method), ["append", "page", "conversations"]);
   while (log.waiting.length > 0) await log.release();
   assert.deepEqual(lines(), ["append ann1: stored @ann+bob#1", "read 4: [] last 0 | @ann+bob#1"]);
+});
+
+/** A small deterministic generator (mulberry32), so that a failing seed can be run again. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+Deno.test("PipelinedQueue answers random jobs, asked and answered at random moments, as CommitQueue answers them one by one", async () => {
+  for (let seed = 1; seed <= 60; seed++) {
+    const rnd = random(seed);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+    const jobs: LogJob[] = [];
+    for (let i = 0; i < 30; i++) {
+      const r = rnd();
+      // Few senders and ids, so that resends (duplicates, probes that find a receipt) are common.
+      if (r < 0.55) jobs.push(appendTo(pick(["r", "s"]), pick(["a", "b"]), 1 + Math.floor(rnd() * 6)));
+      else if (r < 0.75) jobs.push(probe(pick(["a", "b"]), 1 + Math.floor(rnd() * 6)));
+      else jobs.push(read(i, ...(rnd() < 0.5 ? ["r"] : ["r", "s"])));
+    }
+    // The reference: a synchronous log, each job alone, in order.
+    const expected: LogOutcome[] = [];
+    const reference = new CommitQueue(new MemoryStore(), (o) => expected.push(o), () => {});
+    for (const job of jobs) {
+      reference.push(job);
+      reference.run();
+    }
+    // The pipelined queue over a held log: pushes, kicks and answers interleaved at random.
+    const { log, queue, kick, lines } = queueOver();
+    let next = 0;
+    while (next < jobs.length || queue.pending > 0) {
+      const r = rnd();
+      if (next < jobs.length && r < 0.5) queue.push(jobs[next++]);
+      else if (r < 0.7) kick();
+      else if (log.waiting.length > 0) await log.release();
+      else kick();
+      if (next === jobs.length && log.waiting.length === 0) {
+        kick();
+        await settled();
+      }
+    }
+    assert.deepEqual(lines(), expected.map(line), `seed ${seed}`);
+  }
 });
