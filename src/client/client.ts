@@ -328,7 +328,9 @@ export class ChatClient {
 
   /** The requests below return false when not connected: nothing is queued for them. */
   join(room: string): boolean {
-    return this.#write({ type: "join", room });
+    if (!this.#write({ type: "join", room })) return false;
+    this.#session.joining(room);
+    return true;
   }
 
   leave(room: string): boolean {

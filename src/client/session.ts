@@ -174,6 +174,13 @@ export class ClientSession {
   // FETCHes in flight per room, in the order sent (the server answers in order): a gap fill for the
   // sequencer, or a page of older history for the scrollback, which bypasses it.
   #fetches = new Map<string, Array<"gap" | "page">>();
+  /**
+   * Rooms joined on this connection whose join answer (its history, closed by a FETCHED that answers no
+   * FETCH of ours) has not come yet; a page of older history asked meanwhile waits in `#deferred` (its
+   * limit), or the join's FETCHED would be taken for the page's.
+   */
+  #joining = new Set<string>();
+  #deferred = new Map<string, number>();
   // Acknowledged messages whose own copy has not come back yet: room -> highest such seq.
   #echoes = new Map<string, number>();
   #members = new Map<string, string[]>();
@@ -361,6 +368,11 @@ export class ClientSession {
   fetchOlder(room: string, before: number, limit: number): Step | null {
     if (!this.#ready) return null;
     const step = emptyStep();
+    if (this.#joining.has(room)) {
+      // Asked once the join's history is in, before the oldest of it (which `before` could not know yet).
+      this.#deferred.set(room, Math.min(limit, MAX_FETCH));
+      return step;
+    }
     this.#write(step, { type: "fetch", room, after: 0, before, limit: Math.min(limit, MAX_FETCH) });
     this.#fetchQueue(room).push("page");
     return step;
@@ -423,6 +435,7 @@ export class ClientSession {
           this.#step(step, m.room, seq.fetched(m));
           if (!wasBased && seq.based) step.journal.push({ op: "seq", room: m.room, seq: seq.last });
           if (!seq.fetching && this.#catchingUp.delete(m.room)) this.#catchUpNext(step);
+          if (this.#joining.delete(m.room)) this.#askDeferred(step, m.room);
         }
         break;
       case "notice":
@@ -511,6 +524,8 @@ export class ClientSession {
   #welcome(m: Welcome, step: Step, now: number): void {
     // A new connection: nothing is in flight on it.
     this.#fetches.clear();
+    this.#joining.clear();
+    this.#deferred.clear();
     this.#conn.features = new Set(m.features ?? []);
     this.#maxText = m.maxText;
     this.#catchingUp.clear();
@@ -675,6 +690,25 @@ export class ClientSession {
     if (!this.#ready) return false;
     step.send.push(msg);
     return true;
+  }
+
+  /**
+   * Tells the session that a JOIN of `room` was sent on this connection: its answer ends with a FETCHED
+   * that answers none of this session's FETCHes, so older pages wait for it (see {@linkcode fetchOlder}).
+   */
+  joining(room: string): void {
+    if (this.#ready) this.#joining.add(room);
+  }
+
+  /** The page of older history asked while `room`'s join was unanswered: asked now, before what it brought. */
+  #askDeferred(step: Step, room: string): void {
+    const limit = this.#deferred.get(room);
+    if (limit === undefined) return;
+    this.#deferred.delete(room);
+    const before = this.#oldest.get(room) ?? 0;
+    if (before === 1) return; // the join brought the room's first message: there is nothing older
+    this.#write(step, { type: "fetch", room, after: 0, before, limit });
+    this.#fetchQueue(room).push("page");
   }
 
   #fetchQueue(room: string): Array<"gap" | "page"> {

@@ -913,3 +913,41 @@ Deno.test(`ClientSession catches up ${CATCH_UP_AT_ONCE} conversations at a time,
   });
   assert.deepEqual(rooms(again).filter((r) => r.startsWith("@")), ["@p1"]);
 });
+
+Deno.test("ClientSession asks a page of older history asked during a join once the join's history is in, before it", () => {
+  const s = newSession();
+  connect(s);
+  s.joining("ops");
+  const asked = s.fetchOlder("ops", 0, 3)!;
+  assert.deepEqual(asked.send, [], "nothing asked while the join is unanswered");
+  const joined = feed(
+    s,
+    { type: "members", room: "ops", more: false, names: ["alice"] },
+    history("ops", 7),
+    history("ops", 8),
+  );
+  assert.deepEqual(seqs(joined), [7, 8], "the join's history goes through the sequencer");
+  const done = feed(s, { type: "fetched", room: "ops", count: 2, more: false, lastSeq: 8 });
+  assert.deepEqual(done.send, [{ type: "fetch", room: "ops", after: 0, before: 7, limit: 3 }]);
+  const page = feed(s, history("ops", 4), history("ops", 5), history("ops", 6));
+  assert.deepEqual(seqs(page), [4, 5, 6], "the page goes to the scrollback, each message once");
+  assert.deepEqual(feed(s, { type: "fetched", room: "ops", count: 3, more: true, lastSeq: 8 }).send, []);
+  assert.deepEqual(seqs(feed(s, msg("ops", 9))), [9], "live messages go on from the join's last");
+  // Once the join is answered, a page is asked at once.
+  assert.deepEqual(s.fetchOlder("ops", 4, 2)!.send, [{
+    type: "fetch",
+    room: "ops",
+    after: 0,
+    before: 4,
+    limit: 2,
+  }]);
+});
+
+Deno.test("ClientSession: a join's history that begins at seq 1 leaves no older page to ask for", () => {
+  const s = newSession();
+  connect(s);
+  s.joining("ops");
+  s.fetchOlder("ops", 0, 3);
+  feed(s, { type: "members", room: "ops", more: false, names: ["alice"] }, history("ops", 1));
+  assert.deepEqual(feed(s, { type: "fetched", room: "ops", count: 1, more: false, lastSeq: 1 }).send, []);
+});

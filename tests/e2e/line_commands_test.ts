@@ -113,3 +113,22 @@ Deno.test("/ignore and /joins hide, typed in one chat join, hold in the next one
     await Deno.remove(state, { recursive: true });
   }
 });
+
+Deno.test("/history right after /join pages from before the join's history: every message once, none twice", async () => {
+  await using server = await startServer(["--history", "2"]);
+  await using writer = await joinJson(server.port, "writer", { flags: ["--room", "ops"] });
+  for (let i = 1; i <= 8; i++) await writer.say(`m${i}`);
+  await writer.until((es) => es.filter((e) => e.type === "ack").length >= 8 || undefined, "8 ACKs");
+  await using bot = await joinJson(server.port, "bot");
+  // Both lines in one write: the page is asked before the server has answered the join.
+  await bot.say("/join ops\n/history 3");
+  await bot.until(
+    (es) => es.filter((e) => e.type === "message" && e.room === "ops").length >= 5 || undefined,
+    "the join's 2 messages and the page's 3",
+  );
+  // A live message after them: anything shown twice would have come before it.
+  await writer.say("m9");
+  await bot.next("message", (m) => m.room === "ops" && m.text === "m9");
+  const seqs = bot.messages().filter((m) => m.room === "ops").map((m) => m.seq);
+  assert.deepEqual(seqs, [7, 8, 4, 5, 6, 9], bot.describe());
+});
