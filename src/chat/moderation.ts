@@ -19,9 +19,24 @@ const MAX_MODERATION_MS = 10 * 365 * 24 * 3600 * 1000;
 
 /** The ban in force on a name key or an address, or on a name that `name` (default: the key) looks like. */
 export function banOf(ctx: Context, key: string, ip: string, now: number, name = key): Ban | undefined {
-  const bans = ctx.options.bans.bans(now);
+  const bans = bansInForce(ctx, now);
+  // Asked on every handshake and name change: with no bans at all, not even the name's look-alike skeletons.
+  if (bans.length === 0) return undefined;
   return bans.find((b) => b.target === `name:${key}` || b.target === `addr:${ip}`) ??
     ctx.lookalikes.banned(name, bans);
+}
+
+/** Every ban the store held at its `version`: read again (a query, for SQLite) only when the version moved. */
+const BANS = new WeakMap<Context, { version: number; all: Ban[] }>();
+
+function bansInForce(ctx: Context, now: number): Ban[] {
+  const store = ctx.options.bans;
+  let kept = BANS.get(ctx);
+  if (kept === undefined || kept.version !== store.version) {
+    // At time 0 every ban is still in force: the ones that ran out since are left out below.
+    BANS.set(ctx, kept = { version: store.version, all: store.bans(0) });
+  }
+  return kept.all.length === 0 ? kept.all : kept.all.filter((b) => b.until === 0 || b.until > now);
 }
 
 /** What a banned user is told. */

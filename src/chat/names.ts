@@ -12,7 +12,7 @@ import type { Effect } from "./effects.ts";
 import { hostOf } from "./guard.ts";
 import { banOf } from "./moderation.ts";
 import { toMyRooms } from "./rooms.ts";
-import type { Session } from "./session.ts";
+import { rename, type Session } from "./session.ts";
 
 /** Online (and ghost) sessions by name key and by every skeleton of their name (src/protocol/names.ts). */
 export class NameRegistry {
@@ -91,7 +91,7 @@ export function nick(ctx: Context, s: Session, raw: string, now: number): Effect
   }
   const old = s.name;
   ctx.names.release(s);
-  s.name = name.value;
+  rename(s, name.value);
   s.key = key;
   ctx.names.claim(s);
   return [...toMyRooms(s, "nick", old, s.name, now), ...share(ctx, s)];

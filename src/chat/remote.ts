@@ -15,7 +15,7 @@ import { handOver } from "./conversations.ts";
 import type { Effect, SharedSession } from "./effects.ts";
 import { drop, vacate } from "./handshake.ts";
 import { joinRoom, presence, shrank, toMyRooms } from "./rooms.ts";
-import { Session } from "./session.ts";
+import { rename, Session, setAway } from "./session.ts";
 
 function remoteKey(node: string, sid: number): string {
   return `${node}:${sid}`;
@@ -80,7 +80,7 @@ export function remoteUpsert(ctx: Context, node: string, shared: SharedSession, 
       effects.push(...joinRoom(ctx, s, room, now, { announce: !held.has(room) }));
     }
     if (shared.away !== "") {
-      s.away = shared.away;
+      setAway(s, shared.away);
       effects.push(...toMyRooms(s, "away", s.name, s.away, now).filter((e) => e.kind === "broadcast"));
     }
     return effects;
@@ -97,7 +97,7 @@ export function remoteUpsert(ctx: Context, node: string, shared: SharedSession, 
   if (shared.key !== s.key || shared.name !== s.name) {
     const old = s.name;
     ctx.names.release(s);
-    s.name = shared.name;
+    rename(s, shared.name);
     s.key = shared.key;
     ctx.names.claim(s);
     effects.push(...toMyRooms(s, "nick", old, s.name, now).filter((e) => e.kind === "broadcast"));
@@ -118,7 +118,7 @@ export function remoteUpsert(ctx: Context, node: string, shared: SharedSession, 
     }
   }
   if (shared.away !== s.away) {
-    s.away = shared.away;
+    setAway(s, shared.away);
     effects.push(...toMyRooms(s, "away", s.name, s.away, now).filter((e) => e.kind === "broadcast"));
   }
   return effects;

@@ -11,6 +11,7 @@ import {
   ErrorCode,
   Feature,
   MAX_MEMBERS_PER_FRAME,
+  MAX_NAME_CHARS,
   type PresenceEvent,
   type ServerMessage,
   utf8Length,
@@ -20,7 +21,7 @@ import { topicForJoiner, whoElsewhere } from "./directory.ts";
 import { hostOf, ROOM_CREATION, TokenBucket } from "./guard.ts";
 import type { BroadcastEffect, Effect } from "./effects.ts";
 import { historyFor, readFailed, readPages, recentQuery } from "./history.ts";
-import { Room, type Session } from "./session.ts";
+import { Room, type Session, setAway } from "./session.ts";
 
 /**
  * Default room size above which presence stops. Announcing every join to
@@ -225,6 +226,21 @@ export function listFor(ctx: Context, s: Session, room: Room): Effect[] {
  * LISTING for a client not in the room.
  */
 export function members(ctx: Context, s: Session, room: Room, listing = false): Effect[] {
+  const listed = listOf(room, ctx.options.maxFrame);
+  if (listed !== null) {
+    const { names, away } = listed;
+    const effects: Effect[] = [
+      send(s, {
+        type: "members",
+        room: room.name,
+        more: false,
+        ...(listing ? { listing: true } : {}),
+        names,
+      }),
+    ];
+    for (const m of away) if (m !== s) effects.push(send(s, awayFrame(room, m)));
+    return effects;
+  }
   const effects: Effect[] = memberFrames(room, ctx.options.maxFrame, listing).map((msg) => send(s, msg));
   // Away members: the joiner learns their status the way everyone else did, as presence events. (forEach: a
   // for-of over the Members subclass took the generic iterator, an object per member, in a burst of joins.)
@@ -302,12 +318,48 @@ export const MAX_REASON_CHARS = 200;
 export function away(ctx: Context, s: Session, raw: string, now: number): Effect[] {
   const text = [...raw].slice(0, MAX_REASON_CHARS).join("");
   if (text === s.away) return [];
-  s.away = text;
+  setAway(s, text);
   return [...toMyRooms(s, "away", s.name, text, now), ...share(ctx, s)];
 }
 
 function roomFrame(room: Room): ServerMessage {
   return { type: "room", room: room.name, members: room.size, quiet: room.quiet };
+}
+
+/** Bytes a name may take in UTF-8, at the most. */
+const MAX_NAME_BYTES = MAX_NAME_CHARS * 4;
+
+/**
+ * What a joiner of `room` is told of its members when their names surely fit
+ * one MEMBERS frame (no ghosts, few enough members): the names, and who is
+ * away; else null. Kept on the room for its members' version, and grown by
+ * the last joiner when that was the only change: a burst of joins to a loud
+ * room then lists its members without a walk over them per join.
+ */
+function listOf(room: Room, maxFrame: number): { names: string[]; away: Session[] } | null {
+  const members = room.members;
+  const listed = members.size - members.transients;
+  if (room.ghosts.size > 0 || listed > MAX_MEMBERS_PER_FRAME) return null;
+  if (listed * (MAX_NAME_BYTES + 1) > maxFrame - MEMBERS_OVERHEAD) return null;
+  const kept = room.listed;
+  if (kept !== null && kept.version === members.version) return kept;
+  const added = members.added;
+  let next: { version: number; names: string[]; away: Session[] };
+  if (kept !== null && added !== null && kept.version === members.version - 1) {
+    next = added.transient ? { ...kept, version: members.version } : {
+      version: members.version,
+      names: [...kept.names, added.name],
+      away: added.away === "" ? kept.away : [...kept.away, added],
+    };
+  } else {
+    next = { version: members.version, names: [], away: [] };
+    members.forEach((m) => {
+      if (m.transient) return;
+      next.names.push(m.name);
+      if (m.away !== "") next.away.push(m);
+    });
+  }
+  return room.listed = next;
 }
 
 /** `room`'s member list as MEMBERS frames, split so each fits the frame limit. */

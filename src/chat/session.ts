@@ -131,10 +131,18 @@ export class Members extends Set<Session> {
   version = 0;
   /** Transient members: they receive the room's messages but are not counted or listed. */
   transients = 0;
+  /**
+   * The member added last, while `version` is still the one its add made
+   * (null otherwise): a list kept for the version before (fan-out, names)
+   * grows by this one member instead of being made again. In a burst of
+   * joins that turns a walk over every member per join into one push.
+   */
+  added: Session | null = null;
 
   override add(s: Session): this {
     if (!this.has(s)) {
       this.version++;
+      this.added = s;
       if (s.transient) this.transients++;
     }
     return super.add(s);
@@ -142,18 +150,34 @@ export class Members extends Set<Session> {
 
   override delete(s: Session): boolean {
     const had = super.delete(s);
-    if (had) {
-      this.version++;
-      if (s.transient) this.transients--;
-    }
+    if (had) this.changed();
+    if (had && s.transient) this.transients--;
     return had;
   }
 
   override clear(): void {
-    this.version++;
+    this.changed();
     this.transients = 0;
     super.clear();
   }
+
+  /** Something a list of the members shows changed (one of them left, or was renamed): lists are made again. */
+  changed(): void {
+    this.version++;
+    this.added = null;
+  }
+}
+
+/** Renames `s`: the member lists of its rooms are made again (they show names). */
+export function rename(s: Session, name: string): void {
+  s.name = name;
+  for (const room of s.rooms) room.members.changed();
+}
+
+/** Sets the away message of `s`: the lists of its rooms are made again (a joiner learns who is away). */
+export function setAway(s: Session, text: string): void {
+  s.away = text;
+  for (const room of s.rooms) room.members.changed();
 }
 
 export class Room {
@@ -164,6 +188,11 @@ export class Room {
   readonly ghosts = new Set<Session>();
   /** Too large for presence: joins and leaves are not announced, joiners get a count instead of the list. */
   quiet = false;
+  /**
+   * What a joiner was told of the members at `members.version`, while no one is a ghost: the names MEMBERS
+   * listed and who is away (src/chat/rooms.ts `listOf`).
+   */
+  listed: { version: number; names: string[]; away: Session[] } | null = null;
 
   constructor(name: string) {
     this.name = name;

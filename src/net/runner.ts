@@ -339,7 +339,15 @@ export class Runner {
     const members = room.members;
     let entry = this.#fanout.get(room);
     if (entry === undefined) this.#fanout.set(room, entry = { version: -1, ids: [], outboxes: [] });
-    if (entry.version !== members.version) {
+    if (entry.version === members.version - 1 && members.added !== null) {
+      // One member joined since: the list grows by it (the order a rebuild would give, the set's own).
+      const peer = this.#peers.get(members.added.id);
+      if (peer !== undefined) {
+        entry.ids.push(members.added.id);
+        entry.outboxes.push(peer.outbox);
+      }
+      entry.version = members.version;
+    } else if (entry.version !== members.version) {
       // Rebuilt in place: a burst of joins moves the version at every join, and new arrays each time were
       // most of the garbage of the burst's fan-out.
       const { ids, outboxes } = entry;

@@ -379,3 +379,58 @@ Deno.test("Broker keeps an away message to 200 characters and announces a change
   const back = deliveries(b.handle(alice, { type: "away", text: "" }, 3)).get(bob)! as Any[];
   assert.deepEqual([back[0].event, back[0].text], ["away", ""]);
 });
+
+/** A small deterministic generator (mulberry32), so that a failing seed can be run again. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+Deno.test("member lists and away statuses stay true through random joins, leaves, renames, away changes, ghosts and their expiry (kept lists included)", () => {
+  for (let seed = 1; seed <= 30; seed++) {
+    const rnd = random(seed);
+    const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)];
+    const b = testBroker({ graceMs: 50, maxClients: 40, maxRoomsPerClient: 3, presenceLimit: 0 });
+    let now = 0;
+    let n = 0;
+    const live: Session[] = [];
+    for (let step = 0; step < 120; step++) {
+      now += 10;
+      const r = rnd();
+      const s = live.length > 0 ? pick(live) : null;
+      if (s === null || r < 0.3) {
+        if (live.length < 30) live.push(connect(b, `u${++n}`, [pick(["dev", "ops"])], now).session);
+      } else if (r < 0.45) b.handle(s, { type: "join", room: pick(["dev", "ops", "web"]) }, now);
+      else if (r < 0.55) b.handle(s, { type: "leave", room: pick(["dev", "ops", "web"]) }, now);
+      else if (r < 0.6) b.handle(s, { type: "nick", name: `n${++n}` }, now);
+      else if (r < 0.65) b.handle(s, { type: "away", text: rnd() < 0.5 ? "" : `out ${step}` }, now);
+      else if (r < 0.75) {
+        b.drop(s, "disconnected", now);
+        live.splice(live.indexOf(s), 1);
+      } else if (r < 0.85) b.tick(now);
+      // What MEMBERS says, asked by a member of each room, against the room's own sets read afresh.
+      for (const name of ["dev", "ops", "web"]) {
+        const room = b.room(name);
+        const asker = live.find((u) => room?.members.has(u));
+        if (!room || !asker) continue;
+        const expected = [...room.members].filter((m) => !m.transient).map((m) => m.name)
+          .concat([...room.ghosts].map((m) => m.name));
+        const away = [...room.members].filter((m) => !m.transient && m !== asker && m.away !== "")
+          .map((m) => `${m.name}: ${m.away}`);
+        const answer = deliveries(b.handle(asker, { type: "who", room: name }, now)).get(asker)!;
+        const listed = answer.flatMap((m) => m.type === "members" ? m.names : []);
+        assert.deepEqual(listed, expected, `seed ${seed}, step ${step}, room ${name}`);
+        const told = answer.flatMap((m) =>
+          m.type === "presence" && m.event === "away" ? [`${m.name}: ${m.text}`] : []
+        );
+        assert.deepEqual(told, away, `seed ${seed}, step ${step}, room ${name}: who is away`);
+      }
+    }
+  }
+});

@@ -183,6 +183,46 @@ Deno.test("Runner sends a broadcast to the room's members as they are when it is
   assert.deepEqual(c.peer.take(), [notice("two")], "joined before it");
 });
 
+/** A small deterministic generator (mulberry32), so that a failing seed can be run again. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+Deno.test("Runner sends each broadcast once to every member through random joins and leaves (its kept fan-out list grows by a joiner)", async () => {
+  for (let seed = 1; seed <= 8; seed++) {
+    const rnd = random(seed);
+    const { runner, ready, handle } = setup();
+    const peers = [];
+    for (let i = 0; i < 8; i++) peers.push(await ready(`u${i}`, i % 2 === 0 ? ["dev"] : []));
+    await settled();
+    await flush(peers);
+    for (let step = 0; step < 40; step++) {
+      // One to three membership changes, then a broadcast: every member gets it exactly once, nobody else.
+      for (let k = 1 + Math.floor(rnd() * 3); k > 0; k--) {
+        const p = peers[Math.floor(rnd() * peers.length)];
+        handle(p.s, { type: rnd() < 0.5 ? "join" : "leave", room: "dev" });
+        await settled();
+      }
+      await flush(peers);
+      const text = `seed ${seed} step ${step}`;
+      runner.perform([{ kind: "broadcast", room: "dev", msg: notice(text), except: 0 }]);
+      await settled();
+      const inRoom = (s: Session) => [...s.rooms].some((r) => r.name === "dev");
+      for (const p of peers) {
+        const got = p.peer.take().filter((m) => m.type === "notice");
+        assert.deepEqual(got, inRoom(p.s) ? [notice(text)] : [], `${text}, ${p.s.name}`);
+      }
+    }
+  }
+});
+
 Deno.test("Runner encodes a message sent to many sessions once, and a heartbeat's pings once", async () => {
   const { runner, ready } = setup(false, { timeoutMs: 30_000 });
   const peers = [await ready("a"), await ready("b"), await ready("c")];

@@ -8,6 +8,7 @@ import {
   nameKey,
   nameSkeleton,
   nameSkeletons,
+  skeletonByRounds,
 } from "../../src/protocol/mod.ts";
 import { CONFUSABLES, SMALL_CAPITALS } from "../../src/protocol/confusables.ts";
 
@@ -242,4 +243,23 @@ Deno.test("nameSkeletons() answers a name it has seen from memory, with a list n
   const later = nameSkeletons("Memo_Alice");
   assert.notEqual(later, first);
   assert.deepEqual([...later], [...first]);
+});
+
+Deno.test("nameSkeleton() of an ASCII name, by its table of characters, is the skeleton its rounds give", () => {
+  const printable = Array.from({ length: 95 }, (_, i) => String.fromCharCode(0x20 + i));
+  const names = [...printable];
+  for (const a of printable) for (const b of printable) names.push(a + b);
+  // Longer ones, where a character's prototype is several characters ("m" reads as "rn") among others.
+  let seed = 7;
+  for (let i = 0; i < 3000; i++) {
+    let name = "";
+    for (let n = 3 + (i % 10); n > 0; n--) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      name += printable[seed % 95];
+    }
+    names.push(name);
+  }
+  for (const name of names) assert.equal(nameSkeleton(name), skeletonByRounds(name), JSON.stringify(name));
+  assert.equal(nameSkeleton("AIice"), "alice");
+  assert.equal(nameSkeleton("rnary"), nameSkeleton("mary"));
 });
