@@ -18,7 +18,13 @@ import { checkTargets, formatChecks, formatComparison, summarize } from "../src/
 import type { Target } from "../src/bench/config.ts";
 import { openFileLimit } from "../src/bench/procfs.ts";
 import type { BenchResult } from "../src/bench/report.ts";
-import { checkScaleTargets, HUGE, HUGE_TIMEOUT_MS, LOUD_ROOMS } from "../src/bench/scale_checks.ts";
+import {
+  checkScaleTargets,
+  checkSpeedTargets,
+  HUGE,
+  HUGE_TIMEOUT_MS,
+  LOUD_ROOMS,
+} from "../src/bench/scale_checks.ts";
 
 /** One load of the suite: a name, the targets it applies to, and its `chat bench` flags. */
 interface Load {
@@ -111,20 +117,26 @@ function suite(quick: boolean): Load[] {
       connections: huge,
     },
     {
+      name: `fanout-${f100}-durable`,
+      targets: ["chat"],
+      flags: ["--scenario", "fanout", "--clients", String(f100), "--durable"],
+      connections: f100 + 1,
+    },
+    {
       name: `fanout-${f1000}-durable`,
       targets: ["chat"],
       flags: ["--scenario", "fanout", "--clients", String(f1000), "--durable"],
       connections: f1000 + 1,
     },
     {
-      // Two nodes over one JetStream: every message is stored by NATS and reaches both nodes from it.
-      name: `fanout-${f1000}-cluster-2`,
+      // Three nodes over one JetStream: every message is stored by NATS and reaches each node from it.
+      name: `fanout-${f1000}-cluster-3`,
       targets: ["chat"],
-      flags: ["--scenario", "fanout", "--clients", String(f1000), "--nodes", "2"],
+      flags: ["--scenario", "fanout", "--clients", String(f1000), "--nodes", "3"],
       connections: f1000 + 1,
     },
     {
-      name: quick ? `chatty-${chatty}-cluster-2` : "chatty-cluster-2",
+      name: quick ? `chatty-${chatty}-cluster-3` : "chatty-cluster-3",
       targets: ["chat"],
       flags: [
         "--scenario",
@@ -134,7 +146,7 @@ function suite(quick: boolean): Load[] {
         "--senders",
         String(chatty),
         "--nodes",
-        "2",
+        "3",
       ],
       connections: 2 * chatty,
     },
@@ -374,6 +386,7 @@ function report(
 function printChecks(summaries: ReturnType<typeof summarizeAll>, skipped: ReadonlyMap<string, string>): void {
   console.log(`\nTargets (issue 6):\n${formatChecks(checkTargets(summaries))}`);
   console.log(`Targets (issue 19):\n${formatChecks(checkScaleTargets(summaries, skipped))}`);
+  console.log(formatChecks(checkSpeedTargets(summaries)));
 }
 
 if (import.meta.main) Deno.exit(await main());

@@ -82,3 +82,75 @@ export function checkScaleTargets(
   );
   return checks;
 }
+
+/** The suite's names for the loads issue 19's speed targets are read from. */
+export const SPEED_LOADS = {
+  fanout100: "fanout-100",
+  fanout1000: "fanout-1000",
+  chatty: "chatty",
+  durable100: "fanout-100-durable",
+  cluster1000: "fanout-1000-cluster-3",
+  clusterChatty: "chatty-cluster-3",
+} as const;
+
+/**
+ * Issue 19's speed targets: fan-out against Redis (throughput and p99),
+ * chatty p99 against Redis, durable fan-out to 100 against in-memory, and a
+ * cluster of 3 nodes against the single process (fan-out) and in absolute
+ * terms (chatty p50). Ratios come from loads of the same suite run.
+ */
+export function checkSpeedTargets(rows: readonly Summary[]): Check[] {
+  const get = (scenario: string, target: string) =>
+    rows.find((r) => r.scenario === scenario && r.target === target) ?? null;
+  const ratio = (a: number | null | undefined, b: number | null | undefined) =>
+    a == null || b == null || b === 0 ? null : a / b;
+  const atLeast = (what: string, value: number | null, min: number, detail = ""): Check => ({
+    what,
+    got: value === null ? "not measured" : `${value.toFixed(2)}x${detail}`,
+    ok: value === null ? null : value >= min,
+  });
+  const atMost = (what: string, value: number | null, max: number, detail = ""): Check => ({
+    what,
+    got: value === null ? "not measured" : `${value.toFixed(2)}x${detail}`,
+    ok: value === null ? null : value <= max,
+  });
+  const L = SPEED_LOADS;
+  const p99s = (scenario: string) => {
+    const c = get(scenario, "chat")?.p99, r = get(scenario, "redis")?.p99;
+    return { value: ratio(c, r), detail: c == null || r == null ? "" : ` (${ms(c)} vs ${ms(r)} ms)` };
+  };
+  const f1000 = p99s(L.fanout1000);
+  const f100 = p99s(L.fanout100);
+  const chatty = p99s(L.chatty);
+  const clusterP50 = get(L.clusterChatty, "chat")?.p50 ?? null;
+  return [
+    atLeast(
+      "fanout 1000: deliveries/s >= 2x redis",
+      ratio(get(L.fanout1000, "chat")?.deliveriesPerSec, get(L.fanout1000, "redis")?.deliveriesPerSec),
+      2,
+    ),
+    atLeast(
+      "fanout 100: deliveries/s >= 1.3x redis",
+      ratio(get(L.fanout100, "chat")?.deliveriesPerSec, get(L.fanout100, "redis")?.deliveriesPerSec),
+      1.3,
+    ),
+    atMost("fanout 1000: p99 <= redis p99", f1000.value, 1, f1000.detail),
+    atMost("fanout 100: p99 <= redis p99", f100.value, 1, f100.detail),
+    atMost("chatty: p99 <= redis p99", chatty.value, 1, chatty.detail),
+    atLeast(
+      "durable: fanout 100 deliveries/s >= 0.8x in-memory",
+      ratio(get(L.durable100, "chat")?.deliveriesPerSec, get(L.fanout100, "chat")?.deliveriesPerSec),
+      0.8,
+    ),
+    atLeast(
+      "cluster: fanout 1000 over 3 nodes >= 0.5x the single process",
+      ratio(get(L.cluster1000, "chat")?.deliveriesPerSec, get(L.fanout1000, "chat")?.deliveriesPerSec),
+      0.5,
+    ),
+    {
+      what: "cluster: chatty p50 over 3 nodes < 2 ms",
+      got: clusterP50 === null ? "not measured" : `${ms(clusterP50)} ms`,
+      ok: clusterP50 === null ? null : clusterP50 < 2,
+    },
+  ];
+}
