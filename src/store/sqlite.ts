@@ -255,7 +255,7 @@ export class SqliteStore implements MessageLog, AccountStore, BanStore, RoomSett
         }
         const seq = this.#lastSeq(d.room) + 1;
         // The receipt first: one statement both claims the send and tells a resend of an earlier commit's
-        // (nothing inserted), whose receipt is then read. A look-up before every insert cost a third more.
+        // (nothing inserted), whose receipt is then read. A look-up before every insert cost about a tenth more per batch (BENCHMARKS.md, change 16).
         if (Number(this.#q.insertReceipt.run(d.sender.key, d.sender.id, d.room, seq, d.ts).changes) === 0) {
           const prior = this.#receipt(d.sender)!;
           results.push({ kind: "duplicate", receipt: prior });
