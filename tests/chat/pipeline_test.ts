@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { AsyncLog, settled } from "../_helpers/async_log.ts";
 import { append as appendTo, line, probe, read } from "../_helpers/log_jobs.ts";
+import { Prng } from "../_helpers/prng.ts";
 import { CommitQueue, type LogJob, type LogOutcome } from "../../src/chat/commit.ts";
 import { PipelinedQueue } from "../../src/chat/pipeline.ts";
 import { conversationRoom, StoreError } from "../../src/chat/ports.ts";
@@ -133,21 +134,10 @@ Deno.test("PipelinedQueue answers a read with its list of conversations, asked w
   assert.deepEqual(lines(), ["append ann1: stored @ann+bob#1", "read 4: [] last 0 | @ann+bob#1"]);
 });
 
-/** A small deterministic generator (mulberry32), so that a failing seed can be run again. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 Deno.test("PipelinedQueue answers random jobs, asked and answered at random moments, as CommitQueue answers them one by one", async () => {
   for (let seed = 1; seed <= 60; seed++) {
-    const rnd = random(seed);
+    const prng = new Prng(seed);
+    const rnd = () => prng.next();
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
     const jobs: LogJob[] = [];
     for (let i = 0; i < 30; i++) {

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { AsyncBroker, labels } from "../_helpers/async_broker.ts";
 import { type Any, codeIn, types } from "../_helpers/chat.ts";
 import { connect, deliveries, type TestBroker, testBroker } from "../_helpers/effects.ts";
+import { Prng } from "../_helpers/prng.ts";
 import { ROOM_CREATION } from "../../src/chat/guard.ts";
 import type { Session } from "../../src/chat/session.ts";
 import { encodeMessage, ErrorCode } from "../../src/protocol/mod.ts";
@@ -380,21 +381,10 @@ Deno.test("Broker keeps an away message to 200 characters and announces a change
   assert.deepEqual([back[0].event, back[0].text], ["away", ""]);
 });
 
-/** A small deterministic generator (mulberry32), so that a failing seed can be run again. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 Deno.test("member lists and away statuses stay true through random joins, leaves, renames, away changes, ghosts and their expiry (kept lists included)", () => {
   for (let seed = 1; seed <= 30; seed++) {
-    const rnd = random(seed);
+    const prng = new Prng(seed);
+    const rnd = () => prng.next();
     const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)];
     const b = testBroker({ graceMs: 50, maxClients: 40, maxRoomsPerClient: 3, presenceLimit: 0 });
     let now = 0;

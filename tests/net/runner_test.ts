@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { brokerOver } from "../_helpers/async_broker.ts";
 import { AsyncLog, settled } from "../_helpers/async_log.ts";
 import { concat } from "../_helpers/bytes.ts";
+import { Prng } from "../_helpers/prng.ts";
 import type { Broker, BrokerOptions } from "../../src/chat/broker.ts";
 import type { CloseReason } from "../../src/chat/close.ts";
 import type { Effect } from "../../src/chat/effects.ts";
@@ -183,21 +184,10 @@ Deno.test("Runner sends a broadcast to the room's members as they are when it is
   assert.deepEqual(c.peer.take(), [notice("two")], "joined before it");
 });
 
-/** A small deterministic generator (mulberry32), so that a failing seed can be run again. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 Deno.test("Runner sends each broadcast once to every member through random joins and leaves (its kept fan-out list grows by a joiner)", async () => {
   for (let seed = 1; seed <= 8; seed++) {
-    const rnd = random(seed);
+    const prng = new Prng(seed);
+    const rnd = () => prng.next();
     const { runner, ready, handle } = setup();
     const peers = [];
     for (let i = 0; i < 8; i++) peers.push(await ready(`u${i}`, i % 2 === 0 ? ["dev"] : []));
