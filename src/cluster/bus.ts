@@ -57,6 +57,9 @@ export interface BusOptions {
   logger: { info(l: string): void; warn(l: string): void };
 }
 
+/** How long a session's leave (its reason) stays in the sessions bucket before its key is deleted. */
+const GONE_KEPT_MS = 10_000;
+
 /** A node says it is alive this often, and is gone when it has not for NODE_TTL_MS. */
 const HEARTBEAT_MS = 1000;
 const NODE_TTL_MS = 4000;
@@ -218,10 +221,13 @@ export class ClusterBus {
     this.#held.delete(e.sid);
     void (async () => {
       try {
-        // The reason goes first, so every node announces the leave with it; then the key goes.
+        // The reason goes first, so every node announces the leave with it; the name is free at once; the key
+        // goes a while later. The bucket keeps one value per key, so a delete right behind the put removes the
+        // put from the stream, and a node whose watch lags behind may see only the delete and announce the
+        // leave as "disconnected" (the likely cause of a leave seen so once in CI, 2026-12-07).
         await this.#sessions.put(k, json({ gone: e.reason, text: e.text }));
-        await this.#sessions.delete(k);
         if (held) await this.#release(held.forms, e.sid);
+        Deno.unrefTimer(setTimeout(() => void this.#sessions.delete(k).catch(() => {}), GONE_KEPT_MS));
       } catch (err) {
         this.#o.logger.warn(`cluster: cannot share the leave of ${e.name}: ${(err as Error).message}`);
       }
