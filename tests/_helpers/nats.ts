@@ -59,6 +59,11 @@ export class NatsServer implements AsyncDisposable {
     await this.#log.next((l) => /Server is ready/.test(l), "nats ready", WAIT_MS);
   }
 
+  /** True while the process runs (from {@linkcode start} to {@linkcode kill}). */
+  get running(): boolean {
+    return this.#child !== null;
+  }
+
   /** Resolves with the server's first log line matching `pattern` (from its start). */
   logged(pattern: RegExp, what: string): Promise<string> {
     const log = this.#log!;
@@ -110,7 +115,11 @@ export class NatsCluster implements AsyncDisposable {
     return this.servers.map((s) => s.url);
   }
 
-  static async start(): Promise<NatsCluster> {
+  /**
+   * Starts the cluster; with `running` < 3 only that many of its servers run (the rest wait for
+   * {@linkcode startAll}), and with fewer than 2 there is no quorum, so no metadata leader to wait for.
+   */
+  static async start(running = 3): Promise<NatsCluster> {
     const dir = await Deno.makeTempDir({ prefix: "chat-nats-cluster-" });
     // A JetStream cluster needs its routes configured from the start: route ports are picked free first (a
     // listener on port 0, closed at once), and each server routes to the other two.
@@ -130,12 +139,25 @@ export class NatsCluster implements AsyncDisposable {
         routePorts.filter((_, j) => j !== i).map((p) => `nats://127.0.0.1:${p}`).join(","),
       ])
     );
-    await Promise.all(servers.map((s) => s.start()));
-    // JetStream answers once its servers have elected a metadata leader.
+    const cluster = new NatsCluster(servers, dir);
+    await Promise.all(servers.slice(0, running).map((s) => s.start()));
+    if (running >= 2) await cluster.#led();
+    return cluster;
+  }
+
+  /** Starts the servers not running yet and waits for a metadata leader. */
+  async startAll(): Promise<void> {
+    await Promise.all(this.servers.filter((s) => !s.running).map((s) => s.start()));
+    await this.#led();
+  }
+
+  /** JetStream answers once its servers have elected a metadata leader. */
+  async #led(): Promise<void> {
     await Promise.race(
-      servers.map((s) => s.logged(/JetStream cluster new metadata leader/, "a metadata leader")),
+      this.servers.filter((s) => s.running).map((s) =>
+        s.logged(/JetStream cluster new metadata leader/, "a metadata leader")
+      ),
     );
-    return new NatsCluster(servers, dir);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

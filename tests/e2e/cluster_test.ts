@@ -8,7 +8,7 @@ import { encodeMessage, PROTOCOL_VERSION } from "../../src/protocol/mod.ts";
 import { WAIT_MS, waitFor } from "../_helpers/deadline.ts";
 import { joinJson } from "../_helpers/json_client.ts";
 import { NatsCluster, startNats } from "../_helpers/nats.ts";
-import { startServer } from "../_helpers/process.ts";
+import { ChatProcess, listeningPort, startServer } from "../_helpers/process.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
 
 /** A chat node of the cluster on `urls`. */
@@ -149,6 +149,36 @@ Deno.test("a node that loses NATS refuses messages with a clear error and recove
   await alice.send({ type: "send", id: 3, room: "ops", flags: 0, text: "after" });
   const ack = await alice.next("ack", () => true, WAIT_MS * 3);
   assert.deepEqual([ack.id, ack.seq], [3, 2]);
+});
+
+Deno.test("a node started before its NATS cluster has a leader waits for one, then joins and serves", async () => {
+  // One server of three: no quorum, so JetStream does not answer (its requests time out) until a second runs.
+  await using cluster = await NatsCluster.start(1);
+  await using proc = new ChatProcess(
+    [
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--cluster",
+      cluster.servers[0].url,
+      "--cluster-replicas",
+      "3",
+    ],
+    { label: "server" },
+  );
+  await proc.stderr.next((l) => /cluster: JetStream is not ready yet/.test(l), "the node's waiting line");
+  await cluster.startAll();
+  const listening = await proc.stderr.next(
+    (l) => listeningPort(l) !== undefined,
+    "the listening line",
+    WAIT_MS * 3,
+  );
+  await using alice = await joinJson(listeningPort(listening)!, "alice");
+  await alice.say("after the wait");
+  const got = await alice.next("message", (m) => m.text === "after the wait");
+  assert.equal(got.seq, 1);
 });
 
 Deno.test("a NATS server of three killed during a burst: every acknowledged message is there once, gap-free", async () => {

@@ -236,7 +236,9 @@ export class JetStreamLog implements MessageLog {
       // of a node's CPU under the chatty load (profile in BENCHMARKS.md). Our errors say what failed anyway.
       noAsyncTraces: true,
     });
-    const jsm = await jetstreamManager(nc);
+    // The manager asks for the account's JetStream info first: on a cluster that has just started, a server
+    // that has not learned of the metadata leader yet lets that time out. Asked again like the stream below.
+    const jsm = await ready(() => jetstreamManager(nc), log);
     const js = jetstream(nc);
     const name = ident(options.name);
     const stream = streamName(options.name);
@@ -267,12 +269,16 @@ export class JetStreamLog implements MessageLog {
         `${info.state.messages} record(s); fsync: the server's default, every 2 minutes on nats-server 2.9)`,
     );
     const kvm = new Kvm(js);
-    const lease = await kvm.create(`${stream}_lease`, {
-      history: 1,
-      ttl: LEASE_MS,
-      replicas: options.replicas,
-    });
-    const meta = await kvm.create(`${stream}_meta`, { history: 1, replicas: options.replicas });
+    const lease = await ready(() =>
+      kvm.create(`${stream}_lease`, {
+        history: 1,
+        ttl: LEASE_MS,
+        replicas: options.replicas,
+      }), log);
+    const meta = await ready(
+      () => kvm.create(`${stream}_meta`, { history: 1, replicas: options.replicas }),
+      log,
+    );
     // The log's id names the stream for clients' saved sequences: made once, by the first node, kept.
     let id = newStoreId();
     try {
@@ -937,7 +943,7 @@ export class JetStreamLog implements MessageLog {
 const READY_MS = 30_000;
 
 /** `fn`, asked again while JetStream is not ready yet (timeouts, no leader), for up to READY_MS. */
-async function ready<T>(fn: () => Promise<T>, log: ClusterLogger): Promise<T> {
+export async function ready<T>(fn: () => Promise<T>, log: ClusterLogger): Promise<T> {
   const deadline = Date.now() + READY_MS;
   for (let attempt = 1;; attempt++) {
     try {

@@ -24,7 +24,7 @@ import type {
   SenderRef,
   SendReceipt,
 } from "../../chat/ports.ts";
-import { type ClusterOptions, JetStreamLog } from "./log.ts";
+import { type ClusterOptions, JetStreamLog, ready } from "./log.ts";
 import { KvRoomSettings } from "./topics.ts";
 import { KvUsers } from "./users.ts";
 
@@ -101,11 +101,9 @@ export async function openCluster(options: ClusterOptions): Promise<ClusterStore
   const log = await JetStreamLog.open(options);
   const kvm = new Kvm(log.nats);
   const prefix = log.streamName;
-  const [accounts, bans, topics] = await Promise.all([
-    kvm.create(`${prefix}_accounts`, { history: 1, replicas: options.replicas }),
-    kvm.create(`${prefix}_bans`, { history: 1, replicas: options.replicas }),
-    kvm.create(`${prefix}_topics`, { history: 1, replicas: options.replicas }),
-  ]);
+  const bucket = (name: string) =>
+    ready(() => kvm.create(`${prefix}_${name}`, { history: 1, replicas: options.replicas }), options.logger);
+  const [accounts, bans, topics] = await Promise.all([bucket("accounts"), bucket("bans"), bucket("topics")]);
   const warn = (line: string) => options.logger.warn(line);
   const [users, rooms] = await Promise.all([
     KvUsers.open(accounts, bans, warn),
