@@ -10,7 +10,9 @@
  * waits for it one read at a time. Here reads and probes are asked as soon
  * as they reach the head of the queue, a run of them as one call, behind
  * whatever is out. Appends still go one call at a time: what arrives while
- * a commit runs shares the next one.
+ * a commit runs shares the next one, asked as soon as the commit is answered
+ * and before its outcomes are delivered, so the log commits the next batch
+ * while this thread fans out the last (BENCHMARKS.md, change 19).
  *
  * Splitting a burst of appends in two, so that the first half's ACKs go out
  * while the second half commits, was measured and dropped (BENCHMARKS.md,
@@ -85,13 +87,17 @@ export class PipelinedQueue {
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
-  /** Delivers the answered calls at the head, in order, then asks for more. */
+  /**
+   * Asks for what waits (the next commit above all), then delivers the answered calls at the head, in
+   * order: the log works on the next commit while this thread fans the last one out.
+   */
   #settle(): void {
+    this.run();
     while (this.#calls.length > 0 && this.#calls[0].outcomes !== null) {
       const { outcomes } = this.#calls.shift()!;
       for (const o of outcomes!) this.#deliver(o);
     }
-    this.run();
+    this.#wakeIdle();
   }
 
   #wakeIdle(): void {

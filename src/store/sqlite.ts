@@ -7,7 +7,7 @@
  * @module
  */
 
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import {
   type Account,
   type AccountStore,
@@ -28,6 +28,7 @@ import {
   StoreError,
 } from "../chat/ports.ts";
 import { fullError } from "./full.ts";
+import { RowStatement } from "./sqlite_rows.ts";
 import { DEFAULT_RECEIPTS_MS, newStoreId, type Retention } from "./retention.ts";
 
 /**
@@ -107,6 +108,11 @@ function toMessage(row: Record<string, unknown>): StoredMessage {
   };
 }
 
+/** A send's identity as one string: its sender's key and its SEND id. */
+function refKey(key: string, id: number): string {
+  return `${key}\u0000${id}`;
+}
+
 /** Larger than any sequence number: "no upper bound" in a page query. */
 const NO_BOUND = Number.MAX_SAFE_INTEGER;
 
@@ -121,9 +127,9 @@ export class SqliteStore implements MessageLog, AccountStore, BanStore, RoomSett
   #full: (doing: string, msg: string) => StoreError;
   #q: {
     lastSeq: StatementSync;
-    insert: StatementSync;
-    receipt: StatementSync;
-    insertReceipt: StatementSync;
+    insert: RowStatement;
+    receipts: RowStatement;
+    insertReceipt: RowStatement;
     setSeq: StatementSync;
     oldest: StatementSync;
     newest: StatementSync;
@@ -185,14 +191,23 @@ export class SqliteStore implements MessageLog, AccountStore, BanStore, RoomSett
       }
       this.#q = {
         lastSeq: this.#db.prepare("SELECT last_seq FROM rooms WHERE room = ?"),
-        insert: this.#db.prepare(
-          "INSERT INTO messages (room, seq, ts, flags, sender, text) VALUES (?, ?, ?, ?, ?, ?)",
+        insert: new RowStatement(
+          this.#db,
+          6,
+          (rows) => `INSERT INTO messages (room, seq, ts, flags, sender, text) VALUES ${rows}`,
         ),
-        receipt: this.#db.prepare(
-          "SELECT room, seq, ts FROM receipts WHERE sender_key = ? AND client_id = ?",
+        receipts: new RowStatement(
+          this.#db,
+          2,
+          (rows) =>
+            "SELECT sender_key, client_id, room, seq, ts FROM receipts " +
+            `WHERE (sender_key, client_id) IN (VALUES ${rows})`,
         ),
-        insertReceipt: this.#db.prepare(
-          "INSERT OR IGNORE INTO receipts (sender_key, client_id, room, seq, ts) VALUES (?, ?, ?, ?, ?)",
+        // Plain INSERT: the batch was looked up first, so a conflict here is a failure, not a resend.
+        insertReceipt: new RowStatement(
+          this.#db,
+          5,
+          (rows) => `INSERT INTO receipts (sender_key, client_id, room, seq, ts) VALUES ${rows}`,
         ),
         setSeq: this.#db.prepare(
           "INSERT INTO rooms (room, last_seq) VALUES (?, ?) ON CONFLICT (room) DO UPDATE SET last_seq = excluded.last_seq",
@@ -246,25 +261,29 @@ export class SqliteStore implements MessageLog, AccountStore, BanStore, RoomSett
     const earlier = new Map<number, SendReceipt>();
     try {
       this.#db.exec("BEGIN IMMEDIATE");
+      // The batch's receipts of earlier commits in one look-up, and its rows in one statement per table:
+      // row by row, the calls cost more than SQLite's work (src/store/sqlite_rows.ts).
+      const prior = this.#receiptsOf(drafts.map((d) => d.sender));
+      const receipts: SQLInputValue[] = [];
+      const messages: SQLInputValue[] = [];
       for (const d of drafts) {
-        const ref = `${d.sender.key}\u0000${d.sender.id}`;
+        const ref = refKey(d.sender.key, d.sender.id);
         const inBatch = batch.get(ref);
         if (inBatch) {
           results.push({ kind: "duplicate", receipt: inBatch });
           continue;
         }
-        const seq = this.#lastSeq(d.room) + 1;
-        // The receipt first: one statement both claims the send and tells a resend of an earlier commit's
-        // (nothing inserted), whose receipt is then read. A look-up before every insert cost about a tenth more per batch (BENCHMARKS.md, change 16).
-        if (Number(this.#q.insertReceipt.run(d.sender.key, d.sender.id, d.room, seq, d.ts).changes) === 0) {
-          const prior = this.#receipt(d.sender)!;
-          results.push({ kind: "duplicate", receipt: prior });
-          earlier.set(results.length - 1, prior);
+        const before = prior.get(ref);
+        if (before) {
+          results.push({ kind: "duplicate", receipt: before });
+          earlier.set(results.length - 1, before);
           continue;
         }
+        const seq = this.#lastSeq(d.room) + 1;
         this.#seq.set(d.room, seq);
         lastByRoom.set(d.room, seq);
-        this.#q.insert.run(d.room, seq, d.ts, d.flags, d.from, d.text);
+        receipts.push(d.sender.key, d.sender.id, d.room, seq, d.ts);
+        messages.push(d.room, seq, d.ts, d.flags, d.from, d.text);
         for (const key of conversationKeys(d.room) ?? []) this.#q.touchConversation.run(key, d.room, d.ts);
         batch.set(ref, { room: d.room, seq, ts: d.ts });
         results.push({
@@ -272,6 +291,8 @@ export class SqliteStore implements MessageLog, AccountStore, BanStore, RoomSett
           message: { room: d.room, seq, ts: d.ts, flags: d.flags, from: d.from, text: d.text },
         });
       }
+      this.#q.insertReceipt.run(receipts);
+      this.#q.insert.run(messages);
       for (const [room, seq] of lastByRoom) this.#q.setSeq.run(room, seq);
       this.#db.exec("COMMIT");
       return results;
@@ -289,14 +310,26 @@ export class SqliteStore implements MessageLog, AccountStore, BanStore, RoomSett
     }
   }
 
-  #receipt(ref: SenderRef): SendReceipt | undefined {
-    const row = this.#q.receipt.get(ref.key, ref.id) as { room: string; seq: number; ts: number } | undefined;
-    return row ? { room: row.room, seq: row.seq, ts: row.ts } : undefined;
+  /** The stored receipts of `refs`, by {@linkcode refKey}, in one look-up. */
+  #receiptsOf(refs: readonly SenderRef[]): Map<string, SendReceipt> {
+    const found = new Map<string, SendReceipt>();
+    if (refs.length === 0) return found;
+    const values: SQLInputValue[] = [];
+    for (const r of refs) values.push(r.key, r.id);
+    for (const row of this.#q.receipts.all(values)) {
+      found.set(refKey(row.sender_key as string, row.client_id as number), {
+        room: row.room as string,
+        seq: row.seq as number,
+        ts: row.ts as number,
+      });
+    }
+    return found;
   }
 
   receipts(refs: readonly SenderRef[]): Array<SendReceipt | undefined> {
     try {
-      return refs.map((r) => this.#receipt(r));
+      const found = this.#receiptsOf(refs);
+      return refs.map((r) => found.get(refKey(r.key, r.id)));
     } catch (err) {
       throw storeError(err, "cannot read receipts");
     }

@@ -44,6 +44,30 @@ Deno.test("PipelinedQueue keeps one call of appends out; what arrives meanwhile 
   assert.equal(queue.pending, 0);
 });
 
+Deno.test("PipelinedQueue asks the log for the next commit before it delivers the last one's outcomes", async () => {
+  const log = new AsyncLog(new MemoryStore(), true);
+  const kicks: Array<() => void> = [];
+  // What the log had been asked when each outcome was delivered: the fan-out of a commit overlaps the next.
+  const askedAt: string[] = [];
+  const queue = new PipelinedQueue(
+    log,
+    (o) => askedAt.push(`${line(o)} while ${JSON.stringify(log.waiting)}`),
+    (run) => kicks.push(run),
+  );
+  queue.push(append("a", 1));
+  kicks.splice(0).forEach((run) => run());
+  queue.push(append("b", 1));
+  queue.push(append("b", 2));
+  await log.release();
+  assert.deepEqual(askedAt, ['append a1: stored r#1 while [{"method":"append","count":2}]']);
+  await log.release();
+  assert.deepEqual(askedAt.slice(1), [
+    "append b1: stored r#2 while []",
+    "append b2: stored r#3 while []",
+  ]);
+  assert.equal(queue.pending, 0);
+});
+
 Deno.test("PipelinedQueue asks reads and probes at once while an append is out, and keeps job order", async () => {
   const { log, queue, kick, lines } = queueOver();
   queue.push(append("a", 1));

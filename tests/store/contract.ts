@@ -17,6 +17,7 @@ import {
   type StoredMessage,
 } from "../../src/chat/ports.ts";
 import type { Retention } from "../../src/store/retention.ts";
+import { Prng, testSeed } from "../_helpers/prng.ts";
 
 export type ContractStore = MessageLog & AccountStore & BanStore & RoomSettings;
 
@@ -79,6 +80,60 @@ export function storeContract(subject: ContractSubject): void {
     const page = await store.page("lobby", { after: 0, before: 0, limit: 10 });
     assert.deepEqual(texts(page.messages), ["alice:1", "alice:2", "bob:2"]);
     assert.equal(page.lastSeq, 3);
+  });
+
+  test("stores batches of any size with resends mixed in: each send once, every room gap-free", async (store) => {
+    // Sizes around the statements' chunks of rows (src/store/sqlite_rows.ts), each batch with resends of
+    // earlier batches and repeats within itself. A model numbers the sends; the store must agree.
+    const rng = new Prng(testSeed(19));
+    const sent: Draft[] = [];
+    const receiptOf = new Map<string, { room: string; seq: number; ts: number }>();
+    const last = new Map<string, number>();
+    let next = 0;
+    for (const size of [1, 2, 63, 64, 65, 127, 130, 200]) {
+      const batch: Draft[] = [];
+      while (batch.length < size) {
+        const pick = rng.int(10);
+        if (pick < 2 && sent.length > 0) batch.push(sent[rng.int(sent.length)]);
+        else if (pick < 3 && batch.length > 0) batch.push(batch[rng.int(batch.length)]);
+        else {
+          next++;
+          batch.push(draft(rng.chance(0.5) ? "lobby" : "dev", ["alice", "bob", "carol"][rng.int(3)], next));
+        }
+      }
+      const expected = batch.map((d) => {
+        const ref = `${d.sender.key}/${d.sender.id}`;
+        const prior = receiptOf.get(ref);
+        if (prior) return `dup${prior.room}${prior.seq}`;
+        const seq = (last.get(d.room) ?? 0) + 1;
+        last.set(d.room, seq);
+        receiptOf.set(ref, { room: d.room, seq, ts: d.ts });
+        sent.push(d);
+        return `${d.room}${seq}`;
+      });
+      const results = await store.append(batch);
+      const got = results.map((r) =>
+        r.kind === "stored"
+          ? `${r.message.room}${r.message.seq}`
+          : r.kind === "duplicate"
+          ? `dup${r.receipt.room}${r.receipt.seq}`
+          : "failed"
+      );
+      assert.deepEqual(got, expected, `a batch of ${size}`);
+    }
+    for (const room of ["lobby", "dev"]) {
+      const page = await store.page(room, { after: 0, before: 0, limit: 1000 });
+      assert.deepEqual(
+        page.messages.map((m) => m.seq),
+        Array.from({ length: last.get(room)! }, (_, i) => i + 1),
+      );
+      assert.deepEqual(texts(page.messages), sent.filter((d) => d.room === room).map((d) => d.text));
+    }
+    const refs = sent.map((d) => d.sender).concat([{ key: "alice", id: next + 1 }]);
+    assert.deepEqual(
+      await store.receipts(refs),
+      refs.map((r) => receiptOf.get(`${r.key}/${r.id}`)),
+    );
   });
 
   test("tells which sends it has receipts for, without storing anything", async (store) => {
