@@ -27,17 +27,21 @@ export class NatsServer implements AsyncDisposable {
   /** `nats://127.0.0.1:PORT` once started. */
   url = "";
 
-  constructor(name: string, dir: string, args: string[]) {
+  readonly #jetstream: boolean;
+
+  /** `jetstream: false` starts a server without JetStream (`-js` left out). */
+  constructor(name: string, dir: string, args: string[], options: { jetstream?: boolean } = {}) {
     this.name = name;
     this.dir = dir;
     this.#args = args;
+    this.#jetstream = options.jetstream ?? true;
   }
 
   /** Starts (or restarts, on its old port when it had one) and waits until it accepts clients. */
   async start(): Promise<void> {
     const port = this.url ? Number(new URL(this.url.replace("nats:", "http:")).port) : -1;
     const args = [
-      "-js",
+      ...(this.#jetstream ? ["-js"] : []),
       "-a",
       "127.0.0.1",
       "-p",

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { encodeMessage, PROTOCOL_VERSION } from "../../src/protocol/mod.ts";
 import { WAIT_MS, waitFor } from "../_helpers/deadline.ts";
 import { joinJson } from "../_helpers/json_client.ts";
-import { NatsCluster, startNats } from "../_helpers/nats.ts";
-import { ChatProcess, listeningPort, startServer } from "../_helpers/process.ts";
+import { NatsCluster, NatsServer, startNats } from "../_helpers/nats.ts";
+import { assertOneLine, ChatProcess, listeningPort, runChat, startServer } from "../_helpers/process.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
 
 /** A chat node of the cluster on `urls`. */
@@ -179,6 +179,22 @@ Deno.test("a node started before its NATS cluster has a leader waits for one, th
   await alice.say("after the wait");
   const got = await alice.next("message", (m) => m.text === "after the wait");
   assert.equal(got.seq, 1);
+});
+
+Deno.test("a node pointed at a NATS server without JetStream fails at once, saying so", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-nats-nojs-" });
+  try {
+    await using nats = new NatsServer("plain", dir, [], { jetstream: false });
+    await nats.start();
+    const started = Date.now();
+    const run = await runChat(["serve", "--host", "127.0.0.1", "--port", "0", "--cluster", nats.url]);
+    assert.equal(run.code, 1, run.output);
+    assertOneLine(run.stderr, [/cannot join the cluster/, /jetstream is not enabled/i, /-js/], "chat serve");
+    // Not asked again as if JetStream were electing its leaders (that waits up to 30 s).
+    assert.ok(Date.now() - started < WAIT_MS, `took ${Date.now() - started} ms`);
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
 });
 
 Deno.test("a NATS server of three killed during a burst: every acknowledged message is there once, gap-free", async () => {
