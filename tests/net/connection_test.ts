@@ -89,6 +89,14 @@ function server(options: { held?: boolean; tlsRequired?: boolean; broker?: Parti
   return { broker, runner, log, slots, lines, connect };
 }
 
+/** Connects one client per name and waits until each is welcomed with its room's history. */
+async function welcomed(connect: ReturnType<typeof server>["connect"], names: string[]) {
+  const clients = names.map(() => connect());
+  names.forEach((name, i) => clients[i].stream.send(frames(hello(name))));
+  for (const c of clients) await sawFrame(c.stream, "fetched");
+  return clients;
+}
+
 /** Waits until the server has written a frame of `type` (the `n`th one). */
 function sawFrame(stream: MemoryStream, type: string, n = 1): Promise<ServerMessage[]> {
   return waitFor(stream, () => {
@@ -230,12 +238,7 @@ Deno.test("Connection answers the whole frames of a chunk before the bad header 
 
 Deno.test("Connection drops only the client whose frame hit a bug in the server, logged, with reason internal", async () => {
   const { broker, runner, lines, connect } = server();
-  const alice = connect();
-  const bob = connect();
-  alice.stream.send(frames(hello("alice")));
-  bob.stream.send(frames(hello("bob")));
-  await sawFrame(alice.stream, "fetched");
-  await sawFrame(bob.stream, "fetched");
+  const [alice, bob] = await welcomed(connect, ["alice", "bob"]);
   const handle = broker.handle.bind(broker);
   broker.handle = (s, msg, now) => {
     if (msg.type === "send" && msg.text === "boom") throw new TypeError("a bug");
@@ -256,12 +259,7 @@ Deno.test("Connection drops only the client whose frame hit a bug in the server,
 
 Deno.test("Connection: a bug while reading a connection, outside a frame's handling, drops that client only", async () => {
   const { runner, lines, connect } = server();
-  const alice = connect();
-  const bob = connect();
-  alice.stream.send(frames(hello("alice")));
-  bob.stream.send(frames(hello("bob")));
-  await sawFrame(alice.stream, "fetched");
-  await sawFrame(bob.stream, "fetched");
+  const [alice, bob] = await welcomed(connect, ["alice", "bob"]);
   // Performing the effects of alice's PING throws once: after the frame's own handling, in the read's callback.
   const perform = runner.perform.bind(runner);
   let armed = true;
