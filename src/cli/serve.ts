@@ -64,6 +64,7 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     );
   }
   checkServeTlsFlags(o);
+  checkClusterUrls(o.cluster as string[]);
   const web = webOptions(o);
   const logger = stderrLogger(o.logLevel as LogLevel);
   const clustered = (o.cluster as string[]).length > 0;
@@ -286,6 +287,31 @@ async function joinBus(
     return bus;
   } catch (err) {
     return new Error(`cannot join the cluster's names and presence: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Each --cluster server is `nats://HOST[:PORT]`, `tls://HOST[:PORT]` or `HOST[:PORT]` (what the NATS client
+ * dials): anything else is a usage error here rather than a failed connection later.
+ */
+export function checkClusterUrls(servers: readonly string[]): void {
+  for (const text of servers) {
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text)?.[1]?.toLowerCase();
+    let ok = scheme === undefined || scheme === "nats" || scheme === "tls";
+    if (ok) {
+      try {
+        const url = new URL(scheme === undefined ? `nats://${text}` : text);
+        ok = url.hostname !== "" && (url.pathname === "" || url.pathname === "/") && url.search === "" &&
+          url.hash === "";
+      } catch {
+        ok = false;
+      }
+    }
+    if (!ok) {
+      throw new UsageError(
+        `invalid --cluster ${JSON.stringify(text)}: give a NATS server as nats://HOST:PORT`,
+      );
+    }
   }
 }
 

@@ -255,7 +255,9 @@ class HttpConnection {
       // The proxy does not say the client's port.
       if (forwarded !== null) address = `${forwarded}:0`;
     }
+    // The security headers too: README promises them on every response, and they cost a few hundred bytes once.
     const head = responseHead(101, [
+      ...SECURITY_FIELDS,
       ["Upgrade", "websocket"],
       ["Connection", "Upgrade"],
       ["Sec-WebSocket-Accept", acceptKey(req.headers.get("sec-websocket-key")!)],

@@ -137,3 +137,11 @@ Deno.test("the port comes from the flag over the environment over the config fil
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("chat serve refuses a --cluster that is not a NATS server's address, with exit 2", async () => {
+  for (const bad of ["http://nats.example:4222", "nats://h:4222/path"]) {
+    const r = await runChat(["serve", "--ephemeral", "--port", "0", "--cluster", bad]);
+    assert.equal(r.code, 2, r.output);
+    assertOneLine(r.stderr, [/invalid --cluster ".+": give a NATS server as nats:\/\/HOST:PORT/], bad);
+  }
+});

@@ -29,6 +29,7 @@ import {
   WsClient,
 } from "../_helpers/ws_client.ts";
 import { TlsAcceptor } from "../../src/net/tls_server.ts";
+import { CONTENT_SECURITY_POLICY } from "../../src/net/web_routes.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -343,6 +344,9 @@ Deno.test("the upgrade refuses a foreign Origin with 403, and accepts the page's
     const ok = await upgrade(s.port, upgradeRequest(s.port, { origin }));
     assert.ok(ok instanceof WsClient, `origin ${origin}`);
     assert.equal(header(ok.response, "sec-websocket-protocol"), "chat.v1");
+    // Every response carries the security headers, the 101 included (README, "Web client and HTTP").
+    assert.equal(header(ok.response, "content-security-policy"), CONTENT_SECURITY_POLICY);
+    assert.equal(header(ok.response, "x-frame-options"), "DENY");
     await ok[Symbol.asyncDispose]();
   }
 });
