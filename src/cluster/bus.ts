@@ -63,6 +63,8 @@ const GONE_KEPT_MS = 10_000;
 /** A node says it is alive this often, and is gone when it has not for NODE_TTL_MS. */
 const HEARTBEAT_MS = 1000;
 const NODE_TTL_MS = 4000;
+/** How long a node back on NATS keeps trying to share its sessions again. */
+const RESHARE_MS = 30_000;
 
 /** What a claim key holds. */
 interface Claim {
@@ -110,11 +112,18 @@ export class ClusterBus {
   #nodes: KV;
   #live = new Map<string, number>();
   #down = new Map<string, number>();
+  /** Nodes gone for good whose sessions and claims were cleared: one seen again is back, not new. */
+  #swept = new Set<string>();
   #sub: Subscription | null = null;
   #timers: Array<ReturnType<typeof setInterval>> = [];
   #closed = false;
   /** This node's sessions' claimed keys, by session id: released when the session ends. */
-  #held = new Map<number, { key: string; forms: string[] }>();
+  #held = new Map<number, { key: string; forms: string[]; claim: Claim }>();
+  /** What this node last shared of each of its sessions: shared again when the cluster may have lost it. */
+  #shared = new Map<number, SessionValue>();
+  /** False while NATS is unreachable; when it came back (or the bus opened), to tell other nodes' silence. */
+  #connected = true;
+  #connectedSince = Date.now();
 
   private constructor(o: BusOptions, sink: BusSink, claims: KV, sessions: KV, nodes: KV) {
     this.#o = o;
@@ -141,6 +150,7 @@ export class ClusterBus {
         if (!err) bus.#receive(m.data);
       },
     });
+    bus.#watchStatus();
     bus.#timers.push(setInterval(() => void bus.#beat(), HEARTBEAT_MS));
     bus.#timers.push(setInterval(() => void bus.#checkNodes(), HEARTBEAT_MS));
     o.logger.info(
@@ -170,7 +180,7 @@ export class ClusterBus {
       }
       taken.push({ form, revision });
     }
-    this.#held.set(e.to, { key: e.key, forms });
+    this.#held.set(e.to, { key: e.key, forms, claim: value });
     return true;
   }
 
@@ -197,6 +207,7 @@ export class ClusterBus {
 
   share(state: SharedSession): void {
     const { token: _t, prevToken: _p, ...visible } = state;
+    this.#shared.set(state.sid, visible);
     void this.#sessions.put(`${this.nodeId}_${state.sid}`, json(visible)).catch((err) =>
       this.#o.logger.warn(`cluster: cannot share ${state.name}: ${(err as Error).message}`)
     );
@@ -219,6 +230,7 @@ export class ClusterBus {
     const k = `${this.nodeId}_${e.sid}`;
     const held = this.#held.get(e.sid);
     this.#held.delete(e.sid);
+    this.#shared.delete(e.sid);
     void (async () => {
       try {
         // The reason goes first, so every node announces the leave with it; the name is free at once; the key
@@ -289,8 +301,14 @@ export class ClusterBus {
       for await (const e of iter as AsyncIterable<KvEntry>) {
         if (!e.delta) current();
         const [node, sidText] = e.key.split("_");
-        if (node === this.nodeId || this.#down.has(node) && this.#goneForGood(node)) continue;
         const sid = Number(sidText);
+        if (node === this.nodeId) {
+          // One of this node's live sessions removed by another node (which took this node for gone and swept
+          // what it left): shared and claimed again.
+          if (e.operation !== "PUT" && this.#shared.has(sid)) void this.#reshare([sid]);
+          continue;
+        }
+        if (this.#down.has(node) && this.#goneForGood(node)) continue;
         if (e.operation !== "PUT") {
           this.#sink.gone(node, sid, "disconnected", "");
           continue;
@@ -313,9 +331,79 @@ export class ClusterBus {
     await this.#nodes.put(this.nodeId, json({ at: Date.now() })).catch(() => {});
   }
 
+  /**
+   * Follows this node's own connection to NATS. Back after an outage, it says it is alive and shares its
+   * sessions and claims again at once: the buckets may have lost them (a NATS server restarted, or another
+   * node that took this one for gone swept them).
+   */
+  #watchStatus(): void {
+    void (async () => {
+      for await (const s of this.#o.nc.status()) {
+        if (this.#closed) return;
+        if (s.type === "disconnect") this.#connected = false;
+        else if (s.type === "reconnect" && !this.#connected) {
+          this.#connected = true;
+          this.#connectedSince = Date.now();
+          await this.#beat();
+          // JetStream may take a moment longer than the connection to answer again (a restarted server).
+          const deadline = Date.now() + RESHARE_MS;
+          while (!await this.#reshare([...this.#shared.keys()], Date.now() < deadline)) {
+            if (this.#closed || !this.#connected || Date.now() >= deadline) break;
+            await new Promise((r) => setTimeout(r, HEARTBEAT_MS));
+          }
+        }
+      }
+    })();
+  }
+
+  /**
+   * Shares sessions `sids` of this node again, and takes their names' claims again (kept if still this
+   * node's). False when NATS refused; a failure is logged only when `quiet` is false (the last attempt).
+   */
+  async #reshare(sids: number[], quiet = false): Promise<boolean> {
+    let ok = true;
+    for (const sid of sids) {
+      const value = this.#shared.get(sid);
+      if (value === undefined || this.#closed) continue;
+      try {
+        await this.#sessions.put(`${this.nodeId}_${sid}`, json(value));
+        const held = this.#held.get(sid);
+        if (!held) continue;
+        for (const form of held.forms) {
+          const k = `c_${hex(encoder.encode(form))}`;
+          if (await this.#take(k, held.claim, held.key, held.claim.ph) === null) {
+            this.#o.logger.warn(
+              `cluster: the name ${form} of session ${sid} was claimed on another node while this one was cut off`,
+            );
+          }
+        }
+      } catch (err) {
+        ok = false;
+        if (!quiet) {
+          this.#o.logger.warn(`cluster: cannot share session ${sid} again: ${(err as Error).message}`);
+        }
+      }
+    }
+    return ok;
+  }
+
+  /** A node taken for gone is back: its sessions, as the bucket holds them, are its members again here. */
+  async #reread(node: string): Promise<void> {
+    try {
+      for await (const k of await this.#sessions.keys()) {
+        if (!k.startsWith(`${node}_`)) continue;
+        const e = await this.#sessions.get(k);
+        const value = e && e.operation === "PUT" ? parse<SessionValue>(e) : null;
+        if (value && !("gone" in value)) this.#sink.upsert(node, { ...value, token: "", prevToken: "" });
+      }
+    } catch (err) {
+      this.#o.logger.warn(`cluster: cannot read the sessions of node ${node}: ${(err as Error).message}`);
+    }
+  }
+
   /** Sees which nodes stopped saying they are alive (a bucket's expiry is not told to watchers: keys are listed). */
   async #checkNodes(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closed || !this.#connected) return;
     const now = Date.now();
     const seen = new Set<string>();
     try {
@@ -326,8 +414,14 @@ export class ClusterBus {
     for (const k of seen) {
       if (k === this.nodeId) continue;
       this.#live.set(k, now);
-      this.#down.delete(k);
+      if (this.#down.delete(k) || this.#swept.delete(k)) {
+        this.#o.logger.info(`cluster: node ${k} is back`);
+        void this.#reread(k);
+      }
     }
+    // Back from an outage of its own, this node cannot tell who stopped: every node gets a full time to say
+    // it is alive again (their keys may have expired while NATS was down), as at a node's start.
+    if (now - this.#connectedSince < NODE_TTL_MS) return;
     for (const k of [...this.#live.keys()]) {
       if (seen.has(k)) continue;
       this.#live.delete(k);
@@ -358,6 +452,8 @@ export class ClusterBus {
         if (held?.node === node) await this.#claims.delete(k, { previousSeq: entry!.revision });
       }
       this.#down.delete(node);
+      this.#swept.add(node);
+      this.#o.logger.info(`cluster: cleared the sessions and names node ${node} left`);
     } catch { /* next time */ }
   }
 

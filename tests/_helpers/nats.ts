@@ -75,11 +75,11 @@ export class NatsServer implements AsyncDisposable {
     return seen ? Promise.resolve(seen) : log.next((l) => pattern.test(l), what, WAIT_MS * 2);
   }
 
-  /** Kills the server with SIGKILL and waits for it to be gone. */
-  async kill(): Promise<void> {
+  /** Kills the server (with SIGKILL, or SIGTERM for a clean shutdown) and waits for it to be gone. */
+  async kill(signal: "SIGKILL" | "SIGTERM" = "SIGKILL"): Promise<void> {
     if (!this.#child) return;
     try {
-      this.#child.kill("SIGKILL");
+      this.#child.kill(signal);
     } catch { /* gone */ }
     await this.#child.status;
     this.#child = null;

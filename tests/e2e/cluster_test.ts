@@ -151,6 +151,65 @@ Deno.test("a node that loses NATS refuses messages with a clear error and recove
   assert.deepEqual([ack.id, ack.seq], [3, 2]);
 });
 
+Deno.test("a NATS outage longer than a node's heartbeat announces no false leave, and members stay shared", async () => {
+  await using nats = await startNats();
+  await using a = await node(nats.urls);
+  await using b = await node(nats.urls);
+  await using frank = await joinJson(a.port, "frank");
+  await using gina = await joinJson(b.port, "gina");
+  await frank.next("presence", (e) => e.event === "join" && e.name === "gina");
+  // Each node lists the others once a second: let both have seen the other before the outage.
+  await new Promise((r) => setTimeout(r, 2500));
+  // A clean stop, as an operator restarting NATS does: it keeps the buckets' last values, which then expire.
+  await nats.kill("SIGTERM");
+  for (const n of [a, b]) await n.proc.stderr.next((l) => /lost the connection to NATS/.test(l), "outage");
+  // Longer than the nodes bucket keeps a node's "alive" (4 s): every node's key has expired when NATS is back.
+  await new Promise((r) => setTimeout(r, 6000));
+  await nats.start();
+  for (const n of [a, b]) {
+    await n.proc.stderr.next((l) => /connected to NATS again/.test(l), "recovery", WAIT_MS * 3);
+  }
+  // A node that was cut off itself cannot tell who stopped: a node judged gone at once after the outage had its
+  // users' leave announced a grace period (2 s) later. Wait past that, then look.
+  await new Promise((r) => setTimeout(r, 4000 + 2000 + 1000));
+  await gina.say("still here");
+  await frank.next("message", (m) => m.text === "still here", WAIT_MS * 3);
+  assert.deepEqual(frank.all("presence").filter((e) => e.name === "gina" && e.event === "leave"), []);
+  for (const n of [a, b]) {
+    assert.ok(!n.proc.stderr.lines.some((l) => /is gone/.test(l)), n.proc.stderr.lines.join("\n"));
+  }
+  await frank.say("/who");
+  const members = await frank.next("members", () => true);
+  assert.deepEqual([...members.online].sort(), ["frank", "gina"]);
+});
+
+Deno.test("a node paused until the others cleared it away comes back with its users", async () => {
+  await using nats = await startNats();
+  await using a = await node(nats.urls);
+  // Its clients keep waiting for it (WELCOME's timeout) while it is paused.
+  await using b = await node(nats.urls, ["--timeout", "60000"]);
+  await using frank = await joinJson(a.port, "frank");
+  await using gina = await joinJson(b.port, "gina");
+  await frank.next("presence", (e) => e.event === "join" && e.name === "gina");
+  // Each node lists the others once a second: let a have seen b before b stops.
+  await new Promise((r) => setTimeout(r, 2500));
+  b.proc.kill("SIGSTOP");
+  try {
+    await frank.next("presence", (e) => e.event === "leave" && e.name === "gina", WAIT_MS * 2);
+    // The node a takes b for gone for good: b's sessions and name claims are deleted from the buckets.
+    await a.proc.stderr.next((l) => /cleared the sessions and names node/.test(l), "the sweep", WAIT_MS * 2);
+  } finally {
+    b.proc.kill("SIGCONT");
+  }
+  await a.proc.stderr.next((l) => /cluster: node \S+ is back/.test(l), "b back", WAIT_MS * 2);
+  await frank.next("presence", (e) => e.event === "join" && e.name === "gina", WAIT_MS * 2);
+  await frank.say("/who");
+  const members = await frank.next("members", (e) => e.online.length === 2, WAIT_MS * 2);
+  assert.deepEqual([...members.online].sort(), ["frank", "gina"]);
+  await gina.say("back");
+  await frank.next("message", (m) => m.text === "back", WAIT_MS * 2);
+});
+
 Deno.test("a node started before its NATS cluster has a leader waits for one, then joins and serves", async () => {
   // One server of three: no quorum, so JetStream does not answer (its requests time out) until a second runs.
   await using cluster = await NatsCluster.start(1);
