@@ -123,8 +123,11 @@ export function logged(
   const id = job.draft.sender.id;
   switch (result.kind) {
     case "stored": {
-      // The ACK goes first: the sender learns the seq of its message before its own copy arrives.
-      const ack: Effect[] = ready ? [ackOf(ctx, s, id, result.message)] : [];
+      // The ACK goes first: the sender learns the seq of its message before its own copy arrives. A stored
+      // direct message to someone away tells the sender so, just before.
+      const ack: Effect[] = ready
+        ? [...peerAway(ctx, s, result.message.room, now), ackOf(ctx, s, id, result.message)]
+        : [];
       // In a cluster the message reaches its room from the shared log, on every node alike.
       if (ctx.options.deliverOnAppend === false) return ack;
       return [...ack, ...delivered(ctx, result.message)];
@@ -173,8 +176,9 @@ export function privateMessage(ctx: Context, s: Session, msg: Private, now: numb
   const peerKey = nameKey(to.value);
   const storage = storageOf(ctx, s, peerKey, to.value);
   if ("room" in storage) {
-    const target = ctx.names.holder(peerKey);
-    return [...toLog(ctx, s, msg, storage.room, now), ...awayOf(s, target, now)];
+    // The recipient's away status comes with the ACK of a stored message (logged()), not with a refusal or a
+    // resend.
+    return toLog(ctx, s, msg, storage.room, now);
   }
   const ack = (ts: number): Effect => send(s, { type: "ack", id: msg.id, room: "", seq: 0, ts });
   const dedupeKey = `${s.key}\u0000${msg.id}`;
@@ -235,6 +239,13 @@ export function privateMessage(ctx: Context, s: Session, msg: Private, now: numb
 }
 
 /** Tells the sender of a direct message that its recipient `target` is away, if so. */
+/** For a message stored in conversation `room`: the away status of `s`'s party to it, if that party is away. */
+function peerAway(ctx: Context, s: Session, room: string, now: number): Effect[] {
+  const keys = conversationKeys(room);
+  if (keys === null) return [];
+  return awayOf(s, ctx.names.holder(keys[0] === s.key ? keys[1] : keys[0]), now);
+}
+
 function awayOf(s: Session, target: Session | undefined, now: number): Effect[] {
   if (!target || target.away === "") return [];
   return [send(s, {

@@ -456,3 +456,21 @@ Deno.test("a name registered again sees nothing said to its earlier holder; the 
   });
   assert.deepEqual(join(fresh, "dave", { now: 60 }).got.at(-1), { type: "conversations", conversations: [] });
 });
+
+Deno.test("a stored DM to someone away tells the sender just before the ACK, and only when it is stored", () => {
+  const b = brokerWith(["alice", "bob"]);
+  const alice = join(b, "alice").session;
+  const bob = join(b, "bob").session;
+  b.handle(bob, { type: "away", text: "lunch" }, 1);
+  const away = { type: "presence", room: "", event: "away", name: "bob", reason: "", text: "lunch" };
+  const stored = got(b.handle(alice, dm(1, "bob"), 2), alice);
+  assert.deepEqual(stored.map((m) => m.type), ["presence", "ack", "message"]);
+  assert.deepEqual({ ...stored[0], ts: undefined }, { ...away, ts: undefined });
+  // A resend gets its first ACK and nothing else; a refused message gets its error alone.
+  assert.deepEqual(got(b.handle(alice, dm(1, "bob"), 3), alice).map((m) => m.type), ["ack"]);
+  const blank = got(b.handle(alice, dm(2, "bob", "   "), 4), alice);
+  assert.deepEqual(blank.map((m) => [m.type, m.code]), [["error", "INVALID_TEXT"]]);
+  // Back: no notice.
+  b.handle(bob, { type: "away", text: "" }, 5);
+  assert.deepEqual(got(b.handle(alice, dm(3, "bob"), 6), alice).map((m) => m.type), ["ack", "message"]);
+});
