@@ -108,9 +108,19 @@ export interface ResolveInput {
   fileName?: string;
 }
 
+/** The keys of each resolved set of options that no flag, variable or file gave: they hold their defaults. */
+const DEFAULTED = new WeakMap<Resolved, Set<string>>();
+
+/** True when option `key` of `o` was left at its default (given by no flag, environment variable or file). */
+export function isDefault(o: Resolved, key: string): boolean {
+  return DEFAULTED.get(o)?.has(key) ?? false;
+}
+
 /** Resolves every option in `specs`, highest-precedence source first. */
 export function resolveOptions(specs: readonly OptionSpec[], input: ResolveInput): Resolved {
   const out: Resolved = {};
+  const defaulted = new Set<string>();
+  DEFAULTED.set(out, defaulted);
   for (const spec of specs) {
     const flag = input.flags[spec.flag];
     if (flag !== undefined && !(Array.isArray(flag) && flag.length === 0)) {
@@ -129,6 +139,7 @@ export function resolveOptions(specs: readonly OptionSpec[], input: ResolveInput
       continue;
     }
     out[spec.key] = spec.default;
+    defaulted.add(spec.key);
   }
   return out;
 }

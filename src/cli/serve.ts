@@ -22,7 +22,7 @@ import type { ClusterBus } from "../cluster/mod.ts";
 import type { Logger } from "../net/log.ts";
 import { dataDir } from "./paths.ts";
 import { CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
-import { formatOptions, UsageError } from "./options.ts";
+import { formatOptions, isDefault, UsageError } from "./options.ts";
 import { ALL_CONFIG_KEYS, SERVE_SPECS } from "./specs.ts";
 import { checkServeTlsFlags, serveTls, tlsSummary, transportWarnings } from "./tls.ts";
 import type { CommandIo } from "./command.ts";
@@ -56,8 +56,10 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   }
   const o = cmd.options;
   const maxFrame = o.maxFrame as number;
+  // A MESSAGE frame carries the text plus room, sender and fixed fields: keep 1 KiB for them. Left at its
+  // default, --max-text shrinks to fit a small --max-frame; given, it must fit.
+  if (isDefault(o, "maxText")) o.maxText = Math.min(o.maxText as number, maxFrame - 1024);
   const maxText = o.maxText as number;
-  // A MESSAGE frame carries the text plus room, sender and fixed fields: keep 1 KiB for them.
   if (maxText + 1024 > maxFrame) {
     throw new UsageError(
       `--max-text ${maxText} does not fit --max-frame ${maxFrame} (leave 1024 bytes for the other fields)`,

@@ -214,7 +214,7 @@ export const SERVE_SPECS: readonly OptionSpec[] = [
     min: 1,
     max: MAX_FRAME_CEILING - 1024,
     value: "BYTES",
-    help: "largest message text in UTF-8 bytes",
+    help: "largest message text in UTF-8 bytes (by default at most --max-frame minus 1024, room for the other fields)",
   },
   {
     key: "maxRoomsPerClient",

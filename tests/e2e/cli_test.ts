@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { JOIN_SPECS, SERVE_SPECS } from "../../src/cli/specs.ts";
 import { VERSION } from "../../src/version.ts";
-import { assertOneLine, ChatProcess, freePort, listeningPort, runChat } from "../_helpers/process.ts";
+import {
+  assertOneLine,
+  ChatProcess,
+  freePort,
+  listeningPort,
+  runChat,
+  startServer,
+} from "../_helpers/process.ts";
+import { RawClient } from "../_helpers/raw_client.ts";
 
 Deno.test("chat --version prints the version and exits 0", async () => {
   const r = await runChat(["--version"]);
@@ -144,4 +152,24 @@ Deno.test("chat serve refuses a --cluster that is not a NATS server's address, w
     assert.equal(r.code, 2, r.output);
     assertOneLine(r.stderr, [/invalid --cluster ".+": give a NATS server as nats:\/\/HOST:PORT/], bad);
   }
+});
+
+Deno.test("chat serve --max-frame 4096 (its least) starts: --max-text, left at its default, shrinks to fit", async () => {
+  await using server = await startServer(["--ephemeral", "--max-frame", "4096"]);
+  await using c = await RawClient.connect(server.port, "small");
+  const welcome = await c.handshake("small");
+  assert.deepEqual([welcome.maxFrame, welcome.maxText], [4096, 3072]);
+  // Given, --max-text must fit.
+  const r = await runChat([
+    "serve",
+    "--ephemeral",
+    "--port",
+    "0",
+    "--max-frame",
+    "4096",
+    "--max-text",
+    "4000",
+  ]);
+  assert.equal(r.code, 2, r.output);
+  assertOneLine(r.stderr, [/--max-text 4000 does not fit --max-frame 4096/], "given --max-text");
 });
