@@ -23,6 +23,7 @@ import type { Logger } from "../net/log.ts";
 import { dataDir } from "./paths.ts";
 import { CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
 import { formatOptions, isDefault, UsageError } from "./options.ts";
+import { checkClusterUrls } from "./cluster_urls.ts";
 import { ALL_CONFIG_KEYS, SERVE_SPECS } from "./specs.ts";
 import { checkServeTlsFlags, serveTls, tlsSummary, transportWarnings } from "./tls.ts";
 import type { CommandIo } from "./command.ts";
@@ -292,30 +293,6 @@ async function joinBus(
   }
 }
 
-/**
- * Each --cluster server is `nats://HOST[:PORT]`, `tls://HOST[:PORT]` or `HOST[:PORT]` (what the NATS client
- * dials): anything else is a usage error here rather than a failed connection later.
- */
-export function checkClusterUrls(servers: readonly string[]): void {
-  for (const text of servers) {
-    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text)?.[1]?.toLowerCase();
-    let ok = scheme === undefined || scheme === "nats" || scheme === "tls";
-    if (ok) {
-      try {
-        const url = new URL(scheme === undefined ? `nats://${text}` : text);
-        ok = url.hostname !== "" && (url.pathname === "" || url.pathname === "/") && url.search === "" &&
-          url.hash === "";
-      } catch {
-        ok = false;
-      }
-    }
-    if (!ok) {
-      throw new UsageError(
-        `invalid --cluster ${JSON.stringify(text)}: give a NATS server as nats://HOST:PORT`,
-      );
-    }
-  }
-}
 
 /** The web side's settings, or undefined with --no-web; a bad --web-origin or --trust-proxy is a usage error. */
 function webOptions(o: Resolved): WebOptions | undefined {

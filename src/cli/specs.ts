@@ -171,6 +171,30 @@ export const CLIENT_TLS_SPECS: readonly OptionSpec[] = [
   },
 ];
 
+/** --cluster and --cluster-name, as `chat serve` and `chat user` take them, each command with its own help. */
+function clusterSpecs(urlHelp: string, nameHelp: string): OptionSpec[] {
+  return [
+    {
+      key: "cluster",
+      flag: "cluster",
+      env: "CHAT_CLUSTER",
+      type: "list",
+      default: [],
+      value: "URL",
+      help: urlHelp,
+    },
+    {
+      key: "clusterName",
+      flag: "cluster-name",
+      env: "CHAT_CLUSTER_NAME",
+      type: "string",
+      default: "chat",
+      value: "NAME",
+      help: nameHelp,
+    },
+  ];
+}
+
 export const SERVE_SPECS: readonly OptionSpec[] = [
   {
     key: "host",
@@ -214,7 +238,8 @@ export const SERVE_SPECS: readonly OptionSpec[] = [
     min: 1,
     max: MAX_FRAME_CEILING - 1024,
     value: "BYTES",
-    help: "largest message text in UTF-8 bytes (by default at most --max-frame minus 1024, room for the other fields)",
+    help:
+      "largest message text in UTF-8 bytes (by default at most --max-frame minus 1024, room for the other fields)",
   },
   {
     key: "maxRoomsPerClient",
@@ -265,25 +290,10 @@ export const SERVE_SPECS: readonly OptionSpec[] = [
     default: false,
     help: "keep messages in memory only (at most --memory-store-mb): nothing survives a restart",
   },
-  {
-    key: "cluster",
-    flag: "cluster",
-    env: "CHAT_CLUSTER",
-    type: "list",
-    default: [],
-    value: "URL",
-    help:
-      "join a cluster through NATS JetStream (nats://HOST:PORT; repeat or comma-separate for several): every node with the same NATS and --cluster-name serves the same chat (docs/CLUSTER.md)",
-  },
-  {
-    key: "clusterName",
-    flag: "cluster-name",
-    env: "CHAT_CLUSTER_NAME",
-    type: "string",
-    default: "chat",
-    value: "NAME",
-    help: "with --cluster: which chat on that NATS this node serves (names its stream and buckets)",
-  },
+  ...clusterSpecs(
+    "join a cluster through NATS JetStream (nats://HOST:PORT; repeat or comma-separate for several): every node with the same NATS and --cluster-name serves the same chat (docs/CLUSTER.md)",
+    "with --cluster: which chat on that NATS this node serves (names its stream and buckets)",
+  ),
   {
     key: "clusterReplicas",
     flag: "cluster-replicas",
@@ -781,6 +791,10 @@ export const USER_SPECS: readonly OptionSpec[] = [
     value: "DIR",
     help: "the server's data directory; default $XDG_DATA_HOME/chat/server",
   },
+  ...clusterSpecs(
+    "manage the accounts of the cluster on this NATS (nats://HOST:PORT; repeat or comma-separate for several) instead of a data directory",
+    "with --cluster: which chat on that NATS (the nodes' --cluster-name)",
+  ),
   {
     key: "admin",
     flag: "admin",

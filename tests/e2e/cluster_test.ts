@@ -210,6 +210,48 @@ Deno.test("a node paused until the others cleared it away comes back with its us
   await frank.next("message", (m) => m.text === "back", WAIT_MS * 2);
 });
 
+Deno.test("chat user --cluster manages the cluster's accounts: every node asks for the password at once", async () => {
+  await using nats = await startNats();
+  await using a = await node(nats.urls);
+  await using b = await node(nats.urls);
+  const env = { CHAT_PASSWORD: "kim's own secret" };
+  const added = await runChat(["user", "add", "kim", "--admin", "--cluster", nats.urls[0]], { env });
+  assert.equal(added.code, 0, added.output);
+  assert.deepEqual(added.stdout, ["registered kim"]);
+  /** What node `port` answers a HELLO as kim without a password: a welcome until its watcher has the account. */
+  const answer = async (port: number) => {
+    await using c = await RawClient.connect(port, "kim?");
+    await c.write(encodeMessage({ type: "hello", version: PROTOCOL_VERSION, name: "kim", rooms: [] }));
+    return await waitFor(
+      c,
+      () => c.messages.find((m) => m.type === "welcome" || m.type === "error"),
+      "an answer",
+    );
+  };
+  for (const n of [a, b]) {
+    let refused = await answer(n.port);
+    for (let tries = 1; refused.type === "welcome" && tries < 20; tries++) refused = await answer(n.port);
+    assert.deepEqual([refused.type, refused.type === "error" && refused.code], ["error", "AUTH_FAILED"]);
+  }
+  await using kim = await joinJson(b.port, "kim", { env });
+  // An operator: a kick of someone offline is refused for that reason, not as FORBIDDEN.
+  await kim.say("/kick nobody");
+  assert.equal((await kim.next("error")).code, "NO_SUCH_USER");
+  const listed = await runChat(["user", "list", "--cluster", nats.urls[0]]);
+  assert.equal(listed.code, 0, listed.output);
+  assert.match(listed.stdout.join("\n"), /^kim \(admin\)  registered /);
+  const removed = await runChat(["user", "remove", "kim", "--cluster", nats.urls[0]]);
+  assert.deepEqual([removed.code, removed.stdout], [0, ["removed kim"]]);
+  assert.deepEqual((await runChat(["user", "list", "--cluster", nats.urls[0]])).stdout, []);
+  const other = await runChat(["user", "list", "--cluster", nats.urls[0], "--cluster-name", "nope"]);
+  assert.equal(other.code, 1, other.output);
+  assertOneLine(
+    other.stderr,
+    [/no cluster "nope" on that NATS/, /start a node with --cluster first/],
+    "other",
+  );
+});
+
 Deno.test("a node started before its NATS cluster has a leader waits for one, then joins and serves", async () => {
   // One server of three: no quorum, so JetStream does not answer (its requests time out) until a second runs.
   await using cluster = await NatsCluster.start(1);

@@ -959,7 +959,7 @@ export async function ready<T>(fn: () => Promise<T>, log: ClusterLogger): Promis
   }
 }
 
-function streamName(name: string): string {
+export function streamName(name: string): string {
   return `CHAT_${ident(name)}`;
 }
 

@@ -29,6 +29,7 @@ import { KvRoomSettings } from "./topics.ts";
 import { KvUsers } from "./users.ts";
 
 export { type ClusterOptions, DEFAULT_REPLAY_MS, JetStreamLog } from "./log.ts";
+export { ClusterAccounts } from "./users.ts";
 
 /** The log, the users and the room settings of a cluster as the one store a server is given. */
 export class ClusterStore implements MessageLog, AccountStore, BanStore, RoomSettings {

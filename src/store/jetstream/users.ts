@@ -7,8 +7,10 @@
  * @module
  */
 
-import type { KV } from "npm:@nats-io/kv@3.4.0";
+import { connect, type NatsConnection } from "npm:@nats-io/transport-node@3.4.0";
+import { type KV, Kvm } from "npm:@nats-io/kv@3.4.0";
 import type { Account, AccountStore, Ban, BanStore } from "../../chat/ports.ts";
+import { streamName } from "./log.ts";
 import { keyOf, watchBucket } from "./watch.ts";
 
 export class KvUsers implements AccountStore, BanStore {
@@ -94,5 +96,67 @@ export class KvUsers implements AccountStore, BanStore {
     const had = this.#bans.delete(target);
     if (had) this.#remove(this.#bansKv, target);
     return had;
+  }
+}
+
+/**
+ * A cluster's accounts as `chat user` manages them: read from and written to the bucket directly, each write
+ * awaited, without joining the cluster. Every node's watcher takes a change in at once.
+ */
+export class ClusterAccounts {
+  readonly #nc: NatsConnection;
+  readonly #kv: KV;
+
+  private constructor(nc: NatsConnection, kv: KV) {
+    this.#nc = nc;
+    this.#kv = kv;
+  }
+
+  /** Connects to `servers` and opens the accounts bucket of cluster `name`, which a node must have made. */
+  static async open(servers: string[], name: string): Promise<ClusterAccounts> {
+    const nc = await connect({ servers, name: `chat user ${name}`, noAsyncTraces: true });
+    const bucket = `${streamName(name)}_accounts`;
+    try {
+      const kv = await new Kvm(nc).open(bucket);
+      // open() binds without asking: ask once, so a cluster never started says so here.
+      await kv.status();
+      return new ClusterAccounts(nc, kv);
+    } catch (err) {
+      await nc.close();
+      const why = (err as Error).message;
+      throw new Error(
+        /not found|no responders/i.test(why)
+          ? `no cluster "${name}" on that NATS (bucket ${bucket} is missing): start a node with --cluster first`
+          : why,
+      );
+    }
+  }
+
+  async account(key: string): Promise<Account | undefined> {
+    const e = await this.#kv.get(keyOf(key));
+    return e && e.operation === "PUT" ? JSON.parse(e.string()) as Account : undefined;
+  }
+
+  async putAccount(account: Account): Promise<void> {
+    await this.#kv.put(keyOf(account.key), JSON.stringify(account));
+  }
+
+  async removeAccount(key: string): Promise<boolean> {
+    if (await this.account(key) === undefined) return false;
+    await this.#kv.delete(keyOf(key));
+    return true;
+  }
+
+  async accounts(): Promise<Account[]> {
+    const out: Account[] = [];
+    for await (const k of await this.#kv.keys()) {
+      const e = await this.#kv.get(k);
+      if (e && e.operation === "PUT") out.push(JSON.parse(e.string()) as Account);
+    }
+    return out.sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  async close(): Promise<void> {
+    await this.#nc.close();
   }
 }
