@@ -25,7 +25,14 @@ const encoder = new TextEncoder();
 function writeAll(file: { writeSync(p: Uint8Array): number }, line: string): void {
   const bytes = encoder.encode(sanitize(line, { keepNewlines: true }) + "\n");
   let off = 0;
-  while (off < bytes.byteLength) off += file.writeSync(bytes.subarray(off));
+  try {
+    while (off < bytes.byteLength) off += file.writeSync(bytes.subarray(off));
+  } catch (err) {
+    if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
+    // Whoever read our output is gone (`chat tail | head -1`): nothing more can be said, so stop quietly, as a
+    // program killed by SIGPIPE would, rather than with a stack trace. A closed stderr only loses the line.
+    if (file === Deno.stdout) Deno.exit(0);
+  }
 }
 
 async function* stdinLines(): AsyncIterable<string> {

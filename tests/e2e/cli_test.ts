@@ -4,6 +4,7 @@ import { VERSION } from "../../src/version.ts";
 import {
   assertOneLine,
   ChatProcess,
+  childEnv,
   freePort,
   listeningPort,
   runChat,
@@ -172,4 +173,47 @@ Deno.test("chat serve --max-frame 4096 (its least) starts: --max-text, left at i
   ]);
   assert.equal(r.code, 2, r.output);
   assertOneLine(r.stderr, [/--max-text 4000 does not fit --max-frame 4096/], "given --max-text");
+});
+
+Deno.test("chat tail and chat join stop quietly, exit 0, when whoever reads their output goes (| head -1)", async () => {
+  await using server = await startServer(["--ephemeral"]);
+  for (const args of [["tail", "--json"], ["join", "--json", "--name", "reader"]]) {
+    const home = await Deno.makeTempDir({ prefix: "chat-e2e-pipe-" });
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../../main.ts", import.meta.url).pathname,
+        ...args,
+        "--port",
+        String(server.port),
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      clearEnv: true,
+      env: childEnv(home),
+    }).spawn();
+    const stderr = new Response(child.stderr).text();
+    let status: Deno.CommandStatus | null = null;
+    void child.status.then((s) => status = s);
+    // Output for it to write, messages to its room, until it has stopped (at most 50).
+    const writing = (async () => {
+      for (let i = 0; status === null && i < 50; i++) {
+        await runChat(["send", "--port", String(server.port), "--name", "writer", `line ${i}`]);
+      }
+    })();
+    // Its first line, then the reader goes away, as `head -1` does.
+    const reader = child.stdout.getReader();
+    const first = await reader.read();
+    assert.ok(!first.done && first.value.byteLength > 0, args[0]);
+    await reader.cancel();
+    const { code } = await child.status;
+    await writing;
+    await child.stdin.close().catch(() => {});
+    const err = await stderr;
+    assert.equal(code, 0, `${args[0]}: ${err}`);
+    assert.doesNotMatch(err, /Uncaught|BrokenPipe|Broken pipe|internal error/, args[0]);
+    await Deno.remove(home, { recursive: true });
+  }
 });
