@@ -11,7 +11,7 @@ import { BenchAborted, BenchError, runBench } from "../bench/generator.ts";
 import { ephemeralPortCount } from "../bench/procfs.ts";
 import { formatProgress, formatTable, type Progress } from "../bench/report.ts";
 import { parseServers } from "../client/servers.ts";
-import { type CommandIo, HELP_SPEC, parseCommand } from "./command.ts";
+import { type CommandIo, HELP_SPEC, parseCommand, VERSION_SPEC } from "./command.ts";
 import { formatOptions, UsageError } from "./options.ts";
 import { ALL_CONFIG_KEYS, BENCH_SPECS } from "./specs.ts";
 
@@ -36,7 +36,7 @@ cluster, spreads the connections over the nodes and measures them all
 together. 'deno task bench' runs the whole comparison (BENCHMARKS.md).
 
 Options:
-${formatOptions([...BENCH_SPECS, HELP_SPEC])}
+${formatOptions([...BENCH_SPECS, HELP_SPEC, VERSION_SPEC])}
 
 Exit codes: 0 ran (errors, if any, are in the report), 1 could not run
 (connection refused, server would not start), 2 bad usage, 130 interrupted.`;

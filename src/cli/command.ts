@@ -19,6 +19,18 @@ export const HELP_SPEC: OptionSpec = {
   help: "show this help",
   flagOnly: true,
 };
+/** `--version` after a command prints the program's version, as `chat --version` does. */
+export const VERSION_SPEC: OptionSpec = {
+  key: "version",
+  flag: "version",
+  type: "bool",
+  help: "print the version",
+  flagOnly: true,
+};
+
+/** Thrown by {@linkcode parseCommand} for `--version`: the top level prints the version and exits 0. */
+export class VersionRequest extends Error {}
+
 export const CONFIG_SPEC: OptionSpec = {
   key: "config",
   flag: "config",
@@ -56,7 +68,7 @@ export async function parseCommand(
   io: CommandIo,
   allowPositionals = false,
 ): Promise<ParsedCommand> {
-  const table = [HELP_SPEC, CONFIG_SPEC, ...specs];
+  const table = [HELP_SPEC, VERSION_SPEC, CONFIG_SPEC, ...specs];
   const parseOptions: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};
   for (const s of table) {
     parseOptions[s.flag] = {
@@ -77,6 +89,7 @@ export async function parseCommand(
     throw new UsageError(describeParseError(err as Error, table));
   }
   if (parsed.values.help) return { help: true, options: {}, positionals: [] };
+  if (parsed.values.version) throw new VersionRequest();
   if (!allowPositionals && parsed.positionals.length > 0) {
     throw new UsageError(`unexpected argument "${parsed.positionals[0]}"`);
   }

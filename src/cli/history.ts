@@ -8,7 +8,7 @@
 import { serversLabel } from "../client/servers.ts";
 import { conversationOwners, parseSince, readTranscript, transcriptDir } from "../client/transcript.ts";
 import { checkName, checkRoom } from "../protocol/mod.ts";
-import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
+import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand, VERSION_SPEC } from "./command.ts";
 import { formatLine } from "./lines.ts";
 import { jsonLine } from "../text/json_line.ts";
 import { checkedServers, formatOptions, UsageError } from "./options.ts";
@@ -24,7 +24,7 @@ Stored direct messages (between registered names) are kept too, as room
 are not stored (either name unregistered) are in no transcript.
 
 Options:
-${formatOptions([...HISTORY_SPECS, CONFIG_SPEC, HELP_SPEC])}
+${formatOptions([...HISTORY_SPECS, CONFIG_SPEC, HELP_SPEC, VERSION_SPEC])}
 
 Exit codes: 0 printed (possibly nothing, when no message matched), 1 no
 transcript of that server (or no message of that --room in it), 2 bad usage.`;

@@ -12,7 +12,7 @@ import { ChatClient, ClientError } from "../client/client.ts";
 import type { ClientEvent } from "../client/events.ts";
 import type { Prefs } from "../client/prefs.ts";
 import { checkName, ErrorCode } from "../protocol/mod.ts";
-import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
+import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand, VERSION_SPEC } from "./command.ts";
 import { type LineOut, runLine } from "./line_mode.ts";
 import { type LineView, lineView, onEvent, shown } from "./line_view.ts";
 import { errorLine, formatLine, joinedLine } from "./lines.ts";
@@ -42,7 +42,7 @@ docs/PROTOCOL.md, "JSON lines"); otherwise one timestamped line per event.
 Errors and diagnostics go to stderr.
 
 Options:
-${formatOptions([...JOIN_SPECS, CONFIG_SPEC, HELP_SPEC])}
+${formatOptions([...JOIN_SPECS, CONFIG_SPEC, HELP_SPEC, VERSION_SPEC])}
 
 After a lost connection it keeps trying to reconnect (by default until it
 quits; --reconnect-attempts N gives up after N): quickly at first, then up

@@ -12,6 +12,7 @@ import { send } from "./send.ts";
 import { tail } from "./tail.ts";
 import { user } from "./user.ts";
 import { UsageError } from "./options.ts";
+import { VersionRequest } from "./command.ts";
 import { serve } from "./serve.ts";
 import { processIo } from "./io.ts";
 import { sanitize } from "../text/sanitize.ts";
@@ -51,9 +52,14 @@ const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number>> = {
 /** Runs the program with `args`; returns the exit code. */
 export async function run(args: string[], io: Io = processIo()): Promise<number> {
   const [first, ...rest] = args;
-  if (first === undefined || first === "-h" || first === "--help" || first === "help") {
+  if (first === undefined) {
+    // No command is a usage error: the usage goes where errors go.
+    io.stderr(MAIN_HELP);
+    return 2;
+  }
+  if (first === "-h" || first === "--help" || first === "help") {
     io.stdout(MAIN_HELP);
-    return first === undefined ? 2 : 0;
+    return 0;
   }
   if (first === "-V" || first === "--version" || first === "version") {
     io.stdout(`chat ${VERSION}`);
@@ -68,6 +74,10 @@ export async function run(args: string[], io: Io = processIo()): Promise<number>
   try {
     return await command(rest, io);
   } catch (err) {
+    if (err instanceof VersionRequest) {
+      io.stdout(`chat ${VERSION}`);
+      return 0;
+    }
     if (err instanceof UsageError) {
       io.stderr(`chat ${first}: ${err.message} (run 'chat ${first} --help' for usage)`);
       return 2;

@@ -8,7 +8,7 @@
 import { ChatClient, ClientError } from "../client/client.ts";
 import type { ClientEvent } from "../client/events.ts";
 import { checkName, checkRoom, ErrorCode } from "../protocol/mod.ts";
-import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
+import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand, VERSION_SPEC } from "./command.ts";
 import { checkedServers, formatOptions, UsageError } from "./options.ts";
 import { authFailedHint, readClientSecrets } from "./secrets.ts";
 import { ALL_CONFIG_KEYS, SEND_SPECS } from "./specs.ts";
@@ -34,7 +34,7 @@ transient session: its name need not be free (several sends may use one at
 once), and nobody sees it join or leave.
 
 Options:
-${formatOptions([...SEND_SPECS, CONFIG_SPEC, HELP_SPEC])}
+${formatOptions([...SEND_SPECS, CONFIG_SPEC, HELP_SPEC, VERSION_SPEC])}
 
 Exit codes: 0 acknowledged (stored by the server), 1 not acknowledged
 (refused, no connection within --timeout, timeout), 2 bad usage.`;

@@ -21,7 +21,7 @@ import type { ClusterStore, openCluster } from "../store/jetstream/mod.ts";
 import type { ClusterBus } from "../cluster/mod.ts";
 import type { Logger } from "../net/log.ts";
 import { dataDir } from "./paths.ts";
-import { CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
+import { CONFIG_SPEC, HELP_SPEC, parseCommand, VERSION_SPEC } from "./command.ts";
 import { formatOptions, isDefault, UsageError } from "./options.ts";
 import { checkClusterUrls } from "./cluster_urls.ts";
 import { ALL_CONFIG_KEYS, SERVE_SPECS } from "./specs.ts";
@@ -36,7 +36,7 @@ port serves the web client over HTTP (http://HOST:PORT/, and its WebSocket
 at /ws), /healthz and /metrics, unless --no-web.
 
 Options:
-${formatOptions([...SERVE_SPECS, CONFIG_SPEC, HELP_SPEC])}
+${formatOptions([...SERVE_SPECS, CONFIG_SPEC, HELP_SPEC, VERSION_SPEC])}
 
 Exit codes: 0 stopped cleanly, 1 could not start (port taken, ...), 2 bad usage.`;
 
@@ -292,7 +292,6 @@ async function joinBus(
     return new Error(`cannot join the cluster's names and presence: ${(err as Error).message}`);
   }
 }
-
 
 /** The web side's settings, or undefined with --no-web; a bad --web-origin or --trust-proxy is a usage error. */
 function webOptions(o: Resolved): WebOptions | undefined {

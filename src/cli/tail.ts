@@ -9,7 +9,7 @@
 import { ChatClient, ClientError } from "../client/client.ts";
 import { FileJournal, type Journal, journalKey, MemoryJournal } from "../client/journal.ts";
 import { checkName, checkRoom, ErrorCode, nameKey } from "../protocol/mod.ts";
-import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
+import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand, VERSION_SPEC } from "./command.ts";
 import { errorLine, formatLine } from "./lines.ts";
 import { jsonLine } from "../text/json_line.ts";
 import { checkedServers, formatOptions, UsageError } from "./options.ts";
@@ -30,7 +30,7 @@ and nobody sees it join or leave. With --json, each message is one JSON object p
 {"type":"message","room","seq","ts","from","text","action","history"}.
 
 Options:
-${formatOptions([...TAIL_SPECS, CONFIG_SPEC, HELP_SPEC])}
+${formatOptions([...TAIL_SPECS, CONFIG_SPEC, HELP_SPEC, VERSION_SPEC])}
 
 Exit codes: 0 stopped by a signal, 1 connection failed or lost for good, 2 bad usage.`;
 

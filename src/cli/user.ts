@@ -9,7 +9,7 @@ import { hashPassword, MAX_PASSWORD_BYTES } from "../auth/passwords.ts";
 import type { Account } from "../chat/ports.ts";
 import { checkName, nameKey, utf8Length } from "../protocol/mod.ts";
 import { SqliteStore } from "../store/sqlite.ts";
-import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand } from "./command.ts";
+import { type CommandIo, CONFIG_SPEC, HELP_SPEC, parseCommand, VERSION_SPEC } from "./command.ts";
 import { formatOptions, type Resolved, UsageError } from "./options.ts";
 import { dataDir } from "./paths.ts";
 import { promptHidden } from "./secrets.ts";
@@ -30,7 +30,7 @@ name can only be used with its password; --admin makes the account an operator
 or asked on the terminal without echo; never from the command line.
 
 Options:
-${formatOptions([...USER_SPECS, CONFIG_SPEC, HELP_SPEC])}
+${formatOptions([...USER_SPECS, CONFIG_SPEC, HELP_SPEC, VERSION_SPEC])}
 
 Exit codes: 0 done, 1 failed (no such user, store error), 2 bad usage.`;
 

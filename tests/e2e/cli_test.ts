@@ -217,3 +217,15 @@ Deno.test("chat tail and chat join stop quietly, exit 0, when whoever reads thei
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("--version works after every command; chat alone is a usage error: usage on stderr, exit 2", async () => {
+  for (const command of ["serve", "join", "send", "tail", "history", "user", "bench"]) {
+    const r = await runChat([command, "--version"]);
+    assert.equal(r.code, 0, r.output);
+    assert.deepEqual(r.stdout, [`chat ${VERSION}`], command);
+  }
+  const alone = await runChat([]);
+  assert.equal(alone.code, 2);
+  assert.deepEqual(alone.stdout, []);
+  assert.match(alone.stderr.join("\n"), /Usage: chat <command>/);
+});
