@@ -200,7 +200,8 @@ function perform(action: Action, port: LinePort, view: LineView, out: LineOut): 
     }
     case "rooms": {
       const here = view.current.startsWith(DIRECT) ? view.current : currentRoom(view);
-      out.info(`rooms: ${places(view).map((r) => (r === here ? `*${r}` : r)).join(", ")}`);
+      // Numbered as /switch N takes them; the current one starred.
+      out.info(`rooms: ${places(view).map((r, i) => `${r === here ? "*" : ""}${i + 1}:${r}`).join(", ")}`);
       return null;
     }
     case "switch": {

@@ -38,7 +38,7 @@ Deno.test("line mode: /query makes a person current, /switch and /leave go back 
   const t = new LineTester(["lobby", "dev"]);
   t.lines("/query bob first", "second", "/me nods", "/rooms");
   assert.deepEqual(t.port.calls, ["msg bob: first", "msg bob: second", "msg bob action: nods"]);
-  assert.deepEqual(t.info, ["rooms: lobby, dev, *@bob"]);
+  assert.deepEqual(t.info, ["rooms: 1:lobby, 2:dev, *3:@bob"]);
   t.lines("/switch 2", "in dev", "/query bob", "/leave", "back in lobby", "/switch @carol", "/leave @carol");
   assert.deepEqual(t.port.calls.slice(3), ["send dev: in dev", "send lobby: back in lobby"]);
   assert.equal(t.view.current, "lobby");
