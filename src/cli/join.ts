@@ -177,6 +177,8 @@ async function runClient(
 
   const finish = async (reason: string): Promise<number> => {
     const acked = await client.waitAcked(timeoutMs);
+    // Answers to the last commands (/who, /topic, /join) still on their way are shown before the BYE.
+    if (acked) await client.roundTrip(timeoutMs);
     const unconfirmed = client.pending;
     const refused = client.failed;
     await client.quit(reason);

@@ -178,6 +178,9 @@ export class ChatClient {
   #deadConn: ClientConn | null = null;
   #exit!: (e: ClientExit) => void;
   #ackWaiters: Array<() => void> = [];
+  /** Round trips waiting for their PONG, by token. */
+  #pongWaiters = new Map<number, () => void>();
+  #roundTrips = 0;
   #paceTimer: ReturnType<typeof setTimeout> | undefined;
   #paceAt = 0;
   #lastPending = 0;
@@ -439,6 +442,29 @@ export class ChatClient {
     return true;
   }
 
+  /**
+   * Waits until the server has answered everything sent so far (a PING behind it, and its PONG: the server
+   * answers a connection's frames in order). False when not connected, or after `timeoutMs`.
+   */
+  async roundTrip(timeoutMs: number): Promise<boolean> {
+    // Tokens of their own, apart from the heartbeat's (which are the clock's low bits).
+    const token = (0x8000_0000 | (this.#roundTrips++ & 0x7fff_ffff)) >>> 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const answered = new Promise<boolean>((resolve) => {
+      this.#pongWaiters.set(token, () => resolve(true));
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    if (!this.#write({ type: "ping", token })) {
+      this.#pongWaiters.delete(token);
+      clearTimeout(timer);
+      return false;
+    }
+    const ok = await answered;
+    clearTimeout(timer);
+    this.#pongWaiters.delete(token);
+    return ok;
+  }
+
   /** Says BYE with `reason`, flushes, and stops for good. */
   async quit(reason = ""): Promise<void> {
     if (this.#quitting) return;
@@ -478,6 +504,10 @@ export class ChatClient {
       for (const m of step.send) this.#outbox.enqueue(encodeMessage(m));
     }
     if (step.wakeAt !== null) this.#wakeAt(step.wakeAt);
+    if (step.pong !== null) {
+      this.#pongWaiters.get(step.pong)?.();
+      this.#pongWaiters.delete(step.pong);
+    }
     // Waiters look again when the outbox shrank (their clock restarts) or all is settled.
     const pending = this.#session.pending;
     if (this.#ackWaiters.length > 0 && (this.#session.settled || pending < this.#lastPending)) {

@@ -84,6 +84,8 @@ export interface Step {
   welcomed: boolean;
   /** Set when the server said it closes this connection: why, for the shell's reconnect or exit. */
   fatal: { code: string; message: string } | null;
+  /** The token of a PONG that arrived: the server has answered everything sent before its PING. */
+  pong: number | null;
 }
 
 export interface SessionOptions {
@@ -153,7 +155,7 @@ function newConnection(): Connection {
 }
 
 function emptyStep(): Step {
-  return { events: [], journal: [], send: [], wakeAt: null, welcomed: false, fatal: null };
+  return { events: [], journal: [], send: [], wakeAt: null, welcomed: false, fatal: null, pong: null };
 }
 
 export class ClientSession {
@@ -508,6 +510,7 @@ export class ClientSession {
         step.send.push({ type: "pong", token: m.token });
         break;
       case "pong":
+        step.pong = m.token;
         break;
       case "conversations":
         if (this.#ready) this.#catchUp(step, m.conversations);

@@ -54,7 +54,15 @@ const NOW = 1_000_000;
 
 /** Feeds frames arriving at `now` and merges what they asked for into one step. */
 function feedAt(s: ClientSession, now: number, ...frames: ServerMessage[]): Step {
-  const all: Step = { events: [], journal: [], send: [], wakeAt: null, welcomed: false, fatal: null };
+  const all: Step = {
+    events: [],
+    journal: [],
+    send: [],
+    wakeAt: null,
+    welcomed: false,
+    fatal: null,
+    pong: null,
+  };
   for (const f of frames) {
     const step = s.receive(f, now);
     all.events.push(...step.events);
@@ -63,6 +71,7 @@ function feedAt(s: ClientSession, now: number, ...frames: ServerMessage[]): Step
     all.wakeAt = step.wakeAt ?? all.wakeAt;
     all.welcomed ||= step.welcomed;
     all.fatal ??= step.fatal;
+    all.pong = step.pong ?? all.pong;
   }
   return all;
 }

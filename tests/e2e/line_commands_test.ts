@@ -80,6 +80,20 @@ Deno.test("chat join --plain prints a line when a /join is confirmed", async () 
   assert.ok(bot.stdout.lines.some((l) => / #ops <bot3> hello ops$/.test(l)), bot.describe());
 });
 
+Deno.test("in a pipe, the answers to the last commands (/join, /who, /topic) are shown before the client quits", async () => {
+  await using server = await startServer();
+  for (let round = 0; round < 3; round++) {
+    await using bot = await piped(server.port, `tail${round}`, ["--json"], "/join ops\n/who lobby\n/topic\n");
+    const events = bot.stdout.lines.map((l) => JSON.parse(l) as ClientEvent);
+    const seen = events.flatMap((e) =>
+      e.type === "members" ? [`members ${e.room}`] : e.type === "topic" ? [`topic ${e.room}`] : []
+    );
+    // The joins' topics and member lists, then /who's list and /topic's answer, each once and in order.
+    assert.deepEqual(seen.slice(-3), ["topic ops", "members lobby", "topic ops"], bot.describe());
+    assert.equal(events.at(-1)?.type, "status", "the last line is the disconnect");
+  }
+});
+
 Deno.test("/ignore and /joins hide, typed in one chat join, hold in the next one with the same state dir", async () => {
   await using server = await startServer();
   const state = await Deno.makeTempDir({ prefix: "chat-e2e-state-" });
