@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type LogLevel, stderrLogger } from "../net/log.ts";
+import { type LogLevel, shows, stderrLogger } from "../net/log.ts";
 import { MAX_MEDIUM_STRING, utf8Length } from "../protocol/mod.ts";
 import { ChatServer, type WebOptions } from "../net/server.ts";
 import { CidrSet } from "../net/proxy.ts";
@@ -180,11 +180,9 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
         `under any unregistered name (--password-file or CHAT_PASSWORD requires a password)`,
       ]
       : [];
-  for (
-    const w of [...tls.warnings, ...transportWarnings(addr.hostname, addr.port, tls.acceptor), ...openWarning]
-  ) {
-    io.stderr(`chat serve: warning: ${w}`);
-  }
+  // Plain lines, not log lines, so that they stand out; but --log-level error or silent asked for none.
+  const warnings = [...tls.warnings, ...transportWarnings(addr.hostname, addr.port, tls.acceptor), ...openWarning];
+  if (shows(o.logLevel as LogLevel, "warn")) for (const w of warnings) io.stderr(`chat serve: warning: ${w}`);
   const serving = server.serve();
   const signal = await stop;
   logger.info(`received ${signal}: shutting down`);

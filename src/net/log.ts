@@ -17,11 +17,16 @@ export interface Logger {
 
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3, silent: 4 };
 
+/** True when `level` shows lines of level `lvl`. */
+export function shows(level: LogLevel, lvl: LogLevel): boolean {
+  return RANK[lvl] >= RANK[level];
+}
+
 /** A logger writing `2026-01-01T00:00:00.000Z level message` lines to stderr. */
 export function stderrLogger(level: LogLevel): Logger {
   const encoder = new TextEncoder();
   const at = (lvl: LogLevel) => (msg: string) => {
-    if (RANK[lvl] < RANK[level]) return;
+    if (!shows(level, lvl)) return;
     Deno.stderr.writeSync(encoder.encode(`${new Date().toISOString()} ${lvl.padEnd(5)} ${msg}\n`));
   };
   return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };

@@ -220,4 +220,8 @@ Deno.test("the startup output says plainly when a network address is served with
   assert.equal(open.length, 1, open.join("\n"));
   assert.match(open[0], /^chat serve: warning: listening on 0\.0\.0\.0:\d+ without authentication: /);
   assert.deepEqual(await warnings(["--host", "0.0.0.0"], { CHAT_PASSWORD: "a-server-password" }), []);
+  // Shown at --log-level warn; --log-level error or silent asks for no warnings.
+  assert.equal((await warnings(["--host", "0.0.0.0", "--log-level", "warn"])).length, 1);
+  assert.deepEqual(await warnings(["--host", "0.0.0.0", "--log-level", "error"]), []);
+  assert.deepEqual(await warnings(["--host", "0.0.0.0", "--log-level", "silent"]), []);
 });
