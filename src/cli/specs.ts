@@ -239,7 +239,7 @@ export const SERVE_SPECS: readonly OptionSpec[] = [
     max: MAX_FRAME_CEILING - 1024,
     value: "BYTES",
     help:
-      "largest message text in UTF-8 bytes (by default at most --max-frame minus 1024, room for the other fields)",
+      "largest message text in UTF-8 bytes; at most --max-frame minus 1024 (room for the other fields): left at its default, it shrinks to fit",
   },
   {
     key: "maxRoomsPerClient",
