@@ -534,9 +534,9 @@ export const KEY_HELP: ReadonlyArray<[string, string]> = [
     "Tab",
     "complete a nickname, a command, or a room (after /join, /who, /leave, or #); again for the next match",
   ],
-  ["Up/Down", "input history"],
+  ["Up/Down", "input history (kept per server; /register lines are not)"],
   ["PgUp/PgDn", "scroll back (PgUp at the top fetches older messages); Esc jumps to the newest"],
-  ["Alt-1..9, Ctrl-N/P", "show room 1..9, next/previous room"],
+  ["Alt-1..9, Ctrl-N/P", "show window 1..9 (a room or @NAME), next/previous window"],
   ["Ctrl-A/E, Home/End", "start/end of line"],
   ["Alt-B/F, Ctrl-Left/Right", "word left/right"],
   ["Ctrl-U/K/W, Ctrl-Y", "cut to start/end/previous word, paste it back"],
@@ -558,6 +558,12 @@ export function helpText(): string {
 
 /** Runs one submitted line: a command, or text to send. */
 export function runLine(ctx: CommandContext, line: string): CommandResult {
+  // Several lines (a paste, or Alt-Enter) are one message, even when the first starts with a slash: a pasted
+  // log whose first line reads "/quit" must not quit (README: pasting several lines sends one message).
+  if (line.includes("\n")) {
+    ctx.state.unslashed = null;
+    return sendText(ctx, line);
+  }
   const parsed = parseLine(line);
   const confirmed = ctx.state.unslashed === line;
   ctx.state.unslashed = null;

@@ -39,6 +39,11 @@ export function historyDown(h: HistoryState): { history: HistoryState; text: str
   return { history: { ...h, index, draft: index === h.entries.length ? "" : h.draft }, text };
 }
 
+/** A line that carries a password (`/register PASSWORD`): kept neither in the history nor in its file. */
+export function holdsSecret(line: string): boolean {
+  return /^\s*\/register(\s|$)/i.test(line);
+}
+
 /** Records a sent line (not blank, not a repeat of the last one) and resets to the draft. */
 export function historyAdd(h: HistoryState, line: string): HistoryState {
   const entries = line.trim() === "" || h.entries[h.entries.length - 1] === line

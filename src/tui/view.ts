@@ -26,7 +26,7 @@ import { cleanInput, editKey, editorWith, EMPTY_EDITOR, insert } from "./editor.
 import type { ChatEntry, Entry } from "./entries.ts";
 import { mentions } from "../client/mention.ts";
 import { isIgnored, joinsHidden, type Prefs } from "../client/prefs.ts";
-import { historyAdd, historyDown, historyUp } from "./history.ts";
+import { historyAdd, historyDown, historyUp, holdsSecret } from "./history.ts";
 import type { Key } from "./keys.ts";
 import {
   addEntry,
@@ -193,10 +193,11 @@ function submit(state: TuiState, client: ClientPort, now: number): Outcome {
     if (state.connection.state === "offline" || state.connection.state === "reconnecting") client.reconnect();
     return {};
   }
-  state.history = historyAdd(state.history, line);
+  const secret = holdsSecret(line);
+  if (!secret) state.history = historyAdd(state.history, line);
   const result = runLine({ state, client, now }, line);
   if (result.kind !== "keep") state.editor = EMPTY_EDITOR;
-  const out: Outcome = { submitted: line };
+  const out: Outcome = secret ? {} : { submitted: line };
   if (result.kind === "quit") out.quit = { reason: result.reason, code: 0 };
   if (result.kind === "done" && result.savePrefs) out.prefs = state.prefs;
   return out;

@@ -162,6 +162,10 @@ Deno.test("a bracketed paste of several lines becomes one message; Alt-Enter ins
   assert.deepEqual(t.client.calls, ["send lobby: one\ntwo\nthree"]);
   t.type("a\x1b\rb\r");
   assert.deepEqual(t.client.calls.at(-1), "send lobby: a\nb");
+  // A paste whose first line is a command is still one message: a pasted log must not /quit or /nick.
+  t.type("\x1b[200~/quit\r\nsome pasted log line\x1b[201~").type("\r");
+  assert.deepEqual(t.client.calls.at(-1), "send lobby: /quit\nsome pasted log line");
+  assert.equal(t.outcomes.at(-1)?.quit, undefined);
 });
 
 Deno.test("a mention of my name is highlighted and rings the bell, but not my own lines or history", () => {
@@ -202,6 +206,15 @@ Deno.test("Up and Down walk the input history, including lines from earlier sess
   t.type("\x1b[B\x1b[B\x1b[B");
   assert.equal(t.inputLine(), "[#lobby] draft");
   assert.deepEqual(t.outcomes.filter((o) => o.submitted).map((o) => o.submitted), ["first", "second"]);
+});
+
+Deno.test("/register PASSWORD is kept neither in the input history nor in its file", () => {
+  const t = new Tester().welcome();
+  t.type("before\r").type("/register pw-ursula-123\r");
+  t.type("\x1b[A");
+  assert.equal(t.inputLine(), "[#lobby] before");
+  assert.deepEqual(t.outcomes.filter((o) => o.submitted).map((o) => o.submitted), ["before"]);
+  assert.ok(t.client.calls.includes("register pw-ursula-123"), "it was sent");
 });
 
 Deno.test("/join asks the server, then shows the new room once it is joined; Alt-1 goes back", () => {
