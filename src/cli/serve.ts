@@ -181,8 +181,14 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
       ]
       : [];
   // Plain lines, not log lines, so that they stand out; but --log-level error or silent asked for none.
-  const warnings = [...tls.warnings, ...transportWarnings(addr.hostname, addr.port, tls.acceptor), ...openWarning];
-  if (shows(o.logLevel as LogLevel, "warn")) for (const w of warnings) io.stderr(`chat serve: warning: ${w}`);
+  const warnings = [
+    ...tls.warnings,
+    ...transportWarnings(addr.hostname, addr.port, tls.acceptor),
+    ...openWarning,
+  ];
+  if (shows(o.logLevel as LogLevel, "warn")) {
+    for (const w of warnings) io.stderr(`chat serve: warning: ${w}`);
+  }
   const serving = server.serve();
   const signal = await stop;
   logger.info(`received ${signal}: shutting down`);

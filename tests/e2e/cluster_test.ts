@@ -239,7 +239,7 @@ Deno.test("chat user --cluster manages the cluster's accounts: every node asks f
   assert.equal((await kim.next("error")).code, "NO_SUCH_USER");
   const listed = await runChat(["user", "list", "--cluster", nats.urls[0]]);
   assert.equal(listed.code, 0, listed.output);
-  assert.match(listed.stdout.join("\n"), /^kim \(admin\)  registered /);
+  assert.match(listed.stdout.join("\n"), /^kim \(admin\) {2}registered /);
   const removed = await runChat(["user", "remove", "kim", "--cluster", nats.urls[0]]);
   assert.deepEqual([removed.code, removed.stdout], [0, ["removed kim"]]);
   assert.deepEqual((await runChat(["user", "list", "--cluster", nats.urls[0]])).stdout, []);
