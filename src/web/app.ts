@@ -94,6 +94,8 @@ export class App {
   /** Set when another tab took the session over: /reconnect starts afresh from what that tab kept. */
   #replaced: { name: string; password: string | undefined } | null = null;
   #recall = -1;
+  /** A /quit or Sign out waiting for the server to confirm what was sent (see #leave). */
+  #leaving: { reason: string; pending: number; timer: ReturnType<typeof setTimeout> } | null = null;
 
   constructor(env: Env) {
     this.env = env;
@@ -231,7 +233,48 @@ export class App {
     }
   }
 
+  /**
+   * /quit and Sign out. Connected with messages not yet confirmed, it first waits for the server to
+   * confirm them (the outbox empty), as the terminal client does, for as long as the outbox keeps
+   * shrinking within the server's timeout; then says goodbye and forgets the name. Offline, or asked
+   * again while waiting, it leaves at once: what was not sent is forgotten with the rest.
+   */
+  #leave(reason: string): void {
+    const link = this.link;
+    if (this.#leaving || !link?.ready || link.session.pending === 0) return this.#signOut(reason);
+    const pending = link.session.pending;
+    this.#leaving = { reason, pending, timer: this.#leaveBy(reason, link.timeoutMs) };
+    this.model?.say(
+      `waiting for the server to confirm ${pending} message(s), then signing out (Sign out again leaves now)`,
+      Date.now(),
+    );
+    this.#schedule();
+  }
+
+  #leaveBy(reason: string, ms: number): ReturnType<typeof setTimeout> {
+    return setTimeout(() => this.#signOut(reason), ms);
+  }
+
+  /** While leaving: signs out once the outbox is empty (true), and gives it more time while it shrinks. */
+  #leftYet(): boolean {
+    const leaving = this.#leaving;
+    if (!leaving) return false;
+    const pending = this.link?.session.pending ?? 0;
+    if (pending === 0) {
+      this.#signOut(leaving.reason);
+      return true;
+    }
+    if (pending < leaving.pending) {
+      leaving.pending = pending;
+      clearTimeout(leaving.timer);
+      leaving.timer = this.#leaveBy(leaving.reason, this.link!.timeoutMs);
+    }
+    return false;
+  }
+
   #signOut(reason: string): void {
+    if (this.#leaving) clearTimeout(this.#leaving.timer);
+    this.#leaving = null;
     this.link?.stop(reason);
     this.store?.clear();
     BrowserStore.setIdentity(this.env.local, null);
@@ -295,6 +338,8 @@ export class App {
     this.#scheduled = true;
     queueMicrotask(() => {
       this.#scheduled = false;
+      // Here, after the step that got us here is performed whole: signing out stops the link.
+      if (this.#leftYet()) return;
       this.#render();
     });
   }
@@ -496,7 +541,7 @@ export class App {
         this.store?.touch();
         break;
       case "quit":
-        this.#signOut(a.reason);
+        this.#leave(a.reason);
         break;
       case "whois":
         say(whoisText(a.name, {
@@ -679,7 +724,7 @@ export class App {
       const w = this.model?.shown;
       if (w?.kind === "room") this.#older(w.target, SCROLL_PAGE, true);
     });
-    d.signout.addEventListener("click", () => this.#signOut("signed out"));
+    d.signout.addEventListener("click", () => this.#leave("signed out"));
     d.menu.addEventListener("click", () => this.#togglePane("show-rooms", d.menu));
     d.people.addEventListener("click", () => this.#togglePane("show-members", d.people));
     d.notify.addEventListener("click", () => {

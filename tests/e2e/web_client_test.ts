@@ -484,3 +484,35 @@ Deno.test("the page: a long message goes in parts, a room's topic shows in its t
     );
   });
 });
+
+/** The keys the page keeps in localStorage. */
+async function kept(user: WebUser): Promise<string[]> {
+  const keys = await user.page.evaluate("Object.keys(localStorage)") as string[];
+  return keys.filter((k) => k.startsWith("chat.v1.")).sort();
+}
+
+Deno.test("/quit and Sign out wait until the server has confirmed what was typed, then say goodbye and forget it", async () => {
+  // One message a second: most of what is typed is still in the outbox when /quit comes.
+  await using chat = await WebChat.start(["--ephemeral", "--rate-limit", "1", "--rate-burst", "1"]);
+  await using carol = await joinJson(chat.port, "carol");
+  await using browser = await Browser.launch();
+  await withConsole(browser, async () => {
+    const from = (name: string) => carol.messages().filter((m) => m.from === name).map((m) => m.text);
+    const alice = await WebUser.signIn(await browser.page(), chat.url, "alice");
+    for (let i = 1; i <= 4; i++) await alice.say(`m${i}`);
+    await alice.say("/quit bye now");
+    const left = await carol.next("presence", (p) => p.event === "leave" && p.name === "alice");
+    assert.deepEqual([left.reason, left.text], ["quit", "bye now"]);
+    assert.deepEqual(from("alice"), ["m1", "m2", "m3", "m4"], "each delivered before the goodbye");
+    await alice.page.getByRole("button", { name: "Join" }).waitFor();
+    assert.deepEqual(await kept(alice), [], "the name and what was kept for it are forgotten");
+
+    const bob = await WebUser.signIn(await browser.page(), chat.url, "bob");
+    for (let i = 1; i <= 3; i++) await bob.say(`b${i}`);
+    await bob.page.getByRole("button", { name: "Sign out" }).click();
+    await carol.next("presence", (p) => p.event === "leave" && p.name === "bob");
+    assert.deepEqual(from("bob"), ["b1", "b2", "b3"]);
+    await bob.page.getByRole("button", { name: "Join" }).waitFor();
+    assert.deepEqual(await kept(bob), []);
+  });
+});
