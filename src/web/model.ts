@@ -466,9 +466,18 @@ export class Model {
         if (e.text === "") this.away.delete(nameKey(e.name));
         else this.away.set(nameKey(e.name), e.text);
         this.dirty = true;
-        if (e.ts === 0 || before === e.text) break; // the status a member list comes with, or no change
+        if (e.ts === 0) break; // the status a member list comes with
+        const text = e.text ? `${e.name} is away: ${e.text}` : `${e.name} is back`;
+        if (e.room === "" && !self) {
+          // The server's answer to a direct message to someone away: said in their window every time, known
+          // or not (as the terminal client does), since it answers what was just sent.
+          const where = this.get(peerId(e.name)) ?? this.shown;
+          if (where) this.#event(where, e.ts, text);
+          break;
+        }
+        if (before === e.text) break; // no change
         const where = w ?? this.get(peerId(e.name)) ?? (self ? this.shown : undefined);
-        if (where) this.#event(where, e.ts, e.text ? `${e.name} is away: ${e.text}` : `${e.name} is back`);
+        if (where) this.#event(where, e.ts, text);
         break;
       }
     }

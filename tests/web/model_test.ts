@@ -282,3 +282,25 @@ Deno.test("Model gathers /list's parts into one notice, biggest rooms first; a /
     "#hall has 900 members (a quiet room: names for members only)",
   );
 });
+
+Deno.test("Model says in the @NAME window that someone is away each time a direct message is answered so", () => {
+  const m = model();
+  const away = (room: string, ts: number): ClientEvent => ({
+    type: "presence",
+    room,
+    event: "away",
+    name: "bob",
+    reason: "",
+    text: "in a meeting",
+    ts,
+  });
+  m.apply(away("lobby", T), true, T); // seen in a shared room: the page knows it already
+  m.open(peerId("bob"), "bob");
+  m.apply(away("", T + 1), true, T); // the server's answer to a direct message to bob
+  m.apply(away("", T + 2), true, T); // and to the next one
+  assert.deepEqual(texts(m.get(peerId("bob"))!.lines), [
+    "bob is away: in a meeting",
+    "bob is away: in a meeting",
+  ]);
+  assert.deepEqual(texts(m.get("#lobby")!.lines), ["bob is away: in a meeting"], "said once in the room");
+});
