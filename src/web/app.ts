@@ -38,7 +38,7 @@ import { type ClientMessage, MessageFlags } from "../protocol/messages.ts";
 import { checkName, DEFAULT_ROOM, nameKey } from "../protocol/names.ts";
 import { findWindows, shortcut } from "./keys.ts";
 import { Link } from "./link.ts";
-import { type Alert, Model, peerId, roomId, title, type Win } from "./model.ts";
+import { type Alert, Model, peerId, protocolRoom, roomId, title, type Win, windowId } from "./model.ts";
 import { BrowserStore, type KeyValue, PREFIX } from "./store.ts";
 import { bindDom, type Dom, shown, View } from "./view.ts";
 
@@ -86,9 +86,9 @@ export class App {
   #completion: Completion<CompletionInput> | null = null;
   /** Rooms whose member list was asked for with /who: the answer is said in the log. */
   #asked = new Set<string>();
-  /** The oldest seq a page of history was asked before, per room: one request per position. */
+  /** The oldest seq a page of history was asked before, per window: one request per position. */
   #paging = new Map<string, number>();
-  /** Rooms with a page of older history on its way: one at a time, whatever the scrolling does. */
+  /** Windows with a page of older history on its way: one at a time, whatever the scrolling does. */
   #inflight = new Set<string>();
   #sent: string[] = [];
   /** Set when another tab took the session over: /reconnect starts afresh from what that tab kept. */
@@ -195,7 +195,7 @@ export class App {
       },
       status: (e) => this.#event(e),
       settled: (room) => {
-        this.#inflight.delete(room);
+        this.#inflight.delete(windowId(room));
         this.#schedule();
       },
       stopped: (code, message, everWelcomed) => this.#stopped(code, message, everWelcomed, password),
@@ -352,7 +352,7 @@ export class App {
     if (w && this.#looking()) model.seen(w);
     const members = w?.kind === "room" ? link.session.members(w.target) : [];
     this.view.render(model, members);
-    const oldest = w?.kind === "room" ? model.oldestSeq(w.target) : undefined;
+    const oldest = w ? model.oldestSeq(protocolRoom(w)) : undefined;
     this.dom.older.hidden = oldest === undefined || oldest <= 1;
     const unread = model.windows.reduce((n, x) => n + x.unread, 0);
     this.env.doc.title = unread > 0 ? `(${unread}) chat` : "chat";
@@ -396,12 +396,7 @@ export class App {
       model.say(`join a room first: /join ${DEFAULT_ROOM}`, Date.now(), "error");
       return;
     }
-    const room = to !== undefined
-      ? `${DIRECT_PREFIX}${to}`
-      : w!.kind === "dm"
-      ? `${DIRECT_PREFIX}${w!.target}`
-      : w!.target;
-    this.#queue(room, text, flags);
+    this.#queue(to !== undefined ? `${DIRECT_PREFIX}${to}` : protocolRoom(w!), text, flags);
   }
 
   /** Queues `text` for `room`: as several messages, in order, when longer than the server takes in one. */
@@ -512,8 +507,14 @@ export class App {
         this.#request({ type: "away", text: a.text });
         break;
       case "history": {
-        if (current?.kind !== "room") return say("/history works in a room window", "error");
-        if (!this.#older(current.target, a.count, true)) say("nothing older to fetch, or not connected");
+        if (!current) return say("/history works in a room or a stored conversation", "error");
+        if (current.kind === "dm" && model.oldestSeq(protocolRoom(current)) === undefined) {
+          return say(
+            "/history works in a stored conversation (both names registered), and this one is not stored",
+            "error",
+          );
+        }
+        if (!this.#older(current, a.count, true)) say("nothing older to fetch, or not connected");
         break;
       }
       case "register":
@@ -636,18 +637,24 @@ export class App {
   // ---------------------------------------------------------------------------------------------
   // Older history
 
-  /** Asks for `count` messages before the oldest shown in `room`; `again` repeats a request already made. */
-  #older(room: string, count: number, again = false): boolean {
+  /**
+   * Asks for `count` messages before the oldest shown in window `w` (a room, or a stored conversation);
+   * `again` repeats a request already made.
+   */
+  #older(w: Win, count: number, again = false): boolean {
     const link = this.link;
+    const room = protocolRoom(w);
     const oldest = this.model?.oldestSeq(room);
-    if (!link || oldest === undefined || oldest <= 1 || !link.settled(room) || this.#inflight.has(room)) {
-      return false;
-    }
-    if (!again && this.#paging.get(room) === oldest) return false;
+    // A room's join answers with a FETCHED of its own, which older pages must wait for; a conversation
+    // is joined by nobody.
+    const ready = w.kind === "room" ? link?.settled(room) : link?.ready;
+    if (!link || oldest === undefined || oldest <= 1 || !ready || this.#inflight.has(w.id)) return false;
+    if (!again && this.#paging.get(w.id) === oldest) return false;
     const step = link.session.fetchOlder(room, oldest, count);
     if (!step) return false;
-    this.#paging.set(room, oldest);
-    this.#inflight.add(room);
+    this.#paging.set(w.id, oldest);
+    this.#inflight.add(w.id);
+    this.model!.olderAsked(w.id, oldest);
     link.perform(step);
     return true;
   }
@@ -655,10 +662,7 @@ export class App {
   /** Scrolled to the top (or the log does not fill the page): fetch what came before. */
   #maybeOlder(): void {
     const w = this.model?.shown;
-    const log = this.dom.log;
-    if (w?.kind === "room" && log.scrollTop < NEAR_TOP && this.link?.ready) {
-      this.#older(w.target, SCROLL_PAGE);
-    }
+    if (w && this.dom.log.scrollTop < NEAR_TOP && this.link?.ready) this.#older(w, SCROLL_PAGE);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -722,7 +726,7 @@ export class App {
     d.log.addEventListener("scroll", () => this.#maybeOlder(), { passive: true });
     d.older.addEventListener("click", () => {
       const w = this.model?.shown;
-      if (w?.kind === "room") this.#older(w.target, SCROLL_PAGE, true);
+      if (w) this.#older(w, SCROLL_PAGE, true);
     });
     d.signout.addEventListener("click", () => this.#leave("signed out"));
     d.menu.addEventListener("click", () => this.#togglePane("show-rooms", d.menu));

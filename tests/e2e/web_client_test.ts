@@ -11,8 +11,10 @@
 
 import assert from "node:assert/strict";
 import { nameColour } from "../../src/client/colour.ts";
+import { Feature } from "../../src/protocol/extensions.ts";
 import { Browser } from "../_helpers/browser.ts";
 import { joinJson } from "../_helpers/json_client.ts";
+import { runChat } from "../_helpers/process.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
 import { WebChat } from "../_helpers/web_chat.ts";
 import { WebUser } from "../_helpers/web_page.ts";
@@ -514,5 +516,52 @@ Deno.test("/quit and Sign out wait until the server has confirmed what was typed
     assert.deepEqual(from("bob"), ["b1", "b2", "b3"]);
     await bob.page.getByRole("button", { name: "Join" }).waitFor();
     assert.deepEqual(await kept(bob), []);
+  });
+});
+
+Deno.test("a stored conversation's window fetches older messages: /history, and scrolling up", async () => {
+  const password = (name: string) => `${name}'s long password`;
+  await using chat = await WebChat.start([], async (dataDir) => {
+    for (const name of ["alice", "bob"]) {
+      const r = await runChat(["user", "add", name, "--data-dir", dataDir], {
+        env: { CHAT_PASSWORD: password(name) },
+      });
+      assert.equal(r.code, 0, r.output);
+    }
+  });
+  // 120 messages while alice is away: signing in brings the newest page of them, the rest is older.
+  await using bob = await RawClient.connect(chat.port, "bob");
+  await bob.handshake("bob", [], { password: password("bob"), features: [Feature.DMS] });
+  for (let i = 1; i <= 120; i++) {
+    await bob.send({ type: "private", id: i, to: "alice", flags: 0, text: `dm ${i}` });
+  }
+  await bob.next("ack", (a) => a.id === 120);
+  await using browser = await Browser.launch();
+  await withConsole(browser, async () => {
+    const alice = await WebUser.signIn(await browser.page(), chat.url, "alice", password("alice"));
+    await alice.until(
+      "an @bob window",
+      async () => (await alice.windows()).some((w) => /@bob/.test(w)) || undefined,
+    );
+    await alice.open("@bob");
+    await alice.sees("dm 120");
+    const newest = await alice.texts();
+    assert.ok(newest.length < 120 && newest.length >= 10, `a page, not everything (${newest.length})`);
+    const first = Number(newest[0].slice(3));
+    await alice.say("/history 5");
+    await alice.until(
+      "five older messages",
+      async () => (await alice.texts())[0] === `dm ${first - 5}` || undefined,
+    );
+    assert.equal(await alice.page.getByRole("button", { name: "Load older messages" }).isVisible(), true);
+    for (let i = 0; i < 20; i++) {
+      const shown = await alice.texts();
+      if (shown.includes("dm 1")) break;
+      const n = shown.length;
+      await alice.page.evaluate("document.querySelector('[role=log]').scrollTop = 0");
+      await alice.until("older messages", async () => (await alice.texts()).length > n || undefined);
+    }
+    assert.deepEqual(await alice.texts(), Array.from({ length: 120 }, (_, i) => `dm ${i + 1}`));
+    assert.equal(await alice.page.getByRole("button", { name: "Load older messages" }).isVisible(), false);
   });
 });
