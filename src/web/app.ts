@@ -313,6 +313,10 @@ export class App {
         if (performance.getEntriesByName("chat:joined").length === 0) performance.mark("chat:joined");
       }
     }
+    if (e.type === "presence" && e.event === "nick" && nameKey(e.name) === nameKey(model.me)) {
+      // Our own new name: a reload signs in as it, and so resumes this session rather than start another.
+      this.store?.rename(e.text);
+    }
     if (e.type === "members" && this.#asked.delete(e.room)) {
       const list = e.online.map((n) => {
         const away = model.away.get(nameKey(n));

@@ -565,3 +565,33 @@ Deno.test("a stored conversation's window fetches older messages: /history, and 
     assert.equal(await alice.page.getByRole("button", { name: "Load older messages" }).isVisible(), false);
   });
 });
+
+Deno.test("after /nick, a reload resumes the renamed session, with its windows", async () => {
+  await using chat = await WebChat.start(["--ephemeral"]);
+  await using carol = await joinJson(chat.port, "carol");
+  await using browser = await Browser.launch();
+  await withConsole(browser, async () => {
+    const alice = await WebUser.signIn(await browser.page(), chat.url, "alice");
+    await alice.say("as alice");
+    await carol.next("message", (m) => m.text === "as alice");
+    await alice.say("/nick alyx");
+    await carol.next("presence", (p) => p.event === "nick" && p.name === "alice" && p.text === "alyx");
+    await alice.until(
+      "the new name said",
+      async () => (await alice.lines()).some((l) => l.includes("alice is now known as alyx")) || undefined,
+    );
+    await alice.page.reload();
+    await alice.connected();
+    await alice.say("after the reload");
+    const m = await carol.next("message", (m) => m.text === "after the reload");
+    assert.equal(m.from, "alyx", "the reload signed in as the new name");
+    assert.deepEqual(await alice.texts(), ["as alice", "after the reload"], "the window kept its lines");
+    assert.deepEqual(
+      carol.all("presence").filter((p) => p.name === "alice" || p.name === "alyx").map((p) =>
+        `${p.event} ${p.name}`
+      ),
+      ["join alice", "nick alice"],
+      "the session was resumed: nobody left or joined",
+    );
+  });
+});
