@@ -786,6 +786,9 @@ export class App {
       ev.preventDefault();
       return;
     }
+    // Up and Down alone: with Alt they show the previous or next window (#globalKey), with Ctrl or Cmd they
+    // are the browser's.
+    if (ev.altKey || ev.ctrlKey || ev.metaKey) return;
     if (ev.key === "ArrowUp" && (d.input.value === "" || this.#recall >= 0) && this.#sent.length > 0) {
       ev.preventDefault();
       this.#recall = this.#recall < 0 ? this.#sent.length - 1 : Math.max(0, this.#recall - 1);

@@ -595,3 +595,24 @@ Deno.test("after /nick, a reload resumes the renamed session, with its windows",
     );
   });
 });
+
+Deno.test("Alt-Up and Alt-Down show the previous and next window, and leave the input alone", async () => {
+  await using chat = await WebChat.start(["--ephemeral"]);
+  await using browser = await Browser.launch();
+  await withConsole(browser, async () => {
+    const alice = await WebUser.signIn(await browser.page(), chat.url, "alice");
+    const title = async () => await alice.page.locator("#window-title").innerText();
+    await alice.say("/join dev");
+    await alice.until("#dev shown", async () => (await title()) === "#dev" || undefined);
+    await alice.say("hello dev");
+    await alice.sees("hello dev");
+    await alice.input.press("Alt+ArrowUp");
+    await alice.until("#lobby shown", async () => (await title()) === "#lobby" || undefined);
+    assert.equal(await alice.input.inputValue(), "", "Alt-Up recalled nothing");
+    await alice.input.press("Alt+ArrowDown");
+    await alice.until("#dev shown again", async () => (await title()) === "#dev" || undefined);
+    assert.equal(await alice.input.inputValue(), "", "Alt-Down recalled nothing");
+    await alice.input.press("ArrowUp");
+    assert.equal(await alice.input.inputValue(), "hello dev", "Up alone recalls");
+  });
+});
