@@ -124,7 +124,8 @@ export class App {
     const d = this.dom;
     d.app.hidden = true;
     d.signin.hidden = false;
-    d.signinError.textContent = error;
+    // It may carry the server's words (a ban's reason): received text, shown as the log shows it.
+    d.signinError.textContent = shown(error);
     if (askPassword) d.passwordRow.hidden = false;
     (askPassword ? d.password : d.name).focus();
     d.name.disabled = d.password.disabled = false;
@@ -221,10 +222,11 @@ export class App {
       return;
     }
     const replaced = code === ErrorCode.REPLACED;
+    // The refusal itself (its code and message) is in the log already, from the ERROR that said it.
     const hint = replaced
-      ? " Another tab or device took this session over; /reconnect takes it back."
-      : " /reconnect tries again.";
-    this.model?.say(`${code}: ${message}.${hint}`, Date.now(), "error");
+      ? "Another tab or device took this session over; /reconnect takes it back."
+      : "/reconnect tries again.";
+    this.model?.say(hint, Date.now());
     this.#render();
     if (replaced) {
       // The other tab shares this storage and now keeps the journal: this one must not write over it.
@@ -301,7 +303,7 @@ export class App {
     if (!model) return;
     if (e.type === "status" && e.state !== "connected") this.#inflight.clear(); // lost with the connection
     if (e.type === "status" && !this.dom.signin.hidden && e.state === "reconnecting") {
-      this.dom.signinError.textContent = `Cannot reach the server (${e.reason}); trying again…`;
+      this.dom.signinError.textContent = shown(`Cannot reach the server (${e.reason}); trying again…`);
     }
     if (e.type === "welcome") {
       // Signed in: the page now opens as this user until signing out.

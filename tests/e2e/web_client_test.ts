@@ -616,3 +616,38 @@ Deno.test("Alt-Up and Alt-Down show the previous and next window, and leave the 
     assert.equal(await alice.input.inputValue(), "hello dev", "Up alone recalls");
   });
 });
+
+Deno.test("a kick's and a ban's reasons are shown as text in the status and on the sign-in form, the kick once", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-web-op-" });
+  try {
+    const tokenFile = `${dir}/token`;
+    await Deno.writeTextFile(tokenFile, "an operator token of some length\n");
+    await using chat = await WebChat.start(["--ephemeral", "--admin-token-file", tokenFile]);
+    await using op = await joinJson(chat.port, "op", { flags: ["--admin-token-file", tokenFile] });
+    await using browser = await Browser.launch();
+    await withConsole(browser, async () => {
+      const alice = await WebUser.signIn(await browser.page(), chat.url, "alice");
+      await op.say("/kick alice \u202eevil\u202c \x1b[31mred");
+      await alice.until(
+        "the status to say why",
+        async () => (await alice.status()).startsWith("disconnected") || undefined,
+      );
+      const shownReason = "kicked by op: \ufffdevil\ufffd \u241b[31mred";
+      assert.equal(await alice.status(), `disconnected: KICKED: ${shownReason}`);
+      const kicked = (await alice.lines()).filter((l) => l.includes("KICKED"));
+      assert.equal(kicked.length, 1, `said once: ${JSON.stringify(kicked)}`);
+      assert.ok(kicked[0].includes(shownReason), kicked[0]);
+
+      await op.say("/ban mallory \u202ebad\u202c \x07");
+      await op.next("notice", (n) => n.text.includes("banned mallory"));
+      const page = await browser.page();
+      await page.goto(chat.url);
+      await page.getByRole("textbox", { name: "Name" }).fill("mallory");
+      await page.getByRole("button", { name: "Join" }).click();
+      await page.getByRole("alert").filter({ hasText: "BANNED" }).waitFor({ timeout: 10_000 });
+      assert.equal(await page.getByRole("alert").innerText(), "BANNED: banned: \ufffdbad\ufffd \u2407");
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
