@@ -297,10 +297,27 @@ Deno.test("a phone-sized page: the room list opens from the top bar, and message
     const page = await browser.page({ viewport: { width: 390, height: 800 } });
     const alice = await WebUser.signIn(page, chat.url, "alice");
     assert.equal(await alice.rooms().isVisible(), false, "folded away on a narrow screen");
-    await page.getByRole("button", { name: "Show rooms" }).click();
+    // The README's names: the Rooms and People buttons (aria-expanded says whether each is open).
+    const roomsButton = page.getByRole("button", { name: "Rooms", exact: true });
+    const peopleButton = page.getByRole("button", { name: "People", exact: true });
+    assert.deepEqual([await roomsButton.count(), await peopleButton.count()], [1, 1]);
+    await roomsButton.click();
     assert.equal(await alice.rooms().isVisible(), true);
+    assert.equal(await roomsButton.getAttribute("aria-expanded"), "true");
+    // The windows are in the list named Rooms.
+    assert.deepEqual(
+      (await page.getByRole("list", { name: "Rooms" }).getByRole("listitem").allInnerTexts())
+        .map((t) => t.replace(/\s+/g, " ").trim()),
+      ["1 #lobby"],
+    );
     await alice.open("#lobby");
     assert.equal(await alice.rooms().isVisible(), false, "picking a window folds it again");
+    const members = page.getByRole("list", { name: "Members" });
+    assert.equal(await members.isVisible(), false);
+    await peopleButton.click();
+    assert.equal(await members.isVisible(), true);
+    assert.equal(await peopleButton.getAttribute("aria-expanded"), "true");
+    await peopleButton.click();
     await alice.say("from my phone");
     await alice.sees("from my phone");
     const overflow = await page.evaluate(
