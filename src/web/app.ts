@@ -38,7 +38,7 @@ import { type ClientMessage, MessageFlags } from "../protocol/messages.ts";
 import { checkName, DEFAULT_ROOM, nameKey } from "../protocol/names.ts";
 import { findWindows, shortcut } from "./keys.ts";
 import { Link } from "./link.ts";
-import { type Alert, Model, peerId, roomId, title, type Win } from "./model.ts";
+import { type Alert, Model, peerId, protocolRoom, roomId, title, type Win, windowId } from "./model.ts";
 import { BrowserStore, type KeyValue, PREFIX } from "./store.ts";
 import { bindDom, type Dom, shown, View } from "./view.ts";
 
@@ -86,14 +86,16 @@ export class App {
   #completion: Completion<CompletionInput> | null = null;
   /** Rooms whose member list was asked for with /who: the answer is said in the log. */
   #asked = new Set<string>();
-  /** The oldest seq a page of history was asked before, per room: one request per position. */
+  /** The oldest seq a page of history was asked before, per window: one request per position. */
   #paging = new Map<string, number>();
-  /** Rooms with a page of older history on its way: one at a time, whatever the scrolling does. */
+  /** Windows with a page of older history on its way: one at a time, whatever the scrolling does. */
   #inflight = new Set<string>();
   #sent: string[] = [];
   /** Set when another tab took the session over: /reconnect starts afresh from what that tab kept. */
   #replaced: { name: string; password: string | undefined } | null = null;
   #recall = -1;
+  /** A /quit or Sign out waiting for the server to confirm what was sent (see #leave). */
+  #leaving: { reason: string; pending: number; timer: ReturnType<typeof setTimeout> } | null = null;
 
   constructor(env: Env) {
     this.env = env;
@@ -122,7 +124,8 @@ export class App {
     const d = this.dom;
     d.app.hidden = true;
     d.signin.hidden = false;
-    d.signinError.textContent = error;
+    // It may carry the server's words (a ban's reason): received text, shown as the log shows it.
+    d.signinError.textContent = shown(error);
     if (askPassword) d.passwordRow.hidden = false;
     (askPassword ? d.password : d.name).focus();
     d.name.disabled = d.password.disabled = false;
@@ -193,7 +196,7 @@ export class App {
       },
       status: (e) => this.#event(e),
       settled: (room) => {
-        this.#inflight.delete(room);
+        this.#inflight.delete(windowId(room));
         this.#schedule();
       },
       stopped: (code, message, everWelcomed) => this.#stopped(code, message, everWelcomed, password),
@@ -219,10 +222,11 @@ export class App {
       return;
     }
     const replaced = code === ErrorCode.REPLACED;
+    // The refusal itself (its code and message) is in the log already, from the ERROR that said it.
     const hint = replaced
-      ? " Another tab or device took this session over; /reconnect takes it back."
-      : " /reconnect tries again.";
-    this.model?.say(`${code}: ${message}.${hint}`, Date.now(), "error");
+      ? "Another tab or device took this session over; /reconnect takes it back."
+      : "/reconnect tries again.";
+    this.model?.say(hint, Date.now());
     this.#render();
     if (replaced) {
       // The other tab shares this storage and now keeps the journal: this one must not write over it.
@@ -231,7 +235,48 @@ export class App {
     }
   }
 
+  /**
+   * /quit and Sign out. Connected with messages not yet confirmed, it first waits for the server to
+   * confirm them (the outbox empty), as the terminal client does, for as long as the outbox keeps
+   * shrinking within the server's timeout; then says goodbye and forgets the name. Offline, or asked
+   * again while waiting, it leaves at once: what was not sent is forgotten with the rest.
+   */
+  #leave(reason: string): void {
+    const link = this.link;
+    if (this.#leaving || !link?.ready || link.session.pending === 0) return this.#signOut(reason);
+    const pending = link.session.pending;
+    this.#leaving = { reason, pending, timer: this.#leaveBy(reason, link.timeoutMs) };
+    this.model?.say(
+      `waiting for the server to confirm ${pending} message(s), then signing out (Sign out again leaves now)`,
+      Date.now(),
+    );
+    this.#schedule();
+  }
+
+  #leaveBy(reason: string, ms: number): ReturnType<typeof setTimeout> {
+    return setTimeout(() => this.#signOut(reason), ms);
+  }
+
+  /** While leaving: signs out once the outbox is empty (true), and gives it more time while it shrinks. */
+  #leftYet(): boolean {
+    const leaving = this.#leaving;
+    if (!leaving) return false;
+    const pending = this.link?.session.pending ?? 0;
+    if (pending === 0) {
+      this.#signOut(leaving.reason);
+      return true;
+    }
+    if (pending < leaving.pending) {
+      leaving.pending = pending;
+      clearTimeout(leaving.timer);
+      leaving.timer = this.#leaveBy(leaving.reason, this.link!.timeoutMs);
+    }
+    return false;
+  }
+
   #signOut(reason: string): void {
+    if (this.#leaving) clearTimeout(this.#leaving.timer);
+    this.#leaving = null;
     this.link?.stop(reason);
     this.store?.clear();
     BrowserStore.setIdentity(this.env.local, null);
@@ -258,7 +303,7 @@ export class App {
     if (!model) return;
     if (e.type === "status" && e.state !== "connected") this.#inflight.clear(); // lost with the connection
     if (e.type === "status" && !this.dom.signin.hidden && e.state === "reconnecting") {
-      this.dom.signinError.textContent = `Cannot reach the server (${e.reason}); trying again…`;
+      this.dom.signinError.textContent = shown(`Cannot reach the server (${e.reason}); trying again…`);
     }
     if (e.type === "welcome") {
       // Signed in: the page now opens as this user until signing out.
@@ -269,6 +314,10 @@ export class App {
         // How long from navigation to a joined room: read by the tests, and by anyone in the dev tools.
         if (performance.getEntriesByName("chat:joined").length === 0) performance.mark("chat:joined");
       }
+    }
+    if (e.type === "presence" && e.event === "nick" && nameKey(e.name) === nameKey(model.me)) {
+      // Our own new name: a reload signs in as it, and so resumes this session rather than start another.
+      this.store?.rename(e.text);
     }
     if (e.type === "members" && this.#asked.delete(e.room)) {
       const list = e.online.map((n) => {
@@ -295,6 +344,8 @@ export class App {
     this.#scheduled = true;
     queueMicrotask(() => {
       this.#scheduled = false;
+      // Here, after the step that got us here is performed whole: signing out stops the link.
+      if (this.#leftYet()) return;
       this.#render();
     });
   }
@@ -307,7 +358,7 @@ export class App {
     if (w && this.#looking()) model.seen(w);
     const members = w?.kind === "room" ? link.session.members(w.target) : [];
     this.view.render(model, members);
-    const oldest = w?.kind === "room" ? model.oldestSeq(w.target) : undefined;
+    const oldest = w ? model.oldestSeq(protocolRoom(w)) : undefined;
     this.dom.older.hidden = oldest === undefined || oldest <= 1;
     const unread = model.windows.reduce((n, x) => n + x.unread, 0);
     this.env.doc.title = unread > 0 ? `(${unread}) chat` : "chat";
@@ -351,12 +402,7 @@ export class App {
       model.say(`join a room first: /join ${DEFAULT_ROOM}`, Date.now(), "error");
       return;
     }
-    const room = to !== undefined
-      ? `${DIRECT_PREFIX}${to}`
-      : w!.kind === "dm"
-      ? `${DIRECT_PREFIX}${w!.target}`
-      : w!.target;
-    this.#queue(room, text, flags);
+    this.#queue(to !== undefined ? `${DIRECT_PREFIX}${to}` : protocolRoom(w!), text, flags);
   }
 
   /** Queues `text` for `room`: as several messages, in order, when longer than the server takes in one. */
@@ -467,8 +513,14 @@ export class App {
         this.#request({ type: "away", text: a.text });
         break;
       case "history": {
-        if (current?.kind !== "room") return say("/history works in a room window", "error");
-        if (!this.#older(current.target, a.count, true)) say("nothing older to fetch, or not connected");
+        if (!current) return say("/history works in a room or a stored conversation", "error");
+        if (current.kind === "dm" && model.oldestSeq(protocolRoom(current)) === undefined) {
+          return say(
+            "/history works in a stored conversation (both names registered), and this one is not stored",
+            "error",
+          );
+        }
+        if (!this.#older(current, a.count, true)) say("nothing older to fetch, or not connected");
         break;
       }
       case "register":
@@ -496,7 +548,7 @@ export class App {
         this.store?.touch();
         break;
       case "quit":
-        this.#signOut(a.reason);
+        this.#leave(a.reason);
         break;
       case "whois":
         say(whoisText(a.name, {
@@ -591,18 +643,24 @@ export class App {
   // ---------------------------------------------------------------------------------------------
   // Older history
 
-  /** Asks for `count` messages before the oldest shown in `room`; `again` repeats a request already made. */
-  #older(room: string, count: number, again = false): boolean {
+  /**
+   * Asks for `count` messages before the oldest shown in window `w` (a room, or a stored conversation);
+   * `again` repeats a request already made.
+   */
+  #older(w: Win, count: number, again = false): boolean {
     const link = this.link;
+    const room = protocolRoom(w);
     const oldest = this.model?.oldestSeq(room);
-    if (!link || oldest === undefined || oldest <= 1 || !link.settled(room) || this.#inflight.has(room)) {
-      return false;
-    }
-    if (!again && this.#paging.get(room) === oldest) return false;
+    // A room's join answers with a FETCHED of its own, which older pages must wait for; a conversation
+    // is joined by nobody.
+    const ready = w.kind === "room" ? link?.settled(room) : link?.ready;
+    if (!link || oldest === undefined || oldest <= 1 || !ready || this.#inflight.has(w.id)) return false;
+    if (!again && this.#paging.get(w.id) === oldest) return false;
     const step = link.session.fetchOlder(room, oldest, count);
     if (!step) return false;
-    this.#paging.set(room, oldest);
-    this.#inflight.add(room);
+    this.#paging.set(w.id, oldest);
+    this.#inflight.add(w.id);
+    this.model!.olderAsked(w.id, oldest);
     link.perform(step);
     return true;
   }
@@ -610,10 +668,7 @@ export class App {
   /** Scrolled to the top (or the log does not fill the page): fetch what came before. */
   #maybeOlder(): void {
     const w = this.model?.shown;
-    const log = this.dom.log;
-    if (w?.kind === "room" && log.scrollTop < NEAR_TOP && this.link?.ready) {
-      this.#older(w.target, SCROLL_PAGE);
-    }
+    if (w && this.dom.log.scrollTop < NEAR_TOP && this.link?.ready) this.#older(w, SCROLL_PAGE);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -677,9 +732,9 @@ export class App {
     d.log.addEventListener("scroll", () => this.#maybeOlder(), { passive: true });
     d.older.addEventListener("click", () => {
       const w = this.model?.shown;
-      if (w?.kind === "room") this.#older(w.target, SCROLL_PAGE, true);
+      if (w) this.#older(w, SCROLL_PAGE, true);
     });
-    d.signout.addEventListener("click", () => this.#signOut("signed out"));
+    d.signout.addEventListener("click", () => this.#leave("signed out"));
     d.menu.addEventListener("click", () => this.#togglePane("show-rooms", d.menu));
     d.people.addEventListener("click", () => this.#togglePane("show-members", d.people));
     d.notify.addEventListener("click", () => {
@@ -733,6 +788,9 @@ export class App {
       ev.preventDefault();
       return;
     }
+    // Up and Down alone: with Alt they show the previous or next window (#globalKey), with Ctrl or Cmd they
+    // are the browser's.
+    if (ev.altKey || ev.ctrlKey || ev.metaKey) return;
     if (ev.key === "ArrowUp" && (d.input.value === "" || this.#recall >= 0) && this.#sent.length > 0) {
       ev.preventDefault();
       this.#recall = this.#recall < 0 ? this.#sent.length - 1 : Math.max(0, this.#recall - 1);

@@ -81,6 +81,11 @@ export class Link {
     this.#hooks = hooks;
   }
 
+  /** How long the server may stay silent before the connection counts as lost: its WELCOME says. */
+  get timeoutMs(): number {
+    return this.#timeoutMs;
+  }
+
   /** True while welcomed on an open socket: requests can be sent. */
   get ready(): boolean {
     return this.#welcomed && this.session.ready;

@@ -65,6 +65,8 @@ export interface Win {
   quiet?: number;
   /** A room's topic as last heard ("" for none), or undefined before the server said. */
   topic?: string;
+  /** Pages of older messages were asked for before this seq: what arrives below it is scrollback. */
+  olderBefore?: number;
   /**
    * Just joined: the recent history that follows the member list is context,
    * not news, so it is not counted as unread.
@@ -89,9 +91,19 @@ export function peerId(name: string): string {
   return `${DIRECT_PREFIX}${nameKey(name)}`;
 }
 
+/** The window of a room as the protocol names it: `room`, or `@name` for a conversation. */
+export function windowId(room: string): string {
+  return room.startsWith(DIRECT_PREFIX) ? peerId(room.slice(DIRECT_PREFIX.length)) : roomId(room);
+}
+
+/** The room as the protocol names it of window `w`: the room, or `@name` for a conversation. */
+export function protocolRoom(w: Pick<Win, "kind" | "target">): string {
+  return w.kind === "room" ? w.target : `${DIRECT_PREFIX}${w.target}`;
+}
+
 /** The window (`#room` or `@name`) a pending message belongs to. */
 export function outboxWindow(p: PendingSend): string {
-  return p.room.startsWith(DIRECT_PREFIX) ? peerId(p.room.slice(DIRECT_PREFIX.length)) : roomId(p.room);
+  return windowId(p.room);
 }
 
 /** What the window list shows for `w`: `#lobby`, `@Bob`. */
@@ -280,9 +292,13 @@ export class Model {
         if (!mine) w.target = peer;
         if (e.seq !== undefined) {
           // A stored conversation: numbered like a room, so a copy of a shown message (our own, which its ACK
-          // numbered; one fetched twice) is skipped, and messages missed while away are news.
+          // numbered; one fetched twice) is skipped, and messages missed while away are news; a page of
+          // older ones (scrolling up, /history) is not.
           const added = this.#message(w, received(`s${e.seq}`, e, mine, { seq: e.seq }));
-          if (added && !mine) this.#news(w, true, looking, alerts, `${e.from} (direct message)`, e.text);
+          const older = e.history === true && e.seq < (w.olderBefore ?? 0);
+          if (added && !mine && !older) {
+            this.#news(w, true, looking, alerts, `${e.from} (direct message)`, e.text);
+          }
           break;
         }
         const waiting = mine
@@ -366,9 +382,19 @@ export class Model {
     this.say("the server's message history was reset: earlier messages are gone", now);
   }
 
-  /** The lowest sequence number shown in `room`'s window: where scrolling up continues. */
+  /**
+   * The lowest sequence number shown in the window of `room` (as the protocol names it: a room, or `@name`
+   * for a stored conversation, whose messages are numbered too): where scrolling up continues. Undefined
+   * for a conversation that is not stored.
+   */
   oldestSeq(room: string): number | undefined {
-    return this.get(roomId(room))?.lines.find((l) => l.seq !== undefined)?.seq;
+    return this.get(windowId(room))?.lines.find((l) => l.seq !== undefined)?.seq;
+  }
+
+  /** A page of messages older than `before` was asked for in window `id` (see {@linkcode Win.olderBefore}). */
+  olderAsked(id: string, before: number): void {
+    const w = this.get(id);
+    if (w) w.olderBefore = Math.max(w.olderBefore ?? 0, before);
   }
 
   #listed(room: string, quiet: number | undefined): void {
@@ -466,9 +492,18 @@ export class Model {
         if (e.text === "") this.away.delete(nameKey(e.name));
         else this.away.set(nameKey(e.name), e.text);
         this.dirty = true;
-        if (e.ts === 0 || before === e.text) break; // the status a member list comes with, or no change
+        if (e.ts === 0) break; // the status a member list comes with
+        const text = e.text ? `${e.name} is away: ${e.text}` : `${e.name} is back`;
+        if (e.room === "" && !self) {
+          // The server's answer to a direct message to someone away: said in their window every time, known
+          // or not (as the terminal client does), since it answers what was just sent.
+          const where = this.get(peerId(e.name)) ?? this.shown;
+          if (where) this.#event(where, e.ts, text);
+          break;
+        }
+        if (before === e.text) break; // no change
         const where = w ?? this.get(peerId(e.name)) ?? (self ? this.shown : undefined);
-        if (where) this.#event(where, e.ts, e.text ? `${e.name} is away: ${e.text}` : `${e.name} is back`);
+        if (where) this.#event(where, e.ts, text);
         break;
       }
     }

@@ -94,17 +94,20 @@ function viewFrom(v: unknown): SavedView | null {
   return { rooms, current: typeof v.current === "string" ? v.current : "", windows };
 }
 
+/** What is kept per name, each under `PREFIX` + the name + "." + the key. */
+const KEPT_KEYS = ["journal", "view", "prefs"] as const;
+
 /** The page's storage for one user (the name, compared as the server compares names). */
 export class BrowserStore {
   readonly #kv: KeyValue;
-  readonly #base: string;
+  #base: string;
   readonly journal: JournalState;
   #view: () => SavedView | null = () => null;
   #dirty = false;
 
   constructor(kv: KeyValue, name: string) {
     this.#kv = kv;
-    this.#base = `${PREFIX}${encodeURIComponent(nameKey(name))}.`;
+    this.#base = BrowserStore.#baseOf(name);
     this.journal = journalFrom(readJson(kv, this.#base + "journal"));
   }
 
@@ -187,8 +190,32 @@ export class BrowserStore {
 
   /** Forgets everything kept for this user (signing out). */
   clear(): void {
-    for (const k of ["journal", "view", "prefs"]) this.#kv.removeItem(this.#base + k);
+    for (const k of KEPT_KEYS) this.#kv.removeItem(this.#base + k);
     this.#dirty = false;
+  }
+
+  /**
+   * The user is now called `name` (their /nick): what is kept moves to that name, whatever an earlier
+   * user of it left, and the page signs in as it from now on, so a reload resumes this session (its
+   * resume token moves with the journal).
+   */
+  rename(name: string): void {
+    const base = BrowserStore.#baseOf(name);
+    if (base !== this.#base) {
+      const moved = KEPT_KEYS.map((k) => [k, this.#kv.getItem(this.#base + k)] as const);
+      // Everything is removed before anything is written, so the move never needs more room than it frees.
+      for (const k of KEPT_KEYS) {
+        this.#kv.removeItem(this.#base + k);
+        this.#kv.removeItem(base + k);
+      }
+      for (const [k, v] of moved) if (v !== null) this.#kv.setItem(base + k, v);
+      this.#base = base;
+    }
+    BrowserStore.setIdentity(this.#kv, name);
+  }
+
+  static #baseOf(name: string): string {
+    return `${PREFIX}${encodeURIComponent(nameKey(name))}.`;
   }
 
   #writeJournal(): void {

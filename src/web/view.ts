@@ -132,7 +132,8 @@ export class View {
     if (model.dirty) {
       this.#windows(model);
       this.#members(model, w, members);
-      this.dom.status.textContent = statusText(model.status);
+      // A reason may be the server's (a kick's, a ban's): received text, shown as the log shows it.
+      this.dom.status.textContent = shown(statusText(model.status));
       const online = model.status?.state === "connected";
       this.dom.status.className = `status ${online ? "online" : "offline"}`;
       model.dirty = false;

@@ -23,9 +23,21 @@ export class WebChat implements AsyncDisposable {
     this.#flags = flags;
   }
 
-  /** Starts the server; fails when it does not answer `GET /` with the page. */
-  static async start(flags: string[] = []): Promise<WebChat> {
+  /**
+   * Starts the server; fails when it does not answer `GET /` with the page. `prepare` runs first, on the
+   * empty data directory (to register names with `chat user add`, say).
+   */
+  static async start(
+    flags: string[] = [],
+    prepare?: (dataDir: string) => Promise<void>,
+  ): Promise<WebChat> {
     const dataDir = await Deno.makeTempDir({ prefix: "chat-web-data-" });
+    try {
+      await prepare?.(dataDir);
+    } catch (err) {
+      await Deno.remove(dataDir, { recursive: true });
+      throw err;
+    }
     const server = await startServer(["--data-dir", dataDir, ...flags]);
     if (!await servesPage(server.port)) {
       await server[Symbol.asyncDispose]();

@@ -42,13 +42,19 @@ export class WebUser {
     this.name = name;
   }
 
-  /** Opens `url` and signs in as `name` (with `password` in the Password box when given). */
+  /**
+   * Opens `url` and signs in as `name`. With a `password`, as a person would: Join, then the password in
+   * the Password box the refusal brings up, and Join again.
+   */
   static async signIn(page: Page, url: string, name: string, password?: string): Promise<WebUser> {
     const u = new WebUser(page, name);
     await page.goto(url);
     await page.getByRole("textbox", { name: "Name" }).fill(name);
-    if (password !== undefined) await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Join" }).click();
+    if (password !== undefined) {
+      await page.getByLabel("Password", { exact: true }).fill(password, { timeout: WAIT_MS });
+      await page.getByRole("button", { name: "Join" }).click();
+    }
     await u.connected();
     return u;
   }

@@ -11,8 +11,10 @@
 
 import assert from "node:assert/strict";
 import { nameColour } from "../../src/client/colour.ts";
+import { Feature } from "../../src/protocol/extensions.ts";
 import { Browser } from "../_helpers/browser.ts";
 import { joinJson } from "../_helpers/json_client.ts";
+import { runChat } from "../_helpers/process.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
 import { WebChat } from "../_helpers/web_chat.ts";
 import { WebUser } from "../_helpers/web_page.ts";
@@ -295,10 +297,27 @@ Deno.test("a phone-sized page: the room list opens from the top bar, and message
     const page = await browser.page({ viewport: { width: 390, height: 800 } });
     const alice = await WebUser.signIn(page, chat.url, "alice");
     assert.equal(await alice.rooms().isVisible(), false, "folded away on a narrow screen");
-    await page.getByRole("button", { name: "Show rooms" }).click();
+    // The README's names: the Rooms and People buttons (aria-expanded says whether each is open).
+    const roomsButton = page.getByRole("button", { name: "Rooms", exact: true });
+    const peopleButton = page.getByRole("button", { name: "People", exact: true });
+    assert.deepEqual([await roomsButton.count(), await peopleButton.count()], [1, 1]);
+    await roomsButton.click();
     assert.equal(await alice.rooms().isVisible(), true);
+    assert.equal(await roomsButton.getAttribute("aria-expanded"), "true");
+    // The windows are in the list named Rooms.
+    assert.deepEqual(
+      (await page.getByRole("list", { name: "Rooms" }).getByRole("listitem").allInnerTexts())
+        .map((t) => t.replace(/\s+/g, " ").trim()),
+      ["1 #lobby"],
+    );
     await alice.open("#lobby");
     assert.equal(await alice.rooms().isVisible(), false, "picking a window folds it again");
+    const members = page.getByRole("list", { name: "Members" });
+    assert.equal(await members.isVisible(), false);
+    await peopleButton.click();
+    assert.equal(await members.isVisible(), true);
+    assert.equal(await peopleButton.getAttribute("aria-expanded"), "true");
+    await peopleButton.click();
     await alice.say("from my phone");
     await alice.sees("from my phone");
     const overflow = await page.evaluate(
@@ -483,4 +502,169 @@ Deno.test("the page: a long message goes in parts, a room's topic shows in its t
         undefined,
     );
   });
+});
+
+/** The keys the page keeps in localStorage. */
+async function kept(user: WebUser): Promise<string[]> {
+  const keys = await user.page.evaluate("Object.keys(localStorage)") as string[];
+  return keys.filter((k) => k.startsWith("chat.v1.")).sort();
+}
+
+Deno.test("/quit and Sign out wait until the server has confirmed what was typed, then say goodbye and forget it", async () => {
+  // One message a second: most of what is typed is still in the outbox when /quit comes.
+  await using chat = await WebChat.start(["--ephemeral", "--rate-limit", "1", "--rate-burst", "1"]);
+  await using carol = await joinJson(chat.port, "carol");
+  await using browser = await Browser.launch();
+  await withConsole(browser, async () => {
+    const from = (name: string) => carol.messages().filter((m) => m.from === name).map((m) => m.text);
+    const alice = await WebUser.signIn(await browser.page(), chat.url, "alice");
+    for (let i = 1; i <= 4; i++) await alice.say(`m${i}`);
+    await alice.say("/quit bye now");
+    const left = await carol.next("presence", (p) => p.event === "leave" && p.name === "alice");
+    assert.deepEqual([left.reason, left.text], ["quit", "bye now"]);
+    assert.deepEqual(from("alice"), ["m1", "m2", "m3", "m4"], "each delivered before the goodbye");
+    await alice.page.getByRole("button", { name: "Join" }).waitFor();
+    assert.deepEqual(await kept(alice), [], "the name and what was kept for it are forgotten");
+
+    const bob = await WebUser.signIn(await browser.page(), chat.url, "bob");
+    for (let i = 1; i <= 3; i++) await bob.say(`b${i}`);
+    await bob.page.getByRole("button", { name: "Sign out" }).click();
+    await carol.next("presence", (p) => p.event === "leave" && p.name === "bob");
+    assert.deepEqual(from("bob"), ["b1", "b2", "b3"]);
+    await bob.page.getByRole("button", { name: "Join" }).waitFor();
+    assert.deepEqual(await kept(bob), []);
+  });
+});
+
+Deno.test("a stored conversation's window fetches older messages: /history, and scrolling up", async () => {
+  const password = (name: string) => `${name}'s long password`;
+  await using chat = await WebChat.start([], async (dataDir) => {
+    for (const name of ["alice", "bob"]) {
+      const r = await runChat(["user", "add", name, "--data-dir", dataDir], {
+        env: { CHAT_PASSWORD: password(name) },
+      });
+      assert.equal(r.code, 0, r.output);
+    }
+  });
+  // 120 messages while alice is away: signing in brings the newest page of them, the rest is older.
+  await using bob = await RawClient.connect(chat.port, "bob");
+  await bob.handshake("bob", [], { password: password("bob"), features: [Feature.DMS] });
+  for (let i = 1; i <= 120; i++) {
+    await bob.send({ type: "private", id: i, to: "alice", flags: 0, text: `dm ${i}` });
+  }
+  await bob.next("ack", (a) => a.id === 120);
+  await using browser = await Browser.launch();
+  await withConsole(browser, async () => {
+    const alice = await WebUser.signIn(await browser.page(), chat.url, "alice", password("alice"));
+    await alice.until(
+      "an @bob window",
+      async () => (await alice.windows()).some((w) => /@bob/.test(w)) || undefined,
+    );
+    await alice.open("@bob");
+    await alice.sees("dm 120");
+    const newest = await alice.texts();
+    assert.ok(newest.length < 120 && newest.length >= 10, `a page, not everything (${newest.length})`);
+    const first = Number(newest[0].slice(3));
+    await alice.say("/history 5");
+    await alice.until(
+      "five older messages",
+      async () => (await alice.texts())[0] === `dm ${first - 5}` || undefined,
+    );
+    assert.equal(await alice.page.getByRole("button", { name: "Load older messages" }).isVisible(), true);
+    for (let i = 0; i < 20; i++) {
+      const shown = await alice.texts();
+      if (shown.includes("dm 1")) break;
+      const n = shown.length;
+      await alice.page.evaluate("document.querySelector('[role=log]').scrollTop = 0");
+      await alice.until("older messages", async () => (await alice.texts()).length > n || undefined);
+    }
+    assert.deepEqual(await alice.texts(), Array.from({ length: 120 }, (_, i) => `dm ${i + 1}`));
+    assert.equal(await alice.page.getByRole("button", { name: "Load older messages" }).isVisible(), false);
+  });
+});
+
+Deno.test("after /nick, a reload resumes the renamed session, with its windows", async () => {
+  await using chat = await WebChat.start(["--ephemeral"]);
+  await using carol = await joinJson(chat.port, "carol");
+  await using browser = await Browser.launch();
+  await withConsole(browser, async () => {
+    const alice = await WebUser.signIn(await browser.page(), chat.url, "alice");
+    await alice.say("as alice");
+    await carol.next("message", (m) => m.text === "as alice");
+    await alice.say("/nick alyx");
+    await carol.next("presence", (p) => p.event === "nick" && p.name === "alice" && p.text === "alyx");
+    await alice.until(
+      "the new name said",
+      async () => (await alice.lines()).some((l) => l.includes("alice is now known as alyx")) || undefined,
+    );
+    await alice.page.reload();
+    await alice.connected();
+    await alice.say("after the reload");
+    const m = await carol.next("message", (m) => m.text === "after the reload");
+    assert.equal(m.from, "alyx", "the reload signed in as the new name");
+    assert.deepEqual(await alice.texts(), ["as alice", "after the reload"], "the window kept its lines");
+    assert.deepEqual(
+      carol.all("presence").filter((p) => p.name === "alice" || p.name === "alyx").map((p) =>
+        `${p.event} ${p.name}`
+      ),
+      ["join alice", "nick alice"],
+      "the session was resumed: nobody left or joined",
+    );
+  });
+});
+
+Deno.test("Alt-Up and Alt-Down show the previous and next window, and leave the input alone", async () => {
+  await using chat = await WebChat.start(["--ephemeral"]);
+  await using browser = await Browser.launch();
+  await withConsole(browser, async () => {
+    const alice = await WebUser.signIn(await browser.page(), chat.url, "alice");
+    const title = async () => await alice.page.locator("#window-title").innerText();
+    await alice.say("/join dev");
+    await alice.until("#dev shown", async () => (await title()) === "#dev" || undefined);
+    await alice.say("hello dev");
+    await alice.sees("hello dev");
+    await alice.input.press("Alt+ArrowUp");
+    await alice.until("#lobby shown", async () => (await title()) === "#lobby" || undefined);
+    assert.equal(await alice.input.inputValue(), "", "Alt-Up recalled nothing");
+    await alice.input.press("Alt+ArrowDown");
+    await alice.until("#dev shown again", async () => (await title()) === "#dev" || undefined);
+    assert.equal(await alice.input.inputValue(), "", "Alt-Down recalled nothing");
+    await alice.input.press("ArrowUp");
+    assert.equal(await alice.input.inputValue(), "hello dev", "Up alone recalls");
+  });
+});
+
+Deno.test("a kick's and a ban's reasons are shown as text in the status and on the sign-in form, the kick once", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-web-op-" });
+  try {
+    const tokenFile = `${dir}/token`;
+    await Deno.writeTextFile(tokenFile, "an operator token of some length\n");
+    await using chat = await WebChat.start(["--ephemeral", "--admin-token-file", tokenFile]);
+    await using op = await joinJson(chat.port, "op", { flags: ["--admin-token-file", tokenFile] });
+    await using browser = await Browser.launch();
+    await withConsole(browser, async () => {
+      const alice = await WebUser.signIn(await browser.page(), chat.url, "alice");
+      await op.say("/kick alice \u202eevil\u202c \x1b[31mred");
+      await alice.until(
+        "the status to say why",
+        async () => (await alice.status()).startsWith("disconnected") || undefined,
+      );
+      const shownReason = "kicked by op: \ufffdevil\ufffd \u241b[31mred";
+      assert.equal(await alice.status(), `disconnected: KICKED: ${shownReason}`);
+      const kicked = (await alice.lines()).filter((l) => l.includes("KICKED"));
+      assert.equal(kicked.length, 1, `said once: ${JSON.stringify(kicked)}`);
+      assert.ok(kicked[0].includes(shownReason), kicked[0]);
+
+      await op.say("/ban mallory \u202ebad\u202c \x07");
+      await op.next("notice", (n) => n.text.includes("banned mallory"));
+      const page = await browser.page();
+      await page.goto(chat.url);
+      await page.getByRole("textbox", { name: "Name" }).fill("mallory");
+      await page.getByRole("button", { name: "Join" }).click();
+      await page.getByRole("alert").filter({ hasText: "BANNED" }).waitFor({ timeout: 10_000 });
+      assert.equal(await page.getByRole("alert").innerText(), "BANNED: banned: \ufffdbad\ufffd \u2407");
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -282,3 +282,55 @@ Deno.test("Model gathers /list's parts into one notice, biggest rooms first; a /
     "#hall has 900 members (a quiet room: names for members only)",
   );
 });
+
+Deno.test("Model says in the @NAME window that someone is away each time a direct message is answered so", () => {
+  const m = model();
+  const away = (room: string, ts: number): ClientEvent => ({
+    type: "presence",
+    room,
+    event: "away",
+    name: "bob",
+    reason: "",
+    text: "in a meeting",
+    ts,
+  });
+  m.apply(away("lobby", T), true, T); // seen in a shared room: the page knows it already
+  m.open(peerId("bob"), "bob");
+  m.apply(away("", T + 1), true, T); // the server's answer to a direct message to bob
+  m.apply(away("", T + 2), true, T); // and to the next one
+  assert.deepEqual(texts(m.get(peerId("bob"))!.lines), [
+    "bob is away: in a meeting",
+    "bob is away: in a meeting",
+  ]);
+  assert.deepEqual(texts(m.get("#lobby")!.lines), ["bob is away: in a meeting"], "said once in the room");
+});
+
+Deno.test("Model gives a stored conversation's oldest seq; a page of older ones asked for is not news", () => {
+  const m = model();
+  const dm = (seq: number, history: boolean): ClientEvent => ({
+    type: "direct",
+    from: "bob",
+    to: "alice",
+    ts: T + seq,
+    text: `dm ${seq}`,
+    action: false,
+    seq,
+    history,
+  });
+  m.apply(dm(60, true), false, T); // missed while away: news
+  m.apply(dm(61, false), false, T);
+  const w = m.get(peerId("bob"))!;
+  assert.equal(m.oldestSeq("@bob"), 60);
+  assert.equal(w.unread, 2);
+  m.olderAsked(w.id, 60);
+  const alerts = [...m.apply(dm(10, true), false, T), ...m.apply(dm(11, true), false, T)];
+  assert.deepEqual(texts(w.lines), ["dm 10", "dm 11", "dm 60", "dm 61"]);
+  assert.equal(m.oldestSeq("@Bob"), 10);
+  assert.equal(w.unread, 2, "what scrolling up fetched is not counted");
+  assert.deepEqual(alerts, [], "nor notified");
+  m.apply(dm(62, false), false, T);
+  assert.equal(w.unread, 3, "a new one is");
+  assert.equal(m.oldestSeq("lobby"), undefined);
+  m.apply(msg("lobby", 7, "bob", "in the room"), true, T);
+  assert.equal(m.oldestSeq("lobby"), 7);
+});

@@ -119,3 +119,31 @@ Deno.test("BrowserStore keeps preferences, and clear() forgets everything of the
   store.clear();
   assert.deepEqual([...kv.map.keys()], []);
 });
+
+Deno.test("BrowserStore.rename() moves what is kept to the new name, and the page signs in as it", () => {
+  const kv = new Memory();
+  BrowserStore.setIdentity(kv, "alice");
+  const store = new BrowserStore(kv, "alice");
+  store.savePrefs(withIgnored(store.prefs(), "mallory", true));
+  store.record({ op: "token", token: "ab12", storeId: null });
+  store.record({ op: "send", p: { id: 1, room: "lobby", flags: 0, text: "not yet sent" } });
+  store.watch(() => view(3));
+  store.flush();
+  store.rename("Alyx");
+  assert.equal(BrowserStore.identity(kv), "Alyx");
+  assert.equal(new BrowserStore(kv, "alice").view(), null, "nothing left under the old name");
+  assert.deepEqual(new BrowserStore(kv, "alice").journal.outbox, []);
+  const again = new BrowserStore(kv, "alyx");
+  assert.equal(again.journal.token, "ab12", "the resume token goes with the name");
+  assert.deepEqual(again.journal.outbox.map((p) => p.text), ["not yet sent"]);
+  assert.equal(again.view()?.windows[0].lines.length, 3);
+  assert.deepEqual(again.prefs().ignored, ["mallory"]);
+  store.record({ op: "seq", room: "lobby", seq: 9 });
+  store.flush();
+  assert.deepEqual(
+    new BrowserStore(kv, "alyx").journal.lastSeq,
+    { lobby: 9 },
+    "later writes go to the new name",
+  );
+  assert.equal(kv.getItem(`${PREFIX}alice.journal`), null);
+});
