@@ -163,7 +163,7 @@ export class App {
     // A room whose lines were not kept (storage full or cleared) gets its recent history again rather
     // than a resume from a sequence the page shows nothing of.
     for (const room of Object.keys(store.journal.lastSeq)) {
-      if (!model.get(roomId(room))?.lines.some((l) => l.seq !== undefined)) {
+      if (!model.get(windowId(room))?.lines.some((l) => l.seq !== undefined)) {
         delete store.journal.lastSeq[room];
       }
     }

@@ -583,6 +583,47 @@ Deno.test("a stored conversation's window fetches older messages: /history, and 
   });
 });
 
+Deno.test("a conversation catches up by itself after the tab was closed: every message missed, each once", async () => {
+  const password = (name: string) => `${name}'s long password`;
+  await using chat = await WebChat.start([], async (dataDir) => {
+    for (const name of ["alice", "bob"]) {
+      const r = await runChat(["user", "add", name, "--data-dir", dataDir], {
+        env: { CHAT_PASSWORD: password(name) },
+      });
+      assert.equal(r.code, 0, r.output);
+    }
+  });
+  await using bob = await RawClient.connect(chat.port, "bob");
+  await bob.handshake("bob", [], { password: password("bob"), features: [Feature.DMS] });
+  await bob.send({ type: "private", id: 1, to: "alice", flags: 0, text: "dm 1" });
+  await using browser = await Browser.launch();
+  await withConsole(browser, async () => {
+    let alice = await WebUser.signIn(await browser.page(), chat.url, "alice", password("alice"));
+    await alice.until(
+      "an @bob window",
+      async () => (await alice.windows()).some((w) => /@bob/.test(w)) || undefined,
+    );
+    await alice.open("@bob");
+    await alice.sees("dm 1");
+    const context = alice.page.context();
+    await alice.page.close();
+    // More than a page of history (50) while the tab is closed: the page reopened resumes after what it showed.
+    for (let i = 2; i <= 90; i++) {
+      await bob.send({ type: "private", id: i, to: "alice", flags: 0, text: `dm ${i}` });
+    }
+    await bob.next("ack", (a) => a.id === 90);
+    // A new tab: the name and what was shown are kept (localStorage), the password is asked again.
+    alice = await WebUser.signIn(await context.newPage(), chat.url, "alice", password("alice"));
+    await alice.open("@bob");
+    await alice.sees("dm 90");
+    await alice.until(
+      "every message missed",
+      async () => (await alice.texts()).length === 90 || undefined,
+    );
+    assert.deepEqual(await alice.texts(), Array.from({ length: 90 }, (_, i) => `dm ${i + 1}`));
+  });
+});
+
 Deno.test("after /nick, a reload resumes the renamed session, with its windows", async () => {
   await using chat = await WebChat.start(["--ephemeral"]);
   await using carol = await joinJson(chat.port, "carol");
