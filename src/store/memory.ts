@@ -164,7 +164,9 @@ export class MemoryStore implements MessageLog, AccountStore, BanStore, RoomSett
     // Sequences are consecutive, so the index of seq s is s - first seq; what was trimmed is simply gone.
     const first = r.first?.seq ?? r.seq + 1;
     const upper = query.before > 0 ? Math.min(query.before, r.seq + 1) : r.seq + 1;
-    const lower = query.after + 1;
+    // Forwards from what is still kept: a reader behind the oldest kept message gets that one on, as from SQLite
+    // (an empty page would have it ask the same again for ever).
+    const lower = Math.max(query.after + 1, first);
     const n = Math.max(0, Math.min(query.limit, upper - lower));
     const from = query.before > 0 ? upper - n : lower;
     const start = Math.max(0, from - first);

@@ -253,6 +253,13 @@ export function storeContract(subject: ContractSubject): void {
         ["dup2"],
         "receipts outlive messages",
       );
+      // A reader far behind (after 1, all of whose next page is gone) gets the oldest kept messages, not an
+      // empty page that would have it ask the same again for ever.
+      await store.prune(now);
+      const behind = await store.page("lobby", { after: 1, before: 0, limit: 2 });
+      assert.deepEqual([behind.messages.map((m) => m.seq), behind.lastSeq], [[7, 8], 9]);
+      const older = await store.page("lobby", { after: 0, before: 6, limit: 2 });
+      assert.deepEqual(older.messages.map((m) => m.seq), [], "nothing kept before 7");
     } finally {
       await store.close();
       await subject.dispose?.();

@@ -356,6 +356,10 @@ export class JetStreamLog implements MessageLog {
 
   page(room: string, query: PageQuery): Page | Promise<Page> {
     const tail = this.#view.tail(room);
+    // Under the per-room cap, a page starts no lower than the oldest message kept: one read from further back
+    // must get the oldest kept on, not an empty page (which a reader behind would ask for again for ever).
+    const cap = this.options.retention.maxMessages ?? 0;
+    if (cap > 0 && tail) query = { ...query, after: Math.max(query.after, tail.seq - cap) };
     const held = this.#view.store.held(room);
     if (tail && covered(query, held, tail.seq)) {
       return this.#retained({ ...this.#view.store.page(room, query), lastSeq: tail.seq });
