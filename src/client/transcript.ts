@@ -59,13 +59,13 @@ export function transcriptDir(base: string, servers: readonly ServerAddress[]): 
   return `${base}/transcripts/${storageKey(servers)}`;
 }
 
-/** What a writer knows of one room's file: where it has read to, and the newest message in it. */
+/** What a writer knows of one room's file: where it has read to, and which messages it holds. */
 interface RoomFile {
   file: Deno.FsFile;
   /** Bytes of the file read so far: what lies beyond was written by another process. */
   offset: number;
-  last: number;
-  lastTs: number;
+  /** The messages in the file, as `seq@ts`: one that fills a gap (caught up after another client wrote later ones) is new. */
+  held: Set<string>;
   /** False when the file ends in a torn line (a crash mid-write): the next line starts on a new one. */
   endsClean: boolean;
 }
@@ -96,15 +96,14 @@ export class TranscriptWriter {
     f = {
       file: Deno.openSync(path, { read: true, append: true, create: true, mode: 0o600 }),
       offset: 0,
-      last: 0,
-      lastTs: 0,
+      held: new Set(),
       endsClean: true,
     };
     this.#files.set(room, f);
     return f;
   }
 
-  /** Reads what was appended beyond `f.offset` (by anyone) and moves `last` past it. Call holding the lock. */
+  /** Reads what was appended beyond `f.offset` (by anyone) into `held`. Call holding the lock. */
   #catchUp(f: RoomFile): void {
     const size = f.file.statSync().size;
     if (size <= f.offset) return;
@@ -119,18 +118,13 @@ export class TranscriptWriter {
     f.offset += got;
     const text = new TextDecoder().decode(bytes.subarray(0, got));
     f.endsClean = text.endsWith("\n");
-    for (const e of parseEntries(text)) {
-      if (e.seq > f.last || e.ts > f.lastTs) {
-        f.last = e.seq;
-        f.lastTs = e.ts;
-      }
-    }
+    for (const e of parseEntries(text)) f.held.add(entryKey(e));
   }
 
   /**
-   * Records `m` unless a message with its seq (or a later one) is already
-   * recorded. A lower seq with a newer time means the server's data was
-   * reset and numbering started again: that is recorded too.
+   * Records `m` unless it is already recorded (the same seq and time). An older message than the newest
+   * recorded is recorded too: one this client caught up on after another client on the machine recorded later
+   * ones, or one numbered again after the server's data was reset (a lower seq with a newer time).
    */
   add(m: MessageEvent): void {
     const f = this.#open(m.room);
@@ -138,7 +132,8 @@ export class TranscriptWriter {
     f.file.lockSync(true);
     try {
       this.#catchUp(f);
-      if (m.seq <= f.last && m.ts <= f.lastTs) return;
+      const key = entryKey(m);
+      if (f.held.has(key)) return;
       const line: TranscriptEntry = {
         room: m.room,
         seq: m.seq,
@@ -152,8 +147,7 @@ export class TranscriptWriter {
       while (off < bytes.length) off += f.file.writeSync(bytes.subarray(off));
       f.offset += bytes.length;
       f.endsClean = true;
-      f.last = m.seq;
-      f.lastTs = m.ts;
+      f.held.add(key);
     } finally {
       f.file.unlockSync();
     }
@@ -167,6 +161,11 @@ export class TranscriptWriter {
     }
     this.#files.clear();
   }
+}
+
+/** A message's identity in a transcript: its seq, and its time to tell a renumbered one apart. */
+function entryKey(e: { seq: number; ts: number }): string {
+  return `${e.seq}@${e.ts}`;
 }
 
 /**
@@ -183,7 +182,7 @@ export function parseEntries(text: string): TranscriptEntry[] {
       const e = JSON.parse(line);
       if (typeof e.seq !== "number" || typeof e.text !== "string") continue;
       // The time tells a message from one with the same number after the server's data was reset.
-      const key = `${e.seq}@${e.ts}`;
+      const key = entryKey(e);
       if (seen.has(key)) continue;
       seen.add(key);
       out.push(e);
@@ -201,7 +200,8 @@ export function readEntries(path: string): TranscriptEntry[] {
     if (err instanceof Deno.errors.NotFound) return [];
     throw err;
   }
-  return parseEntries(text);
+  // In the order the messages were sent: a file may hold a gap filled later (see TranscriptWriter.add).
+  return parseEntries(text).sort((a, b) => a.ts - b.ts || a.seq - b.seq);
 }
 
 /** The .jsonl files of a transcript directory, sorted; none when it does not exist. */

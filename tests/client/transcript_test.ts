@@ -61,20 +61,39 @@ Deno.test("TranscriptWriter records a message once, whichever of two sessions on
     assert.deepEqual(rawSeqs(dir), [1, 2, 3, 4, 5, 6, 7]);
   }));
 
-Deno.test("TranscriptWriter records a renumbered message after the server's data was reset, and nothing older", () =>
+Deno.test("TranscriptWriter records a renumbered message after the server's data was reset, and an older one shown", () =>
   withDir((dir) => {
     const w = new TranscriptWriter(dir);
     try {
       w.add(msg(9));
-      // An older page of history (PgUp) is older than what is recorded: not appended out of order.
+      // An older page of history (PgUp) is shown, so recorded too; a reader gets it in order.
+      w.add(msg(8, { history: true }));
       w.add(msg(8, { history: true }));
       w.add(msg(1, { ts: 5000, text: "after the reset" }));
       w.add(msg(1, { ts: 5000, text: "after the reset" }));
     } finally {
       w.close();
     }
+    assert.deepEqual(rawSeqs(dir), [9, 8, 1], "each once");
     const entries = readEntries(`${dir}/lobby.jsonl`).map((e) => [e.seq, e.text]);
-    assert.deepEqual(entries, [[9, "m9"], [1, "after the reset"]]);
+    assert.deepEqual(entries, [[8, "m8"], [9, "m9"], [1, "after the reset"]]);
+  }));
+
+Deno.test("TranscriptWriter records what a client caught up on after another client on the machine recorded later ones", () =>
+  withDir((dir) => {
+    const alice = new TranscriptWriter(dir);
+    const bob = new TranscriptWriter(dir);
+    try {
+      for (const seq of [1, 2, 3]) alice.add(msg(seq));
+      // alice is away while 4..10 are sent; bob joins and gets 6..10 as recent history.
+      for (const seq of [6, 7, 8, 9, 10]) bob.add(msg(seq, { history: true }));
+      // alice comes back and catches up on 4..10.
+      for (const seq of [4, 5, 6, 7, 8, 9, 10]) alice.add(msg(seq));
+    } finally {
+      alice.close();
+      bob.close();
+    }
+    assert.deepEqual(readTranscript(dir, "lobby").map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   }));
 
 Deno.test("TranscriptWriter starts on a new line after a torn one, so the next message is not lost", () =>
