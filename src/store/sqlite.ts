@@ -340,9 +340,12 @@ export class SqliteStore implements MessageLog, AccountStore, BanStore, RoomSett
       const lastSeq = this.#lastSeq(room);
       if (query.limit <= 0) return { messages: [], lastSeq };
       const before = query.before > 0 ? query.before : NO_BOUND;
+      // The per-room cap holds for readers at once; the rows past it are deleted by the next prune (a minute).
+      const cap = this.#retention.maxMessages;
+      const after = cap > 0 ? Math.max(query.after, lastSeq - cap) : query.after;
       const rows = (query.before > 0 ? this.#q.newest : this.#q.oldest).all(
         room,
-        query.after,
+        after,
         before,
         query.limit,
       );

@@ -244,6 +244,9 @@ export function storeContract(subject: ContractSubject): void {
       // Stamped now: only the per-room cap applies, not the age of receipts.
       const now = Date.now();
       await store.append(Array.from({ length: 8 }, (_, i) => draft("lobby", "alice", i + 1, "x", now)));
+      // Readers see the cap at once, before any prune; and after it.
+      const unpruned = await store.page("lobby", { after: 0, before: 0, limit: 50 });
+      assert.deepEqual(unpruned.messages.map((m) => m.seq), [6, 7, 8]);
       await store.prune(now);
       const page = await store.page("lobby", { after: 0, before: 0, limit: 50 });
       assert.deepEqual(page.messages.map((m) => m.seq), [6, 7, 8]);
