@@ -95,6 +95,17 @@ export const LIMITS = {
   duration: 3600,
 } as const;
 
+/** Lower bounds: a load needs a receiver, a room, a window and a second; a text holds its send time and sender. */
+export const MINIMA = {
+  clients: 1,
+  senders: 0,
+  rooms: 1,
+  rate: 0,
+  window: 1,
+  size: MIN_TEXT_SIZE,
+  duration: 1,
+} as const;
+
 /** Everything a run needs to know. */
 export interface BenchConfig extends Load {
   target: Target;
@@ -232,15 +243,15 @@ export function benchConfig(input: BenchInput): BenchConfig | { error: string } 
     size: pick("size"),
     duration: pick("duration"),
   };
+  if (load.size < MIN_TEXT_SIZE) {
+    return { error: `--size must be at least ${MIN_TEXT_SIZE} (the send time and sender are in the text)` };
+  }
   for (const [k, max] of Object.entries(LIMITS) as Array<[keyof Load, number]>) {
     const v = load[k];
-    const min = k === "clients" || k === "rooms" || k === "window" || k === "duration" ? 1 : 0;
+    const min = MINIMA[k];
     if (!Number.isSafeInteger(v) || v < min || v > max) {
       return { error: `--${k} must be an integer in ${min}..${max}, got ${v}` };
     }
-  }
-  if (load.size < MIN_TEXT_SIZE) {
-    return { error: `--size must be at least ${MIN_TEXT_SIZE} (the send time and sender are in the text)` };
   }
   if (input.scenario === "idle" && load.senders > 0) {
     return { error: "the idle scenario sends nothing: --senders must be 0" };

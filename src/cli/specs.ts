@@ -5,7 +5,7 @@
  * @module
  */
 
-import { LIMITS, MAX_NODES, MAX_SOURCES, SCENARIOS, TARGETS } from "../bench/config.ts";
+import { LIMITS, MAX_NODES, MAX_SOURCES, MINIMA, SCENARIOS, TARGETS } from "../bench/config.ts";
 import { DEFAULT_RATE } from "../chat/guard.ts";
 import { QUICK_ATTEMPTS } from "../client/backoff.ts";
 import {
@@ -727,7 +727,7 @@ export const BENCH_SPECS: readonly OptionSpec[] = [
     key,
     flag: key,
     type: "int",
-    min: 0,
+    min: MINIMA[key],
     max: LIMITS[key],
     value,
     help: `${help} (default: per scenario)`,

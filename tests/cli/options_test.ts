@@ -146,7 +146,7 @@ Deno.test("a negative number after a flag gets the range message, whichever comm
     ["history", HISTORY_SPECS, ["--limit", "-10"], /^--limit must be at least 0, got -10$/],
     ["send", SEND_SPECS, ["--timeout", "-1", "hello"], /^--timeout must be at least 100, got -1$/],
     ["tail", TAIL_SPECS, ["--since", "-4"], /^--since must be at least 0, got -4$/],
-    ["bench", BENCH_SPECS, ["--clients", "-2"], /^--clients must be at least 0, got -2$/],
+    ["bench", BENCH_SPECS, ["--clients", "-2"], /^--clients must be at least 1, got -2$/],
   ];
   for (const [command, specs, argv, message] of cases) {
     const positionals = command === "send";
