@@ -18,7 +18,7 @@ const SCRYPT_P = 1;
 const KEY_BYTES = 32;
 const SALT_BYTES = 16;
 
-/** Longest password accepted: long passphrases yes, megabytes no. */
+/** Longest password accepted: long passphrases yes, megabytes no (the protocol's MAX_PASSWORD_BYTES too). */
 export const MAX_PASSWORD_BYTES = 1024;
 
 function derive(password: string, salt: Uint8Array, logN: number, r: number, p: number): Promise<Uint8Array> {

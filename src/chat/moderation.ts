@@ -5,7 +5,14 @@
  * @module
  */
 
-import { checkName, ErrorCode, type Moderate, nameKey } from "../protocol/mod.ts";
+import {
+  checkName,
+  ErrorCode,
+  MAX_PASSWORD_BYTES,
+  type Moderate,
+  nameKey,
+  utf8Length,
+} from "../protocol/mod.ts";
 import { type Context, fatal, refuse, send } from "./context.ts";
 import type { Effect } from "./effects.ts";
 import { hostOf } from "./guard.ts";
@@ -173,6 +180,10 @@ export function register(ctx: Context, s: Session, password: string): Effect[] {
   if (!ctx.options.allowRegister) return no("registration is disabled on this server");
   if (ctx.options.accounts.account(s.key) !== undefined) return no(`"${s.name}" is already registered`);
   if (password.length < 8) return no("the password needs at least 8 characters");
+  // The bound chat user sets: scrypt runs over whatever it is given.
+  if (utf8Length(password) > MAX_PASSWORD_BYTES) {
+    return no(`the password exceeds ${MAX_PASSWORD_BYTES} bytes`);
+  }
   return [{ kind: "register", to: s.id, password }];
 }
 

@@ -26,6 +26,9 @@ export const MAX_ROOM_CHARS = 32;
 /** Short strings (names, rooms, codes) carry a u8 length, so 255 bytes is the wire ceiling. */
 export const MAX_SHORT_STRING = 255;
 
+/** Longest password a server takes (REGISTER, and `chat user`: src/auth/passwords.ts holds the same bound). */
+export const MAX_PASSWORD_BYTES = 1024;
+
 /** Medium strings (error messages, reasons) carry a u16 length. */
 export const MAX_MEDIUM_STRING = 65_535;
 

@@ -83,6 +83,11 @@ Deno.test("Broker asks the network layer to hash a /register password, then stor
   const b = testBroker({ store, allowRegister: true });
   const s = connect(b, "bob").session;
   assert.equal(codeOf(b.handle(s, { type: "register", password: "short" }, 0), s), ErrorCode.FORBIDDEN);
+  // As chat user: at most 1024 bytes (scrypt runs over all of it).
+  const long = b.handle(s, { type: "register", password: "é".repeat(513) }, 0);
+  assert.equal(codeOf(long, s), ErrorCode.FORBIDDEN);
+  assert.ok(!long.some((e) => e.kind === "register"), "nothing hashed");
+  assert.equal(b.handle(s, { type: "register", password: "x".repeat(1024) }, 0)[0]?.kind, "register");
   assert.deepEqual(b.handle(s, { type: "register", password: "longenough" }, 0), [{
     kind: "register",
     to: s,
