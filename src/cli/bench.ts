@@ -39,7 +39,8 @@ Options:
 ${formatOptions([...BENCH_SPECS, HELP_SPEC, VERSION_SPEC])}
 
 Exit codes: 0 ran (errors, if any, are in the report), 1 could not run
-(connection refused, server would not start), 2 bad usage, 130 interrupted.`;
+(connection refused, server would not start), 2 bad usage, 130 interrupted
+(SIGINT), 143 terminated (SIGTERM).`;
 
 export interface BenchIo extends CommandIo {
   stdout(line: string): void;
@@ -84,9 +85,17 @@ export async function bench(argv: string[], io: BenchIo): Promise<number> {
 
   const progress = progressWriter(io);
   const abort = new AbortController();
-  const stop = () => abort.abort();
+  let signalled = "SIGINT" as Deno.Signal;
+  const stops = new Map<Deno.Signal, () => void>();
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  for (const s of signals) Deno.addSignalListener(s, stop);
+  for (const s of signals) {
+    const stop = () => {
+      signalled = s;
+      abort.abort();
+    };
+    stops.set(s, stop);
+    Deno.addSignalListener(s, stop);
+  }
   try {
     const result = await runBench(config, { progress, signal: abort.signal });
     io.stdout(config.json ? JSON.stringify(result) : formatTable(result));
@@ -95,7 +104,8 @@ export async function bench(argv: string[], io: BenchIo): Promise<number> {
     progress.clear();
     if (err instanceof BenchAborted) {
       io.stderr("chat bench: interrupted");
-      return 130;
+      // As chat join: 130 after SIGINT, 143 after SIGTERM.
+      return signalled === "SIGTERM" ? 143 : 130;
     }
     if (err instanceof BenchError) {
       io.stderr(`chat bench: ${err.message}`);
@@ -103,7 +113,7 @@ export async function bench(argv: string[], io: BenchIo): Promise<number> {
     }
     throw err;
   } finally {
-    for (const s of signals) Deno.removeSignalListener(s, stop);
+    for (const [s, stop] of stops) Deno.removeSignalListener(s, stop);
   }
 }
 

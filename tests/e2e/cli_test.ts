@@ -11,6 +11,7 @@ import {
   startServer,
 } from "../_helpers/process.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
+import { WAIT_MS } from "../_helpers/deadline.ts";
 
 Deno.test("chat --version prints the version and exits 0", async () => {
   const r = await runChat(["--version"]);
@@ -228,4 +229,25 @@ Deno.test("--version works after every command; chat alone is a usage error: usa
   assert.equal(alone.code, 2);
   assert.deepEqual(alone.stdout, []);
   assert.match(alone.stderr.join("\n"), /Usage: chat <command>/);
+});
+
+Deno.test("chat bench stopped by SIGTERM says so and exits 143 (130 after SIGINT), as chat join does", async () => {
+  for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
+    await using bench = new ChatProcess([
+      "bench",
+      "--spawn",
+      "--scenario",
+      "idle",
+      "--clients",
+      "5",
+      "--duration",
+      "60",
+    ]);
+    // Holding its connections: the progress line of the idle phase.
+    await bench.stderr.next((l) => /^idle\s.*connected 5\/5/.test(l), "the idle phase", WAIT_MS * 3);
+    bench.kill(signal);
+    const status = await bench.exit();
+    assert.equal(status.code, code, bench.describe());
+    assert.ok(bench.stderr.lines.includes("chat bench: interrupted"), bench.describe());
+  }
 });
