@@ -536,16 +536,23 @@ Deno.test("/quit and Sign out wait until the server has confirmed what was typed
   });
 });
 
-Deno.test("a stored conversation's window fetches older messages: /history, and scrolling up", async () => {
-  const password = (name: string) => `${name}'s long password`;
-  await using chat = await WebChat.start([], async (dataDir) => {
-    for (const name of ["alice", "bob"]) {
+/** The password of a test account. */
+const password = (name: string) => `${name}'s long password`;
+
+/** A web chat whose server starts with an account for each of `names` (each with its {@linkcode password}). */
+function withAccounts(names: string[]): Promise<WebChat> {
+  return WebChat.start([], async (dataDir) => {
+    for (const name of names) {
       const r = await runChat(["user", "add", name, "--data-dir", dataDir], {
         env: { CHAT_PASSWORD: password(name) },
       });
       assert.equal(r.code, 0, r.output);
     }
   });
+}
+
+Deno.test("a stored conversation's window fetches older messages: /history, and scrolling up", async () => {
+  await using chat = await withAccounts(["alice", "bob"]);
   // 120 messages while alice is away: signing in brings the newest page of them, the rest is older.
   await using bob = await RawClient.connect(chat.port, "bob");
   await bob.handshake("bob", [], { password: password("bob"), features: [Feature.DMS] });
@@ -584,15 +591,7 @@ Deno.test("a stored conversation's window fetches older messages: /history, and 
 });
 
 Deno.test("a conversation catches up by itself after the tab was closed: every message missed, each once", async () => {
-  const password = (name: string) => `${name}'s long password`;
-  await using chat = await WebChat.start([], async (dataDir) => {
-    for (const name of ["alice", "bob"]) {
-      const r = await runChat(["user", "add", name, "--data-dir", dataDir], {
-        env: { CHAT_PASSWORD: password(name) },
-      });
-      assert.equal(r.code, 0, r.output);
-    }
-  });
+  await using chat = await withAccounts(["alice", "bob"]);
   await using bob = await RawClient.connect(chat.port, "bob");
   await bob.handshake("bob", [], { password: password("bob"), features: [Feature.DMS] });
   await bob.send({ type: "private", id: 1, to: "alice", flags: 0, text: "dm 1" });
