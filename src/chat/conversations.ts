@@ -257,6 +257,6 @@ export function fetchConversation(ctx: Context, s: Session, msg: Fetch): Effect[
     if (s.state !== "ready") return [];
     if (answer instanceof Error) return readFailed(s, shown);
     const seen = visible(answer[0], partySince(ctx, s.key), msg.after);
-    return fetchAnswer(s, shown, seen.page, seen.after, msg.before > 0);
+    return fetchAnswer(s, shown, seen.page, seen.after, msg.before > 0, query.limit);
   });
 }

@@ -108,13 +108,14 @@ export function fetch(ctx: Context, s: Session, msg: Fetch): Effect[] {
   return readPages(ctx, s, [{ room: name, query }], (answer) => {
     if (s.state !== "ready") return [];
     if (answer instanceof Error) return readFailed(s, name);
-    return fetchAnswer(s, name, answer[0], msg.after, msg.before > 0);
+    return fetchAnswer(s, name, answer[0], msg.after, msg.before > 0, query.limit);
   });
 }
 
 /**
  * A FETCH page of `room` (as the client names it), kept within FETCH_BYTES: the oldest messages going
- * forwards, the newest going backwards.
+ * forwards, the newest going backwards. `limit` is what the store was asked for: a store that found fewer
+ * going backwards found all there is down to `after`, whatever gap in the seqs retention left.
  */
 export function fetchAnswer(
   s: Session,
@@ -122,6 +123,7 @@ export function fetchAnswer(
   page: Page,
   after: number,
   backwards: boolean,
+  limit: number,
 ): Effect[] {
   const found = page.messages;
   const roomBytes = utf8Length(room);
@@ -137,7 +139,7 @@ export function fetchAnswer(
   const picked = backwards ? found.slice(found.length - n) : found.slice(0, n);
   // More match than were sent: older ones below the oldest sent (backwards), newer ones after the newest (forwards).
   const more = backwards
-    ? picked.length > 0 && picked[0].seq > after + 1
+    ? n < found.length || (found.length >= limit && picked.length > 0 && picked[0].seq > after + 1)
     : (picked.length > 0 ? picked[picked.length - 1].seq : after) < page.lastSeq;
   const effects: Effect[] = picked.map((m) => send(s, historical(m, room)));
   effects.push(send(s, { type: "fetched", room, count: n, more, lastSeq: page.lastSeq }));

@@ -61,6 +61,27 @@ Deno.test("Broker answers FETCH forwards in pages and backwards from a sequence"
   assert.equal((none[0] as Msg).code, ErrorCode.NOT_IN_ROOM);
 });
 
+Deno.test("Broker says no more when a backward FETCH reached the oldest message retention kept", () => {
+  const b = testBroker({ store: new MemoryStore({ maxMessages: 5 }) });
+  fill(b, "lobby", 12); // 1-7 are gone: 8-12 are kept
+  const r = connect(b, "reader").session;
+  const page = (before: number, limit: number) =>
+    deliveries(b.handle(r, { type: "fetch", room: "lobby", after: 0, before, limit }, 0)).get(r)!;
+  const newest = page(13, 3);
+  assert.deepEqual(kinds(newest as Msg[]), ["m10", "m11", "m12", "fetched"]);
+  assert.equal((newest.at(-1) as { more: boolean }).more, true, "8 and 9 are kept and older");
+  const rest = page(10, 3);
+  assert.deepEqual(kinds(rest as Msg[]), ["m8", "m9", "fetched"]);
+  assert.equal(
+    (rest.at(-1) as { more: boolean }).more,
+    false,
+    "nothing older than 8 is kept, though its seq is above 1",
+  );
+  const all = page(13, 50);
+  assert.deepEqual(kinds(all as Msg[]), ["m8", "m9", "m10", "m11", "m12", "fetched"]);
+  assert.equal((all.at(-1) as { more: boolean }).more, false);
+});
+
 Deno.test("Broker keeps a FETCH answer within its byte budget and says there is more", () => {
   const b = testBroker({ store: new MemoryStore(), maxText: 4000 });
   const w = connect(b, "writer").session;
