@@ -43,9 +43,27 @@ const MAX_BATCH = 256 * 1024;
  * (nothing is ever reordered). During a burst of joins each member then gets
  * at most about one write per window instead of one per join: the burst's
  * writes no longer grow with the square of a room's size (BENCHMARKS.md,
- * "Loud rooms"); a lone join in a quiet server still goes out at once.
+ * "Loud rooms"); a lone join in a quiet server still goes out at once. The
+ * window a sweep opens grows with the sweep: {@linkcode lazyWindowMs}.
  */
 export const LAZY_MS = 250;
+
+/** The longest a window grows to: one second. */
+export const STORM_LAZY_MS = 1000;
+
+/**
+ * The window a sweep of `swept` outboxes opens: a millisecond per outbox,
+ * at least LAZY_MS and at most STORM_LAZY_MS. In a storm of joins (10,000
+ * clients joining rooms of 100) nearly every member waits in each window, so
+ * a sweep is thousands of writes; a window that grows with the sweep keeps
+ * those writes a small share of the event loop, which then accepts and seats
+ * the joiners sooner (BENCHMARKS.md, change 24). Nobody reads a storm's
+ * joins one by one, and the window is back to LAZY_MS after the first sweep
+ * of a quieter window.
+ */
+export function lazyWindowMs(swept: number): number {
+  return Math.min(STORM_LAZY_MS, Math.max(LAZY_MS, swept));
+}
 
 /**
  * A run of queued bytes: one frame, or frames that lie end to end in one
@@ -272,8 +290,9 @@ export class Outbox {
     Outbox.#flushTimer = undefined;
     const lazy = Outbox.#lazy;
     Outbox.#lazy = [];
-    // This sweep is a lazy write too: what comes during the next window waits for the next sweep.
-    Outbox.#windowEnds = performance.now() + LAZY_MS;
+    // This sweep is a lazy write too: what comes during the next window waits for the next sweep, and a large
+    // sweep opens a longer window.
+    Outbox.#windowEnds = performance.now() + lazyWindowMs(lazy.length);
     for (const o of lazy) if (o.#waiting) o.#schedule();
   };
 

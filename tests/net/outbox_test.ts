@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FrameArena } from "../../src/net/arena.ts";
-import { HARD_FACTOR, LAZY_MS, Outbox } from "../../src/net/outbox.ts";
+import { HARD_FACTOR, LAZY_MS, lazyWindowMs, Outbox, STORM_LAZY_MS } from "../../src/net/outbox.ts";
 import { withDeadline } from "../_helpers/deadline.ts";
 
 /** A writer whose writes complete only when the test releases them, accepting at most `chunk` bytes each. */
@@ -279,4 +279,42 @@ Deno.test("Outbox sends held lazy frames at once, in order, with a frame that ma
   await out.flushed();
   assert.deepEqual(w.calls, [[1], [2, 3], [4]], "flushed() does not wait for the window");
   // Nothing waits now, so no timer is left armed (the test's op sanitizer would fail on one).
+});
+
+Deno.test("lazyWindowMs: a millisecond per outbox swept, from LAZY_MS up to STORM_LAZY_MS", () => {
+  assert.equal(lazyWindowMs(0), LAZY_MS);
+  assert.equal(lazyWindowMs(1), LAZY_MS);
+  assert.equal(lazyWindowMs(LAZY_MS), LAZY_MS);
+  assert.equal(lazyWindowMs(600), 600);
+  assert.equal(lazyWindowMs(STORM_LAZY_MS), STORM_LAZY_MS);
+  assert.equal(lazyWindowMs(100_000), STORM_LAZY_MS);
+});
+
+Deno.test("Outbox: after a sweep of many waiting outboxes the next window is longer, and after a small one short again", async () => {
+  const arena = new FrameArena(1 << 16);
+  const n = STORM_LAZY_MS; // outboxes in the big sweep: its window is STORM_LAZY_MS
+  const writers = Array.from({ length: n }, () => new CountingWriter());
+  const outs = writers.map((w) => new Outbox(w, 1 << 20));
+  // A lone lazy frame goes at once (or at the end of a window another test opened) and opens a window...
+  outs[0].enqueuePlaced(arena.place(new Uint8Array([1])), true);
+  await writers[0].writes(1);
+  // ... in which every outbox waits: one sweep writes them all.
+  for (const out of outs) out.enqueuePlaced(arena.place(new Uint8Array([2])), true);
+  await tick();
+  assert.equal(writers[1].calls.length, 0, "held while the window is open");
+  await Promise.all(writers.map((w, i) => w.writes(i === 0 ? 2 : 1)));
+  const swept = performance.now();
+  // The sweep opened a window of STORM_LAZY_MS: a lazy frame now waits for its end.
+  outs[1].enqueuePlaced(arena.place(new Uint8Array([3])), true);
+  await writers[1].writes(2);
+  // Measured from the end of the sweep's writes, a little after the window opened: well above LAZY_MS.
+  const held = performance.now() - swept;
+  assert.ok(held >= STORM_LAZY_MS - 100, `held ${held} ms after a sweep of ${n}`);
+  // That sweep was of one outbox: the window it opened is LAZY_MS again.
+  const small = performance.now();
+  outs[2].enqueuePlaced(arena.place(new Uint8Array([4])), true);
+  await writers[2].writes(2);
+  const again = performance.now() - small;
+  assert.ok(again < STORM_LAZY_MS - 100, `held ${again} ms after a sweep of one`);
+  assert.deepEqual(writers[1].calls, [[2], [3]]);
 });
