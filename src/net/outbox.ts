@@ -290,10 +290,18 @@ export class Outbox {
     Outbox.#flushTimer = undefined;
     const lazy = Outbox.#lazy;
     Outbox.#lazy = [];
+    const now = performance.now();
+    // Counted as swept: the outboxes still waiting (a frame that could not wait took the others already).
+    let swept = 0;
+    for (const o of lazy) {
+      if (o.#waiting) {
+        o.#schedule();
+        swept++;
+      }
+    }
     // This sweep is a lazy write too: what comes during the next window waits for the next sweep, and a large
     // sweep opens a longer window.
-    Outbox.#windowEnds = performance.now() + lazyWindowMs(lazy.length);
-    for (const o of lazy) if (o.#waiting) o.#schedule();
+    Outbox.#windowEnds = now + lazyWindowMs(swept);
   };
 
   /** Resolves once everything queued so far is written (or writing failed); lazy frames go at once. */
