@@ -342,7 +342,7 @@ function welcome(
     maxText: ctx.options.maxText,
     rooms: a.rooms,
     resumeToken: unhex(s.token),
-    storeId: unhex(ctx.options.logId),
+    storeId: storeIdBytes(ctx.options.logId),
     // perSecond 0 is no limit: nothing to announce.
     ...(rate.perSecond > 0 ? { rateLimit: { perSecond: rate.perSecond, burst: rate.burst } } : {}),
     features: [...FEATURES],
@@ -506,4 +506,16 @@ function closeText(reason: CloseReason): string {
     default:
       return reason;
   }
+}
+
+/** The store id every WELCOME carries, as bytes: one store's id for the server's life, so parsed once. */
+let storeIdText = "";
+let storeIdParsed: Uint8Array = new Uint8Array(0);
+
+function storeIdBytes(logId: string): Uint8Array {
+  if (logId !== storeIdText) {
+    storeIdParsed = unhex(logId);
+    storeIdText = logId;
+  }
+  return storeIdParsed;
 }

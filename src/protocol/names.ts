@@ -157,8 +157,9 @@ export function nameSkeletons(name: string): string[] {
   if (known !== undefined) return known;
   const forms = [name, name.toLowerCase()];
   const upper = name.toUpperCase();
-  // Only a true case variant of the name: "ß" upper-cases to "SS", which is another name.
-  if (nameKey(upper) === nameKey(name)) forms.push(upper);
+  // Only a true case variant of the name: "ß" upper-cases to "SS", which is another name. Printable ASCII always
+  // is one (and is its own NFC form), so most names skip the two normalisations.
+  if (ASCII.test(name) || nameKey(upper) === nameKey(name)) forms.push(upper);
   // Frozen: every caller shares the memo's copy.
   const skeletons = Object.freeze([...new Set(forms.map(nameSkeleton))]) as string[];
   if (SKELETON_MEMO.size >= SKELETON_MEMO_MAX) SKELETON_MEMO.delete(SKELETON_MEMO.keys().next().value!);
